@@ -1,0 +1,1 @@
+"""Hash-chained, append-only log of every write (DESIGN.md: audit chain)."""

@@ -1,0 +1,32 @@
+"""The audit chain table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicgrid.db import Base, UTCDateTime
+
+
+class AuditEntry(Base):
+    """One link of the chain: who did what to which record, before and after, and the hashes
+    that tie it to the link before it. Rows are only ever inserted (triggers refuse the rest)."""
+
+    __tablename__ = "audit_log"
+    __audit__ = False
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    actor: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    entity_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    division_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)

@@ -1,0 +1,223 @@
+"""Appending to the audit chain and verifying it.
+
+Every ORM write is captured automatically by a flush listener (so no service can forget);
+events that are not row writes — logins, failed logins, denied requests, reveals of personal
+data — are appended with :func:`record`. Appends are serialised: PostgreSQL takes a
+transaction-scoped advisory lock, SQLite's write transactions (BEGIN IMMEDIATE) already hold
+the database lock. The head (last seq and hash) is cached for the rest of the transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, inspect, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+
+from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
+from civicgrid.audit.models import AuditEntry
+from civicgrid.db import Base
+from civicgrid.kit.clock import utcnow
+
+ADVISORY_LOCK_KEY = 0x43475244  # "CGRD"
+_HEAD = "_audit_head"
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, or a named system process."""
+
+    name: str
+    user_id: str | None = None
+
+
+def system_actor(process: str = "cli") -> Actor:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return Actor(name=f"{process}:{user}")
+
+
+def set_actor(session: Session, actor: Actor) -> None:
+    """Attribute the session's writes to ``actor`` (the auth dependency does this per request)."""
+    session.info["actor"] = actor
+
+
+def _head(conn: Connection, session: Session) -> tuple[int, str]:
+    cached: tuple[int, str] | None = session.info.get(_HEAD)
+    if cached is not None:
+        return cached
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    row = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def _append(session: Session, conn: Connection, entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    seq, prev = _head(conn, session)
+    actor: Actor = session.info.get("actor") or system_actor("system")
+    ip = session.info.get("ip")
+    rows = []
+    for entry in entries:
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": utcnow(),
+            "actor": actor.name,
+            "actor_id": actor.user_id,
+            "ip": ip,
+            "entity_id": None,
+            "division_code": None,
+            "before": None,
+            "after": None,
+            **entry,
+        }
+        for key in ("before", "after"):
+            if row[key] is not None and not isinstance(row[key], str):
+                row[key] = canonical_json(to_jsonable(row[key]))
+        row["prev_hash"] = prev
+        row["hash"] = prev = entry_hash(prev, hashed_fields(row))
+        rows.append(row)
+    conn.execute(insert(AuditEntry), rows)
+    session.info[_HEAD] = (seq, prev)
+
+
+def record(session: Session, action: str, entity_type: str, entity_id: str | None = None, *,
+           division_code: str | None = None, before: Any = None, after: Any = None) -> None:
+    """Append one event that is not a row write (login, denial, reveal, export…)."""
+    _append(session, session.connection(), [{
+        "action": action, "entity_type": entity_type, "entity_id": entity_id,
+        "division_code": division_code, "before": before, "after": after,
+    }])
+
+
+def _columns(obj: Base) -> dict[str, Any]:
+    mapper = inspect(obj).mapper
+    redact = type(obj).__audit_redact__
+    return {c.key: (REDACTED if c.key in redact else to_jsonable(getattr(obj, c.key)))
+            for c in mapper.column_attrs}
+
+
+def _changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    redact = type(obj).__audit_redact__
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        hist = state.attrs[attr.key].history
+        if not hist.has_changes():
+            continue
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        before[attr.key] = REDACTED if attr.key in redact else to_jsonable(old)
+        after[attr.key] = REDACTED if attr.key in redact else to_jsonable(new)
+    return before, after
+
+
+def _identity(obj: Base) -> str:
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return "/".join(str(part) for part in key if part is not None)
+
+
+def _division(obj: Base) -> str | None:
+    code = getattr(obj, "division_code", None) or getattr(obj, "grid_code", None)
+    if code is None and getattr(obj, "__tablename__", "") in {"divisions", "grids"}:
+        code = getattr(obj, "code", None)
+    return code if isinstance(code, str) else None
+
+
+def _entity_type(obj: Base) -> str:
+    return str(getattr(obj, "__tablename__", type(obj).__name__))
+
+
+def _on_after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    entries: list[dict[str, Any]] = []
+    for obj in session.new:
+        if isinstance(obj, Base) and type(obj).__audit__:
+            entries.append({"action": "create", "entity_type": _entity_type(obj), "entity_id": _identity(obj),
+                            "division_code": _division(obj), "after": _columns(obj)})
+    for obj in session.dirty:
+        if isinstance(obj, Base) and type(obj).__audit__ and session.is_modified(obj, include_collections=False):
+            before, after = _changes(obj)
+            if after:
+                entries.append({"action": "update", "entity_type": _entity_type(obj),
+                                "entity_id": _identity(obj), "division_code": _division(obj),
+                                "before": before, "after": after})
+    for obj in session.deleted:
+        if isinstance(obj, Base) and type(obj).__audit__:
+            entries.append({"action": "delete", "entity_type": _entity_type(obj), "entity_id": _identity(obj),
+                            "division_code": _division(obj), "before": _columns(obj)})
+    if entries:
+        _append(session, session.connection(), entries)
+
+
+def _forget_head(session: Session, transaction: Any) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEAD, None)
+
+
+def install(session_class: type[Session] = Session) -> None:
+    """Register the listeners (idempotent)."""
+    from sqlalchemy import event
+
+    if not event.contains(session_class, "after_flush", _on_after_flush):
+        event.listen(session_class, "after_flush", _on_after_flush)
+        event.listen(session_class, "after_transaction_end", _forget_head)
+
+
+install()
+
+
+# ---------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of recomputing the chain."""
+
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    result = conn.execution_options(yield_per=batch).execute(select(AuditEntry.__table__).order_by(AuditEntry.seq))
+    for row in result.mappings():
+        yield dict(row)
+
+
+def verify(conn: Connection) -> VerifyResult:
+    """Recompute every link; name the first sequence number whose link is broken.
+
+    A changed row breaks its own hash; a deleted row leaves a gap in ``seq`` (and the next
+    row's ``prev_hash`` no longer matches); reordered rows break the hash of the first moved one.
+    """
+    from civicgrid.db import UTCDateTime
+
+    expected_seq = 1
+    prev = GENESIS_HASH
+    count = 0
+    utc = UTCDateTime()
+    for row in iter_entries(conn):
+        row["at"] = utc.process_result_value(row["at"], conn.dialect)
+        seq = row["seq"]
+        if seq != expected_seq:
+            return VerifyResult(False, count, expected_seq,
+                                f"sequence {expected_seq} is missing (next row found is {seq})")
+        if row["prev_hash"] != prev:
+            return VerifyResult(False, count, seq, "prev_hash does not match the previous entry's hash")
+        if entry_hash(prev, hashed_fields(row)) != row["hash"]:
+            return VerifyResult(False, count, seq, "hash does not match the entry's content")
+        prev = row["hash"]
+        expected_seq += 1
+        count += 1
+    return VerifyResult(True, count)

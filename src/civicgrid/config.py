@@ -1,0 +1,52 @@
+"""One Settings class; every option reads from the environment with the ``CIVICGRID_`` prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. See docs/operations.md for every option."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICGRID_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/civicgrid.sqlite3",
+        description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    secret_key: str = Field(
+        default="dev-only-secret-change-me-in-production-0123456789",
+        description="Key for token hashing and the keyed hash of personal data lookups",
+    )
+    pii_key: str = Field(
+        default="",
+        description="Base64 32-byte key (AES-256-GCM) for personal data at rest; derived from secret_key when empty",
+    )
+    token_idle_minutes: int = 30
+    token_max_hours: int = 12
+    login_max_failures: int = 5
+    login_failure_window_minutes: int = 15
+    login_lock_minutes: int = 15
+    max_body_bytes: int = 10 * 1024 * 1024
+    timer_poll_seconds: float = 1.0
+    timer_lease_seconds: int = 60
+    run_timer_worker: bool = True
+    static_dir: str = Field(default=str(PACKAGE_DIR / "static"), description="Built web console")
+    default_language: str = "zh-CN"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache when they change the environment)."""
+    return Settings()

@@ -1,0 +1,189 @@
+"""Engine, sessions and the declarative Base.
+
+One transaction per request (DESIGN.md rule 2): the session dependency commits when the
+endpoint returns and rolls back when it raises. Services flush, never commit. Work that must
+only happen once the data is durable (realtime pushes, waking the timer worker) is queued
+with :func:`after_commit` and runs only if the transaction commits.
+
+SQLite runs in WAL mode. A write transaction starts with ``BEGIN IMMEDIATE`` so that two
+writers queue on the lock instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from civicgrid.config import get_settings
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model. ``__audit__ = False`` opts a model out of the audit chain;
+    ``__audit_redact__`` names columns whose values never enter it (password hashes, ciphertext)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    __audit__: bool = True
+    __audit_redact__: frozenset[str] = frozenset()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for a URL (SQLite gets WAL, foreign keys and explicit BEGIN)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=8, max_overflow=16)
+        _install_sqlite_hooks(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for a URL (the configured one by default)."""
+    url = url or get_settings().database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(engine: Engine | None = None, *, write: bool = True) -> sessionmaker[Session]:
+    """A sessionmaker; read-only sessions on SQLite begin DEFERRED so they never wait on writers."""
+    engine = engine or get_engine()
+    bind = engine if write else engine.execution_options(sqlite_begin="DEFERRED")
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+AfterCommit = Callable[[], None]
+
+
+def after_commit(session: Session, callback: AfterCommit) -> None:
+    """Run ``callback`` once this session's transaction has committed; never if it rolls back."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed push must not undo a committed write
+            log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+@contextmanager
+def transaction(engine: Engine | None = None, *, write: bool = True,
+                info: dict[str, Any] | None = None) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, timers, imports): commit on success, else roll back."""
+    session = session_factory(engine, write=write)()
+    if info:
+        session.info.update(info)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Any) -> Iterator[Session]:
+    """FastAPI dependency: one session and one transaction per request.
+
+    Commits when the endpoint returns, rolls back when it raises. GET requests get a
+    DEFERRED (read) transaction on SQLite; writes get BEGIN IMMEDIATE.
+    """
+    factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
+    session = factories[request.method not in READ_METHODS]()
+    client = request.client
+    session.info["ip"] = client.host if client else None
+    session.info["request_id"] = getattr(request.state, "request_id", None)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""Domain-free helpers: errors, language, clock, ids, jurisdiction scoping. Imports no domain."""

@@ -1,0 +1,43 @@
+"""Jurisdiction: a division-code prefix (DESIGN.md rule 6), applied by every repository query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, literal
+
+CITY_PREFIX_LEN = 4
+
+
+def jurisdiction_prefix(code: str) -> str:
+    """The prefix a 12-digit division code (or a 15-digit grid code) governs.
+
+    431100000000 → 4311 (city), 431102000000 → 431102 (county), 431102001000 → 431102001
+    (township), 431102001001 → 431102001001 (village); a 15-digit grid code is its own prefix.
+    A 2-digit province code ``430000000000`` → ``43``.
+    """
+    if not code.isdigit() or len(code) not in (12, 15):
+        raise ValueError(f"not a division or grid code: {code!r}")
+    if len(code) == 15:
+        return code
+    if code[2:] == "0" * 10:
+        return code[:2]
+    if code[4:] == "0" * 8:
+        return code[:4]
+    if code[6:] == "0" * 6:
+        return code[:6]
+    if code[9:] == "000":
+        return code[:9]
+    return code
+
+
+def in_scope(code: str | None, prefix: str) -> bool:
+    """Whether a record's code falls inside a jurisdiction prefix."""
+    return code is not None and code.startswith(prefix)
+
+
+def scope_clause(column: Any, prefix: str) -> ColumnElement[bool]:
+    """``column LIKE prefix || '%'``: the one scoping predicate, on an indexed code column."""
+    if not prefix.isdigit():
+        raise ValueError(f"jurisdiction prefix must be digits: {prefix!r}")
+    return column.like(literal(prefix + "%"))  # type: ignore[no-any-return]

@@ -1,0 +1,152 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when CIVICGRID_TEST_DATABASE_URL
+names one), per-test rollback sessions, and a live HTTP server for API tests.
+
+Outside CI a PostgreSQL URL that cannot be reached skips the run with a message; in CI
+(``CI=true``) it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from civicgrid.db import dispose_engines, get_engine
+from civicgrid.migrate import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _fresh_postgres(base_url: str) -> tuple[str, str]:
+    """Create a throw-away database on the server; return (url, name)."""
+    url = make_url(base_url)
+    name = f"civicgrid_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_postgres(base_url: str, name: str) -> None:
+    admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def new_database(tmp_dir: Path) -> tuple[str, object]:
+    """A brand-new migrated database; returns its URL and a cleanup callable."""
+    base = os.environ.get("CIVICGRID_TEST_DATABASE_URL", "")
+    if base.startswith("postgresql"):
+        try:
+            url, name = _fresh_postgres(base)
+        except Exception as exc:
+            if IN_CI:
+                raise
+            pytest.skip(f"PostgreSQL not reachable at {base}: {exc}")
+        upgrade(url)
+        return url, lambda: _drop_postgres(base, name)
+    path = tmp_dir / f"{uuid.uuid4().hex[:8]}.sqlite3"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url, lambda: None
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's migrated database URL; the process settings point at it."""
+    url, cleanup = new_database(tmp_path_factory.mktemp("db"))
+    os.environ["CIVICGRID_DATABASE_URL"] = url
+    from civicgrid.config import get_settings
+
+    get_settings.cache_clear()
+    yield url
+    dispose_engines()
+    cleanup()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Engine:
+    return get_engine(db_url)
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (services may commit
+    savepoints; nothing reaches the database)."""
+    conn = engine.connect()
+    outer = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        if outer.is_active:
+            outer.rollback()
+        conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving the app on a real port in a background thread."""
+
+    def __init__(self, url: str, server: object, thread: threading.Thread) -> None:
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://")
+        self._server = server
+        self._thread = thread
+
+    def stop(self) -> None:
+        self._server.should_exit = True  # type: ignore[attr-defined]
+        self._thread.join(timeout=10)
+
+
+def start_server(app: object) -> LiveServer:
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("live server did not start")
+        time.sleep(0.05)
+    return LiveServer(f"http://127.0.0.1:{port}", server, thread)
+
+
+@pytest.fixture(scope="session")
+def app(db_url: str) -> object:
+    from civicgrid.config import get_settings
+    from civicgrid.main import create_app
+
+    return create_app(get_settings(), start_workers=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(app: object) -> Iterator[LiveServer]:
+    """The app over real HTTP and WebSocket, on the session's database."""
+    server = start_server(app)
+    yield server
+    server.stop()
