@@ -150,3 +150,44 @@ def live_server(app: object) -> Iterator[LiveServer]:
     server = start_server(app)
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------- geo: the Yongzhou reference data
+# (geo engineer) Other domains' tests take ``yongzhou`` to get real divisions and grids.
+
+
+class Yongzhou:
+    """The shipped Yongzhou data, loaded (committed) once per test session."""
+
+    city = "431100000000"
+    lingling = "431102000000"  # 零陵区
+    lengshuitan = "431103000000"  # 冷水滩区
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def grid_in(self, prefix: str) -> str:
+        """The first grid code under a jurisdiction prefix (e.g. ``"431102"``)."""
+        from sqlalchemy import select
+
+        from civicgrid.geo.models import Grid
+
+        # A read (DEFERRED) transaction, so it never waits on a test's open write transaction.
+        with self.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+            code = conn.scalar(select(Grid.code).where(Grid.code.like(prefix + "%")).order_by(Grid.code).limit(1))
+        assert code is not None, f"no grid under {prefix}"
+        return str(code)
+
+    def village_in(self, prefix: str) -> str:
+        return self.grid_in(prefix)[:12]
+
+
+@pytest.fixture(scope="session")
+def yongzhou(engine: Engine) -> Yongzhou:
+    """1 city, 13 county-level units, 195 townships, 3,331 villages and the generated grids."""
+    from civicgrid.db import transaction
+    from civicgrid.geo.service import load_reference_data
+
+    with transaction(engine) as session:
+        load_reference_data(session)
+    return Yongzhou(engine)

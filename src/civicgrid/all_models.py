@@ -1,5 +1,9 @@
 """Import every model module so that Base.metadata knows every table (Alembic, tests)."""
 
 from civicgrid.audit import models as audit_models
+from civicgrid.geo import models as geo_models
+from civicgrid.people import models as people_models
+from civicgrid.timers import models as timers_models
+from civicgrid.workflow import models as workflow_models
 
-__all__ = ["audit_models"]
+__all__ = ["audit_models", "geo_models", "people_models", "timers_models", "workflow_models"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -22,6 +23,8 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
     url = get_settings().database_url
     upgrade(url, revision)
+    if revision == "head":  # roles.json may have changed since the roles migration ran
+        roles_sync()
     typer.echo(f"database at {revision}: {_safe_url(url)}")
 
 
@@ -49,6 +52,182 @@ def audit_verify() -> None:
     typer.echo(f"audit chain broken at seq {result.broken_seq}: {result.reason} / "
                f"审计链在第 {result.broken_seq} 条处断裂", err=True)
     raise typer.Exit(1)
+
+
+@app.command("openapi")
+def openapi(
+    out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout"),
+) -> None:
+    """Print the OpenAPI schema as JSON (the web console's API types are generated from it) / 导出 OpenAPI."""
+    import json
+
+    from civicgrid.main import create_app
+
+    # Building the schema only walks the routes: no database connection, no worker.
+    schema = create_app(start_workers=False).openapi()
+    text = json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"OpenAPI schema written to {out} / 已写入 {out}", err=True)
+
+
+@app.command("serve")
+def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听地址"),
+          port: int = typer.Option(8000, help="Port / 端口"),
+          workers: int = typer.Option(1, help="Worker processes (see docs/operations.md) / 进程数")) -> None:
+    """Serve the API and web console / 启动服务. Refuses an un-migrated database."""
+    import uvicorn
+
+    from civicgrid.db import get_engine
+    from civicgrid.migrate import current_revision, head_revision
+
+    settings = get_settings()
+    current = current_revision(get_engine())
+    head = head_revision(settings.database_url)
+    if current != head:
+        typer.echo(f"数据库尚未迁移到最新版本（当前 {current or '空'}，需要 {head}）：请先运行 `civicgrid db upgrade`\n"
+                   f"The database is not migrated (at {current or 'nothing'}, needs {head}): "
+                   "run `civicgrid db upgrade` first.", err=True)
+        raise typer.Exit(2)
+    uvicorn.run("civicgrid.main:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", proxy_headers=False)
+
+
+@app.command("import-divisions")
+def import_divisions(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="Divisions CSV / 区划 CSV（docs/data-format.md）"),
+    boundaries: list[Path] = typer.Option([], "--boundaries", exists=True, dir_okay=False,
+                                          help="GeoJSON outlines of divisions (repeatable) / 区划边界"),
+    grids: Path | None = typer.Option(None, "--grids", exists=True, dir_okay=False,
+                                      help="GeoJSON grids / 网格边界"),
+    hosts: Path | None = typer.Option(None, "--hosts", exists=True, dir_okay=False,
+                                      help="CSV code,host_code of statistical-only units / 统计用单位所在县"),
+    datum: str = typer.Option("gcj02", help="Datum of the coordinates: gcj02 or wgs84 / 坐标系"),
+    generate: bool = typer.Option(False, "--generate-grids", help="Draw the demo grid layer / 生成演示网格"),
+) -> None:
+    """Import divisions (and optionally outlines and grids) in one transaction / 导入区划与网格.
+
+    A malformed file is refused with the line (or feature) number and nothing is written."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.geo import service as geo
+    from civicgrid.kit.errors import AppError
+
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor("cli"))
+            reports = [geo.import_divisions(session, path.read_bytes(), source=path.name, datum=datum)]
+            if hosts is not None:
+                reports.append(geo.apply_hosts(session, hosts.read_bytes(), source=hosts.name))
+            for outline in boundaries:
+                reports.append(geo.import_boundaries(session, outline.read_bytes(), source=outline.name,
+                                                     datum=datum))
+            if grids is not None:
+                reports.append(geo.import_grids(session, grids.read_bytes(), source=grids.name, datum=datum))
+            if generate:
+                reports.append(geo.generate_grid_layer(session))
+    except AppError as exc:
+        typer.echo(f"import refused, nothing written / 导入被拒绝，未写入任何数据: {exc.zh} / {exc.en}",
+                   err=True)
+        raise typer.Exit(1) from None
+    for r in reports:
+        typer.echo(f"{r.kind:<10} {r.source}: created {r.created}, updated {r.updated}, "
+                   f"unchanged {r.unchanged}, deleted {r.deleted}")
+
+
+user_app = typer.Typer(help="User accounts / 账号", no_args_is_help=True)
+roles_app = typer.Typer(help="Roles and permissions / 角色与权限", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(roles_app, name="roles")
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Option(..., "--username", help="Login name / 用户名"),
+    role: str = typer.Option(..., "--role", help="Role code, e.g. grid_worker / 角色代码"),
+    division: str = typer.Option(..., "--division",
+                                 help="12-digit division or 15-digit grid code / 区划或网格代码"),
+    password: str = typer.Option(..., "--password", help="≥ 8 characters from ≥ 3 classes / 密码"),
+    display_name: str | None = typer.Option(None, "--display-name", help="Name shown / 姓名"),
+    phone: str | None = typer.Option(None, "--phone", help="Mobile number (stored encrypted) / 手机号"),
+) -> None:
+    """Create an account / 新建账号."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.kit.errors import AppError
+    from civicgrid.people import service as people
+
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor("cli"))
+            user = people.create_user(session, username=username, display_name=display_name or username,
+                                      role=role, division_code=division, password=password, phone=phone)
+            user_id = user.id
+    except AppError as exc:
+        typer.echo(f"{exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user {username} created ({role}, {division}), id {user_id} / 账号已创建")
+
+
+@roles_app.command("sync")
+def roles_sync() -> None:
+    """Bring the roles tables in line with the shipped roles.json / 同步角色与权限."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.people import service as people
+
+    with transaction(get_engine()) as session:
+        set_actor(session, system_actor("cli"))
+        report = people.sync_roles(session)
+    typer.echo(f"roles added {report.added_roles or '-'}, updated {report.updated_roles or '-'}; "
+               f"granted {len(report.granted)}, revoked {len(report.revoked)} permissions / 角色已同步")
+
+
+timers_app = typer.Typer(help="Durable timers / 定时任务（时限、升级、提醒）", no_args_is_help=True)
+app.add_typer(timers_app, name="timers")
+
+
+@timers_app.command("status")
+def timers_status(failures: int = typer.Option(10, help="How many recent failures to list")) -> None:
+    """Timers per state, the overdue backlog, recent failures / 定时任务状态."""
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.timers import service as timers
+
+    with transaction(get_engine(), write=False) as session:
+        report = timers.summary(session, failures=failures)
+    states = ", ".join(f"{state} {count}" for state, count in sorted(report.by_state.items())) or "none"
+    typer.echo(f"timers: {states}; overdue {report.overdue} / 逾期未执行 {report.overdue}")
+    for timer in report.failures:
+        last = (timer.last_error or "").strip().splitlines()[-1:] or [""]
+        typer.echo(f"  failed {timer.key} ({timer.kind}, {timer.attempts} attempts): {last[0][:200]}")
+
+
+@timers_app.command("work")
+def timers_work(poll: float = typer.Option(None, help="Seconds between polls (default: settings)")) -> None:
+    """Run only the timer worker, without serving HTTP (Ctrl-C stops it) / 单独运行定时任务进程."""
+    import asyncio
+    import signal
+
+    from civicgrid.main import create_app
+    from civicgrid.timers.worker import TimerWorker
+
+    settings = get_settings()
+    app_ = create_app(settings, start_workers=False)  # imports every domain, so every handler is registered
+    worker = TimerWorker(app_.state.engine, lease_seconds=settings.timer_lease_seconds)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        typer.echo(f"timer worker {worker.worker_id} on {_safe_url(settings.database_url)}")
+        await worker.run_forever(stop, poll if poll is not None else settings.timer_poll_seconds)
+
+    asyncio.run(run())
 
 
 def _safe_url(url: str) -> str:

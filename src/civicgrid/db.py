@@ -23,6 +23,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.requests import Request
 
 from civicgrid.config import get_settings
 
@@ -168,7 +169,7 @@ def transaction(engine: Engine | None = None, *, write: bool = True,
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Any) -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """FastAPI dependency: one session and one transaction per request.
 
     Commits when the endpoint returns, rolls back when it raises. GET requests get a

@@ -1,17 +1,63 @@
-"""What starts and stops with the app: the migration check, the timer worker, the realtime hub."""
+"""What starts and stops with the app: the realtime hub's backend and the timer worker.
+
+(The migration check happens before this, in ``civicgrid serve``.) The timer worker runs as a
+task on the server's event loop and calls the database in a thread; every process that serves
+may run one, since claims are exclusive (see :mod:`civicgrid.timers.worker`).
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
 
 from fastapi import FastAPI
 
 from civicgrid.config import Settings
 
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 30.0
+
 
 async def startup(app: FastAPI, settings: Settings, run_workers: bool) -> None:
-    """Bind the realtime hub to the running loop and start the timer worker."""
+    """Start the realtime hub's backend (the PostgreSQL listener when there is one) and, when
+    ``run_workers``, the timer worker loop."""
+    from civicgrid.realtime.hub import get_hub
+
     app.state.background = []
+    hub = get_hub(settings)
+    await asyncio.to_thread(hub.start)  # waits until LISTEN is in place
+    app.state.hub = hub
+    app.state.timer_worker = None
+    if run_workers:
+        from civicgrid.timers.worker import TimerWorker
+
+        worker = TimerWorker(app.state.engine, lease_seconds=settings.timer_lease_seconds)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run_forever(stop, settings.timer_poll_seconds),
+                                   name=f"timer-worker:{worker.worker_id}")
+        app.state.timer_worker = worker
+        app.state.timer_stop = stop
+        app.state.background.append(task)
 
 
 async def shutdown(app: FastAPI) -> None:
-    for task in getattr(app.state, "background", []):
-        task.cancel()
+    """Stop the timer worker after its current batch (a handler in flight finishes and commits,
+    or its timer is re-claimed after the lease), then the hub's backend."""
+    stop: asyncio.Event | None = getattr(app.state, "timer_stop", None)
+    if stop is not None:
+        stop.set()
+    tasks: list[asyncio.Task[None]] = getattr(app.state, "background", [])
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in pending:
+            log.warning("background task %s did not stop in time; cancelling it", task.get_name())
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    app.state.background = []
+    hub = getattr(app.state, "hub", None)
+    if hub is not None:
+        await asyncio.to_thread(hub.stop)
+        app.state.hub = None

@@ -27,6 +27,15 @@ DENIAL_STATUSES = frozenset({401, 403})
 
 def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
+    from civicgrid.audit.endpoints import router as audit_router
+    from civicgrid.geo.endpoints import router as geo_router
+    from civicgrid.people.endpoints import router as people_router
+    from civicgrid.realtime.endpoints import router as realtime_router
+
+    app.include_router(people_router)
+    app.include_router(geo_router)
+    app.include_router(realtime_router)
+    app.include_router(audit_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

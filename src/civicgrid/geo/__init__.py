@@ -1,0 +1,1 @@
+"""Divisions and grids: the jurisdiction tree, boundaries, and the point → grid index."""

@@ -1,0 +1,1 @@
+"""Accounts, roles, login and bearer tokens; authorisation (permissions × jurisdiction)."""

@@ -1,0 +1,122 @@
+"""People API: login, logout, me; users (scoped, masked), phone reveal (audited); roles."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from civicgrid.db import get_session
+from civicgrid.kit.principal import Principal
+from civicgrid.people import service
+from civicgrid.people.auth import require, require_login
+from civicgrid.people.models import User
+from civicgrid.people.schemas import (
+    LoginRequest,
+    LoginResponse,
+    MeRead,
+    RevealRead,
+    RoleRead,
+    UserCreate,
+    UserPage,
+    UserRead,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+
+def _me(session: Session, user: User, principal: Principal) -> MeRead:
+    return MeRead(id=user.id, username=user.username, display_name=user.display_name, role=user.role_code,
+                  role_name=service.role_name(user.role), division_code=user.division_code,
+                  division_name=service.division_name(session, user.division_code),
+                  jurisdiction=principal.jurisdiction, permissions=sorted(principal.permissions))
+
+
+def _user_read(session: Session, user: User) -> UserRead:
+    return UserRead(id=user.id, username=user.username, display_name=user.display_name, role=user.role_code,
+                    role_name=service.role_name(user.role), division_code=user.division_code,
+                    division_name=service.division_name(session, user.division_code),
+                    jurisdiction=service.principal_of(user).jurisdiction, phone=service.masked_phone(user),
+                    is_active=user.is_active, locked=service.is_locked(user), created_at=user.created_at)
+
+
+@router.post("/auth/login", response_model=LoginResponse,
+             responses={401: {"description": "Wrong username or password"},
+                        423: {"description": "Locked after too many failed logins"}})
+def login(body: LoginRequest, request: Request,
+          session: Session = Depends(get_session, scope="function")) -> LoginResponse | JSONResponse:
+    """登录 — exchange username and password for a bearer token."""
+    outcome = service.login(session, body.username, body.password,
+                            ip=request.client.host if request.client else None,
+                            user_agent=request.headers.get("user-agent"))
+    if isinstance(outcome, service.LoginFailed):
+        # Returned, not raised: the failure count and audit events must commit with this request.
+        error = outcome.error
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return JSONResponse(error.body(getattr(request.state, "lang", None)), status_code=error.status,
+                            headers=headers)
+    return LoginResponse(access_token=outcome.access_token, expires_in=outcome.expires_in,
+                         user=_me(session, outcome.user, outcome.principal))
+
+
+@router.get("/auth/me", response_model=MeRead)
+def me(session: Session = Depends(get_session, scope="function"), principal: Principal = Depends(require_login)) -> MeRead:
+    """当前用户 — the logged-in user, role, jurisdiction and permissions."""
+    user = service.get_user(session, principal, principal.user_id)
+    return _me(session, user, principal)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, session: Session = Depends(get_session, scope="function"),
+           principal: Principal = Depends(require_login)) -> None:
+    """退出登录 — revoke the token used for this request."""
+    service.logout(session, principal, request.state.auth_token_id)
+
+
+@router.get("/users", response_model=UserPage)
+def list_users(offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
+               role: str | None = None, phone: str | None = None, q: str | None = Query(None, max_length=64),
+               session: Session = Depends(get_session, scope="function"),
+               principal: Principal = Depends(require("users.read"))) -> UserPage:
+    """账号列表 — users inside the caller's jurisdiction; ``phone`` finds by number (keyed hash)."""
+    rows, total = service.list_users(session, principal, offset=offset, limit=limit, role=role, phone=phone,
+                                     search=q)
+    return UserPage(items=[_user_read(session, u) for u in rows], total=total, offset=offset, limit=limit)
+
+
+@router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED,
+             responses={403: {"description": "Outside the caller's jurisdiction"},
+                        409: {"description": "Username taken"}})
+def create_user(body: UserCreate, session: Session = Depends(get_session, scope="function"),
+                principal: Principal = Depends(require("users.manage"))) -> UserRead:
+    """新建账号 — inside the caller's own jurisdiction only."""
+    user = service.create_user(session, username=body.username, display_name=body.display_name,
+                               role=body.role, division_code=body.division_code, password=body.password,
+                               phone=body.phone, by=principal)
+    return _user_read(session, user)
+
+
+@router.get("/users/{user_id}", response_model=UserRead,
+            responses={404: {"description": "Missing or out of scope"}})
+def get_user(user_id: str, session: Session = Depends(get_session, scope="function"),
+             principal: Principal = Depends(require("users.read"))) -> UserRead:
+    """账号详情 — 404 outside the caller's jurisdiction."""
+    return _user_read(session, service.get_user(session, principal, user_id))
+
+
+@router.post("/users/{user_id}/reveal", response_model=RevealRead,
+             responses={404: {"description": "Missing or out of scope"}})
+def reveal(user_id: str, session: Session = Depends(get_session, scope="function"),
+           principal: Principal = Depends(require("pii.reveal"))) -> RevealRead:
+    """查看明文 — the user's phone number in clear; recorded in the audit chain."""
+    user, phone = service.reveal_phone(session, principal, user_id)
+    return RevealRead(id=user.id, phone=phone)
+
+
+@router.get("/roles", response_model=list[RoleRead])
+def list_roles(session: Session = Depends(get_session, scope="function"),
+               principal: Principal = Depends(require("roles.read"))) -> list[RoleRead]:
+    """角色与权限 — every role and the permissions it grants."""
+    return [RoleRead(code=r.code, name=service.role_name(r), name_zh=r.name_zh, name_en=r.name_en,
+                     description=r.description, permissions=sorted(r.permission_set))
+            for r in service.list_roles(session)]

@@ -1,0 +1,108 @@
+"""Accounts and their sessions: roles, role permissions, users, login failures, bearer tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from civicgrid.db import Base, UTCDateTime
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.ids import new_id
+
+
+class Role(Base):
+    """A role (网格员, 指挥员, …): a named set of permissions, synced from ``data/roles.json``."""
+
+    __tablename__ = "roles"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(64))
+    name_en: Mapped[str] = mapped_column(String(96))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    permissions: Mapped[list[RolePermission]] = relationship(
+        back_populates="role", cascade="all, delete-orphan", lazy="selectin",
+        order_by="RolePermission.permission")
+
+    @property
+    def permission_set(self) -> frozenset[str]:
+        return frozenset(p.permission for p in self.permissions)
+
+
+class RolePermission(Base):
+    """One permission a role grants (``<domain>.<action>``)."""
+
+    __tablename__ = "role_permissions"
+
+    role_code: Mapped[str] = mapped_column(String(40), ForeignKey("roles.code", ondelete="CASCADE"),
+                                           primary_key=True)
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    role: Mapped[Role] = relationship(back_populates="permissions")
+
+
+class User(Base):
+    """An account: a role and a jurisdiction (derived from ``division_code``, a 12-digit division
+    or a 15-digit grid code). The phone number is personal data: AES-GCM ciphertext plus a keyed
+    hash for lookups; neither, nor the password hash, ever enters the audit chain."""
+
+    __tablename__ = "users"
+    __audit_redact__ = frozenset({"password_hash", "phone_cipher", "phone_hash"})
+    __table_args__ = (
+        Index("ix_users_division_code", "division_code",
+              postgresql_ops={"division_code": "varchar_pattern_ops"}),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role_code: Mapped[str] = mapped_column(String(40), ForeignKey("roles.code"), index=True)
+    division_code: Mapped[str] = mapped_column(String(15))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone_cipher: Mapped[str | None] = mapped_column(String(255), default=None)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    role: Mapped[Role] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """One failed password attempt, kept only to count attempts inside the lockout window.
+
+    Pure bookkeeping, so not row-audited: the login service records ``auth.login_failed``
+    and ``auth.locked`` in the audit chain itself."""
+
+    __tablename__ = "login_failures"
+    __audit__ = False
+    __table_args__ = (Index("ix_login_failures_user_id_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class AuthToken(Base):
+    """A login session: an opaque bearer token, stored only as its keyed hash.
+
+    Not row-audited (its last-seen time moves on every request); login and logout are
+    recorded as ``auth.login`` / ``auth.logout`` events instead."""
+
+    __tablename__ = "auth_tokens"
+    __audit__ = False
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,104 @@
+"""Every query of the people domain. Lists and loads of users are scoped to a jurisdiction
+prefix with the one scoping predicate (kit.scoping.scope_clause)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from civicgrid.kit.scoping import scope_clause
+from civicgrid.people.models import AuthToken, LoginFailure, Role, User
+
+# ---------------------------------------------------------------- users
+
+
+def get_user_by_username(session: Session, username: str) -> User | None:
+    """Unscoped: only the login path looks a user up by name."""
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def username_taken(session: Session, username: str) -> bool:
+    return session.scalar(select(func.count()).select_from(User).where(User.username == username)) != 0
+
+
+def get_user(session: Session, user_id: str, jurisdiction: str) -> User | None:
+    """A user inside the jurisdiction, or None (missing and out of scope look the same)."""
+    return session.scalars(select(User).where(User.id == user_id,
+                                              scope_clause(User.division_code, jurisdiction))).first()
+
+
+def list_users(session: Session, jurisdiction: str, *, offset: int, limit: int, role: str | None = None,
+               phone_hash: str | None = None, search: str | None = None) -> tuple[list[User], int]:
+    """One page of users inside the jurisdiction, ordered by division then username, and the total."""
+    conditions = [scope_clause(User.division_code, jurisdiction)]
+    if role:
+        conditions.append(User.role_code == role)
+    if phone_hash:
+        conditions.append(User.phone_hash == phone_hash)
+    if search:
+        conditions.append(User.username.contains(search, autoescape=True)
+                          | User.display_name.contains(search, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
+    rows = session.scalars(select(User).where(*conditions)
+                           .order_by(User.division_code, User.username).offset(offset).limit(limit)).all()
+    return list(rows), total
+
+
+# ---------------------------------------------------------------- roles
+
+
+def get_role(session: Session, code: str) -> Role | None:
+    return session.get(Role, code)
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.scalars(select(Role).order_by(Role.code)).all())
+
+
+# ---------------------------------------------------------------- login failures
+
+
+def add_login_failure(session: Session, user_id: str, at: datetime, ip: str | None) -> None:
+    session.add(LoginFailure(user_id=user_id, at=at, ip=ip))
+    session.flush()
+
+
+def count_login_failures(session: Session, user_id: str, since: datetime) -> int:
+    return session.scalar(select(func.count()).select_from(LoginFailure)
+                          .where(LoginFailure.user_id == user_id, LoginFailure.at > since)) or 0
+
+
+def clear_login_failures(session: Session, user_id: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.user_id == user_id))
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def add_token(session: Session, token: AuthToken) -> None:
+    session.add(token)
+    session.flush()
+
+
+def get_token_by_hash(session: Session, token_hash: str) -> AuthToken | None:
+    return session.scalars(select(AuthToken).where(AuthToken.token_hash == token_hash)).first()
+
+
+def touch_token(session: Session, token_id: str, at: datetime) -> None:
+    """Move last-seen forward (never backward: two requests may race)."""
+    session.execute(update(AuthToken).where(AuthToken.id == token_id, AuthToken.last_seen_at < at)
+                    .values(last_seen_at=at))
+
+
+def revoke_token(session: Session, token_id: str, at: datetime) -> None:
+    session.execute(update(AuthToken).where(AuthToken.id == token_id, AuthToken.revoked_at.is_(None))
+                    .values(revoked_at=at))
+
+
+def revoke_user_tokens(session: Session, user_id: str, at: datetime) -> int:
+    result = session.execute(update(AuthToken)
+                             .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+                             .values(revoked_at=at))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,93 @@
+"""Request and response bodies of the people API (login, users, roles)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class MeRead(BaseModel):
+    """The logged-in user as the console needs it: identity, role, jurisdiction, permissions."""
+
+    id: str
+    username: str
+    display_name: str
+    role: str
+    role_name: str
+    division_code: str
+    division_name: str | None
+    jurisdiction: str
+    permissions: list[str]
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds of inactivity after which the token lapses")
+    user: MeRead
+
+
+class UserCreate(BaseModel):
+    """A new account. The password must satisfy the policy (≥ 8 characters, ≥ 3 classes)."""
+
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: str = Field(min_length=1, max_length=64)
+    role: str = Field(min_length=1, max_length=40)
+    division_code: str = Field(pattern=r"^\d{12}(\d{3})?$",
+                               description="12-digit division code or 15-digit grid code")
+    password: str = Field(min_length=1, max_length=256)
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class UserRead(BaseModel):
+    """An account as other users see it: the phone number is always masked (reveal is a separate,
+    audited action)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    username: str
+    display_name: str
+    role: str
+    role_name: str
+    division_code: str
+    division_name: str | None
+    jurisdiction: str
+    phone: str | None = Field(description="Masked, e.g. 138****5678")
+    is_active: bool
+    locked: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class RevealRead(BaseModel):
+    """Personal data in clear, returned only to holders of pii.reveal and audited."""
+
+    id: str
+    phone: str | None
+
+
+class PermissionRead(BaseModel):
+    code: str
+    name: str
+
+
+class RoleRead(BaseModel):
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    description: str
+    permissions: list[str]

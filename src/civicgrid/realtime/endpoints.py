@@ -1,0 +1,145 @@
+"""WebSocket ``/api/v1/ws``: subscribe to channels, receive committed messages in jurisdiction.
+
+Client → server (JSON text frames)::
+
+    {"action": "auth", "token": "..."}            first frame, when no ?token= was given
+    {"action": "subscribe", "channel": "division:431102"}
+    {"action": "unsubscribe", "channel": "division:431102"}
+    {"action": "ping"}
+
+Server → client::
+
+    {"type": "ready", "user_id", "jurisdiction"}
+    {"type": "subscribed" | "unsubscribed", "channel"}
+    {"type": "event", "channel", "origin", "event", "data", "division_code", "at"}
+    {"type": "ping", "at"}  (when idle)   {"type": "pong", "at"}
+    {"type": "error", "code", "message", ...}
+
+Close codes: 4401 not authenticated (also when the token is revoked or times out while the
+socket is open; it is re-checked every minute), 4403 no ``realtime.subscribe`` permission,
+1013 the client could not keep up with its messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketState
+
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.errors import AppError, Invalid, NotAuthenticated
+from civicgrid.kit.principal import Principal
+from civicgrid.realtime.auth import CLOSE_NOT_AUTHENTICATED, principal_for, socket_language, socket_require
+from civicgrid.realtime.hub import Hub, Subscription, get_hub
+
+router = APIRouter(tags=["realtime"])
+
+PING_SECONDS = 25.0
+REVALIDATE_SECONDS = 60.0
+CLOSE_TOO_SLOW = 1013
+
+
+@router.websocket("/api/v1/ws")
+async def realtime_socket(websocket: WebSocket,
+                          principal: Principal = Depends(socket_require("realtime.subscribe"))) -> None:
+    """Push committed messages on the channels the client subscribes to, within its jurisdiction."""
+    await Connection(websocket, principal, get_hub()).run()
+
+
+class Connection:
+    """One authenticated socket: a reader for client frames and a writer that drains the
+    subscription's queue (the only task that sends, so frames never interleave)."""
+
+    def __init__(self, websocket: WebSocket, principal: Principal, hub: Hub) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.hub = hub
+        self.lang = socket_language(websocket)
+        self.close_code: int | None = None
+
+    async def run(self) -> None:
+        sub = self.hub.attach(self.principal)
+        try:
+            sub.push({"type": "ready", "user_id": self.principal.user_id,
+                      "jurisdiction": self.principal.jurisdiction})
+            tasks = {asyncio.create_task(self._read(sub)), asyncio.create_task(self._write(sub))}
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:
+                # A send to a client that has gone raises; that just ends the connection.
+                if not task.cancelled() and task.exception() is not None:
+                    self.close_code = None
+        finally:
+            self.hub.detach(sub)
+        if self.close_code is not None and self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=self.close_code)
+
+    def _error(self, sub: Subscription, error: AppError, **extra: Any) -> None:
+        sub.push({"type": "error", **error.body(self.lang)["error"], **extra})
+
+    async def _read(self, sub: Subscription) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                frame = json.loads(message.get("text") or message.get("bytes") or b"")
+                action = frame.get("action") if isinstance(frame, dict) else None
+            except ValueError:
+                action = frame = None
+            if action in ("subscribe", "unsubscribe"):
+                channel = frame.get("channel")
+                try:
+                    if action == "subscribe":
+                        self.hub.subscribe(sub, channel)
+                        sub.push({"type": "subscribed", "channel": channel})
+                    else:
+                        self.hub.unsubscribe(sub, channel)
+                        sub.push({"type": "unsubscribed", "channel": channel})
+                except AppError as exc:
+                    self._error(sub, exc, channel=channel)
+            elif action == "ping":
+                sub.push({"type": "pong", "at": utcnow().isoformat()})
+            elif action == "auth":
+                self._error(sub, Invalid("已经登录", "Already authenticated", code="already_authenticated"))
+            else:
+                self._error(sub, Invalid(
+                    "无法识别的消息（action 应为 subscribe、unsubscribe 或 ping）",
+                    "Unrecognised message (action must be subscribe, unsubscribe or ping)",
+                    code="invalid_message"))
+
+    async def _write(self, sub: Subscription) -> None:
+        checked = time.monotonic()
+        while True:
+            try:
+                frame = await asyncio.wait_for(sub.queue.get(), timeout=PING_SECONDS)
+            except TimeoutError:
+                frame = {"type": "ping", "at": utcnow().isoformat()}
+            if sub.overflowed:
+                self.close_code = CLOSE_TOO_SLOW
+                return
+            await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+            if time.monotonic() - checked >= REVALIDATE_SECONDS:
+                checked = time.monotonic()
+                if not await self._token_still_valid(sub):
+                    self.close_code = CLOSE_NOT_AUTHENTICATED
+                    return
+
+    async def _token_still_valid(self, sub: Subscription) -> bool:
+        """A logout, an idle timeout or a disabled account ends the socket too."""
+        try:
+            await run_in_threadpool(principal_for, self.websocket, self.websocket.state.token)
+        except NotAuthenticated as exc:
+            await self.websocket.send_text(json.dumps({"type": "error", **exc.body(self.lang)["error"]},
+                                                      ensure_ascii=False))
+            return False
+        return True

@@ -1,0 +1,135 @@
+"""Every query on the timers table.
+
+Timers are not scoped by jurisdiction here: they are system bookkeeping, read and written by
+services and the worker on behalf of records that are themselves scoped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from civicgrid.timers.models import Timer, TimerState
+
+LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
+
+
+def upsert_pending(session: Session, values: dict[str, Any]) -> str:
+    """Insert a pending timer, or overwrite the pending timer with the same key; return its id.
+
+    One statement on the partial unique index ``(key) WHERE state = 'pending'``, so two
+    transactions arming the same key at once cannot leave two pending rows.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    base = insert(Timer).values(**values)
+    replace = {name: base.excluded[name] for name in values if name not in ("id", "key")}
+    # The predicate is literal SQL: PostgreSQL must match it against the partial index when it
+    # plans the statement, which it cannot do with a bound parameter (psycopg prepares repeated
+    # statements server-side).
+    stmt = base.on_conflict_do_update(index_elements=[Timer.key], index_where=text("state = 'pending'"),
+                                      set_=replace).returning(Timer.id)
+    return str(session.execute(stmt).scalar_one())
+
+
+def get(session: Session, timer_id: str, *, fresh: bool = False) -> Timer | None:
+    """A timer by id; ``fresh`` reloads it from the database even if the session holds it."""
+    return session.get(Timer, timer_id, populate_existing=fresh)
+
+
+def pending_by_key(session: Session, key: str) -> Timer | None:
+    return session.scalars(select(Timer).where(Timer.key == key, Timer.state == TimerState.PENDING.value)
+                           ).one_or_none()
+
+
+def pending_exists(session: Session, key: str, *, other_than: str) -> bool:
+    return session.scalar(select(Timer.id).where(Timer.key == key, Timer.state == TimerState.PENDING.value,
+                                                 Timer.id != other_than).limit(1)) is not None
+
+
+def for_ref(session: Session, ref_type: str, ref_id: str, *, live_only: bool = False) -> list[Timer]:
+    query: Select[Timer] = select(Timer).where(Timer.ref_type == ref_type, Timer.ref_id == ref_id)
+    if live_only:
+        query = query.where(Timer.state.in_(LIVE_STATES))
+    return list(session.scalars(query.order_by(Timer.due_at, Timer.id)))
+
+
+def cancel_live(session: Session, *, key: str | None = None, key_prefix: str | None = None,
+                spare_id: str | None = None) -> list[str]:
+    """Mark live timers with this key (or key prefix) cancelled; return their ids.
+
+    ``spare_id`` is the timer the session is running right now (a handler that re-times its own
+    record must not cancel the timer that is firing: the worker marks that one done).
+    """
+    conditions: list[ColumnElement[bool]] = [Timer.state.in_(LIVE_STATES)]
+    if key is not None:
+        conditions.append(Timer.key == key)
+    if key_prefix is not None:
+        conditions.append(Timer.key.startswith(key_prefix, autoescape=True))
+    if spare_id is not None:
+        conditions.append(Timer.id != spare_id)
+    stmt = (update(Timer).where(*conditions)
+            .values(state=TimerState.CANCELLED.value, lease_owner=None, lease_until=None)
+            .returning(Timer.id).execution_options(synchronize_session="fetch"))
+    return [str(timer_id) for timer_id in session.execute(stmt).scalars()]
+
+
+def claim_due(session: Session, *, owner: str, now: datetime, lease_until: datetime, batch: int,
+              kinds: Collection[str] | None = None) -> list[tuple[str, int]]:
+    """Atomically take up to ``batch`` due timers for ``owner``; return (id, attempts) of each.
+
+    Due means pending with ``due_at <= now``, or running with an expired lease (its worker
+    died). PostgreSQL locks the candidates with ``FOR UPDATE SKIP LOCKED`` so concurrent
+    workers take disjoint sets; SQLite runs the single UPDATE inside ``BEGIN IMMEDIATE``, which
+    already excludes every other writer. Each claim counts as an attempt. ``kinds`` limits the
+    claim to those kinds (a worker pool dedicated to some kinds).
+    """
+    due = or_(and_(Timer.state == TimerState.PENDING.value, Timer.due_at <= now),
+              and_(Timer.state == TimerState.RUNNING.value, Timer.lease_until <= now))
+    if kinds is not None:
+        due = and_(due, Timer.kind.in_(list(kinds)))
+    candidates = (select(Timer.id).where(due).order_by(Timer.due_at, Timer.id).limit(batch)
+                  .with_for_update(skip_locked=True))
+    stmt = (update(Timer).where(Timer.id.in_(candidates.scalar_subquery()))
+            .values(state=TimerState.RUNNING.value, lease_owner=owner, lease_until=lease_until,
+                    attempts=Timer.attempts + 1)
+            .returning(Timer.id, Timer.attempts, Timer.due_at)
+            .execution_options(synchronize_session=False))
+    rows = list(session.execute(stmt).all())
+    rows.sort(key=lambda row: (row[2], row[0]))
+    return [(str(row[0]), int(row[1])) for row in rows]
+
+
+def release(session: Session, timer_id: str, *, owner: str, attempts: int, **values: Any) -> bool:
+    """Update a claimed timer only if the claim is still ours (same owner, same attempt, still
+    running); false when it was cancelled or re-claimed after our lease ran out.
+
+    On PostgreSQL the UPDATE re-checks its condition on the latest committed row, so a cancel
+    that committed while the handler ran wins.
+    """
+    stmt = (update(Timer).where(Timer.id == timer_id, Timer.state == TimerState.RUNNING.value,
+                                Timer.lease_owner == owner, Timer.attempts == attempts)
+            .values(lease_owner=None, lease_until=None, **values)
+            .execution_options(synchronize_session=False))
+    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Timer.state, func.count()).group_by(Timer.state))
+    return {str(state): int(count) for state, count in rows}
+
+
+def overdue_count(session: Session, now: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(Timer).where(
+        Timer.state == TimerState.PENDING.value, Timer.due_at <= now)) or 0)
+
+
+def recent_failures(session: Session, limit: int) -> list[Timer]:
+    return list(session.scalars(select(Timer).where(Timer.state == TimerState.FAILED.value)
+                                .order_by(Timer.due_at.desc()).limit(limit)))

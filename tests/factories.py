@@ -1,0 +1,94 @@
+"""Test factories (no fixture files): users with a role and a jurisdiction, logins over HTTP,
+and the out-of-jurisdiction check every domain runs against its own rows.
+
+    user = create_user(db, role="grid_worker", division_code="431102001001001")
+    user = make_user_committed(engine, role="county_plc_staff", division_code="431102000000")
+    token = login(live_server.url, user.username)
+    httpx.get(url, headers=auth_headers(token))
+    assert_out_of_scope_404(live_server.url, token, f"/api/v1/grids/{other_county_grid}")
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from functools import lru_cache
+
+import httpx
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from civicgrid.db import transaction
+from civicgrid.people import service
+from civicgrid.people.models import Role, RolePermission, User
+
+DEFAULT_PASSWORD = "Test#Pass2026"
+_counter = itertools.count(1)
+
+
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    # argon2 costs ~0.1 s a hash: compute it once per password; every user still gets a real hash.
+    return service.hash_password(password)
+
+
+def _username(role: str) -> str:
+    return f"{role[:20]}_{next(_counter)}_{uuid.uuid4().hex[:6]}"
+
+
+def create_user(session: Session, *, role: str, division_code: str, username: str | None = None,
+                password: str = DEFAULT_PASSWORD, display_name: str | None = None,
+                phone: str | None = None) -> User:
+    """A user in the caller's session (flushed, not committed)."""
+    service.check_password_policy(password)
+    name = username or _username(role)
+    return service.create_user(session, username=name, display_name=display_name or name, role=role,
+                               division_code=division_code, password=password, phone=phone,
+                               password_hash=_hash(password))
+
+
+def make_user_committed(engine: Engine, *, role: str, division_code: str, username: str | None = None,
+                        password: str = DEFAULT_PASSWORD, display_name: str | None = None,
+                        phone: str | None = None) -> User:
+    """A user committed in its own transaction (for live-server tests)."""
+    with transaction(engine) as session:
+        return create_user(session, role=role, division_code=division_code, username=username,
+                           password=password, display_name=display_name, phone=phone)
+
+
+def create_role(session: Session, *, permissions: frozenset[str] | set[str] = frozenset(),
+                code: str | None = None) -> Role:
+    """A custom role (e.g. one with no permissions, for 403 checks)."""
+    role = Role(code=code or f"test_{uuid.uuid4().hex[:10]}", name_zh="测试角色", name_en="Test role",
+                description="created by a test")
+    role.permissions = [RolePermission(permission=p) for p in sorted(permissions)]
+    session.add(role)
+    session.flush()
+    return role
+
+
+def make_role_committed(engine: Engine, *, permissions: frozenset[str] | set[str] = frozenset(),
+                        code: str | None = None) -> Role:
+    with transaction(engine) as session:
+        return create_role(session, permissions=permissions, code=code)
+
+
+def login(base_url: str, username: str, password: str = DEFAULT_PASSWORD) -> str:
+    """The bearer token from POST /api/v1/auth/login (fails the test on any other answer)."""
+    response = httpx.post(f"{base_url}/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def auth_headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_out_of_scope_404(base_url: str, token: str, path: str, method: str = "GET",
+                            json: object | None = None) -> None:
+    """A row outside the caller's jurisdiction answers 404 — the same body as a row that does not
+    exist, so nothing leaks. Call it with a path naming a real row of another jurisdiction."""
+    response = httpx.request(method, f"{base_url}{path}", headers=auth_headers(token), json=json)
+    assert response.status_code == 404, (
+        f"{method} {path}: expected 404, got {response.status_code} {response.text}")
+    assert response.json()["error"]["code"] == "not_found", response.text

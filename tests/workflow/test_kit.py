@@ -1,0 +1,185 @@
+"""The workflow kit on a small entity of its own: table checks, permission, jurisdiction, guard,
+timeline, audit, deadline timers and after-commit realtime messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import pytest
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from civicgrid.audit.models import AuditEntry
+from civicgrid.db import Base, after_commit
+from civicgrid.kit.clock import FakeClock, get_clock, set_clock
+from civicgrid.kit.errors import NotFound
+from civicgrid.kit.ids import new_id
+from civicgrid.kit.principal import Principal
+from civicgrid.timers.models import Timer
+from civicgrid.workflow.engine import Deadline, InvalidTransition, Step, Transition, Workflow, timeline
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    WORKING = "working"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Ticket(Base):
+    """A test-only entity with a life cycle."""
+
+    __tablename__ = "test_workflow_tickets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    division_code: Mapped[str] = mapped_column(String(15))
+    status: Mapped[TicketStatus] = mapped_column(String(16), default=TicketStatus.OPEN)
+    title: Mapped[str] = mapped_column(String(64), default="")
+
+
+def _must_have_title(ticket: Ticket, step: Step) -> tuple[str, str] | None:
+    return None if ticket.title else ("缺少标题", "The ticket has no title")
+
+
+def _work_deadline(ticket: Ticket, step: Step) -> list[Deadline]:
+    return [Deadline("work", step.at + timedelta(hours=4), "test.ticket_due", {"level": "red"})]
+
+
+TICKETS = Workflow("ticket", [
+    Transition("start", {TicketStatus.OPEN}, TicketStatus.WORKING, permission="tickets.handle",
+               guard=_must_have_title, deadlines=_work_deadline),
+    Transition("urge", {TicketStatus.WORKING}, TicketStatus.WORKING, permission="tickets.supervise",
+               keep_deadlines=True),
+    Transition("finish", {TicketStatus.WORKING}, TicketStatus.DONE, permission="tickets.handle"),
+    Transition("cancel", {TicketStatus.OPEN, TicketStatus.WORKING}, TicketStatus.CANCELLED,
+               permission="tickets.handle", note_required=True),
+], status_enum=TicketStatus)
+
+HANDLER = Principal("u1", "lin", "village_officer", "431102001001", "431102001001",
+                    frozenset({"tickets.handle"}))
+SUPERVISOR = Principal("u2", "zhou", "county_plc_staff", "431102000000", "431102",
+                       frozenset({"tickets.supervise"}))
+OTHER_COUNTY = Principal("u3", "tang", "village_officer", "431103001001", "431103001001",
+                         frozenset({"tickets.handle"}))
+
+
+@pytest.fixture
+def clock() -> Iterator[FakeClock]:
+    previous = get_clock()
+    fake = FakeClock(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
+    set_clock(fake)
+    yield fake
+    set_clock(previous)
+
+
+@pytest.fixture
+def tickets(db: Session) -> Session:
+    Ticket.__table__.create(db.connection(), checkfirst=True)  # type: ignore[attr-defined]
+    return db
+
+
+def _ticket(session: Session, title: str = "路灯不亮") -> Ticket:
+    ticket = Ticket(division_code="431102001001", title=title)
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def test_transition_sets_status_and_writes_timeline(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    event = TICKETS.transition(tickets, ticket, "start", HANDLER, note="到场", lng=111.6, lat=26.2)
+    assert ticket.status == TicketStatus.WORKING
+    assert (event.seq, event.from_status, event.to_status) == (1, "open", "working")
+    assert (event.actor_name, event.at, event.lng) == ("lin", clock.now(), 111.6)
+    TICKETS.transition(tickets, ticket, "finish", HANDLER)
+    assert [e.action for e in timeline(tickets, "ticket", ticket.id)] == ["start", "finish"]
+
+
+def test_action_not_in_table_answers_409_with_allowed_actions(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    with pytest.raises(InvalidTransition) as err:
+        TICKETS.transition(tickets, ticket, "finish", HANDLER)
+    assert err.value.status == 409
+    assert err.value.details["allowed_actions"] == ["start", "cancel"]
+    assert ticket.status == TicketStatus.OPEN
+
+
+def test_role_without_permission_is_refused(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    TICKETS.transition(tickets, ticket, "start", HANDLER)
+    with pytest.raises(InvalidTransition) as err:
+        TICKETS.transition(tickets, ticket, "finish", SUPERVISOR)
+    assert err.value.details["allowed_actions"] == ["urge"]
+
+
+def test_out_of_jurisdiction_is_not_found(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    with pytest.raises(NotFound):
+        TICKETS.transition(tickets, ticket, "start", OTHER_COUNTY)
+
+
+def test_guard_refuses_with_its_reason(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets, title="")
+    with pytest.raises(InvalidTransition) as err:
+        TICKETS.transition(tickets, ticket, "start", HANDLER)
+    assert err.value.en == "The ticket has no title"
+
+
+def test_note_required(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    with pytest.raises(Exception, match="requires a note"):
+        TICKETS.transition(tickets, ticket, "cancel", HANDLER, note=" ")
+    TICKETS.transition(tickets, ticket, "cancel", HANDLER, note="重复上报")
+    assert ticket.status == TicketStatus.CANCELLED
+
+
+def test_deadline_armed_kept_and_cancelled(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    TICKETS.transition(tickets, ticket, "start", HANDLER)
+    key = f"ticket:{ticket.id}:work"
+    timer = tickets.scalars(select(Timer).where(Timer.key == key)).one()
+    assert timer.due_at == clock.now() + timedelta(hours=4) and timer.state == "pending"
+    TICKETS.transition(tickets, ticket, "urge", SUPERVISOR)  # keeps the clock running
+    assert tickets.scalars(select(Timer).where(Timer.key == key)).one().state == "pending"
+    TICKETS.transition(tickets, ticket, "finish", HANDLER)
+    assert tickets.scalars(select(Timer).where(Timer.key == key)).one().state == "cancelled"
+
+
+def test_every_step_lands_in_the_audit_chain(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    tickets.info["actor"] = None
+    before = tickets.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+    TICKETS.transition(tickets, ticket, "start", HANDLER)
+    tickets.flush()
+    rows = tickets.scalars(select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)).all()
+    kinds = {(r.action, r.entity_type) for r in rows}
+    assert ("update", "test_workflow_tickets") in kinds
+    assert ("create", "timeline_events") in kinds
+    update = next(r for r in rows if r.entity_type == "test_workflow_tickets")
+    assert '"status":"working"' in (update.after or "")
+
+
+def test_realtime_message_only_after_commit(tickets: Session, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicgrid.realtime import hub
+
+    sent: list[tuple[str, str]] = []
+
+    def fake_publish(session: Session, *, channel: str, event: str, data: dict[str, object],
+                     division_code: str | None) -> None:
+        after_commit(session, lambda: sent.append((channel, event)))
+
+    monkeypatch.setattr(hub, "publish", fake_publish)
+    ticket = _ticket(tickets)
+    nested = tickets.begin_nested()
+    TICKETS.transition(tickets, ticket, "start", HANDLER)
+    assert sent == []
+    nested.commit()
+    tickets.commit()
+    assert sent == [(f"entity:ticket:{ticket.id}", "ticket.start")]
+
+
+def test_table_refuses_unknown_status() -> None:
+    with pytest.raises(ValueError, match="unknown statuses"):
+        Workflow("x", [Transition("go", {"open"}, "nowhere", permission="p")], status_enum=TicketStatus)

@@ -1,0 +1,81 @@
+// Every module of the mission (MISSION.md), in the order of the side navigation. `built` marks
+// the ones with a real page; the others show the plain "under construction" page.
+import type { Component } from 'vue'
+import {
+  Aim,
+  Briefcase,
+  Connection,
+  DataBoard,
+  Flag,
+  Grid,
+  Lightning,
+  Setting,
+  Tickets,
+  User,
+  UserFilled,
+  View,
+  Document,
+} from '@element-plus/icons-vue'
+
+export interface ModuleEntry {
+  /** Route name and i18n key under `nav.` */
+  key: string
+  path: string
+  icon: Component
+  /** Any one of these permissions shows the entry (roles.json); none listed = every signed-in user. */
+  permissions?: string[]
+  built: boolean
+  children?: ModuleEntry[]
+}
+
+export const MODULES: ModuleEntry[] = [
+  { key: 'dashboard', path: '/dashboard', icon: DataBoard, permissions: ['dashboards.read'], built: false },
+  { key: 'grids', path: '/grids', icon: Grid, permissions: ['geo.read'], built: true },
+  { key: 'matters', path: '/matters', icon: Tickets, permissions: ['matters.read'], built: false },
+  {
+    key: 'disputes',
+    path: '/disputes',
+    icon: Connection,
+    permissions: ['disputes.read', 'petitions.read'],
+    built: false,
+  },
+  { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: false },
+  {
+    key: 'volunteers',
+    path: '/volunteers',
+    icon: UserFilled,
+    permissions: ['volunteers.read', 'volunteers.participate'],
+    built: false,
+  },
+  { key: 'supervision', path: '/supervision', icon: View, permissions: ['supervision.read'], built: false },
+  { key: 'campaign', path: '/campaign', icon: Aim, permissions: ['campaign.read'], built: false },
+  { key: 'personnel', path: '/personnel', icon: Briefcase, permissions: ['personnel.read'], built: false },
+  { key: 'pilot', path: '/pilot', icon: Flag, permissions: ['pilot.read'], built: false },
+  {
+    key: 'system',
+    path: '/system',
+    icon: Setting,
+    built: false,
+    children: [
+      { key: 'users', path: '/system/users', icon: User, permissions: ['users.read'], built: false },
+      { key: 'audit', path: '/system/audit', icon: Document, permissions: ['audit.read'], built: false },
+    ],
+  },
+]
+
+/** Every leaf entry (the pages the router knows). */
+export function leafModules(entries: ModuleEntry[] = MODULES): ModuleEntry[] {
+  return entries.flatMap((entry) => (entry.children ? leafModules(entry.children) : [entry]))
+}
+
+/** Whether a user holding `granted` may see an entry. */
+export function canSee(entry: ModuleEntry, granted: readonly string[]): boolean {
+  return !entry.permissions || entry.permissions.some((p) => granted.includes(p))
+}
+
+/** The menu a user sees: entries their role may open; a group with no visible child disappears. */
+export function visibleModules(granted: readonly string[]): ModuleEntry[] {
+  return MODULES.filter((entry) => canSee(entry, granted))
+    .map((entry) => (entry.children ? { ...entry, children: entry.children.filter((c) => canSee(c, granted)) } : entry))
+    .filter((entry) => !entry.children || entry.children.length > 0)
+}
