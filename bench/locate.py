@@ -78,14 +78,22 @@ def main() -> None:
         loop.append((clock() - t) / 1000)
         agree += found == locate(lng, lat)
 
-    print(f"grids: {len(index):,}   reference load + grid generation: {load_s:.2f} s   "
-          f"index build: {index.build_seconds * 1000:.0f} ms ({index.nx}×{index.ny} cells of {index.cell:.4f}°)")
-    print(f"random points in the city's bounding box: {args.points:,} ({hits / args.points:.0%} inside a grid)")
+    print(
+        f"grids: {len(index):,}   reference load + grid generation: {load_s:.2f} s   "
+        f"index build: {index.build_seconds * 1000:.0f} ms ({index.nx}×{index.ny} cells of {index.cell:.4f}°)"
+    )
+    print(
+        f"random points in the city's bounding box: {args.points:,} ({hits / args.points:.0%} inside a grid)"
+    )
     print(f"{'per lookup (µs)':<28}{'p50':>10}{'p99':>10}{'mean':>10}{'points':>10}")
-    print(f"{'civicgrid lattice index':<28}{percentile(ours, 0.5):>10.2f}{percentile(ours, 0.99):>10.2f}"
-          f"{statistics.fmean(ours):>10.2f}{len(ours):>10,}")
-    print(f"{'plain shapely loop':<28}{percentile(loop, 0.5):>10.1f}{percentile(loop, 0.99):>10.1f}"
-          f"{statistics.fmean(loop):>10.1f}{len(loop):>10,}")
+    print(
+        f"{'civicgrid lattice index':<28}{percentile(ours, 0.5):>10.2f}{percentile(ours, 0.99):>10.2f}"
+        f"{statistics.fmean(ours):>10.2f}{len(ours):>10,}"
+    )
+    print(
+        f"{'plain shapely loop':<28}{percentile(loop, 0.5):>10.1f}{percentile(loop, 0.99):>10.1f}"
+        f"{statistics.fmean(loop):>10.1f}{len(loop):>10,}"
+    )
     print(f"answers agree on {agree}/{len(loop)} loop points; target: index p99 < 50 µs")
 
 

@@ -174,7 +174,8 @@ class Yongzhou:
 
         # A read (DEFERRED) transaction, so it never waits on a test's open write transaction.
         with self.engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
-            code = conn.scalar(select(Grid.code).where(Grid.code.like(prefix + "%")).order_by(Grid.code).limit(1))
+            first = select(Grid.code).where(Grid.code.like(prefix + "%")).order_by(Grid.code).limit(1)
+            code = conn.scalar(first)
         assert code is not None, f"no grid under {prefix}"
         return str(code)
 

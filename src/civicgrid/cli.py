@@ -230,6 +230,22 @@ def timers_work(poll: float = typer.Option(None, help="Seconds between polls (de
     asyncio.run(run())
 
 
+@app.command("demo")
+def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
+         serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding / 完成后启动服务")) -> None:
+    """Migrate, load Yongzhou and demo accounts, print the logins, serve / 演示环境一键启动."""
+    from civicgrid.db import get_engine
+    from civicgrid.migrate import upgrade
+    from civicgrid.simulate.demo import format_logins, seed
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    logins = seed(get_engine(), echo=typer.echo)
+    typer.echo(format_logins(logins, f"http://{host}:{port}"))
+    if serve_after:
+        serve(host=host, port=port, workers=1)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -130,23 +130,41 @@ AfterCommit = Callable[[], None]
 
 
 def after_commit(session: Session, callback: AfterCommit) -> None:
-    """Run ``callback`` once this session's transaction has committed; never if it rolls back."""
-    session.info.setdefault("after_commit", []).append(callback)
+    """Run ``callback`` once this session's transaction has committed; never if it rolls back.
+
+    A callback queued inside a savepoint (``begin_nested``) is dropped when that savepoint rolls
+    back, even if the outer transaction later commits.
+    """
+    txn = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault("after_commit", []).append((txn, callback))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
-    for callback in callbacks:
+    queued: list[tuple[Any, AfterCommit]] = session.info.pop("after_commit", [])
+    for _txn, callback in queued:
         try:
             callback()
         except Exception:  # a failed push must not undo a committed write
             log.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop("after_commit", None)
+def _within(txn: Any, ancestor: Any) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    queued: list[tuple[Any, AfterCommit]] = session.info.get("after_commit", [])
+    kept = [(txn, cb) for txn, cb in queued if not _within(txn, previous_transaction)]
+    if kept:
+        session.info["after_commit"] = kept
+    else:
+        session.info.pop("after_commit", None)
 
 
 @contextmanager

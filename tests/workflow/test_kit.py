@@ -12,7 +12,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.db import Base, after_commit
+from civicgrid.db import Base
 from civicgrid.kit.clock import FakeClock, get_clock, set_clock
 from civicgrid.kit.errors import NotFound
 from civicgrid.kit.ids import new_id
@@ -161,23 +161,50 @@ def test_every_step_lands_in_the_audit_chain(tickets: Session, clock: FakeClock)
     assert '"status":"working"' in (update.after or "")
 
 
-def test_realtime_message_only_after_commit(tickets: Session, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
-    from civicgrid.realtime import hub
+class RecordingBackend:
+    """A hub backend that keeps what it is asked to send (the real hub decides when)."""
 
-    sent: list[tuple[str, str]] = []
+    name = "recording"
 
-    def fake_publish(session: Session, *, channel: str, event: str, data: dict[str, object],
-                     division_code: str | None) -> None:
-        after_commit(session, lambda: sent.append((channel, event)))
+    def __init__(self) -> None:
+        self.sent: list[object] = []
 
-    monkeypatch.setattr(hub, "publish", fake_publish)
+    def send(self, message: object, hub: object) -> None:
+        self.sent.append(message)
+
+    def start(self, hub: object) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+@pytest.fixture
+def recorded() -> Iterator[RecordingBackend]:
+    from civicgrid.realtime.hub import Hub, get_hub, set_hub
+
+    previous = get_hub()
+    backend = RecordingBackend()
+    set_hub(Hub(backend))  # type: ignore[arg-type]
+    yield backend
+    set_hub(previous)
+
+
+def test_realtime_message_only_after_commit(tickets: Session, clock: FakeClock, recorded: RecordingBackend) -> None:
     ticket = _ticket(tickets)
+    tickets.commit()
     nested = tickets.begin_nested()
     TICKETS.transition(tickets, ticket, "start", HANDLER)
-    assert sent == []
-    nested.commit()
+    nested.rollback()  # the savepoint's step is undone...
+    tickets.commit()  # ...and the outer commit must not push it
+    assert recorded.sent == []
+    ticket = _ticket(tickets)
+    TICKETS.transition(tickets, ticket, "start", HANDLER)
+    assert recorded.sent == []  # not yet committed
     tickets.commit()
-    assert sent == [(f"entity:ticket:{ticket.id}", "ticket.start")]
+    [message] = recorded.sent
+    assert (message.channel, message.event, message.division_code) == (  # type: ignore[attr-defined]
+        f"entity:ticket:{ticket.id}", "ticket.start", "431102001001")
 
 
 def test_table_refuses_unknown_status() -> None:

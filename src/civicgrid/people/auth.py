@@ -40,7 +40,7 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
 
-    def __call__(self, request: Request, session: Session = Depends(get_session, scope="function")) -> Principal:
+    def __call__(self, request: Request, session: Session = Depends(get_session)) -> Principal:
         raw = bearer_token(request)
         if raw is None:
             raise NotAuthenticated()

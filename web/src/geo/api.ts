@@ -15,6 +15,8 @@ export interface Crumb {
 export interface BoundaryProperties extends Crumb {
   /** True when the outline was generated for the demo (schematic), not surveyed. */
   generated: boolean
+  /** A point inside the outline where its name goes ([lng, lat]). */
+  label?: [number, number] | null
 }
 
 export interface BoundaryFeature {

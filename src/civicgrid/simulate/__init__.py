@@ -1,0 +1,1 @@
+"""The demo generator (and, later, the city simulator)."""

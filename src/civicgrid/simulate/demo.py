@@ -1,0 +1,111 @@
+"""`civicgrid demo`: a ready-to-use Yongzhou database with one login per role.
+
+Idempotent: running it again keeps what is there (reference data is re-applied as an upsert,
+existing demo accounts are left alone), so a restarted demo never duplicates anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from civicgrid.audit.service import set_actor, system_actor
+from civicgrid.db import transaction
+from civicgrid.geo import service as geo
+from civicgrid.geo.models import Division, Grid
+from civicgrid.people import service as people
+from civicgrid.people.models import User
+
+DEMO_PASSWORD = "Yongzhou@2026"
+CITY = "431100000000"
+COUNTY = "431102000000"  # 零陵区
+TOWNSHIP = "431102001000"  # 朝阳街道
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One printed demo account."""
+
+    username: str
+    role: str
+    role_name: str
+    division_code: str
+    division_name: str
+
+
+def _first_village(session: Session) -> str:
+    code = session.scalar(select(Division.code).where(Division.parent_code == TOWNSHIP, Division.level == "village")
+                          .order_by(Division.code).limit(1))
+    if code is None:
+        raise RuntimeError(f"no village under {TOWNSHIP}: the reference data did not load")
+    return code
+
+
+def _first_grid(session: Session, village: str) -> str:
+    code = session.scalar(select(Grid.code).where(Grid.village_code == village).order_by(Grid.code).limit(1))
+    if code is None:
+        raise RuntimeError(f"no grid in village {village}")
+    return code
+
+
+# username, role, where (a resolver of the division code), display name
+Where = Callable[[Session], str]
+ACCOUNTS: list[tuple[str, str, Where, str]] = [
+    ("admin", "admin", lambda s: CITY, "系统管理员"),
+    ("city_plc", "city_plc_staff", lambda s: CITY, "市委政法委 王敏"),
+    ("city_cmd", "city_commander", lambda s: CITY, "市局指挥总台 李强"),
+    ("supervisor", "enforcement_supervisor", lambda s: CITY, "执法监督员 陈静"),
+    ("auditor", "auditor", lambda s: CITY, "安全审计员 周洁"),
+    ("lingling_plc", "county_plc_staff", lambda s: COUNTY, "零陵区委政法委 蒋华"),
+    ("lingling_cmd", "county_commander", lambda s: COUNTY, "零陵分局指挥中台 唐勇"),
+    ("lingling_petition", "petition_officer", lambda s: COUNTY, "零陵区信访局 胡芳"),
+    ("chaoyang_station", "station_commander", lambda s: TOWNSHIP, "朝阳派出所指挥支台 邓军"),
+    ("chaoyang_officer", "township_officer", lambda s: TOWNSHIP, "朝阳街道综治中心 刘洋"),
+    ("chaoyang_mediator", "mediator", lambda s: TOWNSHIP, "人民调解员（五老）杨德明"),
+    ("village_officer", "village_officer", _first_village, "社区书记 黄丽"),
+    ("volunteer", "volunteer", _first_village, "蓝背心志愿者 邓小云"),
+    ("grid_worker", "grid_worker", lambda s: _first_grid(s, _first_village(s)), "网格员 蒋小燕"),
+]
+
+
+def reference_loaded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Grid)))
+
+
+def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLogin]:
+    """Load Yongzhou (divisions, boundaries, generated grids), sync roles, create demo accounts."""
+    with transaction(engine) as session:
+        set_actor(session, system_actor("demo"))
+        if not reference_loaded(session):
+            echo("导入永州区划与网格 / loading Yongzhou divisions and grids …")
+            for report in geo.load_reference_data(session):
+                echo(f"  {report.kind} ({report.source}): {report.created} 新增 created, "
+                     f"{report.updated} 更新 updated")
+        people.sync_roles(session)
+    logins: list[DemoLogin] = []
+    with transaction(engine) as session:
+        set_actor(session, system_actor("demo"))
+        shared_hash = people.hash_password(DEMO_PASSWORD)
+        roles = {role.code: role for role in people.list_roles(session)}
+        for username, role, where, display in ACCOUNTS:
+            code = where(session)
+            exists = session.scalar(select(User.id).where(User.username == username))
+            if exists is None:
+                people.create_user(session, username=username, display_name=display, role=role,
+                                   division_code=code, password=DEMO_PASSWORD, password_hash=shared_hash)
+            logins.append(DemoLogin(username, role, people.role_name(roles[role], "zh-CN"), code,
+                                    geo.name_of(session, code) or code))
+    return logins
+
+
+def format_logins(logins: list[DemoLogin], url: str) -> str:
+    """The table `civicgrid demo` prints."""
+    lines = [f"\n永州市域社会治理平台 civicgrid — {url}", f"演示账号（密码均为 / password for all: {DEMO_PASSWORD}）", ""]
+    width = max(len(login.username) for login in logins)
+    for login in logins:
+        lines.append(f"  {login.username.ljust(width)}  {login.role_name}（{login.role}） @ "
+                     f"{login.division_name} {login.division_code}")
+    return "\n".join(lines) + "\n"
