@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -232,7 +231,8 @@ def timers_work(poll: float = typer.Option(None, help="Seconds between polls (de
 
 @app.command("demo")
 def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
-         serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Serve after seeding / 完成后启动服务")) -> None:
+         serve_after: bool = typer.Option(True, "--serve/--no-serve",
+                                          help="Serve after seeding / 完成后启动服务")) -> None:
     """Migrate, load Yongzhou and demo accounts, print the logins, serve / 演示环境一键启动."""
     from civicgrid.db import get_engine
     from civicgrid.migrate import upgrade
@@ -257,4 +257,4 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

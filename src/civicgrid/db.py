@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -206,3 +207,9 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+"""The request's session for endpoints and dependencies. ``scope="function"`` makes FastAPI run
+the commit before the response is sent: a client never sees a success whose write is not yet
+durable (the default scope would commit after the response)."""

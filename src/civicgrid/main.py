@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from civicgrid.lifecycle import startup, shutdown
+        from civicgrid.lifecycle import shutdown, startup
 
         await startup(app, settings, run_workers)
         try:

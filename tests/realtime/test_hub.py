@@ -40,7 +40,7 @@ def publish(engine: Engine, hub: Hub, *, commit: bool = True, channel: str = "di
         pass
 
 
-async def next_event(sub: Subscription, timeout: float = 5.0) -> dict[str, Any]:
+async def next_event(sub: Subscription, timeout: float = 15.0) -> dict[str, Any]:
     return await asyncio.wait_for(sub.queue.get(), timeout)
 
 

@@ -34,11 +34,11 @@ def open_socket(live_server: LiveServer, token: str | None = None, **headers: st
     return connect(f"{live_server.ws_url}/api/v1/ws{query}", open_timeout=10, additional_headers=headers)
 
 
-def frame(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+def frame(ws: ClientConnection, timeout: float = 15.0) -> dict[str, Any]:
     return dict(json.loads(ws.recv(timeout=timeout)))
 
 
-def next_event(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+def next_event(ws: ClientConnection, timeout: float = 15.0) -> dict[str, Any]:
     """The next event frame (skipping keep-alive pings)."""
     while True:
         got = frame(ws, timeout)
@@ -46,7 +46,7 @@ def next_event(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
             return got
 
 
-def close_code(ws: ClientConnection, timeout: float = 5.0) -> int | None:
+def close_code(ws: ClientConnection, timeout: float = 15.0) -> int | None:
     """Read until the server closes; the close code it sent."""
     deadline = time.monotonic() + timeout
     try:
@@ -191,7 +191,7 @@ def test_logging_out_closes_an_open_socket(live_server: LiveServer, engine: Engi
         assert frame(ws)["type"] == "ping"  # alive and idle
         response = httpx.post(f"{live_server.url}/api/v1/auth/logout", headers=auth_headers(token))
         assert response.status_code == 204
-        assert close_code(ws, timeout=5) == 4401
+        assert close_code(ws) == 4401
 
 
 def test_the_socket_route_declares_its_permission() -> None:

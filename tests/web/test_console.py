@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
 from civicgrid.config import get_settings
-from tests.factories import DEFAULT_PASSWORD, make_user_committed
+from tests.factories import DEFAULT_PASSWORD, auth_headers, make_user_committed
 
 pytestmark = pytest.mark.browser
 
@@ -52,11 +53,13 @@ def browser() -> Iterator[Any]:
         _unavailable(f"Chromium not found at {CHROMIUM}: apt-get install chromium fonts-wqy-microhei")
     index = Path(get_settings().static_dir) / "index.html"
     if not index.is_file():
-        _unavailable(f"web console not built ({index} missing): run `make web` (cd web && npm ci && npm run build)")
+        _unavailable(f"web console not built ({index} missing): "
+                     "run `make web` (cd web && npm ci && npm run build)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -110,7 +113,8 @@ def _painted_pixels(page: Any) -> dict[str, int]:
             for (let i = 0; i < data.length; i += 4) {
                 if (data[i + 3] === 0) continue;
                 painted++;
-                if (Math.abs(data[i] - 0xdc) < 4 && Math.abs(data[i + 1] - 0xe9) < 4 && Math.abs(data[i + 2] - 0xf7) < 4) fill++;
+                const near = (value, target) => Math.abs(value - target) < 4;
+                if (near(data[i], 0xdc) && near(data[i + 1], 0xe9) && near(data[i + 2], 0xf7)) fill++;
             }
             return { painted, fill, total: canvas.width * canvas.height };
         }""",
@@ -188,6 +192,8 @@ def test_county_user_sees_only_their_county(browser: Any, page: Any, live_server
     page.click('[data-test="language-switch"] >> text=English')
     page.wait_for_selector('[data-test="logout"]:has-text("Sign out")')
     assert "under construction" in page.inner_text('[data-test="under-construction"]')
+    # Names the API words (the role) follow too: requests now carry Accept-Language: en.
+    page.wait_for_selector('[data-test="user-role"]:has-text("County political-legal commission staff")')
 
     page.click('[data-test="logout"]')
     page.wait_for_url("**/login")
@@ -205,3 +211,11 @@ def test_city_admin_sees_eleven_counties(browser: Any, page: Any, live_server: A
     assert pixels["fill"] > pixels["total"] * 0.02, pixels
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-city.png"))
+
+    # A token revoked behind the console's back: the next API call lands on the login page,
+    # which brings the user back to where they were after signing in again.
+    token = page.evaluate("() => sessionStorage.getItem('civicgrid.token')")
+    assert httpx.post(f"{live_server.url}/api/v1/auth/logout", headers=auth_headers(token)).status_code < 300
+    page.click(f'[data-test="division-tree"] .tree-node[data-code="{LINGLING}"]')
+    page.wait_for_url("**/login?redirect=%2Fgrids")
+    assert page.evaluate("() => sessionStorage.getItem('civicgrid.token')") is None

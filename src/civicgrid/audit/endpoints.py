@@ -6,12 +6,11 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
 
 from civicgrid.audit import repository
 from civicgrid.audit.schemas import AuditEntryRead, AuditPage, VerifyRead
 from civicgrid.audit.service import verify
-from civicgrid.db import get_session
+from civicgrid.db import DbSession
 from civicgrid.kit.principal import Principal
 from civicgrid.people.auth import require
 
@@ -23,9 +22,8 @@ def _decode(text: str | None) -> Any:
 
 
 @router.get("", response_model=AuditPage)
-def list_audit(action: str | None = None, entity_type: str | None = None, actor: str | None = None,
+def list_audit(session: DbSession, action: str | None = None, entity_type: str | None = None, actor: str | None = None,
                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
-               session: Session = Depends(get_session),
                principal: Principal = Depends(require("audit.read"))) -> AuditPage:
     """审计日志 — the audit chain, newest first, within the caller's jurisdiction."""
     rows, total = repository.list_entries(session, principal, action=action, entity_type=entity_type,
@@ -36,8 +34,7 @@ def list_audit(action: str | None = None, entity_type: str | None = None, actor:
 
 
 @router.get("/verify", response_model=VerifyRead)
-def verify_chain(session: Session = Depends(get_session),
-                 principal: Principal = Depends(require("audit.verify"))) -> VerifyRead:
+def verify_chain(session: DbSession, principal: Principal = Depends(require("audit.verify"))) -> VerifyRead:
     """校验审计链 — recompute the whole chain (the same check as `civicgrid audit verify`)."""
     result = verify(session.connection())
     return VerifyRead(ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -21,8 +22,8 @@ def _scope(principal: Principal) -> ColumnElement[bool]:
     return clause
 
 
-def _filtered(stmt: Select[tuple[AuditEntry]] | Select[tuple[int]], principal: Principal, *,
-              action: str | None, entity_type: str | None, actor: str | None) -> Select:  # type: ignore[type-arg]
+def _filtered(stmt: Select[Any], principal: Principal, *,
+              action: str | None, entity_type: str | None, actor: str | None) -> Select[Any]:
     stmt = stmt.where(_scope(principal))
     if action:
         stmt = stmt.where(AuditEntry.action == action)

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
-from civicgrid.db import get_session
+from civicgrid.db import DbSession
 from civicgrid.geo import service
 from civicgrid.geo.schemas import DivisionRead, GridRead
 from civicgrid.kit.principal import Principal
@@ -26,53 +25,38 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/divisions/{code}", response_model=DivisionRead, responses=ERRORS)
-def get_division(
-    code: DivisionCode,
-    principal: Principal = Depends(require("geo.read")),
-    session: Session = Depends(get_session),
-) -> DivisionRead:
+def get_division(session: DbSession, code: DivisionCode,
+    principal: Principal = Depends(require("geo.read"))) -> DivisionRead:
     """One division in the caller's jurisdiction."""
     return service.get_division(session, principal, code)
 
 
 @router.get("/divisions/{code}/children", response_model=list[DivisionRead], responses=ERRORS)
-def list_children(
-    code: DivisionCode,
-    principal: Principal = Depends(require("geo.read")),
-    session: Session = Depends(get_session),
-) -> list[DivisionRead]:
+def list_children(session: DbSession, code: DivisionCode,
+    principal: Principal = Depends(require("geo.read"))) -> list[DivisionRead]:
     """The child divisions of a division (for the tree browser)."""
     return service.list_children(session, principal, code)
 
 
 @router.get("/grids/locate", response_model=GridRead, responses=ERRORS)
-def locate(
-    lng: Annotated[float, Query(ge=-180, le=180, description="WGS-84 longitude")],
+def locate(session: DbSession, lng: Annotated[float, Query(ge=-180, le=180, description="WGS-84 longitude")],
     lat: Annotated[float, Query(ge=-90, le=90, description="WGS-84 latitude")],
-    principal: Principal = Depends(require("geo.read")),
-    session: Session = Depends(get_session),
-) -> GridRead:
+    principal: Principal = Depends(require("geo.read"))) -> GridRead:
     """The grid holding a WGS-84 point, with its village, township, county and city."""
     return service.locate(session, principal, lng, lat)
 
 
 @router.get("/grids/{code}", response_model=GridRead, responses=ERRORS)
-def get_grid(
-    code: GridCode,
-    principal: Principal = Depends(require("geo.read")),
-    session: Session = Depends(get_session),
-) -> GridRead:
+def get_grid(session: DbSession, code: GridCode,
+    principal: Principal = Depends(require("geo.read"))) -> GridRead:
     """One grid with its chain of divisions."""
     return service.get_grid(session, principal, code)
 
 
 @router.get("/geo/{code}.geojson", responses={**ERRORS, 200: {"content": {"application/geo+json": {}}}})
-def boundaries(
-    code: DivisionCode,
+def boundaries(session: DbSession, code: DivisionCode,
     outline: bool = Query(False, description="The division's own outline instead"),
-    principal: Principal = Depends(require("geo.read")),
-    session: Session = Depends(get_session),
-) -> JSONResponse:
+    principal: Principal = Depends(require("geo.read"))) -> JSONResponse:
     """Outlines one level below a division, WGS-84 (city → counties … village → grids)."""
     return JSONResponse(
         service.boundaries_geojson(session, principal, code, outline=outline),

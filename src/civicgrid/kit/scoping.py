@@ -40,4 +40,4 @@ def scope_clause(column: Any, prefix: str) -> ColumnElement[bool]:
     """``column LIKE prefix || '%'``: the one scoping predicate, on an indexed code column."""
     if not prefix.isdigit():
         raise ValueError(f"jurisdiction prefix must be digits: {prefix!r}")
-    return column.like(literal(prefix + "%"))  # type: ignore[no-any-return]
+    return column.like(literal(prefix + "%"))

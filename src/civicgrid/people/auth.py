@@ -10,11 +10,11 @@ walk ``app.routes`` and check that every endpoint declares exactly one.
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, set_actor
-from civicgrid.db import READ_METHODS, get_session, transaction
+from civicgrid.db import READ_METHODS, DbSession, transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
 from civicgrid.kit.principal import Principal
@@ -40,7 +40,7 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
 
-    def __call__(self, request: Request, session: Session = Depends(get_session)) -> Principal:
+    def __call__(self, request: Request, session: DbSession) -> Principal:
         raw = bearer_token(request)
         if raw is None:
             raise NotAuthenticated()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from civicgrid.db import get_session
+from civicgrid.db import DbSession
 from civicgrid.kit.principal import Principal
 from civicgrid.people import service
 from civicgrid.people.auth import require, require_login
@@ -43,8 +43,7 @@ def _user_read(session: Session, user: User) -> UserRead:
 @router.post("/auth/login", response_model=LoginResponse,
              responses={401: {"description": "Wrong username or password"},
                         423: {"description": "Locked after too many failed logins"}})
-def login(body: LoginRequest, request: Request,
-          session: Session = Depends(get_session)) -> LoginResponse | JSONResponse:
+def login(session: DbSession, body: LoginRequest, request: Request) -> LoginResponse | JSONResponse:
     """登录 — exchange username and password for a bearer token."""
     outcome = service.login(session, body.username, body.password,
                             ip=request.client.host if request.client else None,
@@ -60,23 +59,22 @@ def login(body: LoginRequest, request: Request,
 
 
 @router.get("/auth/me", response_model=MeRead)
-def me(session: Session = Depends(get_session), principal: Principal = Depends(require_login)) -> MeRead:
+def me(session: DbSession, principal: Principal = Depends(require_login)) -> MeRead:
     """当前用户 — the logged-in user, role, jurisdiction and permissions."""
     user = service.get_user(session, principal, principal.user_id)
     return _me(session, user, principal)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(request: Request, session: Session = Depends(get_session),
+def logout(session: DbSession, request: Request,
            principal: Principal = Depends(require_login)) -> None:
     """退出登录 — revoke the token used for this request."""
     service.logout(session, principal, request.state.auth_token_id)
 
 
 @router.get("/users", response_model=UserPage)
-def list_users(offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
+def list_users(session: DbSession, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
                role: str | None = None, phone: str | None = None, q: str | None = Query(None, max_length=64),
-               session: Session = Depends(get_session),
                principal: Principal = Depends(require("users.read"))) -> UserPage:
     """账号列表 — users inside the caller's jurisdiction; ``phone`` finds by number (keyed hash)."""
     rows, total = service.list_users(session, principal, offset=offset, limit=limit, role=role, phone=phone,
@@ -87,7 +85,7 @@ def list_users(offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED,
              responses={403: {"description": "Outside the caller's jurisdiction"},
                         409: {"description": "Username taken"}})
-def create_user(body: UserCreate, session: Session = Depends(get_session),
+def create_user(session: DbSession, body: UserCreate,
                 principal: Principal = Depends(require("users.manage"))) -> UserRead:
     """新建账号 — inside the caller's own jurisdiction only."""
     user = service.create_user(session, username=body.username, display_name=body.display_name,
@@ -98,7 +96,7 @@ def create_user(body: UserCreate, session: Session = Depends(get_session),
 
 @router.get("/users/{user_id}", response_model=UserRead,
             responses={404: {"description": "Missing or out of scope"}})
-def get_user(user_id: str, session: Session = Depends(get_session),
+def get_user(session: DbSession, user_id: str,
              principal: Principal = Depends(require("users.read"))) -> UserRead:
     """账号详情 — 404 outside the caller's jurisdiction."""
     return _user_read(session, service.get_user(session, principal, user_id))
@@ -106,7 +104,7 @@ def get_user(user_id: str, session: Session = Depends(get_session),
 
 @router.post("/users/{user_id}/reveal", response_model=RevealRead,
              responses={404: {"description": "Missing or out of scope"}})
-def reveal(user_id: str, session: Session = Depends(get_session),
+def reveal(session: DbSession, user_id: str,
            principal: Principal = Depends(require("pii.reveal"))) -> RevealRead:
     """查看明文 — the user's phone number in clear; recorded in the audit chain."""
     user, phone = service.reveal_phone(session, principal, user_id)
@@ -114,8 +112,7 @@ def reveal(user_id: str, session: Session = Depends(get_session),
 
 
 @router.get("/roles", response_model=list[RoleRead])
-def list_roles(session: Session = Depends(get_session),
-               principal: Principal = Depends(require("roles.read"))) -> list[RoleRead]:
+def list_roles(session: DbSession, principal: Principal = Depends(require("roles.read"))) -> list[RoleRead]:
     """角色与权限 — every role and the permissions it grants."""
     return [RoleRead(code=r.code, name=service.role_name(r), name_zh=r.name_zh, name_en=r.name_en,
                      description=r.description, permissions=sorted(r.permission_set))

@@ -103,7 +103,8 @@ def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLog
 
 def format_logins(logins: list[DemoLogin], url: str) -> str:
     """The table `civicgrid demo` prints."""
-    lines = [f"\n永州市域社会治理平台 civicgrid — {url}", f"演示账号（密码均为 / password for all: {DEMO_PASSWORD}）", ""]
+    lines = [f"\n永州市域社会治理平台 civicgrid — {url}",
+             f"演示账号（密码均为 / password for all: {DEMO_PASSWORD}）", ""]
     width = max(len(login.username) for login in logins)
     for login in logins:
         lines.append(f"  {login.username.ljust(width)}  {login.role_name}（{login.role}） @ "

@@ -182,7 +182,7 @@ class Workflow:
 
         entity.status = self.status_enum(chosen.target) if self.status_enum else chosen.target
         if hasattr(entity, "status_changed_at"):
-            entity.status_changed_at = step.at  # type: ignore[attr-defined]
+            entity.status_changed_at = step.at
         if chosen.effect is not None:
             chosen.effect(session, entity, step)
         event = self._log(session, entity, step)
