@@ -5,5 +5,6 @@ from civicgrid.geo import models as geo_models
 from civicgrid.people import models as people_models
 from civicgrid.timers import models as timers_models
 from civicgrid.workflow import models as workflow_models
+from civicgrid.worktime import models as worktime_models
 
-__all__ = ["audit_models", "geo_models", "people_models", "timers_models", "workflow_models"]
+__all__ = ["audit_models", "geo_models", "people_models", "timers_models", "workflow_models", "worktime_models"]

@@ -212,10 +212,15 @@ def test_city_admin_sees_eleven_counties(browser: Any, page: Any, live_server: A
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-city.png"))
 
+    # A reload keeps the session (the token is in sessionStorage; the user is fetched again).
+    page.reload()
+    assert _wait_for_map(page, CITY) == 11
+    assert page.inner_text('[data-test="user-division"]') == "永州市"
+
     # A token revoked behind the console's back: the next API call lands on the login page,
     # which brings the user back to where they were after signing in again.
     token = page.evaluate("() => sessionStorage.getItem('civicgrid.token')")
     assert httpx.post(f"{live_server.url}/api/v1/auth/logout", headers=auth_headers(token)).status_code < 300
     page.click(f'[data-test="division-tree"] .tree-node[data-code="{LINGLING}"]')
-    page.wait_for_url("**/login?redirect=%2Fgrids")
+    page.wait_for_url("**/login?redirect=/grids")
     assert page.evaluate("() => sessionStorage.getItem('civicgrid.token')") is None

@@ -19,7 +19,6 @@ re-fetch after reconnecting.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -181,8 +180,7 @@ def _fit(message: Message) -> str:
 
 def backend_mode(settings: Settings) -> str:
     """``memory`` or ``postgres``: the setting (``auto`` by default) resolved for the database."""
-    mode = (getattr(settings, "realtime_backend", None)
-            or os.environ.get("CIVICGRID_REALTIME_BACKEND", "auto")).lower()
+    mode = settings.realtime_backend.lower()
     is_postgres = settings.database_url.startswith("postgresql")
     if mode == "auto":
         return "postgres" if is_postgres else "memory"
