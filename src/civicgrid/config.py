@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     timer_poll_seconds: float = 1.0
     timer_lease_seconds: int = 60
     run_timer_worker: bool = True
-    realtime_backend: str = Field(default="auto", description="auto | memory | postgres (LISTEN/NOTIFY across processes)")
+    realtime_backend: str = Field(default="auto",
+                                  description="auto | memory | postgres (LISTEN/NOTIFY across processes)")
     static_dir: str = Field(default=str(PACKAGE_DIR / "static"), description="Built web console")
     default_language: str = "zh-CN"
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
