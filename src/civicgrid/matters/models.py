@@ -1,0 +1,193 @@
+"""Matters, the catalogue they are routed by, and what hangs off a matter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from civicgrid.db import Base, UTCDateTime
+from civicgrid.kit.ids import new_id
+
+
+class Level(StrEnum):
+    """The four levels that own and settle matters (市县乡村四级), lowest first."""
+
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    CITY = "city"
+
+
+LEVELS: tuple[Level, ...] = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY)
+
+
+class ListKind(StrEnum):
+    """Which of the three lists (三张清单) a matter type belongs to."""
+
+    POWER = "power"  # 权力清单
+    RESPONSIBILITY = "responsibility"  # 责任清单
+    SERVICE = "service"  # 公共服务清单
+
+
+class Channel(StrEnum):
+    """Where a report came from."""
+
+    GRID_WORKER = "grid_worker"
+    RESIDENT = "resident"
+    HOTLINE = "hotline"  # 12345
+    VOLUNTEER = "volunteer"
+    OPEN311 = "open311"
+
+
+class CatalogueVersion(Base):
+    """One published version of the catalogue. A change makes a new version; matters keep the
+    version (and so the limits) they started with."""
+
+    __tablename__ = "matter_catalogue_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    note: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class MatterType(Base):
+    """A matter type of one catalogue version: who owns it, which list it is on, its time limits.
+
+    ``limits`` is JSON: ``{"accept": [2, "working_hours"], "handle": [3, "working_days"],
+    "verify": [1, "working_days"]}`` (units from :class:`civicgrid.worktime.arith.Unit`).
+    """
+
+    __tablename__ = "matter_types"
+    __table_args__ = (UniqueConstraint("version", "code"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(ForeignKey("matter_catalogue_versions.version"), nullable=False, index=True)
+    code: Mapped[str] = mapped_column(String(16), nullable=False)
+    category: Mapped[str] = mapped_column(String(32), nullable=False)
+    category_zh: Mapped[str] = mapped_column(String(32), nullable=False)
+    category_en: Mapped[str] = mapped_column(String(64), nullable=False)
+    name_zh: Mapped[str] = mapped_column(String(64), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(128), nullable=False)
+    owner_level: Mapped[str] = mapped_column(String(16), nullable=False)
+    department: Mapped[str] = mapped_column(String(64), nullable=False)
+    department_en: Mapped[str] = mapped_column(String(128), nullable=False, default="")
+    list_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    limits: Mapped[str] = mapped_column(Text, nullable=False)
+    auto_escalate: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    handoff: Mapped[str | None] = mapped_column(String(32))  # e.g. "disputes": handed to that module
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class Matter(Base):
+    """A reported matter (事项): where it is, who owns it now, where it stands, how it ended.
+
+    ``division_code`` is the owning unit (12-digit code of the village, township, county or
+    city that owns it now); ``grid_code`` is where it happened. Scoping uses ``division_code``
+    for owners and the grid for the levels below them.
+    """
+
+    __tablename__ = "matters"
+    __audit_redact__ = frozenset({"reporter_phone"})
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_matters_division_status", "division_code", "status"),
+        Index("ix_matters_grid_code", "grid_code"),
+        Index("ix_matters_type_reported", "type_code", "reported_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    type_id: Mapped[str] = mapped_column(ForeignKey("matter_types.id"), nullable=False)
+    type_code: Mapped[str] = mapped_column(String(16), nullable=False)
+    catalogue_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    title: Mapped[str] = mapped_column(String(120), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    reporter_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(64))
+    reporter_phone: Mapped[str | None] = mapped_column(Text)  # kit.pii ciphertext
+    reporter_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    lng: Mapped[float] = mapped_column(Float, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    grid_code: Mapped[str] = mapped_column(String(15), nullable=False)
+    division_code: Mapped[str] = mapped_column(String(15), nullable=False)
+    owner_level: Mapped[str] = mapped_column(String(16), nullable=False)
+    department: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    step: Mapped[str | None] = mapped_column(String(16))  # the timed step now running
+    step_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    alert: Mapped[str] = mapped_column(String(8), nullable=False, default="none")  # none | yellow | red
+    overdue: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # any step ever ran late
+    escalations: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rework_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    settled_level: Mapped[str | None] = mapped_column(String(16))
+    settled_division_code: Mapped[str | None] = mapped_column(String(15))
+    result: Mapped[str | None] = mapped_column(Text)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    evaluation_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))
+    supervised: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+
+
+class MatterPhoto(Base):
+    """A photo of a matter (at report, or of the result), kept in the database so that a backup
+    holds it and a failed request leaves none behind."""
+
+    __tablename__ = "matter_photos"
+    __audit_redact__ = frozenset({"data"})
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)
+    division_code: Mapped[str] = mapped_column(String(15), nullable=False)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)  # report | result
+    content_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class DuplicateCandidate(Base):
+    """Same type within 200 m and 24 h: linked for the acceptor to merge or keep."""
+
+    __tablename__ = "matter_duplicates"
+    __table_args__ = (UniqueConstraint("matter_id", "candidate_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False)
+    division_code: Mapped[str] = mapped_column(String(15), nullable=False)
+    distance_m: Mapped[float] = mapped_column(Float, nullable=False)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending|merged|kept
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class SupervisionOrder(Base):
+    """督办: a higher level orders the owner to settle a matter by a deadline of its own."""
+
+    __tablename__ = "matter_supervision_orders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)
+    division_code: Mapped[str] = mapped_column(String(15), nullable=False)  # the matter's owner
+    issuer_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    issuer_division_code: Mapped[str] = mapped_column(String(15), nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")  # open | answered | overdue
+    answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
