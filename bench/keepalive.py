@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-APP = "civicgrid.main:create_app"
+from civicgrid.serving import APP, serve
+
 HEALTH = "/api/v1/health"
 WARMUP = 20
 
@@ -230,33 +231,7 @@ def _versions() -> str:
 
 # --------------------------------------------------------------------------- the fixed launcher
 
-def tcp_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening socket that says it is TCP, so asyncio sets TCP_NODELAY on what it accepts.
-
-    ``socket.socket(family)`` leaves ``proto`` at 0 (what uvicorn's ``bind_socket`` does,
-    issue #3149); passing IPPROTO_TCP is the one-line fix the issue's pull requests propose.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(backlog)
-    sock.set_inheritable(True)
-    return sock
-
-
-def serve(host: str, port: int, workers: int, loop: str) -> None:
-    """uvicorn's own multi-process supervisor over a listener made by :func:`tcp_listener`."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, loop=loop,
-                            log_level="warning")
-    sock = tcp_listener(host, port)
-    if workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[sock])
+# tcp_listener and serve live in civicgrid.serving (what `civicgrid serve` runs).
 
 
 # --------------------------------------------------------------------------- the mechanism itself

@@ -3,6 +3,7 @@
 from civicgrid.audit import models as audit_models
 from civicgrid.geo import models as geo_models
 from civicgrid.matters import models as matters_models
+from civicgrid.matters.figures import models as matter_figures_models
 from civicgrid.people import models as people_models
 from civicgrid.timers import models as timers_models
 from civicgrid.workflow import models as workflow_models
@@ -11,6 +12,7 @@ from civicgrid.worktime import models as worktime_models
 __all__ = [
     "audit_models",
     "geo_models",
+    "matter_figures_models",
     "matters_models",
     "people_models",
     "timers_models",

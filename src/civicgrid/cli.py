@@ -78,8 +78,6 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
           port: int = typer.Option(8000, help="Port / 端口"),
           workers: int = typer.Option(1, help="Worker processes (see docs/operations.md) / 进程数")) -> None:
     """Serve the API and web console / 启动服务. Refuses an un-migrated database."""
-    import uvicorn
-
     from civicgrid.db import get_engine
     from civicgrid.migrate import current_revision, head_revision
 
@@ -91,8 +89,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
                    f"The database is not migrated (at {current or 'nothing'}, needs {head}): "
                    "run `civicgrid db upgrade` first.", err=True)
         raise typer.Exit(2)
-    uvicorn.run("civicgrid.main:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=False)
+    from civicgrid.serving import serve as run_server
+
+    run_server(host, port, workers)
 
 
 @app.command("import-divisions")

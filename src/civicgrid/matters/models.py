@@ -140,6 +140,20 @@ class Matter(Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     supervised: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the timed step began
+    extension_days: Mapped[int | None] = mapped_column(Integer)  # a pending extension request (working days)
+    reported_division_code: Mapped[str | None] = mapped_column(String(15))  # first owner, before any move
+
+
+class MatterNumberCounter(Base):
+    """The last sequence number handed out per day (YZ-20261129-000123); one atomic upsert per
+    matter keeps numbers unique under concurrency. Bookkeeping: the matter row itself is audited."""
+
+    __tablename__ = "matter_number_counters"
+    __audit__ = False
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class MatterPhoto(Base):

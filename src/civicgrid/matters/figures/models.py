@@ -60,7 +60,7 @@ class CountyFigures(_FiguresRow, Base):
 
     __tablename__ = "matter_figures_county"
     __audit__ = False  # bookkeeping derived from matters, whose every change is audited
-    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), primary_key=True, sort_order=-1)
 
 
 class TownshipFigures(_FiguresRow, Base):
@@ -68,7 +68,7 @@ class TownshipFigures(_FiguresRow, Base):
 
     __tablename__ = "matter_figures_township"
     __audit__ = False
-    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    code: Mapped[str] = mapped_column(String(9), primary_key=True, sort_order=-1)
 
 
 class VillageFigures(_FiguresRow, Base):
@@ -76,7 +76,7 @@ class VillageFigures(_FiguresRow, Base):
 
     __tablename__ = "matter_figures_village"
     __audit__ = False
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), primary_key=True, sort_order=-1)
 
 
 ROLLUPS: dict[int, type[CountyFigures] | type[TownshipFigures] | type[VillageFigures]] = {

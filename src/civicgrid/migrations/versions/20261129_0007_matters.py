@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    versions = op.create_table(
         "matter_catalogue_versions",
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("is_current", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("version", name=op.f("pk_matter_catalogue_versions")),
     )
-    op.create_table(
+    types = op.create_table(
         "matter_types",
         sa.Column("id", sa.String(32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -96,6 +96,9 @@ def upgrade() -> None:
         sa.Column("duplicate_of", sa.String(32), nullable=True),
         sa.Column("supervised", sa.Boolean(), nullable=False),
         sa.Column("idempotency_key", sa.String(100), nullable=True),
+        sa.Column("step_started_at", UTCDateTime(), nullable=True),
+        sa.Column("extension_days", sa.Integer(), nullable=True),
+        sa.Column("reported_division_code", sa.String(15), nullable=True),
         sa.ForeignKeyConstraint(["type_id"], ["matter_types.id"], name=op.f("fk_matters_type_id_matter_types")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matters")),
         sa.UniqueConstraint("number", name=op.f("uq_matters_number")),
@@ -160,9 +163,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_matter_supervision_orders")),
     )
     op.create_index(op.f("ix_matter_supervision_orders_matter_id"), "matter_supervision_orders", ["matter_id"])
+    op.create_table(
+        "matter_number_counters",
+        sa.Column("day", sa.String(8), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_matter_number_counters")),
+    )
+    _seed_catalogue(versions, types)
+
+
+def _seed_catalogue(versions: sa.Table, types: sa.Table) -> None:
+    """Catalogue version 1: the default Yongzhou catalogue shipped in data/matters/catalogue.json."""
+    from datetime import UTC, datetime
+
+    from civicgrid.matters.catalogue import default_rows
+
+    from civicgrid.kit.ids import new_id
+
+    op.bulk_insert(versions, [{"version": 1, "created_at": datetime.now(UTC), "created_by": "system",
+                               "note": "默认目录 / default catalogue (data/matters/catalogue.json)",
+                               "is_current": True}])
+    op.bulk_insert(types, [{"id": new_id(), "version": 1, **row.as_columns()} for row in default_rows()])
 
 
 def downgrade() -> None:
-    for table in ("matter_supervision_orders", "matter_duplicates", "matter_photos", "matters",
+    for table in ("matter_number_counters", "matter_supervision_orders", "matter_duplicates", "matter_photos", "matters",
                   "matter_types", "matter_catalogue_versions"):
         op.drop_table(table)
