@@ -4,6 +4,7 @@ from civicgrid.audit import models as audit_models
 from civicgrid.geo import models as geo_models
 from civicgrid.matters import models as matters_models
 from civicgrid.matters.figures import models as matter_figures_models
+from civicgrid.matters.open311 import models as open311_models
 from civicgrid.people import models as people_models
 from civicgrid.timers import models as timers_models
 from civicgrid.workflow import models as workflow_models
@@ -14,6 +15,7 @@ __all__ = [
     "geo_models",
     "matter_figures_models",
     "matters_models",
+    "open311_models",
     "people_models",
     "timers_models",
     "workflow_models",

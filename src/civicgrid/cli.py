@@ -245,6 +245,88 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         serve(host=host, port=port, workers=1)
 
 
+figures_app = typer.Typer(help="Matter figures / 事项统计", no_args_is_help=True)
+app.add_typer(figures_app, name="figures")
+
+
+@figures_app.command("rebuild")
+def figures_rebuild() -> None:
+    """Recompute the matter figure rollups from the matters table / 从事项表重建统计汇总."""
+    from civicgrid.audit.service import record, set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.matters.figures.service import rebuild
+
+    with transaction(get_engine()) as session:
+        set_actor(session, system_actor())
+        counts = rebuild(session)
+        record(session, "figures.rebuild", "matter_figures", after=counts)
+    for table, rows in counts.items():
+        typer.echo(f"{table}: {rows} rows / 行")
+
+
+open311_app = typer.Typer(help="Open311 GeoReport v2 clients / Open311 接入方与密钥", no_args_is_help=True)
+app.add_typer(open311_app, name="open311")
+
+
+@open311_app.command("client-create")
+def open311_client_create(
+    name: str = typer.Option(..., "--name", help="Client name / 接入方名称"),
+    division: str = typer.Option(..., "--division", help="12-digit division it may report for / 辖区代码"),
+    contact: str = typer.Option("", "--contact", help="Contact person or address / 联系人"),
+) -> None:
+    """Register a client and print its API key (shown this once) / 登记接入方并发放密钥."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.kit.errors import AppError
+    from civicgrid.matters.open311 import service as open311
+
+    actor = system_actor("cli")
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, actor)
+            client, key = open311.create_client(session, name=name, division_code=division, contact=contact,
+                                                created_by=actor.name)
+            client_id = client.id
+    except AppError as exc:
+        typer.echo(f"{exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"client {client_id} ({name}, {division}) registered / 接入方已登记")
+    typer.echo(f"api_key: {key}")
+    typer.echo("The key is shown only now: hand it to the client over a safe channel. / 密钥仅显示这一次，请妥善转交。")
+
+
+@open311_app.command("client-revoke")
+def open311_client_revoke(client_id: str = typer.Argument(..., help="Client id / 接入方编号")) -> None:
+    """Revoke a client's API key at once / 吊销接入方密钥."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.kit.errors import AppError
+    from civicgrid.matters.open311 import service as open311
+
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor("cli"))
+            client = open311.revoke_client(session, client_id, prefix=None)
+            revoked_at = client.revoked_at
+    except AppError as exc:
+        typer.echo(f"{exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"client {client_id} revoked at {revoked_at} / 密钥已吊销")
+
+
+@open311_app.command("client-list")
+def open311_client_list() -> None:
+    """List registered clients (never their keys) / 列出接入方."""
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.matters.open311 import service as open311
+
+    with transaction(get_engine(), write=False) as session:
+        clients = open311.all_clients(session)
+        lines = [f"{c.id}  {c.key_prefix}…  {'active' if c.active else 'revoked'}  {c.division_code}  {c.name}"
+                 for c in clients]
+    typer.echo("\n".join(lines) if lines else "no clients / 暂无接入方")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -29,13 +29,23 @@ def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
     from civicgrid.audit.endpoints import router as audit_router
     from civicgrid.geo.endpoints import router as geo_router
+    from civicgrid.matters.endpoints import router as matters_router
+    from civicgrid.matters.figures.endpoints import router as matter_figures_router
+    from civicgrid.matters.open311.endpoints import admin_router as open311_admin_router
+    from civicgrid.matters.open311.endpoints import router as open311_router
     from civicgrid.people.endpoints import router as people_router
     from civicgrid.realtime.endpoints import router as realtime_router
+    from civicgrid.worktime.endpoints import router as worktime_router
 
     app.include_router(people_router)
     app.include_router(geo_router)
     app.include_router(realtime_router)
     app.include_router(audit_router)
+    app.include_router(matters_router)
+    app.include_router(worktime_router)
+    app.include_router(matter_figures_router)
+    app.include_router(open311_router)
+    app.include_router(open311_admin_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

@@ -47,7 +47,8 @@ COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 
 @lru_cache(maxsize=1)
 def _default_file() -> dict[str, Any]:
-    return json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    return loaded
 
 
 def categories() -> dict[str, dict[str, str]]:
@@ -138,7 +139,7 @@ def _flag(raw: dict[str, Any], key: str, where: _Where, default: bool) -> bool:
 def _limit(raw: dict[str, Any], step: str, where: _Where) -> list[Any]:
     if step in raw and isinstance(raw[step], (list, tuple)):  # JSON form: "accept": [2, "working_hours"]
         pair = list(raw[step])
-        amount, unit = (pair + [None, None])[:2]
+        amount, unit = ([*pair, None, None])[:2]
     else:  # flat form (Excel, API): accept + accept_unit
         amount, unit = raw.get(step), raw.get(f"{step}_unit")
     unit_key = step if step in raw and isinstance(raw[step], (list, tuple)) else f"{step}_unit"
@@ -175,14 +176,17 @@ def validate(raw: dict[str, Any], row: int | None = None) -> TypeRow:
         raise where.fail("category_zh", "新类别须填写中英文名称", "a new category needs its Chinese and English names")
     level = _text(raw, "owner_level", where, max_len=16)
     if level not in [str(lv) for lv in LEVELS]:
-        raise where.fail("owner_level", "应为 village/township/county/city", "must be village, township, county or city")
+        raise where.fail("owner_level", "应为 village/township/county/city",
+                         "must be village, township, county or city")
     kind = _text(raw, "list_kind", where, max_len=16)
     if kind not in [str(k) for k in ListKind]:
         raise where.fail("list_kind", "应为 power/responsibility/service", "must be power, responsibility or service")
     handoff = _text(raw, "handoff", where, max_len=32, required=False) or None
     if handoff is not None and handoff not in HANDOFFS:
-        raise where.fail("handoff", f"只能为空或 {'/'.join(HANDOFFS)}", f"must be empty or one of {', '.join(HANDOFFS)}")
-    limits_raw = raw.get("limits") if isinstance(raw.get("limits"), dict) else raw
+        raise where.fail("handoff", f"只能为空或 {'/'.join(HANDOFFS)}",
+                         f"must be empty or one of {', '.join(HANDOFFS)}")
+    given = raw.get("limits")
+    limits_raw: dict[str, Any] = given if isinstance(given, dict) else raw
     limits = {step: _limit(limits_raw, step, where) for step in STEPS}
     return TypeRow(code=code, category=category, category_zh=category_zh, category_en=category_en,
                    name_zh=_text(raw, "name_zh", where, max_len=64), name_en=_text(raw, "name_en", where, max_len=128),
@@ -199,13 +203,12 @@ def default_rows() -> list[TypeRow]:
     return rows
 
 
-def _refuse_repeats(rows: list[TypeRow], first_row: int | None = None) -> None:
-    seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
+def _refuse_repeats(rows: list[TypeRow]) -> None:
+    seen: set[str] = set()
+    for row in rows:
         if row.code in seen:
-            where = _Where(None if first_row is None else first_row + index)
-            raise where.fail("code", f"编码 {row.code} 重复", f"code {row.code} appears twice")
-        seen[row.code] = index
+            raise _Where().fail("code", f"编码 {row.code} 重复", f"code {row.code} appears twice")
+        seen.add(row.code)
 
 
 # ---------------------------------------------------------------- reads
@@ -331,6 +334,7 @@ def import_xlsx(session: Session, principal: Principal, data: bytes) -> Catalogu
             raise Invalid(f"第 1 行 {letter} 列应为表头 {key}", f"Row 1, column {letter}: header must be {key}",
                           details={"row": 1, "column": letter, "field": key})
     rows: list[TypeRow] = []
+    seen: set[str] = set()
     first_data = 2
     for number, line in enumerate(lines[1:], start=2):
         cells = list(line) + [None] * (len(COLUMN_KEYS) - len(line))
@@ -339,8 +343,11 @@ def import_xlsx(session: Session, principal: Principal, data: bytes) -> Catalogu
         if number == 2 and str(cells[0] or "").strip() == COLUMNS[0][1]:
             first_data = 3
             continue  # the Chinese header line that export writes
-        rows.append(validate(dict(zip(COLUMN_KEYS, cells, strict=False)), row=number))
+        row = validate(dict(zip(COLUMN_KEYS, cells, strict=False)), row=number)
+        if row.code in seen:
+            raise _Where(number).fail("code", f"编码 {row.code} 重复", f"code {row.code} appears twice")
+        seen.add(row.code)
+        rows.append(row)
     if not rows:
         raise Invalid("工作表中没有事项", "The sheet holds no matter types", details={"row": first_data})
-    _refuse_repeats(rows, first_row=first_data)
     return _publish(session, principal, sorted(rows, key=lambda r: r.code), "Excel 导入 / Excel import")

@@ -68,7 +68,8 @@ def _visible(principal_prefix: str, user_id: str) -> object:
                Matter.reporter_id == user_id)
 
 
-def get_matter(session: Session, matter_id: str, prefix: str, user_id: str, *, for_update: bool = False) -> Matter | None:
+def get_matter(session: Session, matter_id: str, prefix: str, user_id: str, *,
+               for_update: bool = False) -> Matter | None:
     query = select(Matter).where(Matter.id == matter_id, _visible(prefix, user_id))  # type: ignore[arg-type]
     if for_update:
         query = query.with_for_update()

@@ -9,7 +9,7 @@ order and cannot deadlock each other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     false,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -244,10 +245,10 @@ def rebuild(session: Session) -> dict[str, int]:
     dialect = conn.dialect.name
     names = ["code", "day", *COUNTERS]
     for model in (CountyFigures, TownshipFigures, VillageFigures):
-        conn.execute(delete(model.__table__))
-    conn.execute(VillageFigures.__table__.insert().from_select(names, _village_select(dialect)))
-    conn.execute(TownshipFigures.__table__.insert().from_select(names, _coarser_select(VillageFigures, 9)))
-    conn.execute(CountyFigures.__table__.insert().from_select(names, _coarser_select(TownshipFigures, 6)))
+        conn.execute(delete(model))
+    conn.execute(insert(VillageFigures).from_select(names, _village_select(dialect)))
+    conn.execute(insert(TownshipFigures).from_select(names, _coarser_select(VillageFigures, 9)))
+    conn.execute(insert(CountyFigures).from_select(names, _coarser_select(TownshipFigures, 6)))
     counts: dict[str, int] = {}
     for model in (CountyFigures, TownshipFigures, VillageFigures):
         counts[model.__tablename__] = int(conn.execute(select(func.count()).select_from(model.__table__)).scalar_one())
@@ -284,7 +285,3 @@ def child_width(prefix_len: int) -> int | None:
         if prefix_len < width:
             return width
     return None
-
-
-def codes_of(values: Sequence[str]) -> list[str]:
-    return sorted(set(values))

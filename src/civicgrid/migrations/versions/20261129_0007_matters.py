@@ -176,9 +176,8 @@ def _seed_catalogue(versions: sa.Table, types: sa.Table) -> None:
     """Catalogue version 1: the default Yongzhou catalogue shipped in data/matters/catalogue.json."""
     from datetime import UTC, datetime
 
-    from civicgrid.matters.catalogue import default_rows
-
     from civicgrid.kit.ids import new_id
+    from civicgrid.matters.catalogue import default_rows
 
     op.bulk_insert(versions, [{"version": 1, "created_at": datetime.now(UTC), "created_by": "system",
                                "note": "默认目录 / default catalogue (data/matters/catalogue.json)",
@@ -187,6 +186,6 @@ def _seed_catalogue(versions: sa.Table, types: sa.Table) -> None:
 
 
 def downgrade() -> None:
-    for table in ("matter_number_counters", "matter_supervision_orders", "matter_duplicates", "matter_photos", "matters",
-                  "matter_types", "matter_catalogue_versions"):
+    for table in ("matter_number_counters", "matter_supervision_orders", "matter_duplicates", "matter_photos",
+                  "matters", "matter_types", "matter_catalogue_versions"):
         op.drop_table(table)

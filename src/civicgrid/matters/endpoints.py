@@ -1,0 +1,180 @@
+"""Thin routes of the matters API (docs/api/matters.md): intake, queues, the closed loop,
+photos, and the catalogue with its Excel import and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+
+from civicgrid.db import DbSession
+from civicgrid.kit.i18n import pick
+from civicgrid.kit.principal import Principal
+from civicgrid.matters import catalogue, service
+from civicgrid.matters.models import CatalogueVersion, MatterType
+from civicgrid.matters.schemas import (
+    CatalogueVersionRead,
+    MatterCreate,
+    MatterDetail,
+    MatterPage,
+    MatterTypeIn,
+    MatterTypeRead,
+    PhotoRead,
+    StepLimit,
+    TransitionIn,
+)
+from civicgrid.people.auth import require, require_login
+
+router = APIRouter(prefix="/api/v1", tags=["matters"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in"}, 403: {"description": "Permission missing"},
+    404: {"description": "No such matter in your jurisdiction"}, 409: {"description": "Action not allowed now"},
+    413: {"description": "Too large"}, 415: {"description": "Not an image"}, 422: {"description": "Invalid field"},
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _lang(request: Request) -> str | None:
+    return getattr(request.state, "lang", None)
+
+
+# ---------------------------------------------------------------- intake and queues
+
+
+@router.post("/matters", response_model=MatterDetail, status_code=201, responses=ERRORS)
+def report_matter(session: DbSession, body: MatterCreate,
+                  principal: Annotated[Principal, Depends(require("matters.report"))],
+                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+    """Report a matter. A retry with the same ``Idempotency-Key`` answers 200 with the matter the
+    first request created (201 when this request created it)."""
+    matter, created = service.report(session, principal, body, idempotency_key=idempotency_key)
+    detail = service.detail(session, principal, matter.id)
+    return JSONResponse(detail.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.get("/matters", response_model=MatterPage, responses=ERRORS)
+def list_matters(session: DbSession, principal: Annotated[Principal, Depends(require("matters.read"))],
+                 queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "mine",
+                 status: str | None = None, overdue: bool | None = None,
+                 offset: Annotated[int, Query(ge=0)] = 0,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MatterPage:
+    """A work queue: mine first, overdue on top."""
+    page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
+                                offset=offset, limit=limit)
+    return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
+                      offset=offset, limit=limit)
+
+
+@router.get("/matters/{matter_id}", response_model=MatterDetail, responses=ERRORS)
+def get_matter(session: DbSession, matter_id: str,
+               principal: Annotated[Principal, Depends(require("matters.read"))]) -> MatterDetail:
+    """A matter with its timeline, photos, duplicate candidates and supervision orders."""
+    return service.detail(session, principal, matter_id)
+
+
+@router.post("/matters/{matter_id}/transitions", response_model=MatterDetail, responses=ERRORS)
+def transition(session: DbSession, matter_id: str, body: TransitionIn,
+               principal: Annotated[Principal, Depends(require("matters.read"))]) -> MatterDetail:
+    """Perform an action; the action's own permission is checked by the transition table."""
+    service.act(session, principal, matter_id, body.action, note=body.note, lng=body.lng, lat=body.lat,
+                **body.extra())
+    return service.detail(session, principal, matter_id)
+
+
+# ---------------------------------------------------------------- photos
+
+
+@router.post("/matters/{matter_id}/photos", response_model=PhotoRead, status_code=201, responses=ERRORS)
+async def upload_photo(session: DbSession, matter_id: str, file: Annotated[UploadFile, File()],
+                       principal: Annotated[Principal, Depends(require("matters.read"))],
+                       stage: Annotated[str, Form()] = "report") -> PhotoRead:
+    """Attach a JPEG, PNG or WebP photo (``stage`` report or result)."""
+    content = await file.read(service.settings().photo_max_bytes + 1)
+    from starlette.concurrency import run_in_threadpool
+
+    photo = await run_in_threadpool(service.add_photo, session, principal, matter_id, stage, content)
+    return PhotoRead(id=photo.id, stage=photo.stage, content_type=photo.content_type, size=photo.size,
+                     sha256=photo.sha256, created_at=photo.created_at,
+                     url=f"/api/v1/matters/{matter_id}/photos/{photo.id}")
+
+
+@router.get("/matters/{matter_id}/photos/{photo_id}", responses={**ERRORS, 200: {"content": {"image/*": {}}}})
+def get_photo(session: DbSession, matter_id: str, photo_id: str,
+              principal: Annotated[Principal, Depends(require("matters.read"))]) -> Response:
+    """The photo's bytes, for callers who may see the matter."""
+    photo = service.get_photo(session, principal, matter_id, photo_id)
+    return Response(photo.data, media_type=photo.content_type,
+                    headers={"Cache-Control": "private, max-age=3600", "ETag": f'"{photo.sha256}"'})
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+def _type_read(t: MatterType, lang: str | None) -> MatterTypeRead:
+    limits = catalogue.limits_of(t)
+    return MatterTypeRead(code=t.code, version=t.version, category=t.category,
+                          category_name=pick(t.category_zh, t.category_en, lang), name=pick(t.name_zh, t.name_en, lang),
+                          name_zh=t.name_zh, name_en=t.name_en, owner_level=t.owner_level, department=t.department,
+                          department_en=t.department_en, list_kind=t.list_kind,
+                          limits={k: StepLimit(amount=a, unit=u) for k, (a, u) in limits.items()},
+                          auto_escalate=t.auto_escalate, handoff=t.handoff, active=t.active)
+
+
+def _version_read(v: CatalogueVersion, count: int) -> CatalogueVersionRead:
+    return CatalogueVersionRead(version=v.version, created_at=v.created_at, created_by=v.created_by, note=v.note,
+                                is_current=v.is_current, types=count)
+
+
+@router.get("/matter-types", response_model=list[MatterTypeRead], responses=ERRORS)
+def list_types(session: DbSession, request: Request, principal: Annotated[Principal, Depends(require_login)],
+               include_inactive: bool = False) -> list[MatterTypeRead]:
+    """The current catalogue version's matter types (names in the caller's language). Any logged-in
+    user: everyone who reports (volunteers included) picks from it."""
+    return [_type_read(t, _lang(request)) for t in catalogue.current_types(session, include_inactive=include_inactive)]
+
+
+@router.post("/matter-types", response_model=MatterTypeRead, status_code=201, responses=ERRORS)
+def add_type(session: DbSession, request: Request, body: MatterTypeIn,
+             principal: Annotated[Principal, Depends(require("matters.configure"))]) -> MatterTypeRead:
+    """Add a matter type (a new catalogue version; city level only)."""
+    _, saved = catalogue.put_type(session, principal, body.code or "", body.model_dump(), create=True)
+    return _type_read(saved, _lang(request))
+
+
+@router.put("/matter-types/{code}", response_model=MatterTypeRead, responses=ERRORS)
+def edit_type(session: DbSession, request: Request, code: str, body: MatterTypeIn,
+              principal: Annotated[Principal, Depends(require("matters.configure"))]) -> MatterTypeRead:
+    """Replace a matter type (a new catalogue version; open matters keep their limits)."""
+    _, saved = catalogue.put_type(session, principal, code, body.model_dump())
+    return _type_read(saved, _lang(request))
+
+
+@router.get("/catalogue/versions", response_model=list[CatalogueVersionRead], responses=ERRORS)
+def list_versions(session: DbSession,
+                  principal: Annotated[Principal, Depends(require_login)]) -> list[CatalogueVersionRead]:
+    """Every catalogue version, newest first."""
+    return [_version_read(v, n) for v, n in catalogue.versions(session)]
+
+
+@router.get("/catalogue.xlsx", responses={**ERRORS, 200: {"content": {XLSX: {}}}})
+def export_catalogue(session: DbSession, principal: Annotated[Principal, Depends(require("matters.configure"))],
+                     version: int | None = None) -> Response:
+    """The catalogue as an Excel workbook (the current version unless ``version`` is given)."""
+    data = catalogue.export_xlsx(session, version)
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": 'attachment; filename="catalogue.xlsx"'})
+
+
+@router.post("/catalogue.xlsx", response_model=CatalogueVersionRead, status_code=201, responses=ERRORS)
+async def import_catalogue(
+        session: DbSession, file: Annotated[UploadFile, File()],
+        principal: Annotated[Principal, Depends(require("matters.configure"))]) -> CatalogueVersionRead:
+    """Replace the catalogue from a workbook (as exported) as a new version; a bad cell refuses
+    the whole sheet, naming its row and column."""
+    from starlette.concurrency import run_in_threadpool
+
+    content = await file.read()
+    version = await run_in_threadpool(catalogue.import_xlsx, session, principal, content)
+    count = len(catalogue.current_types(session, include_inactive=True))
+    return _version_read(version, count)

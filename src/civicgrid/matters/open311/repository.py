@@ -1,0 +1,85 @@
+"""Every query of the Open311 interface. Client lists take the administrator's jurisdiction
+prefix; request lists take the client's (DESIGN.md rule 5: ``kit.scoping.scope_clause``)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.kit.scoping import scope_clause
+from civicgrid.matters.models import Matter, MatterType
+from civicgrid.matters.open311.models import Open311Client, Open311Request
+from civicgrid.workflow.models import TimelineEvent
+
+# ---------------------------------------------------------------- clients
+
+
+def client_by_key_hash(session: Session, key_hash: str) -> Open311Client | None:
+    return session.scalar(select(Open311Client).where(Open311Client.key_hash == key_hash))
+
+
+def get_client(session: Session, client_id: str, prefix: str | None) -> Open311Client | None:
+    """A client under ``prefix`` (``None``: any, for the command line, which acts as the system)."""
+    query = select(Open311Client).where(Open311Client.id == client_id)
+    if prefix is not None:
+        query = query.where(scope_clause(Open311Client.division_code, prefix))
+    return session.scalar(query)
+
+
+def list_clients(session: Session, prefix: str | None) -> Sequence[Open311Client]:
+    query = select(Open311Client)
+    if prefix is not None:
+        query = query.where(scope_clause(Open311Client.division_code, prefix))
+    return session.scalars(query.order_by(Open311Client.created_at, Open311Client.id)).all()
+
+
+# ---------------------------------------------------------------- requests
+
+
+def request_by_token(session: Session, client_id: str, token: str) -> Open311Request | None:
+    return session.scalar(select(Open311Request).where(Open311Request.client_id == client_id,
+                                                       Open311Request.token == token))
+
+
+def request_by_matter(session: Session, matter_id: str) -> Open311Request | None:
+    return session.scalar(select(Open311Request).where(Open311Request.matter_id == matter_id))
+
+
+def list_requests(session: Session, prefix: str, *, ids: Collection[str] | None = None,
+                  service_codes: Collection[str] | None = None, start: datetime | None = None,
+                  end: datetime | None = None, statuses: Collection[str] | None = None,
+                  limit: int = 1000) -> list[tuple[Matter, Open311Request]]:
+    """Matters filed through Open311 whose place lies under ``prefix``, newest first."""
+    query = (select(Matter, Open311Request).join(Open311Request, Open311Request.matter_id == Matter.id)
+             .where(scope_clause(Open311Request.grid_code, prefix)))
+    if ids is not None:
+        query = query.where(Matter.id.in_(list(ids)))
+    if service_codes is not None:
+        query = query.where(Matter.type_code.in_(list(service_codes)))
+    if start is not None:
+        query = query.where(Matter.reported_at >= start)
+    if end is not None:
+        query = query.where(Matter.reported_at <= end)
+    if statuses is not None:
+        query = query.where(Matter.status.in_(list(statuses)))
+    query = query.order_by(Matter.reported_at.desc(), Matter.id).limit(limit)
+    return [(matter, link) for matter, link in session.execute(query).all()]
+
+
+def types_by_id(session: Session, type_ids: Collection[str]) -> dict[str, MatterType]:
+    if not type_ids:
+        return {}
+    rows = session.scalars(select(MatterType).where(MatterType.id.in_(list(type_ids))))
+    return {t.id: t for t in rows}
+
+
+def notes_of(session: Session, matter_ids: Collection[str], actions: Collection[str]) -> Sequence[TimelineEvent]:
+    """Timeline events of these matters with one of ``actions``, oldest first."""
+    if not matter_ids:
+        return []
+    return session.scalars(select(TimelineEvent).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
+        TimelineEvent.action.in_(list(actions))).order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()

@@ -1,0 +1,192 @@
+"""Request and response bodies of the matters API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IntakeChannel = Literal["grid_worker", "resident", "hotline", "volunteer"]
+
+
+class MatterCreate(BaseModel):
+    """A report: what, where (WGS-84), through which channel, and who called (hotline)."""
+
+    type_code: str = Field(min_length=1, max_length=16)
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=4000)
+    lng: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    address: str | None = Field(default=None, max_length=200)
+    channel: IntakeChannel
+    reporter_name: str | None = Field(default=None, max_length=64)
+    reporter_phone: str | None = Field(default=None, max_length=32)
+
+
+class TransitionIn(BaseModel):
+    """``{"action", "note", ...}``; extra fields (satisfaction, days, level, duplicate_of,
+    candidate_id, result) go to the action."""
+
+    model_config = ConfigDict(extra="allow")
+
+    action: str = Field(min_length=1, max_length=48)
+    note: str | None = Field(default=None, max_length=4000)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+
+    def extra(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TimelineRead(BaseModel):
+    seq: int
+    action: str
+    from_status: str | None
+    to_status: str
+    actor_name: str
+    actor_role: str | None
+    at: datetime
+    note: str | None
+    lng: float | None
+    lat: float | None
+    division_code: str | None
+    data: dict[str, Any] | None = None
+
+
+class PhotoRead(BaseModel):
+    id: str
+    stage: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    url: str
+
+
+class DuplicateRead(BaseModel):
+    candidate_id: str
+    candidate_number: str | None
+    distance_m: float
+    decision: str
+
+
+class SupervisionRead(BaseModel):
+    id: str
+    issuer_division_code: str
+    note: str
+    due_at: datetime
+    status: str
+    answer: str | None
+    created_at: datetime
+    answered_at: datetime | None
+
+
+class MatterRead(BaseModel):
+    """A matter as a queue shows it."""
+
+    id: str
+    number: str
+    type_code: str
+    type_name: str
+    catalogue_version: int
+    title: str
+    description: str
+    channel: str
+    reporter_name: str | None
+    reporter_phone: str | None  # masked
+    address: str | None
+    lng: float
+    lat: float
+    grid_code: str
+    division_code: str
+    owner_level: str
+    department: str
+    status: str
+    step: str | None
+    step_due_at: datetime | None
+    alert: str
+    overdue: bool
+    reported_at: datetime
+    accepted_at: datetime | None
+    dispatched_at: datetime | None
+    handled_at: datetime | None
+    closed_at: datetime | None
+    escalations: int
+    rework_count: int
+    extension_days: int | None
+    settled_level: str | None
+    settled_division_code: str | None
+    result: str | None
+    satisfaction: int | None
+    evaluation_note: str | None
+    duplicate_of: str | None
+    supervised: bool
+
+
+class MatterDetail(MatterRead):
+    """A matter with everything hanging off it, and what the caller may do next."""
+
+    timeline: list[TimelineRead]
+    photos: list[PhotoRead]
+    duplicates: list[DuplicateRead]
+    supervision: list[SupervisionRead]
+    allowed_actions: list[str]
+
+
+class MatterPage(BaseModel):
+    items: list[MatterRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class StepLimit(BaseModel):
+    amount: int
+    unit: str
+
+
+class MatterTypeRead(BaseModel):
+    code: str
+    version: int
+    category: str
+    category_name: str
+    name: str
+    name_zh: str
+    name_en: str
+    owner_level: str
+    department: str
+    department_en: str
+    list_kind: str
+    limits: dict[str, StepLimit]
+    auto_escalate: bool
+    handoff: str | None
+    active: bool
+
+
+class MatterTypeIn(BaseModel):
+    """A matter type to add or replace; ``limits`` is ``{"accept": [2, "working_hours"], ...}``."""
+
+    code: str | None = Field(default=None, max_length=16)
+    category: str
+    category_zh: str | None = None
+    category_en: str | None = None
+    name_zh: str
+    name_en: str
+    owner_level: str
+    department: str
+    department_en: str = ""
+    list_kind: str
+    limits: dict[str, list[Any]]
+    auto_escalate: bool = False
+    handoff: str | None = None
+    active: bool = True
+
+
+class CatalogueVersionRead(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    note: str
+    is_current: bool
+    types: int

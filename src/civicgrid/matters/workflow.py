@@ -1,0 +1,550 @@
+"""The closed loop of a matter (GB/T 30428's seven steps) as one transition table.
+
+Main path::
+
+    reported ─accept─▶ accepted ─dispatch─▶ dispatched ─start─▶ handling ─resolve─▶ handled
+        ─verify─▶ verified ─close─▶ closed ─evaluate─▶ evaluated
+    handled ─send_back─▶ handling (rework_count + 1)
+
+Side paths: ``reject`` / ``cancel`` (reason required) end a matter before dispatch; ``merge``
+closes it as a duplicate of another (status ``merged``) and ``keep_separate`` dismisses a
+duplicate candidate; ``return`` (wrongly assigned) hands it to the unit one level up, which
+``reassign``-s it to a level of its choosing (back to ``reported``); ``escalate`` moves it one
+level up (status ``escalated``, accepted by the new owner like a new report);
+``request_extension`` / ``approve_extension`` / ``deny_extension``; ``supervise`` (督办, with its
+own deadline) and ``answer_supervision``; ``urge`` (催办).
+
+Timed steps (limits from the matter's catalogue type, which is fixed at intake):
+
+* ``accept``: from reported (or escalated, or reassigned) until dispatched;
+* ``handle``: from dispatch until handled (restarted by ``send_back``);
+* ``verify``: from handled until verified.
+
+Each timed step arms a yellow warning at 75 % of its working time and a red alert at expiry
+(``Matter.alert``; red also sets ``overdue``), both pushed to the owner's division channel,
+which every level above receives too. When the *handle* step expires and the type says
+``auto_escalate``, the matter escalates one level automatically (up to the city).
+
+Who may act (permission from the role, place from the jurisdiction):
+
+* **the owner unit** — the principal whose jurisdiction prefix equals the prefix of the
+  matter's ``division_code`` (a village officer for a village-owned matter, a township officer
+  for a township-owned one, county or city governance staff for theirs) — accepts, rejects,
+  cancels, dispatches, handles, resolves, asks for extensions, returns, escalates, merges and
+  answers supervision orders (``matters.handle``), and reassigns a matter returned to it
+  (``matters.dispatch``);
+* **the owner unit or any level above it** verifies, sends back and closes (``matters.verify``)
+  and records the evaluation (``matters.verify``);
+* **a level above the owner** approves or denies extensions (``matters.dispatch``), issues
+  supervision orders (``matters.supervise``) and urges (``matters.supervise`` or
+  ``matters.dispatch``);
+* the **system** (timer worker) escalates automatically;
+* reporters (grid workers, volunteers) see the matters they reported; the units whose
+  jurisdiction holds the matter's grid see it too (a village sees a matter of its grid that the
+  township owns), but act on it only as the rules above allow.
+
+Settlement: ``close`` records ``settled_level`` and ``settled_division_code``: the owner when it
+was last resolved (ownership cannot change between resolve and close).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session, object_session
+
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.errors import Invalid
+from civicgrid.kit.principal import Principal
+from civicgrid.kit.scoping import jurisdiction_prefix
+from civicgrid.matters import repository
+from civicgrid.matters.models import LEVELS, Level, Matter, SupervisionOrder
+from civicgrid.timers import service as timers
+from civicgrid.timers.models import Timer
+from civicgrid.workflow.engine import SYSTEM, Deadline, Step, Transition, Workflow
+from civicgrid.worktime import service as worktime
+from civicgrid.worktime.arith import Unit
+
+
+class MatterStatus(StrEnum):
+    """Where a matter stands in the closed loop."""
+
+    REPORTED = "reported"
+    ESCALATED = "escalated"
+    RETURNED = "returned"
+    ACCEPTED = "accepted"
+    DISPATCHED = "dispatched"
+    HANDLING = "handling"
+    HANDLED = "handled"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+    EVALUATED = "evaluated"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    MERGED = "merged"
+
+
+S = MatterStatus
+FINISHED = frozenset({S.CLOSED, S.EVALUATED, S.REJECTED, S.CANCELLED, S.MERGED})
+OPEN = frozenset(set(S) - FINISHED)
+WAITING = {S.REPORTED, S.ESCALATED}  # awaiting the owner's acceptance
+WORKING = {S.DISPATCHED, S.HANDLING}
+
+WARNING_KIND = "matter.warning"
+EXPIRY_KIND = "matter.expiry"
+SUPERVISION_KIND = "matter.supervision_due"
+WARN_SHARE = 0.75
+
+# ---------------------------------------------------------------- levels and owners
+
+PREFIX_LEVEL = {4: Level.CITY, 6: Level.COUNTY, 9: Level.TOWNSHIP, 12: Level.VILLAGE}
+
+
+def owner_code(grid_code: str, level: str) -> str:
+    """The 12-digit code of the unit of ``level`` whose territory holds the grid."""
+    if level == Level.VILLAGE:
+        return grid_code[:12]
+    if level == Level.TOWNSHIP:
+        return grid_code[:9] + "000"
+    if level == Level.COUNTY:
+        return grid_code[:6] + "000000"
+    if level == Level.CITY:
+        return grid_code[:4] + "00000000"
+    raise ValueError(f"unknown level {level!r}")
+
+
+def level_above(level: str) -> str | None:
+    index = [str(lv) for lv in LEVELS].index(level)
+    return str(LEVELS[index + 1]) if index + 1 < len(LEVELS) else None
+
+
+def principal_level(principal: Principal) -> str | None:
+    """The level a user works at (None for grid workers and wider-than-city users)."""
+    level = PREFIX_LEVEL.get(len(principal.jurisdiction))
+    return str(level) if level else None
+
+
+def is_owner_unit(matter: Matter, principal: Principal) -> bool:
+    return principal.role == SYSTEM.role or jurisdiction_prefix(matter.division_code) == principal.jurisdiction
+
+
+def is_above_owner(matter: Matter, principal: Principal) -> bool:
+    owner = jurisdiction_prefix(matter.division_code)
+    if principal.role == SYSTEM.role:
+        return True
+    return owner.startswith(principal.jurisdiction) and owner != principal.jurisdiction
+
+
+def _move_owner(matter: Matter, level: str) -> None:
+    matter.owner_level = level
+    matter.division_code = owner_code(matter.grid_code, level)
+
+
+# ---------------------------------------------------------------- guards
+
+Refusal = tuple[str, str] | None
+
+
+def _owner(matter: Matter, step: Step) -> Refusal:
+    return None if is_owner_unit(matter, step.principal) else (
+        "只有责任单位可以执行此操作", "Only the owning unit may do this")
+
+
+def _owner_or_above(matter: Matter, step: Step) -> Refusal:
+    if is_owner_unit(matter, step.principal) or is_above_owner(matter, step.principal):
+        return None
+    return ("只有责任单位或其上级可以执行此操作", "Only the owning unit or a level above it may do this")
+
+
+def _above(matter: Matter, step: Step) -> Refusal:
+    return None if is_above_owner(matter, step.principal) else (
+        "只有上级单位可以执行此操作", "Only a level above the owning unit may do this")
+
+
+def _can_escalate(matter: Matter, step: Step) -> Refusal:
+    if level_above(matter.owner_level) is None:
+        return ("市级事项无法再上报", "A city-level matter cannot be escalated further")
+    return _owner(matter, step)
+
+
+def _can_return(matter: Matter, step: Step) -> Refusal:
+    if level_above(matter.owner_level) is None:
+        return ("市级事项无法退回上级", "A city-level matter has no level above to return it to")
+    return _owner(matter, step)
+
+
+def _extension_pending(matter: Matter, step: Step) -> Refusal:
+    if not matter.extension_days:
+        return ("没有待审批的延期申请", "There is no extension request to decide")
+    return _above(matter, step)
+
+
+def _no_extension_pending(matter: Matter, step: Step) -> Refusal:
+    if matter.extension_days:
+        return ("已有延期申请待审批", "An extension request is already waiting for a decision")
+    return _owner(matter, step)
+
+
+def _supervision_open(matter: Matter, step: Step) -> Refusal:
+    session = object_session(matter)
+    if session is None or not repository.open_supervision_orders(session, matter.id):
+        return ("没有待答复的督办单", "There is no open supervision order to answer")
+    return _owner(matter, step)
+
+
+def _has_candidates(matter: Matter, step: Step) -> Refusal:
+    session = object_session(matter)
+    pending = [d for d in repository.duplicates_of(session, matter.id) if d.decision == "pending"] if session else []
+    if not pending:
+        return ("没有待处理的疑似重复事项", "There is no pending duplicate candidate")
+    return _owner(matter, step)
+
+
+# ---------------------------------------------------------------- step clocks
+
+
+def _session(matter: Matter) -> Session:
+    session = object_session(matter)
+    if session is None:
+        raise RuntimeError("matter is not attached to a session")
+    return session
+
+
+def start_step(session: Session, matter: Matter, name: str, at: datetime) -> None:
+    """Start the timed step ``name`` (accept / handle / verify) with the type's limit."""
+    from civicgrid.matters import catalogue
+
+    matter_type = repository.type_by_id(session, matter.type_id)
+    assert matter_type is not None
+    amount, unit = catalogue.limits_of(matter_type)[name]
+    matter.step = name
+    matter.step_started_at = at
+    matter.step_due_at = worktime.deadline(session, at, amount, unit).at.astimezone(UTC)
+    matter.alert = "none"
+
+
+def _stop_step(matter: Matter) -> None:
+    matter.step = None
+    matter.step_started_at = None
+    matter.step_due_at = None
+    matter.alert = "none"
+    matter.extension_days = None
+
+
+def warning_at(session: Session, start: datetime, due: datetime, unit: str) -> datetime:
+    """The moment 75 % of the step's time is used: office time for working units, clock time
+    otherwise (found by bisection over the calendar's own office-time measure)."""
+    if Unit(unit) not in (Unit.WORKING_HOURS, Unit.WORKING_DAYS):
+        return start + (due - start) * WARN_SHARE
+    calendar = worktime.load(session)
+    target = calendar.office_minutes_between(start, due) * WARN_SHARE
+    lo, hi = start, due
+    while (hi - lo) > timedelta(seconds=30):
+        mid = lo + (hi - lo) / 2
+        if calendar.office_minutes_between(start, mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:
+    """The yellow and red timers of the step that ``matter`` is in (set by the effect)."""
+    if matter.step is None or matter.step_due_at is None or matter.step_started_at is None:
+        return []
+    from civicgrid.matters import catalogue
+
+    session = _session(matter)
+    matter_type = repository.type_by_id(session, matter.type_id)
+    assert matter_type is not None
+    unit = catalogue.limits_of(matter_type)[matter.step][1]
+    payload = {"step": matter.step, "due": matter.step_due_at.isoformat()}
+    return [Deadline("warning", warning_at(session, matter.step_started_at, matter.step_due_at, unit), WARNING_KIND,
+                     {**payload, "alert": "yellow"}),
+            Deadline("expiry", matter.step_due_at, EXPIRY_KIND, {**payload, "alert": "red"})]
+
+
+# ---------------------------------------------------------------- effects
+
+
+def _accept(session: Session, matter: Matter, step: Step) -> None:
+    matter.accepted_at = step.at
+
+
+def _dispatch(session: Session, matter: Matter, step: Step) -> None:
+    matter.dispatched_at = step.at
+    start_step(session, matter, "handle", step.at)
+
+
+def _resolve(session: Session, matter: Matter, step: Step) -> None:
+    matter.result = str(step.data.get("result") or step.note or "")
+    matter.handled_at = step.at
+    start_step(session, matter, "verify", step.at)
+
+
+def _send_back(session: Session, matter: Matter, step: Step) -> None:
+    matter.rework_count += 1
+    start_step(session, matter, "handle", step.at)
+
+
+def _verify(session: Session, matter: Matter, step: Step) -> None:
+    _stop_step(matter)
+
+
+def _close(session: Session, matter: Matter, step: Step) -> None:
+    matter.closed_at = step.at
+    matter.settled_level = matter.owner_level
+    matter.settled_division_code = matter.division_code
+    _stop_step(matter)
+
+
+def _end(session: Session, matter: Matter, step: Step) -> None:
+    matter.closed_at = step.at
+    _stop_step(matter)
+
+
+def _evaluate(session: Session, matter: Matter, step: Step) -> None:
+    matter.satisfaction = int(step.data["satisfaction"])
+    matter.evaluation_note = step.note
+
+
+def _escalate(session: Session, matter: Matter, step: Step) -> None:
+    above = level_above(matter.owner_level)
+    assert above is not None  # the guard refused otherwise
+    _move_owner(matter, above)
+    matter.escalations += 1
+    matter.extension_days = None
+    start_step(session, matter, "accept", step.at)
+
+
+def _return(session: Session, matter: Matter, step: Step) -> None:
+    above = level_above(matter.owner_level)
+    assert above is not None
+    _move_owner(matter, above)
+    _stop_step(matter)
+
+
+def _reassign(session: Session, matter: Matter, step: Step) -> None:
+    level = str(step.data["level"])
+    target = owner_code(matter.grid_code, level)
+    if not step.principal.governs(target):
+        raise Invalid("只能交办给本辖区内的单位", "A matter can only be reassigned within your jurisdiction",
+                      details={"field": "level"})
+    _move_owner(matter, level)
+    start_step(session, matter, "accept", step.at)
+
+
+def _request_extension(session: Session, matter: Matter, step: Step) -> None:
+    matter.extension_days = int(step.data["days"])
+
+
+def _approve_extension(session: Session, matter: Matter, step: Step) -> None:
+    days = matter.extension_days or 0
+    if matter.step_due_at is not None:
+        matter.step_due_at = worktime.deadline(session, matter.step_due_at, days, Unit.WORKING_DAYS).at.astimezone(UTC)
+    matter.alert = "none"
+    matter.extension_days = None
+
+
+def _deny_extension(session: Session, matter: Matter, step: Step) -> None:
+    matter.extension_days = None
+
+
+def _supervise(session: Session, matter: Matter, step: Step) -> None:
+    days = int(step.data.get("days") or 3)
+    due = worktime.deadline(session, step.at, days, Unit.WORKING_DAYS).at.astimezone(UTC)
+    order = SupervisionOrder(matter_id=matter.id, division_code=matter.division_code,
+                             issuer_id=step.principal.user_id or "system",
+                             issuer_division_code=(step.principal.division_code or matter.division_code)[:15],
+                             note=step.note or "", due_at=due, status="open", created_at=step.at)
+    session.add(order)
+    session.flush()
+    matter.supervised = True
+    timers.arm(session, kind=SUPERVISION_KIND, key=f"matter_supervision:{order.id}:due", due_at=order.due_at,
+               ref_type="matter_supervision", ref_id=order.id, division_code=matter.division_code,
+               payload={"matter_id": matter.id})
+
+
+def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
+    for order in repository.open_supervision_orders(session, matter.id):
+        order.status = "answered"
+        order.answer = step.note
+        order.answered_at = step.at
+        timers.cancel(session, f"matter_supervision:{order.id}:due")
+
+
+def _merge(session: Session, matter: Matter, step: Step) -> None:
+    other = str(step.data["duplicate_of"])
+    link = repository.duplicate(session, matter.id, other)
+    if link is None:
+        raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
+                      details={"field": "duplicate_of"})
+    link.decision = "merged"
+    matter.duplicate_of = other
+    _end(session, matter, step)
+
+
+def _keep_separate(session: Session, matter: Matter, step: Step) -> None:
+    other = str(step.data["candidate_id"])
+    link = repository.duplicate(session, matter.id, other)
+    if link is None:
+        raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
+                      details={"field": "candidate_id"})
+    link.decision = "kept"
+
+
+# ---------------------------------------------------------------- the table
+
+H, D, V, SV = "matters.handle", "matters.dispatch", "matters.verify", "matters.supervise"
+EARLY = {S.REPORTED, S.ESCALATED, S.ACCEPTED}
+
+MATTER_WORKFLOW = Workflow("matter", [
+    Transition("accept", WAITING, S.ACCEPTED, permission=H, guard=_owner, effect=_accept, keep_deadlines=True),
+    Transition("reject", WAITING, S.REJECTED, permission=H, guard=_owner, effect=_end, note_required=True),
+    Transition("cancel", EARLY, S.CANCELLED, permission=H, guard=_owner, effect=_end, note_required=True),
+    Transition("dispatch", {S.ACCEPTED}, S.DISPATCHED, permission=H, guard=_owner, effect=_dispatch,
+               deadlines=step_deadlines),
+    Transition("start", {S.DISPATCHED}, S.HANDLING, permission=H, guard=_owner, keep_deadlines=True),
+    Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines),
+    Transition("verify", {S.HANDLED}, S.VERIFIED, permission=V, guard=_owner_or_above, effect=_verify),
+    Transition("send_back", {S.HANDLED}, S.HANDLING, permission=V, guard=_owner_or_above, effect=_send_back,
+               deadlines=step_deadlines, note_required=True),
+    Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
+    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate),
+    Transition("escalate", WAITING | {S.ACCEPTED} | WORKING, S.ESCALATED, permission=H, guard=_can_escalate,
+               effect=_escalate, deadlines=step_deadlines, note_required=True),
+    Transition("return", EARLY, S.RETURNED, permission=H, guard=_can_return, effect=_return, note_required=True),
+    Transition("reassign", {S.RETURNED}, S.REPORTED, permission=D, guard=_owner, effect=_reassign,
+               deadlines=step_deadlines),
+    *[Transition("request_extension", {status}, status, permission=H, guard=_no_extension_pending,
+                 effect=_request_extension, keep_deadlines=True, note_required=True) for status in WORKING],
+    *[Transition("approve_extension", {status}, status, permission=D, guard=_extension_pending,
+                 effect=_approve_extension, deadlines=step_deadlines) for status in WORKING],
+    *[Transition("deny_extension", {status}, status, permission=D, guard=_extension_pending,
+                 effect=_deny_extension, keep_deadlines=True) for status in WORKING],
+    *[Transition("supervise", {status}, status, permission=SV, guard=_above, effect=_supervise,
+                 keep_deadlines=True, note_required=True) for status in OPEN],
+    *[Transition("answer_supervision", {status}, status, permission=H, guard=_supervision_open,
+                 effect=_answer_supervision, keep_deadlines=True, note_required=True) for status in OPEN],
+    *[Transition("urge", {status}, status, permission=permission, guard=_above, keep_deadlines=True)
+      for status in OPEN for permission in (SV, D)],
+    Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge),
+    *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
+                 keep_deadlines=True) for status in EARLY],
+], status_enum=MatterStatus)
+
+
+# What each action needs in its body beyond the note: field → (check, zh, en)
+def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate the action's extra fields before the transition runs (422 naming the field)."""
+    def need_int(name: str, lo: int, hi: int, zh: str, en: str, default: int | None = None) -> int:
+        value = data.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise Invalid(f"{name}：{zh}", f"{name}: {en}", details={"field": name})
+        return value
+
+    if action == "evaluate":
+        return {"satisfaction": need_int("satisfaction", 1, 5, "满意度应为 1–5 的整数", "satisfaction must be 1 to 5")}
+    if action == "request_extension":
+        return {"days": need_int("days", 1, 30, "延期天数应为 1–30 个工作日", "days must be 1 to 30 working days")}
+    if action == "supervise":
+        return {"days": need_int("days", 1, 30, "督办期限应为 1–30 个工作日", "days must be 1 to 30 working days", 3)}
+    if action == "reassign":
+        level = data.get("level")
+        if level not in [str(lv) for lv in LEVELS]:
+            raise Invalid("level：应为 village/township/county/city",
+                          "level: must be village, township, county or city", details={"field": "level"})
+        return {"level": level}
+    if action in ("merge", "keep_separate"):
+        name = "duplicate_of" if action == "merge" else "candidate_id"
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            raise Invalid(f"{name}：必填", f"{name}: required", details={"field": name})
+        return {name: value}
+    if action == "resolve":
+        result = data.get("result")
+        return {"result": str(result)} if result else {}
+    return {}
+
+
+def allowed_actions(matter: Matter, principal: Principal) -> list[str]:
+    """The actions this caller may take now: status, permission and guard (no body checks)."""
+    if not principal.governs(matter.division_code):
+        return []
+    probe = Step(action="", principal=principal, at=utcnow(), source=str(matter.status), target="")
+    allowed: list[str] = []
+    for t in MATTER_WORKFLOW.actions_from(str(matter.status)):
+        if t.action in allowed or not principal.can(t.permission):
+            continue
+        if t.guard is None or t.guard(matter, probe) is None:
+            allowed.append(t.action)
+    return allowed
+
+
+# ---------------------------------------------------------------- timer handlers
+
+
+def _still_due(matter: Matter | None, payload: dict[str, Any]) -> bool:
+    """A timer is stale when the matter has moved on (another step, a new deadline, finished)."""
+    if matter is None or matter.status not in OPEN or matter.step != payload.get("step") or not payload.get("due"):
+        return False
+    return matter.step_due_at is not None and matter.step_due_at == datetime.fromisoformat(str(payload["due"]))
+
+
+def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
+    from civicgrid.realtime import hub
+
+    above = level_above(matter.owner_level)
+    # One message on the owner's division code reaches the owner's channel and every level above it.
+    hub.publish(session, channel=f"entity:matter:{matter.id}", event=f"matter.alert.{alert}",
+                data={"id": matter.id, "number": matter.number, "alert": alert, "step": matter.step,
+                      "due_at": matter.step_due_at.isoformat() if matter.step_due_at else None,
+                      "owner": matter.division_code,
+                      "above": owner_code(matter.grid_code, above) if above else None},
+                division_code=matter.division_code)
+
+
+@timers.handler(WARNING_KIND)
+def on_warning(session: Session, timer: Timer) -> None:
+    """Yellow: 75 % of the step's time is used."""
+    payload = json.loads(timer.payload or "{}")
+    matter = repository.get_unscoped(session, timer.ref_id)
+    if not _still_due(matter, payload) or matter is None or matter.alert != "none":
+        return
+    matter.alert = "yellow"
+    _announce_alert(session, matter, "yellow")
+
+
+@timers.handler(EXPIRY_KIND)
+def on_expiry(session: Session, timer: Timer) -> None:
+    """Red: the step's time ran out. A handle step of an auto-escalating type escalates."""
+    payload = json.loads(timer.payload or "{}")
+    matter = repository.get_unscoped(session, timer.ref_id)
+    if not _still_due(matter, payload) or matter is None or matter.alert == "red":
+        return
+    matter.alert = "red"
+    matter.overdue = True
+    _announce_alert(session, matter, "red")
+    matter_type = repository.type_by_id(session, matter.type_id)
+    if (matter.step == "handle" and matter_type is not None and matter_type.auto_escalate
+            and level_above(matter.owner_level) is not None):
+        MATTER_WORKFLOW.transition(session, matter, "escalate", SYSTEM,
+                                   note="办理超时，自动上报上一级 / handling time ran out: escalated automatically")
+
+
+@timers.handler(SUPERVISION_KIND)
+def on_supervision_due(session: Session, timer: Timer) -> None:
+    """A supervision order that is still open at its deadline turns overdue, and says so."""
+    from civicgrid.realtime import hub
+
+    order = repository.supervision_order(session, timer.ref_id)
+    if order is None or order.status != "open":
+        return
+    order.status = "overdue"
+    hub.publish(session, channel=f"entity:matter:{order.matter_id}", event="matter.supervision.overdue",
+                data={"id": order.matter_id, "order": order.id, "due_at": order.due_at.isoformat()},
+                division_code=order.division_code)
