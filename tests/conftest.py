@@ -192,3 +192,12 @@ def yongzhou(engine: Engine) -> Yongzhou:
     with transaction(engine) as session:
         load_reference_data(session)
     return Yongzhou(engine)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar_cache() -> Iterator[None]:
+    """Tests roll back calendar imports; a process-cached calendar must not outlive them."""
+    yield
+    from civicgrid.worktime.service import forget
+
+    forget()

@@ -4,13 +4,18 @@ import type { Component } from 'vue'
 import {
   Aim,
   Briefcase,
+  Calendar,
+  Camera,
   Connection,
   DataBoard,
   Flag,
   Grid,
   Lightning,
+  List,
+  Phone,
   Setting,
   Tickets,
+  TrendCharts,
   User,
   UserFilled,
   View,
@@ -31,7 +36,26 @@ export interface ModuleEntry {
 export const MODULES: ModuleEntry[] = [
   { key: 'dashboard', path: '/dashboard', icon: DataBoard, permissions: ['dashboards.read'], built: false },
   { key: 'grids', path: '/grids', icon: Grid, permissions: ['geo.read'], built: true },
-  { key: 'matters', path: '/matters', icon: Tickets, permissions: ['matters.read'], built: false },
+  {
+    key: 'matters',
+    path: '/matters',
+    icon: Tickets,
+    permissions: ['matters.read', 'matters.report', 'matters.configure'],
+    built: true,
+    children: [
+      { key: 'matterQueue', path: '/matters/queue', icon: Tickets, permissions: ['matters.read'], built: true },
+      { key: 'matterReport', path: '/matters/report', icon: Camera, permissions: ['matters.report'], built: true },
+      { key: 'matterHotline', path: '/matters/hotline', icon: Phone, permissions: ['matters.report'], built: true },
+      { key: 'matterFigures', path: '/matters/figures', icon: TrendCharts, permissions: ['matters.read'], built: true },
+      {
+        key: 'matterCatalogue',
+        path: '/matters/catalogue',
+        icon: List,
+        permissions: ['matters.configure'],
+        built: true,
+      },
+    ],
+  },
   {
     key: 'disputes',
     path: '/disputes',
@@ -59,6 +83,7 @@ export const MODULES: ModuleEntry[] = [
     children: [
       { key: 'users', path: '/system/users', icon: User, permissions: ['users.read'], built: false },
       { key: 'audit', path: '/system/audit', icon: Document, permissions: ['audit.read'], built: false },
+      { key: 'calendar', path: '/system/calendar', icon: Calendar, permissions: ['calendar.manage'], built: true },
     ],
   },
 ]

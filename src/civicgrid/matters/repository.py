@@ -118,13 +118,21 @@ def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, own
 
 
 def nearby_same_type(session: Session, *, type_code: str, since: datetime, exclude_id: str, lng: float, lat: float,
-                     dlng: float, dlat: float) -> Sequence[Matter]:
-    """Candidates for duplicates: same type, reported since ``since``, inside a small lng/lat box
-    (the caller measures the real distance)."""
-    return session.scalars(select(Matter).where(
+                     dlng: float, dlat: float) -> Sequence[tuple[str, float, float]]:
+    """Candidates for duplicates as (id, lng, lat): same type, reported since ``since``, inside a
+    small lng/lat box (the caller measures the real distance)."""
+    rows = session.execute(select(Matter.id, Matter.lng, Matter.lat).where(
         Matter.type_code == type_code, Matter.reported_at >= since, Matter.id != exclude_id,
         Matter.duplicate_of.is_(None), Matter.status.notin_(("rejected", "cancelled", "merged")),
         and_(Matter.lng.between(lng - dlng, lng + dlng), Matter.lat.between(lat - dlat, lat + dlat)))).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def numbers_of(session: Session, matter_ids: Sequence[str]) -> dict[str, str]:
+    """The numbers of several matters by id (no scoping: shown beside a matter the caller may see)."""
+    if not matter_ids:
+        return {}
+    return dict(session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids))).tuples().all())
 
 
 # ---------------------------------------------------------------- what hangs off a matter

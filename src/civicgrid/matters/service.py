@@ -43,6 +43,7 @@ from civicgrid.workflow.engine import InvalidTransition, Step, timeline
 from civicgrid.workflow.models import TimelineEvent
 
 DUPLICATE_RADIUS_M = 200.0
+MAX_DUPLICATE_LINKS = 5
 DUPLICATE_WINDOW = timedelta(hours=24)
 PHONE_CONTEXT = "matters.reporter_phone"
 NUMBER_PREFIX = "YZ"
@@ -174,18 +175,19 @@ def _log_intake(session: Session, matter: Matter, principal: Principal) -> None:
 
 
 def _link_duplicates(session: Session, matter: Matter) -> None:
-    """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep."""
+    """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep (the nearest
+    :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair)."""
     dlat = DUPLICATE_RADIUS_M / 111_000
     dlng = dlat / max(math.cos(math.radians(matter.lat)), 0.01)
-    for other in repository.nearby_same_type(session, type_code=matter.type_code,
-                                             since=matter.reported_at - DUPLICATE_WINDOW, exclude_id=matter.id,
-                                             lng=matter.lng, lat=matter.lat, dlng=dlng, dlat=dlat):
-        distance = _distance_m(matter.lng, matter.lat, other.lng, other.lat)
+    nearby = repository.nearby_same_type(session, type_code=matter.type_code,
+                                         since=matter.reported_at - DUPLICATE_WINDOW, exclude_id=matter.id,
+                                         lng=matter.lng, lat=matter.lat, dlng=dlng, dlat=dlat)
+    measured = sorted((_distance_m(matter.lng, matter.lat, lng, lat), other_id) for other_id, lng, lat in nearby)
+    for distance, other_id in measured[:MAX_DUPLICATE_LINKS]:
         if distance <= DUPLICATE_RADIUS_M:
-            session.add(DuplicateCandidate(matter_id=matter.id, candidate_id=other.id,
+            session.add(DuplicateCandidate(matter_id=matter.id, candidate_id=other_id,
                                            division_code=matter.division_code, distance_m=round(distance, 1),
                                            decision="pending", created_at=matter.reported_at))
-    session.flush()
 
 
 # ---------------------------------------------------------------- reads
@@ -228,11 +230,10 @@ def detail(session: Session, principal: Principal, matter_id: str) -> MatterDeta
     photos = [PhotoRead(id=p.id, stage=p.stage, content_type=p.content_type, size=p.size, sha256=p.sha256,
                         created_at=p.created_at, url=f"/api/v1/matters/{matter.id}/photos/{p.id}")
               for p in repository.photos_of(session, matter.id)]
-    duplicates = []
-    for d in repository.duplicates_of(session, matter.id):
-        other = repository.get_unscoped(session, d.candidate_id)
-        duplicates.append(DuplicateRead(candidate_id=d.candidate_id, candidate_number=other.number if other else None,
-                                        distance_m=d.distance_m, decision=d.decision))
+    links = repository.duplicates_of(session, matter.id)
+    numbers = repository.numbers_of(session, [d.candidate_id for d in links])
+    duplicates = [DuplicateRead(candidate_id=d.candidate_id, candidate_number=numbers.get(d.candidate_id),
+                                distance_m=d.distance_m, decision=d.decision) for d in links]
     orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
               for o in repository.supervision_orders(session, matter.id)]

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -237,19 +237,12 @@ def _stop_step(matter: Matter) -> None:
 
 def warning_at(session: Session, start: datetime, due: datetime, unit: str) -> datetime:
     """The moment 75 % of the step's time is used: office time for working units, clock time
-    otherwise (found by bisection over the calendar's own office-time measure)."""
+    otherwise."""
     if Unit(unit) not in (Unit.WORKING_HOURS, Unit.WORKING_DAYS):
         return start + (due - start) * WARN_SHARE
     calendar = worktime.load(session)
-    target = calendar.office_minutes_between(start, due) * WARN_SHARE
-    lo, hi = start, due
-    while (hi - lo) > timedelta(seconds=30):
-        mid = lo + (hi - lo) / 2
-        if calendar.office_minutes_between(start, mid) < target:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    used = calendar.office_minutes_between(start, due) * WARN_SHARE
+    return calendar.add_office_minutes(start, used).at.astimezone(UTC)
 
 
 def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:

@@ -102,9 +102,12 @@ class WorkCalendar:
             return Due(start + timedelta(days=amount))
         per_day = self.hours.minutes_per_day
         minutes = amount * 60 if unit is Unit.WORKING_HOURS else amount * per_day
-        return self._add_office_minutes(start, minutes)
+        return self.add_office_minutes(start, minutes)
 
-    def _add_office_minutes(self, start: datetime, minutes: int) -> Due:
+    def add_office_minutes(self, start: datetime, minutes: float) -> Due:
+        """``start`` plus ``minutes`` of office time (fractions allowed, e.g. 75 % of a limit)."""
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
         local = start.astimezone(CHINA_TZ)
         day = local.date()
         clock = _minutes(local.time()) + local.second / 60 + local.microsecond / 60_000_000

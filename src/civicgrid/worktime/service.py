@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,16 +28,33 @@ log = logging.getLogger(__name__)
 
 KINDS = ("holiday", "workday")
 
+RECHECK_SECONDS = 5.0
+"""How long a process trusts its cached calendar before asking the database whether a year was
+imported by another process (an import in this process drops the cache at once)."""
+
 _cache_lock = threading.Lock()
-_cache: tuple[object, WorkCalendar] | None = None
+_cache: tuple[object, WorkCalendar, float] | None = None
+
+
+def forget() -> None:
+    """Drop the cached calendar (after an import, or in tests)."""
+    global _cache
+    with _cache_lock:
+        _cache = None
 
 
 def load(session: Session) -> WorkCalendar:
-    """The calendar as stored, cached per process until a year is imported anywhere."""
+    """The calendar as stored, cached per process; re-validated against the database at most
+    every :data:`RECHECK_SECONDS` (deadlines are computed on every intake and transition)."""
     global _cache
+    now = time.monotonic()
+    with _cache_lock:
+        if _cache is not None and now - _cache[2] < RECHECK_SECONDS:
+            return _cache[1]
     stamp = (repository.version(session), get_settings().office_hours)
     with _cache_lock:
         if _cache is not None and _cache[0] == stamp:
+            _cache = (stamp, _cache[1], now)
             return _cache[1]
     days = repository.all_days(session)
     calendar = WorkCalendar(
@@ -46,7 +64,7 @@ def load(session: Session) -> WorkCalendar:
         hours=OfficeHours.parse(get_settings().office_hours),
     )
     with _cache_lock:
-        _cache = (stamp, calendar)
+        _cache = (stamp, calendar, now)
     return calendar
 
 
@@ -119,6 +137,7 @@ def import_year(session: Session, year: int, rows: list[DayRow], *, source: str)
         record.source, record.holidays, record.workdays, record.updated_at = source[:128], holidays, workdays, now
     repository.clear_gap(session, year)
     session.flush()
+    forget()
     return record
 
 

@@ -6,20 +6,38 @@ import { useSessionStore } from '@/people/session'
 // Built pages are loaded on demand, so the map (ECharts) is not in the login page's bundle.
 const builtPages: Record<string, () => Promise<unknown>> = {
   grids: () => import('@/geo/GridsView.vue'),
+  matterQueue: () => import('@/matters/QueueView.vue'),
+  matterHotline: () => import('@/matters/HotlineView.vue'),
+  matterFigures: () => import('@/matters/FiguresView.vue'),
+  matterCatalogue: () => import('@/matters/CatalogueView.vue'),
+  calendar: () => import('@/worktime/CalendarView.vue'),
 }
 
-const modulePages: RouteRecordRaw[] = leafModules().map((entry) => ({
-  path: entry.path.slice(1),
-  name: entry.key,
-  component: builtPages[entry.key] ?? (() => import('@/common/UnderConstruction.vue')),
-  props: builtPages[entry.key] ? false : { module: entry.key },
-  meta: { module: entry.key },
-}))
+// Pages with their own phone-sized shell instead of the console layout (grid workers and
+// residents report from a phone in the field).
+const standalonePages: Record<string, () => Promise<unknown>> = {
+  matterReport: () => import('@/matters/ReportMobileView.vue'),
+}
+
+const modulePages: RouteRecordRaw[] = leafModules()
+  .filter((entry) => !(entry.key in standalonePages))
+  .map((entry) => ({
+    path: entry.path.slice(1),
+    name: entry.key,
+    component: builtPages[entry.key] ?? (() => import('@/common/UnderConstruction.vue')),
+    props: builtPages[entry.key] ? false : { module: entry.key },
+    meta: { module: entry.key },
+  }))
+
+const standaloneRoutes: RouteRecordRaw[] = leafModules()
+  .filter((entry) => entry.key in standalonePages)
+  .map((entry) => ({ path: entry.path, name: entry.key, component: standalonePages[entry.key], meta: { module: entry.key } }))
 
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', name: 'login', component: () => import('@/people/LoginView.vue'), meta: { public: true } },
+    ...standaloneRoutes,
     {
       path: '/',
       component: () => import('@/layout/MainLayout.vue'),
@@ -27,6 +45,13 @@ export const router = createRouter({
         // Only reached by a role that may open no module at all; others are sent on by the guard.
         { path: '', name: 'home', component: () => import('@/common/UnderConstruction.vue'), props: { module: 'dashboard' } },
         ...modulePages,
+        {
+          path: 'matters/:id([0-9a-f]{32})',
+          name: 'matter',
+          component: () => import('@/matters/MatterView.vue'),
+          props: true,
+          meta: { module: 'matterQueue' },
+        },
       ],
     },
     { path: '/:pathMatch(.*)*', redirect: '/' },
@@ -42,6 +67,10 @@ router.beforeEach(async (to) => {
     return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
   }
   if (to.name === 'home' && session.user) {
+    // On a phone, whoever reports (grid workers, volunteers) starts on the intake page.
+    if (session.can('matters.report') && window.matchMedia('(max-width: 768px)').matches) {
+      return { name: 'matterReport', replace: true }
+    }
     // Land on the first built module the user's role may open (the grid map for most roles).
     const open = leafModules(visibleModules(session.user.permissions))
     const first = open.find((entry) => entry.built) ?? open[0]

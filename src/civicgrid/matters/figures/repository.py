@@ -60,20 +60,32 @@ FACT_COLUMNS: tuple[str, ...] = (
 # ---------------------------------------------------------------- incremental maintenance
 
 
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_statement(dialect: str, model: type[Any]) -> Any:
+    """One cached ``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` per table and dialect:
+    executed with a list of rows (executemany), so SQLAlchemy compiles it once, not per call."""
+    key = (dialect, model.__tablename__)
+    stmt = _UPSERTS.get(key)
+    if stmt is None:
+        table = model.__table__
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table)
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table)
+        else:  # pragma: no cover - the two supported databases
+            raise RuntimeError(f"matter figures need SQLite or PostgreSQL, not {dialect}")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.code, table.c.day],
+            set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
+        )
+        _UPSERTS[key] = stmt
+    return stmt
+
+
 def _upsert(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    table = model.__table__
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).values(rows)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(rows)
-    else:  # pragma: no cover - the two supported databases
-        raise RuntimeError(f"matter figures need SQLite or PostgreSQL, not {dialect}")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.code, table.c.day],
-        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
-    )
-    conn.execute(stmt)
+    conn.execute(_upsert_statement(conn.dialect.name, model), rows)
 
 
 def apply_deltas(conn: Connection, deltas: Mapping[Key, Mapping[str, int]]) -> None:

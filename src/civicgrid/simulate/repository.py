@@ -1,0 +1,104 @@
+"""Every query the simulator needs of its own (reads only: all writes go through the domains'
+services, so the timeline, audit chain, timers and figures stay genuine)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicgrid.geo.models import Division, Grid
+from civicgrid.matters.models import DuplicateCandidate, Matter, SupervisionOrder
+from civicgrid.people.models import User
+from civicgrid.timers.models import Timer, TimerState
+from civicgrid.workflow.models import TimelineEvent
+
+
+@dataclass(frozen=True)
+class GridRow:
+    """A grid with its label point and the urban–rural class of its village."""
+
+    code: str
+    lng: float
+    lat: float
+    urban_rural_code: str | None
+
+
+def matter_count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Matter)) or 0)
+
+
+def grids(session: Session) -> list[GridRow]:
+    """Every grid, by code, with its village's urban–rural class (统计用城乡分类代码)."""
+    stmt = (select(Grid.code, Grid.lng, Grid.lat, Division.urban_rural_code)
+            .join(Division, Division.code == Grid.village_code).order_by(Grid.code))
+    return [GridRow(str(code), float(lng), float(lat), ur) for code, lng, lat, ur in session.execute(stmt)]
+
+
+def grid_boundary(session: Session, code: str) -> str | None:
+    return session.scalar(select(Grid.boundary).where(Grid.code == code))
+
+
+def division_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(list(codes))))
+    return {str(code): str(name) for code, name in rows}
+
+
+def user_with(session: Session, role: str, division_code: str) -> User | None:
+    """The first account (by username) holding ``role`` at exactly ``division_code``."""
+    return session.scalars(select(User).where(User.role_code == role, User.division_code == division_code)
+                           .order_by(User.username).limit(1)).first()
+
+
+def user_named(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username)).first()
+
+
+def next_timer_due(session: Session) -> datetime | None:
+    """When the earliest pending timer falls due (the simulator moves its clock there)."""
+    return session.scalar(select(func.min(Timer.due_at)).where(Timer.state == TimerState.PENDING.value))
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Matter.status, func.count()).group_by(Matter.status))
+    return {str(status): int(n) for status, n in rows}
+
+
+def flag_counts(session: Session) -> dict[str, int]:
+    """How many matters ran late, were escalated, reworked, supervised; links and urgings."""
+    def count(*where: object) -> int:
+        return int(session.scalar(select(func.count()).select_from(Matter).where(*where)) or 0)  # type: ignore[arg-type]
+
+    urged = session.scalar(select(func.count(func.distinct(TimelineEvent.entity_id)))
+                           .where(TimelineEvent.entity_type == "matter", TimelineEvent.action == "urge"))
+    auto = session.scalar(select(func.count(func.distinct(TimelineEvent.entity_id)))
+                          .where(TimelineEvent.entity_type == "matter", TimelineEvent.action == "escalate",
+                                 TimelineEvent.actor_id.is_(None)))
+    return {
+        "overdue": count(Matter.overdue.is_(True)),
+        "overdue_open": count(Matter.overdue.is_(True), Matter.closed_at.is_(None)),
+        "escalated": count(Matter.escalations > 0),
+        "auto_escalated": int(auto or 0),
+        "reworked": count(Matter.rework_count > 0),
+        "supervised": count(Matter.supervised.is_(True)),
+        "urged": int(urged or 0),
+        "duplicate_links": int(session.scalar(select(func.count()).select_from(DuplicateCandidate)) or 0),
+        "supervision_orders": int(session.scalar(select(func.count()).select_from(SupervisionOrder)) or 0),
+    }
+
+
+def fingerprint(session: Session) -> list[tuple[object, ...]]:
+    """What a run produced, independent of random ids: one tuple per matter, by number."""
+    stmt = select(Matter.number, Matter.type_code, Matter.grid_code, Matter.channel, Matter.status,
+                  Matter.owner_level, Matter.settled_level, Matter.satisfaction, Matter.overdue,
+                  Matter.escalations, Matter.rework_count, Matter.supervised, Matter.reported_at,
+                  Matter.closed_at).order_by(Matter.number)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def reported_range(session: Session) -> tuple[datetime | None, datetime | None]:
+    row = session.execute(select(func.min(Matter.reported_at), func.max(Matter.reported_at))).one()
+    return row[0], row[1]
