@@ -90,8 +90,21 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+WRITE_LOCK_TIMEOUT = 60.0
+_write_locks: dict[str, threading.Lock] = {}
+
+
+def write_lock(engine: Engine) -> threading.Lock | None:
+    """The process-wide lock that queues this process's SQLite write transactions (None on
+    PostgreSQL). SQLite admits one writer; without the lock, waiting writers poll in the driver's
+    busy handler and sleep up to 100 ms between tries, which puts seconds on the slowest requests
+    under concurrent intake. A plain Lock, not an RLock: FastAPI may enter and leave a request's
+    session dependency on different threadpool threads."""
+    return _write_locks.get(engine.url.render_as_string(hide_password=False))
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine for a URL (SQLite gets WAL, foreign keys and explicit BEGIN)."""
+    """Create an engine for a URL (SQLite gets WAL, foreign keys, explicit BEGIN and a write lock)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -99,6 +112,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
         _install_sqlite_hooks(engine)
+        _write_locks.setdefault(engine.url.render_as_string(hide_password=False), threading.Lock())
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -169,20 +183,36 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
 
 
 @contextmanager
+def _writing(engine: Engine, write: bool) -> Iterator[None]:
+    lock = write_lock(engine) if write else None
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
+        raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f} s")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
 def transaction(engine: Engine | None = None, *, write: bool = True,
                 info: dict[str, Any] | None = None) -> Iterator[Session]:
     """A unit of work outside a request (CLI, timers, imports): commit on success, else roll back."""
-    session = session_factory(engine, write=write)()
-    if info:
-        session.info.update(info)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    engine = engine or get_engine()
+    with _writing(engine, write):
+        session = session_factory(engine, write=write)()
+        if info:
+            session.info.update(info)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -195,18 +225,20 @@ def get_session(request: Request) -> Iterator[Session]:
     DEFERRED (read) transaction on SQLite; writes get BEGIN IMMEDIATE.
     """
     factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
-    session = factories[request.method not in READ_METHODS]()
-    client = request.client
-    session.info["ip"] = client.host if client else None
-    session.info["request_id"] = getattr(request.state, "request_id", None)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    write = request.method not in READ_METHODS
+    with _writing(request.app.state.engine, write):
+        session = factories[write]()
+        client = request.client
+        session.info["ip"] = client.host if client else None
+        session.info["request_id"] = getattr(request.state, "request_id", None)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

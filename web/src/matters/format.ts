@@ -101,7 +101,7 @@ export function useNow(everyMs = 30_000): Ref<number> {
 
 /** A new idempotency key for one submission (kept across its retries). */
 export function newIdempotencyKey(): string {
-  if (typeof crypto !== 'undefined' && 'randomUUID' in crypto) {
+  if (typeof crypto.randomUUID === 'function') {
     return crypto.randomUUID()
   }
   // crypto.randomUUID needs a secure context; plain-HTTP intranet pages fall back to random bytes.

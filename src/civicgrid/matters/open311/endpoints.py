@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.background import BackgroundTask
 
 from civicgrid.audit.service import Actor, record, set_actor
 from civicgrid.db import DbSession, transaction
@@ -69,14 +69,21 @@ def _audit_denial(request: Request, status: int, code: str) -> None:
                after={"status": status, "code": code})
 
 
+def _audit_denial_safely(request: Request, status: int, code: str) -> None:
+    try:
+        _audit_denial(request, status, code)
+    except Exception:
+        log.exception("could not audit a denied Open311 request")
+
+
 async def _error(request: Request, status: int, code: str, message: str) -> Response:
-    if status in DENIALS:
-        try:
-            await run_in_threadpool(_audit_denial, request, status, code)
-        except Exception:
-            log.exception("could not audit a denied Open311 request")
     answer = render(_format_of(request), "errors", "error", [Open311Error(code=status, description=message)],
                     status=status)
+    if status in DENIALS:
+        # Audited once the response is out: this route class answers errors while the request's
+        # session (and, on SQLite, the process write lock) is still open, so a transaction of
+        # our own started here would wait on it.
+        answer.background = BackgroundTask(_audit_denial_safely, request, status, code)
     if status == 401:
         answer.headers["WWW-Authenticate"] = 'Basic realm="open311"'
     return answer
