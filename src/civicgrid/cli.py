@@ -231,15 +231,23 @@ def timers_work(poll: float = typer.Option(None, help="Seconds between polls (de
 @app.command("demo")
 def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
          serve_after: bool = typer.Option(True, "--serve/--no-serve",
-                                          help="Serve after seeding / 完成后启动服务")) -> None:
-    """Migrate, load Yongzhou and demo accounts, print the logins, serve / 演示环境一键启动."""
+                                          help="Serve after seeding / 完成后启动服务"),
+         weeks: float = typer.Option(4.0, "--weeks", min=0.0,
+                                     help="Weeks of matters to replay, ending now (0: none) / 回放事项的周数"),
+         matters_per_day: float = typer.Option(40.0, "--matters-per-day", min=0.0,
+                                               help="Matters reported per day, on average / 日均上报事项数"),
+         sim_seed: int = typer.Option(20261129, "--seed", help="Random seed of the replay / 随机种子")) -> None:
+    """Migrate, load Yongzhou, demo accounts and weeks of matters, print the logins, serve / 演示环境一键启动."""
     from civicgrid.db import get_engine
     from civicgrid.migrate import upgrade
-    from civicgrid.simulate.demo import format_logins, seed
+    from civicgrid.simulate.demo import format_logins, seed, seed_matters
 
     settings = get_settings()
     upgrade(settings.database_url)
     logins = seed(get_engine(), echo=typer.echo)
+    if weeks > 0:
+        typer.echo(seed_matters(get_engine(), logins, weeks=weeks, matters_per_day=matters_per_day, seed=sim_seed,
+                                echo=typer.echo))
     typer.echo(format_logins(logins, f"http://{host}:{port}"))
     if serve_after:
         serve(host=host, port=port, workers=1)

@@ -108,6 +108,22 @@ def _canvas_painted(page: Any, selector: str) -> int:
     ))
 
 
+def _pin_pixels(page: Any) -> int:
+    """Pixels of the pin colour (#d9363e) on the matter map."""
+    return int(page.evaluate(
+        """() => {
+            const canvas = document.querySelector('[data-test=matter-map] canvas');
+            const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+            let red = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                const near = (value, target) => Math.abs(value - target) < 12;
+                if (near(data[i], 0xd9) && near(data[i + 1], 0x36) && near(data[i + 2], 0x3e)) red++;
+            }
+            return red;
+        }"""
+    ))
+
+
 def test_grid_worker_report_reaches_the_village_queue_live(new_page: Callable[..., Any], live_server: LiveServer,
                                                           yongzhou: Yongzhou, engine: Engine) -> None:
     spot = _spot(yongzhou, "431102")
@@ -175,6 +191,8 @@ def test_grid_worker_report_reaches_the_village_queue_live(new_page: Callable[..
     desk.wait_for_function("() => document.querySelector('[data-test=photo-thumb] img').naturalWidth === 8")
     desk.wait_for_selector(f'[data-test="matter-map"][data-code="{spot.village}"][data-status="ready"]')
     assert _canvas_painted(desk, '[data-test="matter-map"]') > 1000
+    desk.wait_for_timeout(800)  # the pin's entry animation
+    assert _pin_pixels(desk) > 50, "the matter's point is marked on the map"
     assert "上报" in desk.inner_text('[data-test="matter-timeline"]')
     desk.screenshot(path=str(ARTIFACTS / "matters-detail.png"), full_page=True)
 
@@ -182,6 +200,15 @@ def test_grid_worker_report_reaches_the_village_queue_live(new_page: Callable[..
     desk.click('[data-test="matter-actions"] [data-action="accept"]')
     desk.click('[data-test="action-submit"]')
     desk.wait_for_selector('[data-test="matter-status"][data-status="accepted"]')
+
+    # The 12345 desk: a click on the map picks the point, snapped to a grid of the village.
+    desk.goto(f"{live_server.url}/matters/hotline")
+    desk.wait_for_selector(f'[data-test="matter-map"][data-code="{spot.village}"][data-status="ready"]')
+    box = desk.locator('[data-test="matter-map"]').bounding_box()
+    desk.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    picked = desk.wait_for_selector('[data-test="hotline-grid"]')
+    assert "网格" in picked.inner_text()
+    desk.screenshot(path=str(ARTIFACTS / "matters-hotline.png"))
 
 
 def test_county_figures_page_draws_its_charts(new_page: Callable[..., Any], live_server: LiveServer,

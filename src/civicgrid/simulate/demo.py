@@ -101,6 +101,19 @@ def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLog
     return logins
 
 
+def seed_matters(engine: Engine, logins: list[DemoLogin], *, weeks: float, matters_per_day: float, seed: int,
+                 echo: Callable[[str], None] = print) -> str:
+    """Replay ``weeks`` of matters up to now (see :mod:`civicgrid.simulate.matters`), centred on the
+    demo grid worker's grid so that every printed account has a queue; skipped when the database
+    already holds matters. Returns the one-line summary."""
+    from civicgrid.simulate import matters
+
+    focus = next((login.division_code for login in logins if login.role == "grid_worker"), None)
+    report = matters.generate(engine, weeks=weeks, matters_per_day=matters_per_day, seed=seed, focus_grid=focus,
+                              echo=echo)
+    return matters.format_summary(report)
+
+
 def format_logins(logins: list[DemoLogin], url: str) -> str:
     """The table `civicgrid demo` prints."""
     lines = [f"\n永州市域社会治理平台 civicgrid — {url}",

@@ -51,6 +51,7 @@ from civicgrid.kit.clock import CHINA_TZ, FakeClock, get_clock, set_clock
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue
+from civicgrid.matters import figures as _figures  # noqa: F401  (keeps the figure rollups in step)
 from civicgrid.matters import service as matters
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import Matter
@@ -90,6 +91,8 @@ TYPE_BOOST = {"SR01": 2.0, "SR04": 1.5, "AQ02": 1.5, "MS03": 1.3, "SZ02": 1.3, "
 URBAN_TYPES = {"SR04": 2.0, "MS03": 1.8, "JF05": 2.0, "AQ02": 1.8, "MS04": 1.6, "SZ07": 1.5, "AQ04": 1.3}
 RURAL_TYPES = {"HB02": 3.0, "MS05": 2.5, "MS01": 2.5, "JF03": 2.5, "AQ08": 3.0, "HB04": 2.0, "TS02": 1.8,
                "JF06": 2.0, "ZC02": 2.0}
+# Most of what grid workers find is small and the village's own (小事不出村).
+VILLAGE_BOOST = 1.8
 SATISFACTION = (2, 3, 8, 30, 57)  # weights of 1..5
 SATISFACTION_AFTER_TROUBLE = (5, 7, 15, 35, 38)  # late or reworked
 
@@ -533,6 +536,7 @@ class Simulation:
                 info = self.types[code]
                 w = CATEGORY_WEIGHT.get(info.category, 1.0) / per_category[info.category] * TYPE_BOOST.get(code, 1.0)
                 w *= URBAN_TYPES.get(code, 1.0) if urban else RURAL_TYPES.get(code, 1.0)
+                w *= VILLAGE_BOOST if info.owner_level == "village" else 1.0
                 weights.append(w)
             self._type_weights[urban] = (codes, weights)
         codes, weights = self._type_weights[urban]
@@ -723,8 +727,13 @@ class Simulation:
     @contextmanager
     def _as(self, principal: Principal) -> Iterator[Session]:
         with transaction(self.engine) as session:
-            set_actor(session, Actor(principal.username, principal.user_id))
-            yield session
+            yield self._acting(session, principal)
+
+    @staticmethod
+    def _acting(session: Session, principal: Principal) -> Session:
+        """Attribute the session's writes to ``principal`` (before anything is flushed)."""
+        set_actor(session, Actor(principal.username, principal.user_id))
+        return session
 
     def _now(self) -> datetime:
         return get_clock().now()
@@ -777,16 +786,16 @@ class Simulation:
         traits, info = agent.arrival.traits, self.types[agent.arrival.type_code]
         rng = agent.rng
         now = self._now()
-        with transaction(self.engine, write=False) as session:
-            matter = self._sense(session, agent)
-            status, code, level = str(matter.status), matter.division_code, matter.owner_level
-        awaiting_evaluation = status == S.CLOSED and traits.evaluate
-        if (status in wf.FINISHED and not awaiting_evaluation) or traits.stop_at == status:
-            return
-        owner = self.cast.owner(code)
         limits = info.limits
-        with self._as(owner) as session:
+        # One transaction: look at the matter as it is now, then act as its owner.
+        with transaction(self.engine) as session:
             matter = self._sense(session, agent)
+            status, level = str(matter.status), matter.owner_level
+            awaiting_evaluation = status == S.CLOSED and traits.evaluate
+            if (status in wf.FINISHED and not awaiting_evaluation) or traits.stop_at == status:
+                return
+            owner = self.cast.owner(matter.division_code)
+            self._acting(session, owner)
             allowed = wf.allowed_actions(matter, owner)
             if "answer_supervision" in allowed:
                 self._act(session, owner, agent, "answer_supervision", "已按督办要求落实，正在加快办理。")
@@ -820,7 +829,9 @@ class Simulation:
                     self._act(session, owner, agent, "escalate", "超出本级处置能力，提请上级协调处理。")
                     self._owner_wake(index, after_share(self.calendar, now, limits["accept"], rng.uniform(0.1, 0.5)))
                     return
-                self._act(session, owner, agent, "dispatch", f"派遣：{info.department}")
+                first_owner = level == info.owner_level
+                self._act(session, owner, agent, "dispatch",
+                          f"派遣：{info.department}" if first_owner else "组织相关部门联合处置")
                 self._owner_wake(index, after_share(self.calendar, now, limits["handle"], rng.uniform(0.01, 0.06)))
                 return
             if status == S.DISPATCHED:
