@@ -10,19 +10,22 @@ the database lock. The head (last seq and hash) is cached for the rest of the tr
 from __future__ import annotations
 
 import getpass
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, inspect, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, UOWTransaction
 
 from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
 from civicgrid.audit.models import AuditEntry
 from civicgrid.db import Base
 from civicgrid.kit.clock import utcnow
+from civicgrid.kit.principal import Principal
 
+log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x43475244  # "CGRD"
 _HEAD = "_audit_head"
 REDACTED = "***"
@@ -97,6 +100,19 @@ def record(session: Session, action: str, entity_type: str, entity_id: str | Non
         "action": action, "entity_type": entity_type, "entity_id": entity_id,
         "division_code": division_code, "before": before, "after": after,
     }])
+
+
+def audit_export(engine: Engine, principal: Principal, action: str, details: dict[str, Any]) -> None:
+    """Record a download (an export of a list) in a transaction of its own: exports are GET
+    requests, whose transaction only reads. Run it as a response background task."""
+    from civicgrid.db import transaction
+
+    try:
+        with transaction(engine) as session:
+            set_actor(session, Actor(principal.username, principal.user_id))
+            record(session, action, "export", None, division_code=principal.division_code, after=details)
+    except Exception:  # the file went out; a failed record is logged, not raised at nobody
+        log.exception("could not audit an export")
 
 
 def _columns(obj: Base) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import io
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -414,6 +415,11 @@ def load_reference_data(session: Session, directory: Path = REFERENCE_DIR) -> li
 
 
 # ---------------------------------------------------------------- reads
+
+
+def names_of(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Names of many divisions (12 digits) in one query; unknown codes are left out."""
+    return {code: d.name for code, d in repository.get_divisions(session, codes).items()}
 
 
 def name_of(session: Session, code: str) -> str | None:

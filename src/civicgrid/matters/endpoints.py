@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
+from civicgrid.audit.service import audit_export
 from civicgrid.db import DbSession
+from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue, service
@@ -65,6 +68,20 @@ def list_matters(session: DbSession, principal: Annotated[Principal, Depends(req
                                 offset=offset, limit=limit)
     return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
                       offset=offset, limit=limit)
+
+
+@router.get("/matters.xlsx", responses={**ERRORS, 200: {"content": {XLSX: {}}}})
+def export_matters(session: DbSession, request: Request,
+                   principal: Annotated[Principal, Depends(require("matters.read"))],
+                   queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "division",
+                   status: str | None = None, overdue: bool | None = None) -> Response:
+    """The queue as an Excel workbook (Chinese and English headers; phone numbers masked). The
+    export is recorded in the audit chain once the file has gone out."""
+    content, rows = service.export_xlsx(session, principal, queue=queue, status=status, overdue=overdue)
+    name = f"事项清单-{principal.jurisdiction}.xlsx"
+    return Response(content, media_type=XLSX, headers=attachment_headers(name),
+                    background=BackgroundTask(audit_export, request.app.state.engine, principal, "matters.export",
+                                              {"queue": queue, "status": status, "overdue": overdue, "rows": rows}))
 
 
 @router.get("/matters/{matter_id}", response_model=MatterDetail, responses=ERRORS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from civicgrid.geo import service as geo
 from civicgrid.kit import pii
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
+from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue, repository
@@ -264,6 +265,48 @@ def list_matters(session: Session, principal: Principal, *, queue: str = "mine",
                                            queue=queue, owner_prefix=owner, status=status, overdue=overdue,
                                            offset=max(offset, 0), limit=min(max(limit, 1), 200))
     return Page(items, total)
+
+
+EXPORT_MAX_ROWS = 20_000
+
+EXPORT_COLUMNS = (
+    Column("number", "事项编号", "Number", 22), Column("type_name", "事项类型", "Type", 18),
+    Column("title", "标题", "Title", 30), Column("status", "状态", "Status"),
+    Column("owner_level", "责任层级", "Owner level"), Column("division_name", "责任单位", "Owning unit", 20),
+    Column("department", "责任部门", "Department", 18), Column("grid_code", "网格编码", "Grid code", 18),
+    Column("address", "地址", "Address", 24), Column("channel", "来源渠道", "Channel"),
+    Column("reported_at", "上报时间", "Reported at", 18, "yyyy-mm-dd hh:mm"),
+    Column("step_due_at", "当前时限", "Current deadline", 18, "yyyy-mm-dd hh:mm"),
+    Column("alert", "预警", "Alert"), Column("overdue", "曾超时", "Ever overdue"),
+    Column("escalations", "上报次数", "Escalations"), Column("rework_count", "返工次数", "Reworks"),
+    Column("closed_at", "办结时间", "Closed at", 18, "yyyy-mm-dd hh:mm"),
+    Column("settled_level", "化解层级", "Settled level"), Column("satisfaction", "满意度", "Satisfaction"),
+    Column("reporter_phone", "联系电话（脱敏）", "Phone (masked)", 16),
+)
+
+
+def export_xlsx(session: Session, principal: Principal, *, queue: str = "division", status: str | None = None,
+                overdue: bool | None = None) -> tuple[bytes, int]:
+    """The queue as an Excel workbook (zh and en headers) and its row count. Phone numbers are
+    always masked here: a bulk export is never a reveal, whatever the caller's permissions."""
+    page = list_matters(session, principal, queue=queue, status=status, overdue=overdue, limit=1)
+    if page.total > EXPORT_MAX_ROWS:
+        raise Invalid(f"导出条数 {page.total} 超过上限 {EXPORT_MAX_ROWS}，请缩小范围（按状态或是否超时筛选）",
+                      f"{page.total} rows exceed the export limit of {EXPORT_MAX_ROWS}: narrow the filters",
+                      details={"field": "queue"})
+    owner = principal.division_code if wf.principal_level(principal) else None
+    effective = "reported_by_me" if queue == "mine" and owner is None else queue
+    items, _ = repository.list_matters(session, prefix=principal.jurisdiction, user_id=principal.user_id,
+                                       queue=effective, owner_prefix=owner, status=status, overdue=overdue,
+                                       offset=0, limit=EXPORT_MAX_ROWS)
+    names = geo.names_of(session, {m.division_code for m in items})
+    masked = replace(principal, permissions=principal.permissions - {"pii.reveal", "*"})
+    rows = []
+    for matter in items:
+        row = to_read(session, matter, masked).model_dump()
+        row["division_name"] = names.get(matter.division_code, matter.division_code)
+        rows.append(row)
+    return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)
 
 
 # ---------------------------------------------------------------- the closed loop

@@ -58,6 +58,7 @@ ACCOUNTS: list[tuple[str, str, Where, str]] = [
     ("city_plc", "city_plc_staff", lambda s: CITY, "市委政法委 王敏"),
     ("city_cmd", "city_commander", lambda s: CITY, "市局指挥总台 李强"),
     ("supervisor", "enforcement_supervisor", lambda s: CITY, "执法监督员 陈静"),
+    ("hotline", "hotline_operator", lambda s: CITY, "12345热线话务员 秦雪"),
     ("auditor", "auditor", lambda s: CITY, "安全审计员 周洁"),
     ("lingling_plc", "county_plc_staff", lambda s: COUNTY, "零陵区委政法委 蒋华"),
     ("lingling_cmd", "county_commander", lambda s: COUNTY, "零陵分局指挥中台 唐勇"),
