@@ -158,3 +158,15 @@ def test_drill_down(live_server: LiveServer, yongzhou: Yongzhou, tokens: dict[st
     assert county_view["features"] and all(
         f["properties"]["code"].startswith("431102") for f in county_view["features"]
     )
+
+
+def test_grid_worker_map_shows_only_their_grid(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
+    grid = yongzhou.grid_in("431102")
+    user = make_user_committed(engine, role="grid_worker", division_code=grid)
+    token = login(live_server.url, user.username)
+    own = _get(live_server, f"/api/v1/geo/{grid}.geojson", token)
+    assert own.status_code == 200, own.text
+    assert [f["properties"]["code"] for f in own.json()["features"]] == [grid]
+    assert _get(live_server, f"/api/v1/geo/{grid[:12]}.geojson", token).status_code == 404  # the village is wider
+    other = yongzhou.grid_in("431103")
+    assert _get(live_server, f"/api/v1/geo/{other}.geojson", token).status_code == 404

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 DivisionCode = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit division code")]
 GridCode = Annotated[str, Path(pattern=r"^\d{15}$", description="15-digit grid code")]
+MapCode = Annotated[str, Path(pattern=r"^(\d{12}|\d{15})$", description="12-digit division or 15-digit grid code")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not logged in"},
     403: {"description": "Missing geo.read"},
@@ -54,10 +55,11 @@ def get_grid(session: DbSession, code: GridCode,
 
 
 @router.get("/geo/{code}.geojson", responses={**ERRORS, 200: {"content": {"application/geo+json": {}}}})
-def boundaries(session: DbSession, code: DivisionCode,
+def boundaries(session: DbSession, code: MapCode,
     outline: bool = Query(False, description="The division's own outline instead"),
     principal: Principal = Depends(require("geo.read"))) -> JSONResponse:
-    """Outlines one level below a division, WGS-84 (city → counties … village → grids)."""
+    """Outlines one level below a division, WGS-84 (city → counties … village → grids); a grid
+    code gives that grid's own outline."""
     return JSONResponse(
         service.boundaries_geojson(session, principal, code, outline=outline),
         media_type="application/geo+json",

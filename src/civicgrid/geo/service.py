@@ -545,7 +545,11 @@ def boundaries_geojson(
     (city → counties, county → townships, including those of statistical-only units it hosts,
     township → villages, village → grids), or with ``outline`` the division's own outline.
     Only features inside the caller's jurisdiction are returned; ``code`` itself must be in it.
+    A 15-digit grid code answers the grid's own outline (a grid has nothing below it), which is
+    all a grid worker's map may show.
     """
+    if len(code) == 15:
+        return _grid_outline(session, principal, code)
     division = repository.get_division(session, code, principal.jurisdiction)
     if division is None:
         raise _division_not_found()
@@ -568,6 +572,22 @@ def boundaries_geojson(
         "features": visible,
         "properties": {"code": division.code, "name": division.name, "level": division.level},
     }
+
+
+def _grid_outline(session: Session, principal: Principal, code: str) -> dict[str, Any]:
+    grid = repository.get_grid(session, code, principal.jurisdiction)
+    if grid is None:
+        raise _grid_not_found()
+    geom = read_geometry(grid.boundary)
+    label = geom.representative_point() if not geom.is_empty else None
+    feature = {
+        "type": "Feature",
+        "properties": {"code": grid.code, "name": grid.name, "level": "grid", "generated": grid.generated,
+                       "label": [round(label.x, MAP_DECIMALS), round(label.y, MAP_DECIMALS)] if label else None},
+        "geometry": round_coords(shapely.geometry.mapping(geom), MAP_DECIMALS),
+    }
+    return {"type": "FeatureCollection", "features": [feature],
+            "properties": {"code": grid.code, "name": grid.name, "level": "grid"}}
 
 
 def _build_features(session: Session, division: Division, outline: bool) -> list[dict[str, Any]]:

@@ -106,7 +106,8 @@ SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗唐蒋�
 GIVEN = ("伟", "芳", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
          "华", "平", "刚", "桂英", "建国", "志强", "海燕", "小红", "国庆", "春梅", "德明", "湘云", "永红")
 ROLE_TITLE = {"grid_worker": "网格员", "village_officer": "村（社区）干部", "township_officer": "乡镇综治中心",
-              "county_plc_staff": "县区委政法委", "city_plc_staff": "市委政法委", "volunteer": "志愿者"}
+              "county_plc_staff": "县区委政法委", "city_plc_staff": "市委政法委", "volunteer": "志愿者",
+              "hotline_operator": "12345热线话务员"}
 
 DESCRIPTIONS = {
     "city_environment": ("{place}路口发现{name}，影响市容，请尽快处理。", "巡查发现{place}{name}，已拍照取证。",
@@ -350,7 +351,7 @@ class Cast:
 
     PREFIX: ClassVar[dict[str, str]] = {"grid_worker": "gw", "volunteer": "vt", "village_officer": "vo",
                                         "township_officer": "to", "county_plc_staff": "plc",
-                                        "city_plc_staff": "plc"}
+                                        "city_plc_staff": "plc", "hotline_operator": "hl"}
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -658,7 +659,9 @@ class Simulation:
                 self.cast.ensure(session, "grid_worker", a.grid)
             elif a.channel == "volunteer":
                 self.cast.ensure(session, "volunteer", a.grid[:12])
-            # the township desk takes 12345 calls and urges its villages; owners up to the city
+            else:
+                self.cast.ensure(session, "hotline_operator", wf.owner_code(a.grid, "city"))
+            # the township urges its villages; owners up to the city
             for level in dict.fromkeys(_levels_from("township") + _levels_from(self.types[a.type_code].owner_level)):
                 self.cast.ensure(session, OWNER_ROLE[level], wf.owner_code(a.grid, level))
         session.flush()
@@ -767,8 +770,8 @@ class Simulation:
             principal = self.cast.get("grid_worker", a.grid)
         elif a.channel == "volunteer":
             principal = self.cast.get("volunteer", a.grid[:12])
-        else:  # a 12345 call, entered by the township's governance centre desk
-            principal = self.cast.get("township_officer", a.grid[:9] + "000")
+        else:  # a 12345 call, entered by the city's hotline operator
+            principal = self.cast.get("hotline_operator", wf.owner_code(a.grid, "city"))
             reporter_name = agent.rng.choice(HOTLINE_CALLERS)
             reporter_phone = "1" + agent.rng.choice("3578") + "".join(agent.rng.choice("0123456789") for _ in range(9))
         body = MatterCreate(type_code=a.type_code, title=f"{place}{info.name}"[:120], description=description,

@@ -39,7 +39,9 @@ export function fetchChildren(code: string): Promise<Division[]> {
   return unwrap(api.GET('/api/v1/divisions/{code}/children', { params: { path: { code } } }))
 }
 
-export async function fetchBoundaries(code: string): Promise<BoundaryCollection> {
-  const body: unknown = await unwrap(api.GET('/api/v1/geo/{code}.geojson', { params: { path: { code } } }))
+export async function fetchBoundaries(code: string, outline = false): Promise<BoundaryCollection> {
+  const body: unknown = await unwrap(
+    api.GET('/api/v1/geo/{code}.geojson', { params: { path: { code }, query: { outline } } }),
+  )
   return body as BoundaryCollection
 }
