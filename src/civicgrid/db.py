@@ -82,6 +82,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Jurisdiction scoping is `code LIKE 'prefix%'`; SQLite uses an index for a prefix LIKE
+        # only when LIKE is case-sensitive (codes are digits, so nothing else changes).
+        cur.execute("PRAGMA case_sensitive_like=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

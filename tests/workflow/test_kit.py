@@ -152,12 +152,12 @@ def test_every_step_lands_in_the_audit_chain(tickets: Session, clock: FakeClock)
     tickets.info["actor"] = None
     before = tickets.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
     TICKETS.transition(tickets, ticket, "start", HANDLER)
-    tickets.flush()
+    tickets.commit()  # links are written when the transaction commits
     rows = tickets.scalars(select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)).all()
     kinds = {(r.action, r.entity_type) for r in rows}
     assert ("update", "test_workflow_tickets") in kinds
     assert ("create", "timeline_events") in kinds
-    update = next(r for r in rows if r.entity_type == "test_workflow_tickets")
+    update = next(r for r in rows if r.entity_type == "test_workflow_tickets" and r.action == "update")
     assert '"status":"working"' in (update.after or "")
 
 

@@ -62,44 +62,91 @@ def _head(conn: Connection, session: Session) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
 
-def _append(session: Session, conn: Connection, entries: list[dict[str, Any]]) -> None:
-    if not entries:
+_PENDING = "_audit_pending"
+_COMMITTING = "_audit_committing"
+
+
+def _stamp(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
+    """Fix who, where and when at the moment of the change (the link is written at commit)."""
+    actor: Actor = session.info.get("actor") or system_actor("system")
+    row = {"at": utcnow(), "actor": actor.name, "actor_id": actor.user_id, "ip": session.info.get("ip"),
+           "entity_id": None, "division_code": None, "before": None, "after": None, **entry}
+    for key in ("before", "after"):
+        if row[key] is not None and not isinstance(row[key], str):
+            row[key] = canonical_json(to_jsonable(row[key]))
+    return row
+
+
+def _append(session: Session, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Chain and insert stamped rows in one statement (takes the head, and on PostgreSQL the
+    advisory lock, for the rest of the transaction)."""
+    if not rows:
         return
     seq, prev = _head(conn, session)
-    actor: Actor = session.info.get("actor") or system_actor("system")
-    ip = session.info.get("ip")
-    rows = []
-    for entry in entries:
+    for row in rows:
         seq += 1
-        row = {
-            "seq": seq,
-            "at": utcnow(),
-            "actor": actor.name,
-            "actor_id": actor.user_id,
-            "ip": ip,
-            "entity_id": None,
-            "division_code": None,
-            "before": None,
-            "after": None,
-            **entry,
-        }
-        for key in ("before", "after"):
-            if row[key] is not None and not isinstance(row[key], str):
-                row[key] = canonical_json(to_jsonable(row[key]))
+        row["seq"] = seq
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, hashed_fields(row))
-        rows.append(row)
     conn.execute(insert(AuditEntry), rows)
     session.info[_HEAD] = (seq, prev)
 
 
+def _queue(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Keep the entries until the transaction commits: one INSERT per transaction instead of one
+    per flush, and on PostgreSQL the chain's lock is held only while committing, not from the
+    first write on. Entries of a savepoint that rolls back are dropped with it."""
+    if not entries:
+        return
+    rows = [_stamp(session, entry) for entry in entries]
+    if session.info.get(_COMMITTING):  # a flush after our before_commit hook: write now
+        _append(session, session.connection(), rows)
+        return
+    txn = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).extend((txn, row) for row in rows)
+
+
 def record(session: Session, action: str, entity_type: str, entity_id: str | None = None, *,
            division_code: str | None = None, before: Any = None, after: Any = None) -> None:
-    """Append one event that is not a row write (login, denial, reveal, export…)."""
-    _append(session, session.connection(), [{
+    """Append one event that is not a row write (login, denial, reveal, export…); it is
+    written with the transaction's other entries when the transaction commits."""
+    _queue(session, [{
         "action": action, "entity_type": entity_type, "entity_id": entity_id,
         "division_code": division_code, "before": before, "after": after,
     }])
+
+
+def pending_entries(session: Session) -> int:
+    """How many entries this session will write at commit (tests and diagnostics)."""
+    return len(session.info.get(_PENDING, []))
+
+
+def _before_commit(session: Session) -> None:
+    for _ in range(10):  # the final flush would otherwise happen after this hook
+        if not (session.new or session.dirty or session.deleted):
+            break
+        session.flush()
+    queued: list[tuple[Any, dict[str, Any]]] = session.info.pop(_PENDING, [])
+    session.info[_COMMITTING] = True
+    if queued:
+        _append(session, session.connection(), [row for _txn, row in queued])
+
+
+def _within(txn: Any, ancestor: Any) -> bool:
+    while txn is not None:
+        if txn is ancestor:
+            return True
+        txn = txn.parent
+    return False
+
+
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    queued: list[tuple[Any, dict[str, Any]]] = session.info.get(_PENDING, [])
+    kept = [(txn, row) for txn, row in queued if not _within(txn, previous_transaction)]
+    if kept:
+        session.info[_PENDING] = kept
+    else:
+        session.info.pop(_PENDING, None)
 
 
 def audit_export(engine: Engine, principal: Principal, action: str, details: dict[str, Any]) -> None:
@@ -171,13 +218,15 @@ def _on_after_flush(session: Session, _ctx: UOWTransaction) -> None:
         if isinstance(obj, Base) and type(obj).__audit__:
             entries.append({"action": "delete", "entity_type": _entity_type(obj), "entity_id": _identity(obj),
                             "division_code": _division(obj), "before": _columns(obj)})
-    if entries:
-        _append(session, session.connection(), entries)
+    _queue(session, entries)
 
 
 def _forget_head(session: Session, transaction: Any) -> None:
     if transaction.parent is None or transaction.nested:
         session.info.pop(_HEAD, None)
+    if transaction.parent is None:
+        session.info.pop(_COMMITTING, None)
+        session.info.pop(_PENDING, None)  # ended without a commit (or after it): nothing to keep
 
 
 def install(session_class: type[Session] = Session) -> None:
@@ -186,6 +235,8 @@ def install(session_class: type[Session] = Session) -> None:
 
     if not event.contains(session_class, "after_flush", _on_after_flush):
         event.listen(session_class, "after_flush", _on_after_flush)
+        event.listen(session_class, "before_commit", _before_commit)
+        event.listen(session_class, "after_soft_rollback", _drop_rolled_back)
         event.listen(session_class, "after_transaction_end", _forget_head)
 
 

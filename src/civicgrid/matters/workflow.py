@@ -57,6 +57,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, object_session
 
+import civicgrid.matters.figures  # noqa: F401  (the rollup listener must be on wherever matters change)
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.principal import Principal

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,7 +71,10 @@ def cancel_live(session: Session, *, key: str | None = None, key_prefix: str | N
     if key is not None:
         conditions.append(Timer.key == key)
     if key_prefix is not None:
-        conditions.append(Timer.key.startswith(key_prefix, autoescape=True))
+        # A bound pattern (not `? || '%'`), so SQLite (case_sensitive_like) and PostgreSQL
+        # (varchar_pattern_ops) serve it from an index instead of scanning every timer.
+        escaped = key_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+        conditions.append(Timer.key.like(literal(escaped + "%"), escape="/"))
     if spare_id is not None:
         conditions.append(Timer.id != spare_id)
     stmt = (update(Timer).where(*conditions)

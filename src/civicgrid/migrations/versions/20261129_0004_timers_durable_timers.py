@@ -46,6 +46,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_timers_state_due_at"), "timers", ["state", "due_at"])
     op.create_index(op.f("ix_timers_ref_type_ref_id"), "timers", ["ref_type", "ref_id"])
     op.create_index(op.f("ix_timers_key"), "timers", ["key"])
+    if op.get_bind().dialect.name == "postgresql":
+        # cancel_prefix is `key LIKE 'prefix%'`: served by this index under any collation.
+        op.execute("CREATE INDEX ix_timers_key_pattern ON timers (key varchar_pattern_ops)")
     # At most one pending timer per key: arming a key again replaces it (an upsert on this index).
     op.create_index("uq_timers_key_pending", "timers", ["key"], unique=True,
                     sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
