@@ -7,63 +7,21 @@ Outside CI a missing Chromium or an unbuilt console (``make web``) skips with a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from civicgrid.config import get_settings
 from tests.factories import DEFAULT_PASSWORD, auth_headers, make_user_committed
+from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = Path(os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# Without the background-networking flags Chromium keeps dialling Google on a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LINGLING = "431102000000"  # 零陵区
 CITY = "431100000000"  # 永州市
 MAP = '[data-test="division-map"]'
-TIMEOUT_MS = 20_000
-
-
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (requested first, so a skip costs no data load)."""
-    if not CHROMIUM.is_file():
-        _unavailable(f"Chromium not found at {CHROMIUM}: apt-get install chromium fonts-wqy-microhei")
-    index = Path(get_settings().static_dir) / "index.html"
-    if not index.is_file():
-        _unavailable(f"web console not built ({index} missing): "
-                     "run `make web` (cd web && npm ci && npm run build)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from sqlalchemy import Engine, select
 from civicgrid.db import transaction
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import auth_headers, login, make_user_committed
-from tests.web.test_console import ARTIFACTS, TIMEOUT_MS, _log_in, browser  # noqa: F401  (fixture)
+from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +73,7 @@ def _png(width: int = 8, height: int = 8) -> bytes:
 
 
 @pytest.fixture
-def new_page(browser: Any) -> Iterator[Callable[..., Any]]:  # noqa: F811
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     """Open pages in separate browser contexts (separate people); no JavaScript error allowed."""
     contexts: list[Any] = []
     errors: list[str] = []
