@@ -167,7 +167,9 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback failed")
 
 
-def _within(txn: Any, ancestor: Any) -> bool:
+def within_transaction(txn: Any, ancestor: Any) -> bool:
+    """Whether session transaction ``txn`` is ``ancestor`` or nested inside it (work queued in a
+    savepoint goes when that savepoint, or anything around it, rolls back)."""
     while txn is not None:
         if txn is ancestor:
             return True
@@ -178,7 +180,7 @@ def _within(txn: Any, ancestor: Any) -> bool:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
     queued: list[tuple[Any, AfterCommit]] = session.info.get("after_commit", [])
-    kept = [(txn, cb) for txn, cb in queued if not _within(txn, previous_transaction)]
+    kept = [(txn, cb) for txn, cb in queued if not within_transaction(txn, previous_transaction)]
     if kept:
         session.info["after_commit"] = kept
     else:
@@ -200,12 +202,11 @@ def _writing(engine: Engine, write: bool) -> Iterator[None]:
 
 
 @contextmanager
-def transaction(engine: Engine | None = None, *, write: bool = True,
-                info: dict[str, Any] | None = None) -> Iterator[Session]:
-    """A unit of work outside a request (CLI, timers, imports): commit on success, else roll back."""
-    engine = engine or get_engine()
+def _unit_of_work(factory: sessionmaker[Session], engine: Engine, write: bool,
+                  info: dict[str, Any] | None) -> Iterator[Session]:
+    """Commit on success, roll back on any exception, always close; writers queue on the lock."""
     with _writing(engine, write):
-        session = session_factory(engine, write=write)()
+        session = factory()
         if info:
             session.info.update(info)
         try:
@@ -216,6 +217,15 @@ def transaction(engine: Engine | None = None, *, write: bool = True,
             raise
         finally:
             session.close()
+
+
+@contextmanager
+def transaction(engine: Engine | None = None, *, write: bool = True,
+                info: dict[str, Any] | None = None) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, timers, imports): commit on success, else roll back."""
+    engine = engine or get_engine()
+    with _unit_of_work(session_factory(engine, write=write), engine, write, info) as session:
+        yield session
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -229,19 +239,10 @@ def get_session(request: Request) -> Iterator[Session]:
     """
     factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
     write = request.method not in READ_METHODS
-    with _writing(request.app.state.engine, write):
-        session = factories[write]()
-        client = request.client
-        session.info["ip"] = client.host if client else None
-        session.info["request_id"] = getattr(request.state, "request_id", None)
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    client = request.client
+    info = {"ip": client.host if client else None, "request_id": getattr(request.state, "request_id", None)}
+    with _unit_of_work(factories[write], request.app.state.engine, write, info) as session:
+        yield session
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
 from civicgrid.audit.models import AuditEntry
-from civicgrid.db import Base
+from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.principal import Principal
 
@@ -132,17 +132,9 @@ def _before_commit(session: Session) -> None:
         _append(session, session.connection(), [row for _txn, row in queued])
 
 
-def _within(txn: Any, ancestor: Any) -> bool:
-    while txn is not None:
-        if txn is ancestor:
-            return True
-        txn = txn.parent
-    return False
-
-
 def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
     queued: list[tuple[Any, dict[str, Any]]] = session.info.get(_PENDING, [])
-    kept = [(txn, row) for txn, row in queued if not _within(txn, previous_transaction)]
+    kept = [(txn, row) for txn, row in queued if not within_transaction(txn, previous_transaction)]
     if kept:
         session.info[_PENDING] = kept
     else:
