@@ -12,16 +12,15 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from civicgrid.db import transaction
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import auth_headers, login, make_user_committed
+from tests.matters.conftest import place_in
 from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.test_console import _log_in
 
@@ -30,36 +29,6 @@ pytestmark = pytest.mark.browser
 VILLAGE_TYPE = ("SR01", "暴露垃圾")  # 暴露垃圾: owned by the village (catalogue.json)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@dataclass(frozen=True)
-class Spot:
-    """A grid and a point the grid index puts inside it."""
-
-    grid: str
-    lng: float
-    lat: float
-
-    @property
-    def village(self) -> str:
-        return self.grid[:12]
-
-    @property
-    def county(self) -> str:
-        return self.grid[:6] + "000000"
-
-
-def _spot(yongzhou: Yongzhou, prefix: str) -> Spot:
-    from civicgrid.geo.models import Grid
-    from civicgrid.geo.service import locate_code
-
-    with transaction(yongzhou.engine, write=False) as session:
-        rows = session.execute(select(Grid.code, Grid.lng, Grid.lat).where(Grid.code.like(prefix + "%"))
-                               .order_by(Grid.code).limit(40)).all()
-        for code, lng, lat in rows:
-            if locate_code(session, lng, lat) == code:
-                return Spot(str(code), float(lng), float(lat))
-    raise AssertionError(f"no grid under {prefix} holds its own representative point")
 
 
 def _png(width: int = 8, height: int = 8) -> bytes:
@@ -127,7 +96,7 @@ def _pin_pixels(page: Any) -> int:
 
 def test_grid_worker_report_reaches_the_village_queue_live(new_page: Callable[..., Any], live_server: LiveServer,
                                                           yongzhou: Yongzhou, engine: Engine) -> None:
-    spot = _spot(yongzhou, "431102")
+    spot = place_in(yongzhou, "431102")
     worker = make_user_committed(engine, role="grid_worker", division_code=spot.grid)
     officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
     title = f"路口垃圾堆积 {worker.username[-6:]}"

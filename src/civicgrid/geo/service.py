@@ -578,16 +578,25 @@ def _grid_outline(session: Session, principal: Principal, code: str) -> dict[str
     grid = repository.get_grid(session, code, principal.jurisdiction)
     if grid is None:
         raise _grid_not_found()
-    geom = read_geometry(grid.boundary)
-    label = geom.representative_point() if not geom.is_empty else None
-    feature = {
-        "type": "Feature",
-        "properties": {"code": grid.code, "name": grid.name, "level": "grid", "generated": grid.generated,
-                       "label": [round(label.x, MAP_DECIMALS), round(label.y, MAP_DECIMALS)] if label else None},
-        "geometry": round_coords(shapely.geometry.mapping(geom), MAP_DECIMALS),
-    }
+    feature = _feature(grid.code, grid.name, "grid", grid.generated, read_geometry(grid.boundary))
     return {"type": "FeatureCollection", "features": [feature],
             "properties": {"code": grid.code, "name": grid.name, "level": "grid"}}
+
+
+def _feature(code: str, name: str, level: str, generated: bool, geom: BaseGeometry) -> dict[str, Any]:
+    """One map feature, with a label point inside it and rounded coordinates."""
+    label = geom.representative_point() if not geom.is_empty else None
+    return {
+        "type": "Feature",
+        "properties": {
+            "code": code,
+            "name": name,
+            "level": level,
+            "generated": generated,
+            "label": [round(label.x, MAP_DECIMALS), round(label.y, MAP_DECIMALS)] if label else None,
+        },
+        "geometry": round_coords(shapely.geometry.mapping(geom), MAP_DECIMALS),
+    }
 
 
 def _build_features(session: Session, division: Division, outline: bool) -> list[dict[str, Any]]:
@@ -613,23 +622,8 @@ def _build_features(session: Session, division: Division, outline: bool) -> list
     geoms = [read_geometry(text) for *_, text in items]
     tolerance = MAP_TOLERANCE.get(division.level, 0.00005) if not outline else 0.0002
     simplified = _simplify(geoms, tolerance)
-    features = []
-    for (code, name, level, generated, _), geom in zip(items, simplified, strict=True):
-        label = geom.representative_point() if not geom.is_empty else None
-        features.append(
-            {
-                "type": "Feature",
-                "properties": {
-                    "code": code,
-                    "name": name,
-                    "level": level,
-                    "generated": generated,
-                    "label": [round(label.x, MAP_DECIMALS), round(label.y, MAP_DECIMALS)] if label else None,
-                },
-                "geometry": round_coords(shapely.geometry.mapping(geom), MAP_DECIMALS),
-            }
-        )
-    return features
+    return [_feature(code, name, level, generated, geom)
+            for (code, name, level, generated, _), geom in zip(items, simplified, strict=True)]
 
 
 def _simplify(geoms: list[BaseGeometry], tolerance: float) -> list[BaseGeometry]:
