@@ -198,6 +198,8 @@ def yongzhou(engine: Engine) -> Yongzhou:
 def _fresh_calendar_cache() -> Iterator[None]:
     """Tests roll back calendar imports; a process-cached calendar must not outlive them."""
     yield
+    from civicgrid.geo import index
     from civicgrid.worktime.service import forget
 
     forget()
+    index.forget()  # a rolled-back import must not leave its grids in the process index

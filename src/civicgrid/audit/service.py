@@ -122,6 +122,8 @@ def pending_entries(session: Session) -> int:
 
 
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint is released, not the transaction: its entries wait for the real commit
     for _ in range(10):  # the final flush would otherwise happen after this hook
         if not (session.new or session.dirty or session.deleted):
             break

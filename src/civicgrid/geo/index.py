@@ -106,6 +106,7 @@ class GridIndex:
 @dataclass
 class _Cached:
     index: GridIndex
+    checked: float = 0.0  # time.monotonic() of the last version check
 
 
 _cache: dict[str, _Cached] = {}
@@ -123,19 +124,29 @@ def build_index(session: Session, version: str = "") -> GridIndex:
     return GridIndex(items, version)
 
 
+RECHECK_SECONDS = 5.0
+"""How long a process trusts its index before asking the database whether the geography was
+re-imported (locate runs on every intake; an import in this process drops the index at once)."""
+
+
 def index_for(session: Session) -> GridIndex:
     """The cached index of this session's database, rebuilt if the geography changed."""
-    version = repository.latest_import_version(session)
     key = _key(session)
+    now = time.monotonic()
     cached = _cache.get(key)
+    if cached is not None and now - cached.checked < RECHECK_SECONDS:
+        return cached.index
+    version = repository.latest_import_version(session)
     if cached is not None and cached.index.version == version:
+        cached.checked = now
         return cached.index
     with _lock:
         cached = _cache.get(key)
         if cached is not None and cached.index.version == version:
+            cached.checked = now
             return cached.index
         index = build_index(session, version)
-        _cache[key] = _Cached(index)
+        _cache[key] = _Cached(index, now)
         return index
 
 

@@ -36,6 +36,7 @@ from civicgrid.geo.importer import (
     read_geometry,
     round_coords,
 )
+from civicgrid.geo.index import forget as forget_index
 from civicgrid.geo.index import index_for
 from civicgrid.geo.models import Division, GeoImport, Grid
 from civicgrid.geo.schemas import DivisionBrief, DivisionRead, GridRead
@@ -83,6 +84,7 @@ def _finish(session: Session, report: ImportReport, details: dict[str, Any] | No
     repository.add_import(session, entry)
     report.seq = entry.seq
     audit.record(session, f"geo.import.{report.kind}", "geo_imports", str(entry.seq), after=summary)
+    forget_index(session)  # the next locate in this process re-reads the version (others within 5 s)
     return report
 
 

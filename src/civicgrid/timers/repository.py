@@ -20,11 +20,12 @@ from civicgrid.timers.models import Timer, TimerState
 LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
 
 
-def upsert_pending(session: Session, values: dict[str, Any]) -> str:
-    """Insert a pending timer, or overwrite the pending timer with the same key; return its id.
+def upsert_pending(session: Session, values: dict[str, Any]) -> Timer:
+    """Insert a pending timer, or overwrite the pending timer with the same key; return it.
 
     One statement on the partial unique index ``(key) WHERE state = 'pending'``, so two
-    transactions arming the same key at once cannot leave two pending rows.
+    transactions arming the same key at once cannot leave two pending rows. ``RETURNING`` the
+    entity hands back the row as written (no second SELECT).
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -34,8 +35,8 @@ def upsert_pending(session: Session, values: dict[str, Any]) -> str:
     # plans the statement, which it cannot do with a bound parameter (psycopg prepares repeated
     # statements server-side).
     stmt = base.on_conflict_do_update(index_elements=[Timer.key], index_where=text("state = 'pending'"),
-                                      set_=replace).returning(Timer.id)
-    return str(session.execute(stmt).scalar_one())
+                                      set_=replace).returning(Timer)
+    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
 
 
 def get(session: Session, timer_id: str, *, fresh: bool = False) -> Timer | None:

@@ -90,9 +90,7 @@ def arm(session: Session, *, kind: str, key: str, due_at: datetime, ref_type: st
         "attempts": 0, "max_attempts": max_attempts, "lease_owner": None, "lease_until": None,
         "last_error": None, "payload": encoded, "created_at": utcnow(), "fired_at": None,
     }
-    timer_id = repository.upsert_pending(session, values)
-    timer = repository.get(session, timer_id, fresh=True)
-    assert timer is not None  # just written in this transaction
+    timer = repository.upsert_pending(session, values)
     record(session, "timer.arm", "timers", timer.id, division_code=division_code,
            after={"kind": kind, "key": key, "due_at": due_at, "ref_type": ref_type, "ref_id": ref_id})
     return timer
