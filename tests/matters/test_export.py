@@ -37,7 +37,8 @@ def test_queue_export(live_server: LiveServer, engine: Engine, yongzhou: Yongzho
     while True:  # the download is recorded after the response has gone out
         with transaction(engine, write=False) as session:
             found = session.scalars(select(AuditEntry).where(AuditEntry.action == "matters.export",
-                                                             AuditEntry.actor == officer.user.username)).all()
+                                                             AuditEntry.actor == officer.user.username)
+                                  .order_by(AuditEntry.seq)).all()
         if found or time.monotonic() > deadline:
             break
         time.sleep(0.1)
