@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -25,19 +27,20 @@ from civicgrid.people.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
+def _account(session: Session, user: User, jurisdiction: str) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name, "role": user.role_code,
+            "role_name": service.role_name(user.role), "division_code": user.division_code,
+            "division_name": service.division_name(session, user.division_code), "jurisdiction": jurisdiction}
+
+
 def _me(session: Session, user: User, principal: Principal) -> MeRead:
-    return MeRead(id=user.id, username=user.username, display_name=user.display_name, role=user.role_code,
-                  role_name=service.role_name(user.role), division_code=user.division_code,
-                  division_name=service.division_name(session, user.division_code),
-                  jurisdiction=principal.jurisdiction, permissions=sorted(principal.permissions))
+    return MeRead(**_account(session, user, principal.jurisdiction), permissions=sorted(principal.permissions))
 
 
 def _user_read(session: Session, user: User) -> UserRead:
-    return UserRead(id=user.id, username=user.username, display_name=user.display_name, role=user.role_code,
-                    role_name=service.role_name(user.role), division_code=user.division_code,
-                    division_name=service.division_name(session, user.division_code),
-                    jurisdiction=service.principal_of(user).jurisdiction, phone=service.masked_phone(user),
-                    is_active=user.is_active, locked=service.is_locked(user), created_at=user.created_at)
+    return UserRead(**_account(session, user, service.principal_of(user).jurisdiction),
+                    phone=service.masked_phone(user), is_active=user.is_active, locked=service.is_locked(user),
+                    created_at=user.created_at)
 
 
 @router.post("/auth/login", response_model=LoginResponse,

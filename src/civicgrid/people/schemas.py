@@ -12,8 +12,8 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class MeRead(BaseModel):
-    """The logged-in user as the console needs it: identity, role, jurisdiction, permissions."""
+class AccountRead(BaseModel):
+    """Who an account is: identity, role and jurisdiction (shared by every account view)."""
 
     id: str
     username: str
@@ -23,6 +23,11 @@ class MeRead(BaseModel):
     division_code: str
     division_name: str | None
     jurisdiction: str
+
+
+class MeRead(AccountRead):
+    """The logged-in user as the console needs it: the account and its permissions."""
+
     permissions: list[str]
 
 
@@ -45,20 +50,12 @@ class UserCreate(BaseModel):
     phone: str | None = Field(default=None, max_length=20)
 
 
-class UserRead(BaseModel):
+class UserRead(AccountRead):
     """An account as other users see it: the phone number is always masked (reveal is a separate,
     audited action)."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    id: str
-    username: str
-    display_name: str
-    role: str
-    role_name: str
-    division_code: str
-    division_name: str | None
-    jurisdiction: str
     phone: str | None = Field(description="Masked, e.g. 138****5678")
     is_active: bool
     locked: bool

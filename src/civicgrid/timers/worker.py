@@ -110,11 +110,9 @@ class TimerWorker:
         "failed", "cancelled"), or "skipped" when the claim was no longer ours."""
         try:
             with transaction(self.engine) as session:
-                set_actor(session, self.actor)
-                timer = repository.get(session, claim.timer_id)
-                if not self._ours(timer, claim):
+                timer = self._claimed(session, claim)
+                if timer is None:
                     return "skipped"
-                assert timer is not None
                 if timer.attempts > timer.max_attempts:
                     # Claimed more often than allowed without ever finishing: its workers keep dying.
                     error = (f"gave up after {timer.max_attempts} attempts: each worker stopped "
@@ -141,6 +139,12 @@ class TimerWorker:
         except Exception as exc:
             log.warning("timer %s failed (attempt %d): %s", claim.timer_id, claim.attempts, exc)
             return self._after_failure(claim, exc)
+
+    def _claimed(self, session: Session, claim: Claim) -> Timer | None:
+        """The claimed timer, acting as this worker, if the claim is still ours (else None)."""
+        set_actor(session, self.actor)
+        timer = repository.get(session, claim.timer_id)
+        return timer if self._ours(timer, claim) else None
 
     def _ours(self, timer: Timer | None, claim: Claim) -> bool:
         return (timer is not None and timer.state == TimerState.RUNNING.value
@@ -170,11 +174,9 @@ class TimerWorker:
 
     def _record_failure(self, claim: Claim, error: str, *, superseded: bool) -> str:
         with transaction(self.engine) as session:
-            set_actor(session, self.actor)
-            timer = repository.get(session, claim.timer_id)
-            if not self._ours(timer, claim):
+            timer = self._claimed(session, claim)
+            if timer is None:
                 return "skipped"
-            assert timer is not None
             if timer.attempts >= timer.max_attempts:
                 return self._finish_failed(session, timer, claim, error)
             if superseded or repository.pending_exists(session, timer.key, other_than=timer.id):
