@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 START = datetime(2023, 12, 1, tzinfo=UTC)
 YEARS = 3
@@ -76,6 +76,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) -> dict[str, Any]:
+    """8 keep-alive clients POSTing reports as a grid worker (bench/loadgen.py, an asyncio load
+    generator like wrk: it costs the server little of the machine's two cores), after a 3 s
+    warm-up; every response must be 201."""
     import httpx
 
     env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false"}
@@ -114,45 +117,27 @@ def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) 
         probe.dispose()
         types = [t["code"] for t in httpx.get(base + "/api/v1/matter-types", headers=headers).json()
                  if t.get("owner_level") == "village" and not t.get("handoff")] or ["unknown"]
-        latencies: list[float] = []
-        failures: list[str] = []
-        lock = threading.Lock()
-        deadline = time.perf_counter() + seconds
+        from loadgen import run_load
 
-        def client(n: int) -> None:
-            rnd = np.random.default_rng(n)
-            mine: list[float] = []
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-                i = 0
-                while time.perf_counter() < deadline:
-                    spot = points[int(rnd.integers(len(points)))]
-                    body = {"type_code": types[i % len(types)], "title": f"压测事项 {n}-{i}",
-                            "description": "bench/matters.py", "channel": "grid_worker",
-                            "lng": spot[0], "lat": spot[1]}
-                    t0 = time.perf_counter()
-                    r = http.post("/api/v1/matters", json=body,
-                                  headers={"Idempotency-Key": f"bench-{n}-{i}-{uuid.uuid4().hex[:6]}"})
-                    mine.append(time.perf_counter() - t0)
-                    if r.status_code != 201:
-                        with lock:
-                            failures.append(f"{r.status_code} {r.text[:200]}")
-                    i += 1
-            with lock:
-                latencies.extend(mine)
+        def report(n: int, i: int) -> tuple[str, str, dict[str, str], Any]:
+            spot = points[(n * 7919 + i * 104729) % len(points)]
+            return ("POST", "/api/v1/matters", {"Idempotency-Key": f"bench-{n}-{i}-{uuid.uuid4().hex[:6]}"},
+                    {"type_code": types[i % len(types)], "title": f"压测事项 {n}-{i}",
+                     "description": "bench/matters.py", "channel": "grid_worker", "lng": spot[0], "lat": spot[1]})
 
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t0
+        # Warm-up (first requests of each worker build its caches), then the measured run.
+        run_load("127.0.0.1", port, clients=clients, seconds=3, headers=headers, make=report,
+                 expect=frozenset({201}))
+        result = run_load("127.0.0.1", port, clients=clients, seconds=seconds, headers=headers, make=report,
+                          expect=frozenset({201}))
     finally:
         server.terminate()
         server.wait(timeout=20)
-    ok = len(latencies) - len(failures)
-    return {"db": kind, "requests": len(latencies), "failures": len(failures), "first_failure": failures[:1],
-            "per_s": ok / elapsed, "p50_ms": 1000 * pct(latencies, 0.5), "p99_ms": 1000 * pct(latencies, 0.99)}
+    latencies = result.latencies
+    failed = sum(n for status, n in result.statuses.items() if status != 201)
+    return {"db": kind, "requests": len(latencies), "failures": failed, "first_failure": result.first_failure,
+            "per_s": (len(latencies) - failed) / result.elapsed, "p50_ms": 1000 * pct(latencies, 0.5),
+            "p99_ms": 1000 * pct(latencies, 0.99)}
 
 
 # ---------------------------------------------------------------- (b) generated matters

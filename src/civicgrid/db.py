@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -82,6 +83,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # After a checkpoint, a WAL grown by a burst of writes is cut back to this size.
+        cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         # Jurisdiction scoping is `code LIKE 'prefix%'`; SQLite uses an index for a prefix LIKE
         # only when LIKE is case-sensitive (codes are digits, so nothing else changes).
         cur.execute("PRAGMA case_sensitive_like=ON")
@@ -92,17 +95,133 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
+    key = engine.url.render_as_string(hide_password=False)
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # While a WalCheckpointer runs for this database, commits never checkpoint themselves.
+        wanted = 0 if key in _background_checkpoints else AUTOCHECKPOINT_PAGES
+        if record.info.get("wal_autocheckpoint") != wanted:
+            dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={wanted}")
+            record.info["wal_autocheckpoint"] = wanted
+
+
+AUTOCHECKPOINT_PAGES = 1000
+"""SQLite's default: a commit that takes the WAL past this many pages checkpoints it first."""
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+_background_checkpoints: set[str] = set()
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite database's WAL from a thread of its own, once a second.
+
+    By default SQLite checkpoints inside the commit that crosses 1,000 WAL pages: every few
+    dozen writes one request pays for copying the WAL back and two fsyncs, which sets the tail
+    latency of intake. While this runs, commits only append to the WAL, and a PASSIVE checkpoint
+    (it never blocks readers or writers) copies it back in the background. When it stops, the
+    commits checkpoint themselves again. Nothing changes for durability: a commit is durable in
+    the WAL either way (``synchronous=NORMAL``).
+    """
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.key = engine.url.render_as_string(hide_password=False)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.checkpoints = 0
+
+    def start(self) -> None:
+        if self.engine.dialect.name != "sqlite" or self._thread is not None:
+            return
+        _background_checkpoints.add(self.key)
+        self._thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout=30)
+        self._thread = None
+        _background_checkpoints.discard(self.key)
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: (busy, WAL frames, frames copied back)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        self.checkpoints += 1
+        busy, frames, copied = row if row else (0, 0, 0)
+        return int(busy), int(frames), int(copied)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.checkpoint()
+            except Exception:  # a failed round is retried at the next; commits still succeed
+                log.exception("WAL checkpoint failed")
+        try:
+            self.checkpoint()
+        except Exception:
+            log.exception("final WAL checkpoint failed")
+
 
 WRITE_LOCK_TIMEOUT = 60.0
-_write_locks: dict[str, threading.Lock] = {}
 
 
-def write_lock(engine: Engine) -> threading.Lock | None:
+class FairLock:
+    """A lock that waiters get in the order they asked (``threading.Lock`` wakes any waiter, so
+    under steady load one request can lose the race again and again). Release hands the lock
+    straight to the longest waiter. Not owned by a thread: FastAPI may enter and leave a
+    request's session dependency on different threadpool threads."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._locked = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._locked:
+                self._locked = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        return True  # handed over just as the wait timed out: ours now
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # stays locked: ownership passes on
+            else:
+                self._locked = False
+
+    def locked(self) -> bool:
+        return self._locked
+
+
+_write_locks: dict[str, FairLock] = {}
+
+
+def write_lock(engine: Engine) -> FairLock | None:
     """The process-wide lock that queues this process's SQLite write transactions (None on
     PostgreSQL). SQLite admits one writer; without the lock, waiting writers poll in the driver's
     busy handler and sleep up to 100 ms between tries, which puts seconds on the slowest requests
-    under concurrent intake. A plain Lock, not an RLock: FastAPI may enter and leave a request's
-    session dependency on different threadpool threads."""
+    under concurrent intake. First come, first served, so the slowest request waits for the
+    ones ahead of it and no longer."""
     return _write_locks.get(engine.url.render_as_string(hide_password=False))
 
 
@@ -115,7 +234,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
         _install_sqlite_hooks(engine)
-        _write_locks.setdefault(engine.url.render_as_string(hide_password=False), threading.Lock())
+        _write_locks.setdefault(engine.url.render_as_string(hide_password=False), FairLock())
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -207,6 +326,7 @@ def _unit_of_work(factory: sessionmaker[Session], engine: Engine, write: bool,
     """Commit on success, roll back on any exception, always close; writers queue on the lock."""
     with _writing(engine, write):
         session = factory()
+        session.info["write"] = write
         if info:
             session.info.update(info)
         try:
@@ -228,7 +348,129 @@ def transaction(engine: Engine | None = None, *, write: bool = True,
         yield session
 
 
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+class _Pending(Generic[J, R]):
+    """One queued job: woken once, either with its outcome or to lead the next batch."""
+
+    __slots__ = ("_wake", "done", "job", "lead", "outcome")
+
+    def __init__(self, job: J) -> None:
+        self.job = job
+        self.outcome: R | BaseException | None = None
+        self.done = False
+        self.lead = False
+        self._wake = threading.Event()
+
+    def finish(self, outcome: R | BaseException) -> None:
+        self.outcome, self.done = outcome, True
+        self._wake.set()
+
+    def promote(self) -> None:
+        self.lead = True
+        self._wake.set()
+
+    def wait(self) -> None:
+        self._wake.wait()
+        self._wake.clear()
+
+
+class GroupCommit(Generic[J, R]):
+    """Group commit: the work of concurrent callers runs and commits as one transaction.
+
+    Callers queue their jobs. One of them leads: it takes every job queued so far (up to
+    ``max_batch``), runs ``work(session, jobs)`` once in one transaction (taking the process's
+    SQLite write turn like any writer), commits, and hands each caller its result. When the
+    leader's own job is done and more are queued, it promotes the oldest waiting caller to lead
+    the next batch and returns; every other caller sleeps until its result arrives. Under load a
+    transaction carries as many jobs as arrived while the previous one ran, so its fixed costs
+    (BEGIN, the audit chain's head, COMMIT, and one statement per table instead of one per job)
+    are shared. With one caller it is a plain transaction.
+
+    ``work`` returns one result per job, in order; a result that is an exception is raised to
+    that caller alone. If the batch's transaction fails, each job is run again in a transaction
+    of its own, so one bad job cannot fail the others. Results go out only after the commit.
+    """
+
+    def __init__(self, engine: Engine, work: Callable[[Session, list[J]], list[R | Exception]], *,
+                 max_batch: int = 64) -> None:
+        self.engine = engine
+        self.work = work
+        self.max_batch = max_batch
+        self._mutex = threading.Lock()
+        self._queue: deque[_Pending[J, R]] = deque()
+        self._leading = False
+        self.batches = 0
+        self.jobs = 0
+
+    def submit(self, job: J) -> R:
+        """Run ``job`` (with whatever else is queued) and return its result once committed."""
+        mine: _Pending[J, R] = _Pending(job)
+        with self._mutex:
+            self._queue.append(mine)
+            if not self._leading:
+                self._leading = mine.lead = True
+        while not mine.done:
+            if mine.lead:
+                self._lead(mine)
+            else:
+                mine.wait()
+        if isinstance(mine.outcome, BaseException):
+            raise mine.outcome
+        return mine.outcome  # type: ignore[return-value]
+
+    def _lead(self, mine: _Pending[J, R]) -> None:
+        while True:
+            with self._mutex:
+                if mine.done:
+                    # Pass the lead on (or give it up when nothing waits).
+                    if self._queue:
+                        self._queue[0].promote()
+                    else:
+                        self._leading = False
+                    mine.lead = False
+                    return
+                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            try:
+                self._run(batch)
+            except BaseException as exc:  # never leave callers asleep
+                for item in batch:
+                    if not item.done:
+                        item.finish(exc)
+                raise
+
+    def _run(self, batch: list[_Pending[J, R]]) -> None:
+        try:
+            with transaction(self.engine) as session:
+                results = self.work(session, [item.job for item in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].finish(exc)
+                return
+            log.warning("group commit of %d jobs failed (%s); running them one by one", len(batch), exc)
+            for item in batch:
+                self._run([item])
+            return
+        self.batches += 1
+        self.jobs += len(batch)
+        for item, result in zip(batch, results, strict=True):
+            item.finish(result)
+
+
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READS_ONLY = "__civicgrid_reads_only__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_only(endpoint: F) -> F:
+    """Mark an endpoint whose request session only reads although the method writes: it writes
+    through a path of its own (a :class:`GroupCommit`), so its request must not hold the write
+    lock (on SQLite a read session never waits for writers)."""
+    setattr(endpoint, READS_ONLY, True)
+    return endpoint
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -238,7 +480,7 @@ def get_session(request: Request) -> Iterator[Session]:
     DEFERRED (read) transaction on SQLite; writes get BEGIN IMMEDIATE.
     """
     factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
-    write = request.method not in READ_METHODS
+    write = request.method not in READ_METHODS and not getattr(request.scope.get("endpoint"), READS_ONLY, False)
     client = request.client
     info = {"ip": client.host if client else None, "request_id": getattr(request.state, "request_id", None)}
     with _unit_of_work(factories[write], request.app.state.engine, write, info) as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
 from civicgrid.config import Settings, get_settings
@@ -88,24 +90,48 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
-def _install_middleware(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        lang = negotiate(request.headers.get("accept-language"), settings.default_language)
-        request.state.lang = lang
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+class RequestContext:
+    """Pure ASGI middleware (no extra task per request, unlike ``@app.middleware``): the caller's
+    language and a request id on ``request.state``, a 413 for a declared body over the limit,
+    and the request id and two safety headers on every response."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        lang = negotiate(headers.get("accept-language"), self.settings.default_language)
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["lang"] = lang
+        state["request_id"] = request_id
         set_language(lang)
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            limit_mb = settings.max_body_bytes // (1024 * 1024)
-            return JSONResponse({"error": {"code": "payload_too_large", "message": pick(
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.settings.max_body_bytes:
+            limit_mb = self.settings.max_body_bytes // (1024 * 1024)
+            refusal = JSONResponse({"error": {"code": "payload_too_large", "message": pick(
                 f"请求内容过大（上限 {limit_mb} MB）", f"Request body too large (limit {limit_mb} MB)", lang)}},
-                status_code=413)
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+                status_code=413, headers={"X-Request-ID": request_id})
+            await refusal(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["X-Request-ID"] = request_id
+                out.setdefault("X-Content-Type-Options", "nosniff")
+                out.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(RequestContext, settings=settings)
 
 
 def _mount_web(app: FastAPI, static_dir: Path) -> None:

@@ -42,7 +42,7 @@ def test_the_worker_runs_with_the_app_and_stops_with_it(engine: Engine) -> None:
             assert len(tasks) == 1 and not tasks[0].done()
             with transaction(engine) as session:
                 timer_id = timers.arm(session, kind=kind, key=f"lifecycle:{new_id()}",
-                                      due_at=utcnow() - timedelta(seconds=1), ref_type="test", ref_id="1").id
+                                      due_at=utcnow() - timedelta(seconds=1), ref_type="test", ref_id="1")
             deadline = time.monotonic() + 10
             while await asyncio.to_thread(_state, engine, timer_id) != TimerState.DONE:
                 assert time.monotonic() < deadline, "the worker did not run the due timer"

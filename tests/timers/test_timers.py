@@ -75,7 +75,7 @@ def kind() -> Iterator[KindMaker]:
 def arm(engine: Engine, kind: str, key: str, due_at: datetime, **extra: object) -> str:
     with transaction(engine) as session:
         return timers.arm(session, kind=kind, key=key, due_at=due_at, ref_type="test", ref_id=key,
-                          division_code="431102001001", **extra).id  # type: ignore[arg-type]
+                          division_code="431102001001", **extra)  # type: ignore[arg-type]
 
 
 def load(engine: Engine, timer_id: str) -> Timer:
@@ -181,7 +181,7 @@ def test_two_workers_claim_each_timer_exactly_once(engine: Engine, clock: FakeCl
     base = new_id()[:8]
     with transaction(engine) as session:
         ids = [timers.arm(session, kind=name, key=f"bulk:{base}:{n}", due_at=START + timedelta(seconds=n % 7),
-                          ref_type="test", ref_id=str(n)).id for n in range(120)]
+                          ref_type="test", ref_id=str(n)) for n in range(120)]
     clock.advance(timedelta(minutes=1))
 
     # Two engines: two connection pools, as two processes would have.

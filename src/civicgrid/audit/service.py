@@ -57,9 +57,15 @@ def _head(conn: Connection, session: Session) -> tuple[int, str]:
     if cached is not None:
         return cached
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    row = conn.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        conn.execute(_LOCK, {"key": ADVISORY_LOCK_KEY})
+    row = conn.execute(_LAST).first()
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+# Built once: every writing transaction runs them.
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_LAST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_INSERT_ENTRIES = insert(AuditEntry)
 
 
 _PENDING = "_audit_pending"
@@ -88,7 +94,7 @@ def _append(session: Session, conn: Connection, rows: list[dict[str, Any]]) -> N
         row["seq"] = seq
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, hashed_fields(row))
-    conn.execute(insert(AuditEntry), rows)
+    conn.execute(_INSERT_ENTRIES, rows)
     session.info[_HEAD] = (seq, prev)
 
 
@@ -114,6 +120,40 @@ def record(session: Session, action: str, entity_type: str, entity_id: str | Non
         "action": action, "entity_type": entity_type, "entity_id": entity_id,
         "division_code": division_code, "before": before, "after": after,
     }])
+
+
+def record_created(session: Session, model: type[Base], row: dict[str, Any]) -> None:
+    """Queue the ``create`` entry of a row written with a Core ``INSERT`` (hot paths that skip the
+    unit of work): the same entry the flush listener makes for an ORM insert, so the chain cannot
+    tell the two apart. ``row`` must hold every column the insert wrote."""
+    if not model.__audit__:
+        return
+    mapper = inspect(model)
+    redact = model.__audit_redact__
+    after = {attr.key: (REDACTED if attr.key in redact else to_jsonable(row.get(attr.key)))
+             for attr in mapper.column_attrs}
+    identity = "/".join(str(row[c.name]) for c in mapper.primary_key if row.get(c.name) is not None)
+    code = row.get("division_code") or row.get("grid_code")
+    _queue(session, [{"action": "create", "entity_type": model.__tablename__, "entity_id": identity,
+                      "division_code": code if isinstance(code, str) else None, "after": after}])
+
+
+_INSERTS: dict[type[Base], Any] = {}
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], *, audit: bool = True) -> None:
+    """Write rows with one cached Core ``INSERT`` in the session's transaction, and queue their
+    audit entries (a row audited this way is indistinguishable from an ORM insert). With
+    ``audit=False`` the caller queues them with :func:`record_created` (under each row's actor)."""
+    if not rows:
+        return
+    stmt = _INSERTS.get(model)
+    if stmt is None:
+        stmt = _INSERTS[model] = insert(model.__table__)  # type: ignore[arg-type]
+    session.connection().execute(stmt, rows)
+    if audit:
+        for row in rows:
+            record_created(session, model, row)
 
 
 def pending_entries(session: Session) -> int:

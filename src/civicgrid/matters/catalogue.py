@@ -242,7 +242,17 @@ def type_for_intake(session: Session, code: str) -> MatterType:
 
 
 def limits_of(matter_type: MatterType) -> dict[str, tuple[int, str]]:
-    return {step: (int(v[0]), str(v[1])) for step, v in json.loads(matter_type.limits).items()}
+    return parse_limits(matter_type.limits)
+
+
+@lru_cache(maxsize=512)
+def _parsed_limits(stored: str) -> tuple[tuple[str, int, str], ...]:
+    return tuple((step, int(v[0]), str(v[1])) for step, v in json.loads(stored).items())
+
+
+def parse_limits(stored: str) -> dict[str, tuple[int, str]]:
+    """The stored limits column (JSON ``{step: [amount, unit]}``) as ``{step: (amount, unit)}``."""
+    return {step: (amount, unit) for step, amount, unit in _parsed_limits(stored)}
 
 
 # ---------------------------------------------------------------- changes

@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from civicgrid.audit.service import audit_export
-from civicgrid.db import DbSession
+from civicgrid.db import DbSession, reads_only
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.principal import Principal
-from civicgrid.matters import catalogue, service
+from civicgrid.matters import catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
 from civicgrid.matters.schemas import (
     CatalogueVersionRead,
@@ -47,14 +46,28 @@ def _lang(request: Request) -> str | None:
 
 
 @router.post("/matters", response_model=MatterDetail, status_code=201, responses=ERRORS)
-def report_matter(session: DbSession, body: MatterCreate,
+@reads_only
+def report_matter(session: DbSession, request: Request, body: MatterCreate,
                   principal: Annotated[Principal, Depends(require("matters.report"))],
-                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> JSONResponse:
+                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     """Report a matter. A retry with the same ``Idempotency-Key`` answers 200 with the matter the
-    first request created (201 when this request created it)."""
-    matter, created = service.report(session, principal, body, idempotency_key=idempotency_key)
-    detail = service.detail(session, principal, matter.id)
-    return JSONResponse(detail.model_dump(mode="json"), status_code=201 if created else 200)
+    first request created (201 when this request created it).
+
+    The report is checked and routed in this request's (read) session; reports that arrive
+    together are then written and committed together (:mod:`civicgrid.matters.intake`)."""
+    prepared = intake.prepare(session, principal, body, idempotency_key)
+    matter_id = prepared.existing_id
+    if matter_id is None:
+        session.commit()  # end the read transaction before waiting for the write turn
+        written = intake.committer(request.app.state.engine).submit(prepared)
+        if written.created:
+            return _json(service.written_detail(principal, written), 201)
+        matter_id = written.matter.id
+    return _json(service.detail(session, principal, matter_id), 200)
+
+
+def _json(detail: MatterDetail, status: int) -> Response:
+    return Response(detail.model_dump_json(), status_code=status, media_type="application/json")
 
 
 @router.get("/matters", response_model=MatterPage, responses=ERRORS)

@@ -97,7 +97,7 @@ class Matter(Base):
         UniqueConstraint("idempotency_key"),
         Index("ix_matters_division_status", "division_code", "status"),
         Index("ix_matters_grid_code", "grid_code"),
-        Index("ix_matters_type_reported", "type_code", "reported_at"),
+        Index("ix_matters_type_lat", "type_code", "lat", "reported_at"),  # duplicate candidates nearby
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Connection, RowMapping, Select, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -85,13 +86,67 @@ def by_idempotency_key(session: Session, key: str) -> Matter | None:
     return session.scalar(select(Matter).where(Matter.idempotency_key == key))
 
 
-def next_number(session: Session, day: str) -> int:
-    """Atomically take the next sequence number of ``day`` (an upsert that returns the new value)."""
-    dialect = session.get_bind().dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = maker(MatterNumberCounter).values(day=day, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": MatterNumberCounter.last + 1})
-    return int(session.execute(stmt.returning(MatterNumberCounter.last)).scalar_one())
+# The intake path runs on every report, so its statements are built once per dialect and run as
+# Core on the session's connection (the ORM's unit of work costs more than the SQL itself).
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(dialect: str, name: str, build: Any) -> Any:
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is None:
+        stmt = _STATEMENTS[(dialect, name)] = build(dialect)
+    return stmt
+
+
+def _insert_for(dialect: str) -> Any:
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+def matter_id_by_key(conn: Connection, key: str) -> str | None:
+    stmt = _statement(conn.dialect.name, "id_by_key", lambda _d: select(Matter.__table__.c.id).where(
+        Matter.__table__.c.idempotency_key == bindparam("key")))
+    return conn.execute(stmt, {"key": key}).scalar()
+
+
+def current_type_row(conn: Connection, code: str) -> RowMapping | None:
+    """The matter type with ``code`` in the current catalogue version (active or not)."""
+    def build(_dialect: str) -> Any:
+        t, v = MatterType.__table__.c, CatalogueVersion.__table__.c
+        return (select(t.id, t.code, t.version, t.owner_level, t.department, t.limits, t.active, t.name_zh,
+                       t.name_en)
+                .join_from(MatterType.__table__, CatalogueVersion.__table__, v.version == t.version)
+                .where(v.is_current.is_(True), t.code == bindparam("code")))
+    return conn.execute(_statement(conn.dialect.name, "current_type", build), {"code": code}).mappings().first()
+
+
+def matter_ids_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
+    """The matters holding any of these idempotency keys: key → id."""
+    c = Matter.__table__.c
+    rows = conn.execute(select(c.idempotency_key, c.id).where(c.idempotency_key.in_(list(keys))))
+    return {row[0]: row[1] for row in rows}
+
+
+def next_number(session: Session, day: str, count: int = 1) -> int:
+    """Atomically take the next ``count`` sequence numbers of ``day``; returns the last of them
+    (an upsert that returns the new value)."""
+    def build(dialect: str) -> Any:
+        table = MatterNumberCounter.__table__
+        stmt = _insert_for(dialect)(table)
+        return stmt.on_conflict_do_update(index_elements=[table.c.day],
+                                          set_={"last": table.c.last + stmt.excluded.last}).returning(table.c.last)
+    conn = session.connection()
+    return int(conn.execute(_statement(conn.dialect.name, "next_number", build), {"day": day, "last": count}
+                            ).scalar_one())
+
+
+def insert_matter(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert a matter row; False when its idempotency key is already taken (a concurrent retry
+    committed first), in which case nothing is written."""
+    def build(dialect: str) -> Any:
+        table = Matter.__table__
+        return _insert_for(dialect)(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]
+                                                                  ).returning(table.c.id)
+    return conn.execute(_statement(conn.dialect.name, "insert_matter", build), row).first() is not None
 
 
 def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, owner_prefix: str | None,
@@ -117,22 +172,30 @@ def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, own
     return list(session.scalars(query)), total
 
 
-def nearby_same_type(session: Session, *, type_code: str, since: datetime, exclude_id: str, lng: float, lat: float,
-                     dlng: float, dlat: float) -> Sequence[tuple[str, float, float]]:
-    """Candidates for duplicates as (id, lng, lat): same type, reported since ``since``, inside a
-    small lng/lat box (the caller measures the real distance)."""
-    rows = session.execute(select(Matter.id, Matter.lng, Matter.lat).where(
-        Matter.type_code == type_code, Matter.reported_at >= since, Matter.id != exclude_id,
-        Matter.duplicate_of.is_(None), Matter.status.notin_(("rejected", "cancelled", "merged")),
-        and_(Matter.lng.between(lng - dlng, lng + dlng), Matter.lat.between(lat - dlat, lat + dlat)))).all()
-    return [(row[0], row[1], row[2]) for row in rows]
+def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, lng: float,
+                     lat: float, dlng: float, dlat: float) -> Sequence[tuple[str, str, float, float]]:
+    """Candidates for duplicates as (id, number, lng, lat): same type, reported since ``since``,
+    inside a small lng/lat box (the caller measures the real distance)."""
+    def build(_dialect: str) -> Any:
+        c = Matter.__table__.c
+        return select(c.id, c.number, c.lng, c.lat).where(
+            c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
+            c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
+            c.status.notin_(("rejected", "cancelled", "merged")),
+            c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
+            c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")))
+    rows = conn.execute(_statement(conn.dialect.name, "nearby", build), {
+        "type_code": type_code, "since": since, "exclude_id": exclude_id, "lng_lo": lng - dlng, "lng_hi": lng + dlng,
+        "lat_lo": lat - dlat, "lat_hi": lat + dlat}).all()
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def numbers_of(session: Session, matter_ids: Sequence[str]) -> dict[str, str]:
     """The numbers of several matters by id (no scoping: shown beside a matter the caller may see)."""
     if not matter_ids:
         return {}
-    return dict(session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids))).tuples().all())
+    rows = session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 # ---------------------------------------------------------------- what hangs off a matter

@@ -12,25 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
-from civicgrid.kit.clock import CHINA_TZ, utcnow
+from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.principal import Principal
-from civicgrid.matters import catalogue, repository
+from civicgrid.matters import intake, repository
 from civicgrid.matters import workflow as wf
-from civicgrid.matters.models import DuplicateCandidate, Matter, MatterPhoto, MatterType
+from civicgrid.matters.models import Matter, MatterPhoto
 from civicgrid.matters.schemas import (
     DuplicateRead,
     MatterCreate,
@@ -40,14 +37,8 @@ from civicgrid.matters.schemas import (
     SupervisionRead,
     TimelineRead,
 )
-from civicgrid.workflow.engine import InvalidTransition, Step, timeline
-from civicgrid.workflow.models import TimelineEvent
+from civicgrid.workflow.engine import InvalidTransition, timeline
 
-DUPLICATE_RADIUS_M = 200.0
-MAX_DUPLICATE_LINKS = 5
-DUPLICATE_WINDOW = timedelta(hours=24)
-PHONE_CONTEXT = "matters.reporter_phone"
-NUMBER_PREFIX = "YZ"
 QUEUES = ("mine", "division", "reported_by_me")
 
 
@@ -70,125 +61,42 @@ def _not_found() -> NotFound:
 # ---------------------------------------------------------------- intake
 
 
-def _distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
-
-
-def _scoped_key(principal: Principal, key: str) -> str:
-    """Keys are the client's: two users may pick the same one, so it is stored per user."""
-    key = key.strip()
-    if not key or len(key) > 64:
-        raise Invalid("Idempotency-Key 应为 1–64 个字符", "Idempotency-Key must be 1 to 64 characters",
-                      details={"field": "Idempotency-Key"})
-    return f"{principal.user_id}:{key}"
-
-
 def report(session: Session, principal: Principal, data: MatterCreate, *,
            idempotency_key: str | None = None) -> tuple[Matter, bool]:
-    """Record a reported matter and route it; ``(matter, created)``.
+    """Record a reported matter and route it in the caller's transaction; ``(matter, created)``.
 
     With an ``idempotency_key`` a retry returns the matter the first request created
     (``created`` False), also when two requests race: the unique key decides, the loser returns
     the winner's matter. Unknown type → 422 on ``type_code``; a point outside every grid of the
-    city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``.
+    city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``
+    (:mod:`civicgrid.matters.intake`; the API commits reports in groups).
     """
-    key = _scoped_key(principal, idempotency_key) if idempotency_key is not None else None
-    if key is not None:
-        existing = repository.by_idempotency_key(session, key)
-        if existing is not None:
-            return existing, False
-    matter_type = catalogue.type_for_intake(session, data.type_code)
-    grid = geo.locate_code(session, data.lng, data.lat)
-    if grid is None:
-        raise Invalid("上报位置不在本市范围内（请确认定位）",
-                      "The reported location is outside the city (check the position)", details={"field": "lng"})
-    phone = phone_hash = None
-    if data.reporter_phone:
-        try:
-            normalized = pii.normalize_phone(data.reporter_phone)
-        except Invalid as exc:
-            raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
-        cipher = pii.get_cipher()
-        phone, phone_hash = cipher.encrypt(normalized, PHONE_CONTEXT), cipher.lookup_hash(normalized, PHONE_CONTEXT)
-    try:
-        with session.begin_nested():
-            matter = _insert(session, principal, data, matter_type, grid, key, phone, phone_hash)
-    except IntegrityError:
-        if key is None:
-            raise
-        # Another request with the same key committed first: return its matter.
-        existing = repository.by_idempotency_key(session, key)
-        if existing is None:
-            raise
-        return existing, False
-    _link_duplicates(session, matter)
-    from civicgrid.realtime import hub
-
-    hub.publish(session, channel=f"entity:matter:{matter.id}", event="matter.reported",
-                data={"id": matter.id, "number": matter.number, "status": matter.status,
-                      "owner": matter.division_code, "owner_level": matter.owner_level, "type": matter.type_code},
-                division_code=matter.division_code)
-    return matter, True
+    prepared = intake.prepare(session, principal, data, idempotency_key)
+    if prepared.existing_id is not None:
+        return get_unscoped(session, prepared.existing_id), False
+    written = intake.write(session, [prepared])[0]
+    return written.matter, written.created
 
 
-def _insert(session: Session, principal: Principal, data: MatterCreate, matter_type: MatterType, grid: str,
-            key: str | None, phone: str | None, phone_hash: str | None) -> Matter:
-    now = utcnow()
-    day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
-    number = f"{NUMBER_PREFIX}-{day}-{repository.next_number(session, day):06d}"
-    owner = wf.owner_code(grid, matter_type.owner_level)
-    matter = Matter(
-        number=number, type_id=matter_type.id, type_code=matter_type.code, catalogue_version=matter_type.version,
-        title=data.title.strip(), description=data.description.strip(), channel=data.channel,
-        reporter_id=principal.user_id or None, reporter_name=data.reporter_name, reporter_phone=phone,
-        reporter_phone_hash=phone_hash, address=data.address, lng=data.lng, lat=data.lat, grid_code=grid,
-        division_code=owner, reported_division_code=owner, owner_level=matter_type.owner_level,
-        department=matter_type.department, status=wf.MatterStatus.REPORTED.value, status_changed_at=now,
-        reported_at=now, alert="none", overdue=False, escalations=0, rework_count=0, supervised=False,
-        idempotency_key=key)
-    session.add(matter)
-    session.flush()
-    wf.start_step(session, matter, "accept", now)
-    _log_intake(session, matter, principal)
-    step = Step(action="report", principal=principal, at=now, source="", target=matter.status)
-    from civicgrid.timers import service as timers
+def written_detail(principal: Principal, written: intake.Written) -> MatterDetail:
+    """The detail of a matter the intake just created, from what it wrote (nothing is read back)."""
+    event = written.event
+    assert written.created and event is not None
+    timeline_row = TimelineRead(seq=event["seq"], action=event["action"], from_status=None,
+                                to_status=event["to_status"], actor_name=event["actor_name"],
+                                actor_role=event["actor_role"], at=event["at"], note=event["note"], lng=event["lng"],
+                                lat=event["lat"], division_code=event["division_code"], data=json.loads(event["data"]))
+    return MatterDetail(**_read_values(written.matter, principal), type_name=written.type_name,
+                        timeline=[timeline_row], photos=[], duplicates=list(written.duplicates), supervision=[],
+                        allowed_actions=list(written.allowed_actions))
 
-    for deadline in wf.step_deadlines(matter, step):
-        timers.arm(session, kind=deadline.kind, key=wf.MATTER_WORKFLOW.timer_key(matter, deadline.name),
-                   due_at=deadline.due_at, ref_type="matter", ref_id=matter.id, division_code=matter.division_code,
-                   payload=deadline.payload)
-    session.flush()
+
+def get_unscoped(session: Session, matter_id: str) -> Matter:
+    """A matter by id without scoping (the caller just wrote or was handed it)."""
+    matter = repository.get_unscoped(session, matter_id)
+    if matter is None:
+        raise _not_found()
     return matter
-
-
-def _log_intake(session: Session, matter: Matter, principal: Principal) -> None:
-    """The first line of the timeline: who reported, when, where (the kit writes the rest)."""
-    session.add(TimelineEvent(
-        entity_type="matter", entity_id=matter.id, seq=1, action="report", from_status=None, to_status=matter.status,
-        actor_id=principal.user_id or None, actor_name=principal.username, actor_role=principal.role,
-        at=matter.reported_at, note=matter.description[:2000] or None, lng=matter.lng, lat=matter.lat,
-        division_code=matter.division_code,
-        data=json.dumps({"channel": matter.channel, "grid": matter.grid_code, "owner_level": matter.owner_level},
-                        ensure_ascii=False, sort_keys=True)))
-
-
-def _link_duplicates(session: Session, matter: Matter) -> None:
-    """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep (the nearest
-    :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair)."""
-    dlat = DUPLICATE_RADIUS_M / 111_000
-    dlng = dlat / max(math.cos(math.radians(matter.lat)), 0.01)
-    nearby = repository.nearby_same_type(session, type_code=matter.type_code,
-                                         since=matter.reported_at - DUPLICATE_WINDOW, exclude_id=matter.id,
-                                         lng=matter.lng, lat=matter.lat, dlng=dlng, dlat=dlat)
-    measured = sorted((_distance_m(matter.lng, matter.lat, lng, lat), other_id) for other_id, lng, lat in nearby)
-    for distance, other_id in measured[:MAX_DUPLICATE_LINKS]:
-        if distance <= DUPLICATE_RADIUS_M:
-            session.add(DuplicateCandidate(matter_id=matter.id, candidate_id=other_id,
-                                           division_code=matter.division_code, distance_m=round(distance, 1),
-                                           decision="pending", created_at=matter.reported_at))
 
 
 # ---------------------------------------------------------------- reads
@@ -209,15 +117,24 @@ def _type_name(session: Session, matter: Matter, lang: str | None = None) -> str
     return pick(t.name_zh, t.name_en, lang) if t else matter.type_code
 
 
-def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
-    """A queue row; the reporter's phone is masked unless the caller holds ``pii.reveal``."""
-    values: dict[str, Any] = {name: getattr(matter, name) for name in MatterRead.model_fields
-                              if name not in ("type_name", "reporter_phone")}
+_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name not in ("type_name", "reporter_phone"))
+
+
+def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
+    """The matter's fields as a queue row shows them, but the type name; the reporter's phone is
+    masked unless the caller holds ``pii.reveal``."""
+    values: dict[str, Any] = {name: getattr(matter, name) for name in _READ_FIELDS}
     phone = None
     if matter.reporter_phone:
-        clear = pii.get_cipher().decrypt(matter.reporter_phone, PHONE_CONTEXT)
+        clear = pii.get_cipher().decrypt(matter.reporter_phone, intake.PHONE_CONTEXT)
         phone = clear if principal.can("pii.reveal") else pii.mask_phone(clear)
-    return MatterRead(**values, type_name=_type_name(session, matter), reporter_phone=phone)
+    values["reporter_phone"] = phone
+    return values
+
+
+def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
+    """A queue row; the reporter's phone is masked unless the caller holds ``pii.reveal``."""
+    return MatterRead(**_read_values(matter, principal), type_name=_type_name(session, matter))
 
 
 def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:

@@ -215,6 +215,11 @@ def _session(matter: Matter) -> Session:
     return session
 
 
+def step_due(session: Session, at: datetime, amount: int, unit: str) -> datetime:
+    """When a timed step started at ``at`` with a limit of ``amount`` ``unit`` runs out (UTC)."""
+    return worktime.deadline(session, at, amount, unit).at.astimezone(UTC)
+
+
 def start_step(session: Session, matter: Matter, name: str, at: datetime) -> None:
     """Start the timed step ``name`` (accept / handle / verify) with the type's limit."""
     from civicgrid.matters import catalogue
@@ -224,7 +229,7 @@ def start_step(session: Session, matter: Matter, name: str, at: datetime) -> Non
     amount, unit = catalogue.limits_of(matter_type)[name]
     matter.step = name
     matter.step_started_at = at
-    matter.step_due_at = worktime.deadline(session, at, amount, unit).at.astimezone(UTC)
+    matter.step_due_at = step_due(session, at, amount, unit)
     matter.alert = "none"
 
 
@@ -246,6 +251,13 @@ def warning_at(session: Session, start: datetime, due: datetime, unit: str) -> d
     return calendar.add_office_minutes(start, used).at.astimezone(UTC)
 
 
+def clock_deadlines(session: Session, step: str, started: datetime, due: datetime, unit: str) -> list[Deadline]:
+    """The yellow (75 %) and red (expiry) timers of a timed step."""
+    payload = {"step": step, "due": due.isoformat()}
+    return [Deadline("warning", warning_at(session, started, due, unit), WARNING_KIND, {**payload, "alert": "yellow"}),
+            Deadline("expiry", due, EXPIRY_KIND, {**payload, "alert": "red"})]
+
+
 def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:
     """The yellow and red timers of the step that ``matter`` is in (set by the effect)."""
     if matter.step is None or matter.step_due_at is None or matter.step_started_at is None:
@@ -256,10 +268,7 @@ def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:
     matter_type = repository.type_by_id(session, matter.type_id)
     assert matter_type is not None
     unit = catalogue.limits_of(matter_type)[matter.step][1]
-    payload = {"step": matter.step, "due": matter.step_due_at.isoformat()}
-    return [Deadline("warning", warning_at(session, matter.step_started_at, matter.step_due_at, unit), WARNING_KIND,
-                     {**payload, "alert": "yellow"}),
-            Deadline("expiry", matter.step_due_at, EXPIRY_KIND, {**payload, "alert": "red"})]
+    return clock_deadlines(session, matter.step, matter.step_started_at, matter.step_due_at, unit)
 
 
 # ---------------------------------------------------------------- effects

@@ -14,7 +14,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, set_actor
-from civicgrid.db import READ_METHODS, DbSession, transaction
+from civicgrid.db import DbSession, transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
 from civicgrid.kit.principal import Principal
@@ -49,8 +49,8 @@ class Require:
         request.state.auth_token_id = token.id
         set_actor(session, Actor(principal.username, principal.user_id))
         if service.needs_touch(token, utcnow()):
-            if request.method in READ_METHODS:
-                # A GET stays a read transaction: the last-seen write gets its own short one.
+            if not session.info.get("write"):
+                # A read request stays a read transaction: the last-seen write gets its own short one.
                 with transaction(request.app.state.engine) as own:
                     service.touch_token(own, token.id)
             else:

@@ -3,13 +3,16 @@ prefix with the one scoping predicate (kit.scoping.scope_clause)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid.kit.scoping import scope_clause
-from civicgrid.people.models import AuthToken, LoginFailure, Role, User
+from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
 
 # ---------------------------------------------------------------- users
 
@@ -84,6 +87,60 @@ def add_token(session: Session, token: AuthToken) -> None:
 
 def get_token_by_hash(session: Session, token_hash: str) -> AuthToken | None:
     return session.scalars(select(AuthToken).where(AuthToken.token_hash == token_hash)).first()
+
+
+@dataclass(frozen=True)
+class TokenAccount:
+    """A bearer token with what authentication needs of its user and role (one row)."""
+
+    id: str
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    user_id: str
+    username: str
+    display_name: str
+    role_code: str
+    division_code: str
+    is_active: bool
+    permissions: frozenset[str]
+
+
+_TOKEN_ACCOUNT: dict[str, Any] = {}
+
+
+def _token_account_statement(dialect: str) -> Any:
+    """Token, user and the role's permissions in one statement (every request runs it), built
+    once per dialect. The permissions come aggregated into one space-separated string."""
+    stmt = _TOKEN_ACCOUNT.get(dialect)
+    if stmt is None:
+        rp = RolePermission.__table__.c
+        t, u = AuthToken.__table__.c, User.__table__.c
+        joined = (func.string_agg(rp.permission, " ") if dialect == "postgresql"
+                  else func.group_concat(rp.permission, " "))
+        permissions = select(joined).where(rp.role_code == u.role_code).scalar_subquery()
+        stmt = _TOKEN_ACCOUNT[dialect] = (
+            select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
+                   u.division_code, u.is_active, permissions)
+            .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
+            .where(t.token_hash == bindparam("token_hash")))
+    return stmt
+
+
+@lru_cache(maxsize=256)
+def _permission_set(joined: str) -> frozenset[str]:
+    return frozenset(joined.split())
+
+
+def token_account(session: Session, token_hash: str) -> TokenAccount | None:
+    """The token with this hash and its account, read with one Core statement."""
+    conn = session.connection()
+    row = conn.execute(_token_account_statement(conn.dialect.name), {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    return TokenAccount(id=row[0], last_seen_at=row[1], expires_at=row[2], revoked_at=row[3], user_id=row[4],
+                        username=row[5], display_name=row[6], role_code=row[7], division_code=row[8],
+                        is_active=bool(row[9]), permissions=_permission_set(row[10] or ""))
 
 
 def touch_token(session: Session, token_id: str, at: datetime) -> None:

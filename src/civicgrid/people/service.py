@@ -31,6 +31,7 @@ from civicgrid.kit.principal import Principal
 from civicgrid.kit.scoping import jurisdiction_prefix
 from civicgrid.people import repository
 from civicgrid.people.models import AuthToken, Role, RolePermission, User
+from civicgrid.people.repository import TokenAccount
 from civicgrid.people.roles_data import load_roles
 
 PHONE_CONTEXT = "users.phone"
@@ -117,22 +118,26 @@ def principal_of(user: User) -> Principal:
                      permissions=user.role.permission_set, display_name=user.display_name)
 
 
-def authenticate(session: Session, raw_token: str) -> tuple[Principal, AuthToken]:
+def authenticate(session: Session, raw_token: str) -> tuple[Principal, TokenAccount]:
     """The principal behind a bearer token; :class:`NotAuthenticated` when it is unknown, revoked,
-    idle longer than the idle timeout, past its absolute lifetime, or its user is disabled."""
-    token = repository.get_token_by_hash(session, token_hash(raw_token)) if raw_token else None
+    idle longer than the idle timeout, past its absolute lifetime, or its user is disabled.
+    One statement: every authenticated request runs it."""
+    token = repository.token_account(session, token_hash(raw_token)) if raw_token else None
     if token is None or token.revoked_at is not None:
         raise NotAuthenticated("登录状态无效，请重新登录", "Invalid or revoked token; please log in again")
     now = utcnow()
     idle = timedelta(minutes=get_settings().token_idle_minutes)
     if now >= token.expires_at or now - token.last_seen_at > idle:
         raise NotAuthenticated("登录已超时，请重新登录", "Session expired; please log in again")
-    if not token.user.is_active:
+    if not token.is_active:
         raise NotAuthenticated("账号已停用", "Account is disabled")
-    return principal_of(token.user), token
+    principal = Principal(user_id=token.user_id, username=token.username, role=token.role_code,
+                          division_code=token.division_code, jurisdiction=jurisdiction_prefix(token.division_code),
+                          permissions=token.permissions, display_name=token.display_name)
+    return principal, token
 
 
-def needs_touch(token: AuthToken, now: datetime | None = None) -> bool:
+def needs_touch(token: TokenAccount, now: datetime | None = None) -> bool:
     """Whether the token's last-seen time is stale enough to be worth a write."""
     return (now or utcnow()) - token.last_seen_at >= TOUCH_INTERVAL
 

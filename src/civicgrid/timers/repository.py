@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,23 +21,49 @@ from civicgrid.timers.models import Timer, TimerState
 LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
 
 
-def upsert_pending(session: Session, values: dict[str, Any]) -> Timer:
-    """Insert a pending timer, or overwrite the pending timer with the same key; return it.
+_UPSERTS: dict[str, Any] = {}
+_UPSERT_COLUMNS = ("id", "kind", "key", "ref_type", "ref_id", "division_code", "due_at", "state", "attempts",
+                   "max_attempts", "lease_owner", "lease_until", "last_error", "payload", "created_at", "fired_at")
+
+
+def _upsert_statement(dialect: str) -> Any:
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        base = insert(Timer)
+        replace = {name: base.excluded[name] for name in _UPSERT_COLUMNS if name not in ("id", "key")}
+        # The predicate is literal SQL: PostgreSQL must match it against the partial index when it
+        # plans the statement, which it cannot do with a bound parameter (psycopg prepares
+        # repeated statements server-side).
+        stmt = _UPSERTS[dialect] = base.on_conflict_do_update(
+            index_elements=[Timer.key], index_where=text("state = 'pending'"), set_=replace,
+        ).returning(Timer.id)
+    return stmt
+
+
+def upsert_pending(session: Session, values: dict[str, Any]) -> str:
+    """Insert a pending timer, or overwrite the pending timer with the same key; return its id.
 
     One statement on the partial unique index ``(key) WHERE state = 'pending'``, so two
-    transactions arming the same key at once cannot leave two pending rows. ``RETURNING`` the
-    entity hands back the row as written (no second SELECT).
+    transactions arming the same key at once cannot leave two pending rows. The statement is
+    built once per dialect and run as Core (arming is on the intake path of every matter). A
+    Timer the session already holds with this id is expired, so it is read afresh.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    base = insert(Timer).values(**values)
-    replace = {name: base.excluded[name] for name in values if name not in ("id", "key")}
-    # The predicate is literal SQL: PostgreSQL must match it against the partial index when it
-    # plans the statement, which it cannot do with a bound parameter (psycopg prepares repeated
-    # statements server-side).
-    stmt = base.on_conflict_do_update(index_elements=[Timer.key], index_where=text("state = 'pending'"),
-                                      set_=replace).returning(Timer)
-    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
+    conn = session.connection()
+    timer_id = str(conn.execute(_upsert_statement(conn.dialect.name), values).scalar_one())
+    held = session.identity_map.get(session.identity_key(Timer, timer_id))
+    if held is not None:
+        session.expire(held)
+    return timer_id
+
+
+_INSERT = sa_insert(Timer)
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert timers with one statement (executemany); a key clash raises IntegrityError."""
+    if rows:
+        session.connection().execute(_INSERT, rows)
 
 
 def get(session: Session, timer_id: str, *, fresh: bool = False) -> Timer | None:

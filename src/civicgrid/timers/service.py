@@ -68,15 +68,10 @@ def unregister(kind: str) -> None:
     _handlers.pop(kind, None)
 
 
-def arm(session: Session, *, kind: str, key: str, due_at: datetime, ref_type: str, ref_id: str,
-        division_code: str | None = None, payload: dict[str, Any] | None = None,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Timer:
-    """Arm a timer that fires at ``due_at``; if a pending timer with ``key`` exists it is replaced
-    (new due time, kind, payload; attempts reset). A timer that is running at this moment is not
-    touched: it finishes, and the new one waits for its own due time.
-
-    The row is written in the caller's transaction: a rolled-back transaction arms nothing.
-    """
+def timer_values(*, kind: str, key: str, due_at: datetime, ref_type: str, ref_id: str,
+                 division_code: str | None = None, payload: dict[str, Any] | None = None,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> dict[str, Any]:
+    """The row of a pending timer (checked: aware due time, kind, key of at most 200 characters)."""
     if due_at.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
     if not kind or not key or len(key) > 200:
@@ -84,16 +79,42 @@ def arm(session: Session, *, kind: str, key: str, due_at: datetime, ref_type: st
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     encoded = json.dumps(payload, ensure_ascii=False, sort_keys=True) if payload else None
-    values: dict[str, Any] = {
+    return {
         "id": new_id(), "kind": kind, "key": key, "ref_type": ref_type, "ref_id": ref_id,
         "division_code": division_code, "due_at": due_at, "state": TimerState.PENDING.value,
         "attempts": 0, "max_attempts": max_attempts, "lease_owner": None, "lease_until": None,
         "last_error": None, "payload": encoded, "created_at": utcnow(), "fired_at": None,
     }
-    timer = repository.upsert_pending(session, values)
-    record(session, "timer.arm", "timers", timer.id, division_code=division_code,
-           after={"kind": kind, "key": key, "due_at": due_at, "ref_type": ref_type, "ref_id": ref_id})
-    return timer
+
+
+def record_armed(session: Session, values: dict[str, Any]) -> None:
+    """The audit entry of an armed timer (``timer.arm``), attributed to the session's actor."""
+    record(session, "timer.arm", "timers", values["id"], division_code=values["division_code"],
+           after={"kind": values["kind"], "key": values["key"], "due_at": values["due_at"],
+                  "ref_type": values["ref_type"], "ref_id": values["ref_id"]})
+
+
+def arm(session: Session, *, kind: str, key: str, due_at: datetime, ref_type: str, ref_id: str,
+        division_code: str | None = None, payload: dict[str, Any] | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> str:
+    """Arm a timer that fires at ``due_at`` and return its id; if a pending timer with ``key``
+    exists it is replaced (new due time, kind, payload; attempts reset). A timer that is running
+    at this moment is not touched: it finishes, and the new one waits for its own due time.
+
+    The row is written in the caller's transaction: a rolled-back transaction arms nothing.
+    """
+    values = timer_values(kind=kind, key=key, due_at=due_at, ref_type=ref_type, ref_id=ref_id,
+                          division_code=division_code, payload=payload, max_attempts=max_attempts)
+    values["id"] = repository.upsert_pending(session, values)
+    record_armed(session, values)
+    return str(values["id"])
+
+
+def insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write timers (rows from :func:`timer_values`) whose keys no pending timer can hold yet,
+    e.g. those of a record created in this transaction: one INSERT for all of them, no upsert.
+    The caller records each with :func:`record_armed` under the right actor."""
+    repository.insert_many(session, rows)
 
 
 def cancel(session: Session, key: str) -> bool:

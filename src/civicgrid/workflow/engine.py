@@ -206,7 +206,11 @@ class Workflow:
         return event
 
     def timer_key(self, entity: WorkflowEntity, name: str = "") -> str:
-        return f"{self.entity_type}:{entity.id}:{name}"
+        return self.timer_key_of(entity.id, name)
+
+    def timer_key_of(self, entity_id: str, name: str = "") -> str:
+        """The key of the entity's timer ``name`` (``""``: the prefix of all its timers)."""
+        return f"{self.entity_type}:{entity_id}:{name}"
 
     def _retime(self, session: Session, entity: WorkflowEntity, chosen: Transition, step: Step) -> None:
         from civicgrid.timers import service as timers

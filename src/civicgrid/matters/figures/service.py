@@ -44,7 +44,7 @@ out-of-band change made with raw SQL).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -171,6 +171,23 @@ def rollup_delta(old: MatterFacts | None, new: MatterFacts | None) -> dict[Key, 
     return {key: row for key, row in deltas.items() if any(row.values())}
 
 
+def count_inserted(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add matters written with a Core ``INSERT`` (the intake path) to the rollups, as the flush
+    listener does for ORM inserts: one upsert per rollup table for all of them."""
+    total: dict[Key, dict[str, int]] = {}
+    for row in rows:
+        _add(total, rollup_delta(None, MatterFacts.from_values(row)))
+    if total:
+        repository.apply_deltas(session.connection(), total)
+
+
+def _add(total: dict[Key, dict[str, int]], delta: Mapping[Key, Mapping[str, int]]) -> None:
+    for key, counters in delta.items():
+        row = total.setdefault(key, dict.fromkeys(COUNTERS, 0))
+        for name, value in counters.items():
+            row[name] += value
+
+
 # ---------------------------------------------------------------- the flush listener
 
 
@@ -205,24 +222,18 @@ def _touches_facts(obj: Matter) -> bool:
 def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     total: dict[Key, dict[str, int]] = {}
 
-    def add(delta: Mapping[Key, Mapping[str, int]]) -> None:
-        for key, counters in delta.items():
-            row = total.setdefault(key, dict.fromkeys(COUNTERS, 0))
-            for name, value in counters.items():
-                row[name] += value
-
     for obj in session.new:
         if isinstance(obj, Matter):
-            add(rollup_delta(None, _facts_now(obj)))
+            _add(total, rollup_delta(None, _facts_now(obj)))
     for obj in session.dirty:
         if isinstance(obj, Matter) and _touches_facts(obj):
             old, new = _old_and_new(session, obj)
             if old != new:
-                add(rollup_delta(old, new))
+                _add(total, rollup_delta(old, new))
     for obj in session.deleted:
         if isinstance(obj, Matter):
             old, _ = _old_and_new(session, obj)
-            add(rollup_delta(old, None))
+            _add(total, rollup_delta(old, None))
     if total:
         repository.apply_deltas(session.connection(), total)
 

@@ -1,0 +1,292 @@
+"""Intake of reported matters: checking and routing a report, then writing reports in groups.
+
+:func:`prepare` checks one report and routes it without writing anything (the type in the
+current catalogue, the grid under the point, the hotline phone, an idempotency key already
+used). :func:`write` records any number of prepared reports in the caller's transaction with
+one statement per table — matters, timeline, timers, duplicate links, rollup counters, the
+day's number counter — and the same audit entries, timers and realtime messages as one report
+at a time. The API's ``POST /api/v1/matters`` hands prepared reports to a
+:class:`~civicgrid.db.GroupCommit`, so reports that arrive together are committed together;
+the demo generator and Open311 call :func:`civicgrid.matters.service.report`, which writes one.
+
+Reports written together behave as if written one after the other in the order they came:
+each gets its own number, a later report links an earlier one of the batch as a duplicate
+candidate (never the other way round), and a retry of a key earlier in the batch returns the
+earlier report's matter.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from civicgrid.audit.service import Actor, insert_rows, record_created
+from civicgrid.db import GroupCommit
+from civicgrid.geo import service as geo
+from civicgrid.kit import pii
+from civicgrid.kit.clock import CHINA_TZ, utcnow
+from civicgrid.kit.errors import Invalid
+from civicgrid.kit.i18n import pick
+from civicgrid.kit.ids import new_id
+from civicgrid.kit.principal import Principal
+from civicgrid.matters import catalogue, repository
+from civicgrid.matters import workflow as wf
+from civicgrid.matters.figures import service as figures
+from civicgrid.matters.models import DuplicateCandidate, Matter
+from civicgrid.matters.schemas import DuplicateRead, MatterCreate
+from civicgrid.realtime import hub
+from civicgrid.timers import service as timers
+from civicgrid.workflow.models import TimelineEvent
+
+DUPLICATE_RADIUS_M = 200.0
+MAX_DUPLICATE_LINKS = 5
+DUPLICATE_WINDOW = timedelta(hours=24)
+PHONE_CONTEXT = "matters.reporter_phone"
+NUMBER_PREFIX = "YZ"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked and routed report, ready to write (or answered by ``existing_id``)."""
+
+    principal: Principal
+    data: MatterCreate
+    key: str | None
+    actor: Actor | None = None  # who the audit chain names (the request's actor)
+    ip: str | None = None
+    matter_type: Mapping[str, Any] = field(default_factory=dict)
+    type_name: str = ""  # in the caller's language
+    grid: str = ""
+    phone: str | None = None
+    phone_hash: str | None = None
+    existing_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """What writing one report did. ``event`` and ``duplicates`` are set for a new matter."""
+
+    matter: Matter
+    created: bool
+    type_name: str = ""
+    event: dict[str, Any] | None = None
+    duplicates: tuple[DuplicateRead, ...] = ()
+    allowed_actions: tuple[str, ...] = ()
+
+
+def scoped_key(principal: Principal, key: str) -> str:
+    """Keys are the client's: two users may pick the same one, so it is stored per user."""
+    key = key.strip()
+    if not key or len(key) > 64:
+        raise Invalid("Idempotency-Key 应为 1–64 个字符", "Idempotency-Key must be 1 to 64 characters",
+                      details={"field": "Idempotency-Key"})
+    return f"{principal.user_id}:{key}"
+
+
+def prepare(session: Session, principal: Principal, data: MatterCreate, idempotency_key: str | None) -> Prepared:
+    """Check and route a report without writing. Unknown or inactive type → 422 on
+    ``type_code``; a point outside every grid of the city → 422 on ``lng``; a bad hotline phone
+    → 422 on ``reporter_phone``. A key already used answers with its matter (``existing_id``).
+    The session's actor and address go with the report into the audit chain."""
+    key = scoped_key(principal, idempotency_key) if idempotency_key is not None else None
+    actor, ip = session.info.get("actor"), session.info.get("ip")
+    conn = session.connection()
+    if key is not None:
+        existing = repository.matter_id_by_key(conn, key)
+        if existing is not None:
+            return Prepared(principal, data, key, actor, ip, existing_id=existing)
+    matter_type = repository.current_type_row(conn, data.type_code.strip().upper())
+    if matter_type is None or not matter_type["active"]:
+        raise Invalid(f"事项类型 {data.type_code} 不存在", f"Unknown matter type: {data.type_code}",
+                      details={"field": "type_code"})
+    grid = geo.locate_code(session, data.lng, data.lat)
+    if grid is None:
+        raise Invalid("上报位置不在本市范围内（请确认定位）",
+                      "The reported location is outside the city (check the position)", details={"field": "lng"})
+    phone = phone_hash = None
+    if data.reporter_phone:
+        try:
+            normalized = pii.normalize_phone(data.reporter_phone)
+        except Invalid as exc:
+            raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
+        cipher = pii.get_cipher()
+        phone, phone_hash = cipher.encrypt(normalized, PHONE_CONTEXT), cipher.lookup_hash(normalized, PHONE_CONTEXT)
+    return Prepared(principal, data, key, actor, ip, dict(matter_type),
+                    pick(matter_type["name_zh"], matter_type["name_en"]), grid, phone, phone_hash)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write(session: Session, reports: list[Prepared]) -> list[Written]:
+    """Record prepared reports in the session's transaction (see the module docstring)."""
+    conn = session.connection()
+    keys = [p.key for p in reports if p.key is not None and p.existing_id is None]
+    taken = repository.matter_ids_by_keys(conn, keys) if keys else {}
+    first_with_key: dict[str, int] = {}
+    fresh: list[int] = []
+    for i, p in enumerate(reports):
+        if p.existing_id is not None or (p.key is not None and (p.key in taken or p.key in first_with_key)):
+            continue
+        fresh.append(i)
+        if p.key is not None:
+            first_with_key[p.key] = i
+
+    now = utcnow()
+    day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    last = repository.next_number(session, day, len(fresh)) if fresh else 0
+    rows = [_matter_row(session, reports[i], f"{NUMBER_PREFIX}-{day}-{last - len(fresh) + 1 + n:06d}", now)
+            for n, i in enumerate(fresh)]
+    links, numbers = _duplicate_links(session, rows)
+    events = [_intake_event(reports[i], row) for i, row in zip(fresh, rows, strict=True)]
+    armed = [[timers.timer_values(kind=d.kind, key=wf.MATTER_WORKFLOW.timer_key_of(row["id"], d.name),
+                                  due_at=d.due_at, ref_type="matter", ref_id=row["id"],
+                                  division_code=row["division_code"], payload=d.payload)
+              for d in wf.clock_deadlines(session, "accept", now, row["step_due_at"], _accept_unit(reports[i]))]
+             for i, row in zip(fresh, rows, strict=True)]
+
+    if len(rows) == 1:
+        if not repository.insert_matter(conn, rows[0]):
+            # A concurrent request with the same key committed first: answer with its matter.
+            fresh, rows, links, events, armed = [], [], [], [], []
+    else:
+        insert_rows(session, Matter, rows, audit=False)
+    insert_rows(session, TimelineEvent, events, audit=False)
+    timers.insert_new(session, [t for group in armed for t in group])
+    insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
+    figures.count_inserted(session, rows)
+
+    actor, ip = session.info.get("actor"), session.info.get("ip")
+    written: dict[int, Written] = {}
+    for i, row, event, group, timer_rows in zip(fresh, rows, events, links, armed, strict=True):
+        p = reports[i]
+        session.info["actor"], session.info["ip"] = p.actor or actor, p.ip if p.actor else ip
+        record_created(session, Matter, row)
+        record_created(session, TimelineEvent, event)
+        for timer_row in timer_rows:
+            timers.record_armed(session, timer_row)
+        for link in group:
+            record_created(session, DuplicateCandidate, link)
+        matter = Matter(**row)
+        make_transient_to_detached(matter)
+        session.add(matter)
+        hub.publish(session, channel=f"entity:matter:{row['id']}", event="matter.reported",
+                    data={"id": row["id"], "number": row["number"], "status": row["status"],
+                          "owner": row["division_code"], "owner_level": row["owner_level"],
+                          "type": row["type_code"]},
+                    division_code=row["division_code"])
+        duplicates = tuple(DuplicateRead(candidate_id=link["candidate_id"],
+                                         candidate_number=numbers[link["candidate_id"]],
+                                         distance_m=link["distance_m"], decision="pending") for link in group)
+        written[i] = Written(matter, True, p.type_name, event, duplicates,
+                             tuple(wf.allowed_actions(matter, p.principal)))
+    session.info["actor"], session.info["ip"] = actor, ip
+
+    out: list[Written] = []
+    for i, p in enumerate(reports):
+        if i in written:
+            out.append(written[i])
+            continue
+        holder = repository.by_idempotency_key(session, p.key) if p.key is not None else None
+        if holder is None:  # pragma: no cover - a key is taken only by a matter that holds it
+            raise RuntimeError("idempotency key taken but no matter holds it")
+        out.append(Written(holder, False))
+    return out
+
+
+def _accept_unit(p: Prepared) -> str:
+    return catalogue.parse_limits(p.matter_type["limits"])["accept"][1]
+
+
+def _matter_row(session: Session, p: Prepared, number: str, now: datetime) -> dict[str, Any]:
+    t, data = p.matter_type, p.data
+    amount, unit = catalogue.parse_limits(t["limits"])["accept"]
+    owner = wf.owner_code(p.grid, t["owner_level"])
+    return {
+        "id": new_id(), "number": number, "type_id": t["id"], "type_code": t["code"],
+        "catalogue_version": t["version"], "title": data.title.strip(), "description": data.description.strip(),
+        "channel": data.channel, "reporter_id": p.principal.user_id or None, "reporter_name": data.reporter_name,
+        "reporter_phone": p.phone, "reporter_phone_hash": p.phone_hash, "address": data.address,
+        "lng": data.lng, "lat": data.lat, "grid_code": p.grid, "division_code": owner,
+        "owner_level": t["owner_level"], "department": t["department"],
+        "status": wf.MatterStatus.REPORTED.value, "status_changed_at": now, "reported_at": now,
+        "accepted_at": None, "dispatched_at": None, "handled_at": None, "closed_at": None,
+        "step": "accept", "step_due_at": wf.step_due(session, now, amount, unit), "alert": "none",
+        "overdue": False, "escalations": 0, "rework_count": 0, "settled_level": None,
+        "settled_division_code": None, "result": None, "satisfaction": None, "evaluation_note": None,
+        "duplicate_of": None, "supervised": False, "idempotency_key": p.key, "step_started_at": now,
+        "extension_days": None, "reported_division_code": owner,
+    }
+
+
+def _intake_event(p: Prepared, matter: dict[str, Any]) -> dict[str, Any]:
+    """The first line of the timeline: who reported, when, where (the kit writes the rest)."""
+    return {
+        "id": new_id(), "entity_type": "matter", "entity_id": matter["id"], "seq": 1, "action": "report",
+        "from_status": None, "to_status": matter["status"], "actor_id": p.principal.user_id or None,
+        "actor_name": p.principal.username, "actor_role": p.principal.role, "at": matter["reported_at"],
+        "note": matter["description"][:2000] or None, "lng": matter["lng"], "lat": matter["lat"],
+        "division_code": matter["division_code"],
+        "data": json.dumps({"channel": matter["channel"], "grid": matter["grid_code"],
+                            "owner_level": matter["owner_level"]}, ensure_ascii=False, sort_keys=True)}
+
+
+def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def _duplicate_links(session: Session, rows: list[dict[str, Any]]
+                     ) -> tuple[list[list[dict[str, Any]]], dict[str, str]]:
+    """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep (the nearest
+    :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair). Stored
+    matters are searched before this batch is written; earlier reports of the batch count too.
+    Returns the links of each row, and the numbers of the linked matters."""
+    conn = session.connection()
+    out: list[list[dict[str, Any]]] = []
+    numbers: dict[str, str] = {}
+    for n, row in enumerate(rows):
+        lng, lat = row["lng"], row["lat"]
+        dlat = DUPLICATE_RADIUS_M / 111_000
+        dlng = dlat / max(math.cos(math.radians(lat)), 0.01)
+        nearby = list(repository.nearby_same_type(conn, type_code=row["type_code"],
+                                                  since=row["reported_at"] - DUPLICATE_WINDOW, exclude_id=row["id"],
+                                                  lng=lng, lat=lat, dlng=dlng, dlat=dlat))
+        nearby += [(o["id"], o["number"], o["lng"], o["lat"]) for o in rows[:n] if o["type_code"] == row["type_code"]]
+        measured = sorted((distance_m(lng, lat, o_lng, o_lat), other_id, number)
+                          for other_id, number, o_lng, o_lat in nearby)
+        close = [m for m in measured[:MAX_DUPLICATE_LINKS] if m[0] <= DUPLICATE_RADIUS_M]
+        numbers.update((other_id, number) for _, other_id, number in close)
+        out.append([{"id": new_id(), "matter_id": row["id"], "candidate_id": other_id,
+                     "division_code": row["division_code"], "distance_m": round(distance, 1), "decision": "pending",
+                     "created_at": row["reported_at"]} for distance, other_id, _ in close])
+    return out, numbers
+
+
+# ---------------------------------------------------------------- group commit
+
+
+def _write_batch(session: Session, reports: list[Prepared]) -> list[Written | Exception]:
+    return list(write(session, reports))
+
+
+_committers: dict[str, GroupCommit[Prepared, Written]] = {}
+
+
+def committer(engine: Engine) -> GroupCommit[Prepared, Written]:
+    """The process's group commit of intake for ``engine``."""
+    key = engine.url.render_as_string(hide_password=False)
+    found = _committers.get(key)
+    if found is None or found.engine is not engine:
+        found = _committers[key] = GroupCommit(engine, _write_batch)
+    return found

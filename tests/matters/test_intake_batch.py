@@ -1,0 +1,198 @@
+"""Reports written together: the group commit behind POST /api/v1/matters, and intake.write()
+with several reports in one transaction, must behave exactly as one report after another."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from civicgrid.audit.models import AuditEntry
+from civicgrid.audit.service import Actor, set_actor, verify
+from civicgrid.db import FairLock, GroupCommit, transaction
+from civicgrid.matters import intake
+from civicgrid.matters.figures import repository as figures_repo
+from civicgrid.matters.models import DuplicateCandidate
+from civicgrid.matters.schemas import MatterCreate
+from civicgrid.people.models import User
+from civicgrid.people.service import principal_of
+from civicgrid.timers.models import Timer
+from tests.conftest import LiveServer, Yongzhou
+from tests.factories import make_user_committed
+from tests.matters.conftest import actor, place_in
+
+
+def report(lng: float, lat: float, type_code: str = "SR01", title: str = "路边垃圾") -> MatterCreate:
+    return MatterCreate(type_code=type_code, title=title, lng=lng, lat=lat, channel="grid_worker")
+
+
+def test_reports_written_together_behave_as_one_after_another(engine: Engine, yongzhou: Yongzhou) -> None:
+    place = place_in(yongzhou, "431125", 2)
+    first_user = make_user_committed(engine, role="grid_worker", division_code=place.grid)
+    second_user = make_user_committed(engine, role="grid_worker", division_code=place.grid)
+    with transaction(engine) as session:
+        first = principal_of(session.get_one(User, first_user.id))
+        second = principal_of(session.get_one(User, second_user.id))
+        prepared = []
+        for principal, data, key in ((first, report(place.lng, place.lat), "batch-a"),
+                                     (second, report(place.lng + 0.0005, place.lat), "batch-b"),
+                                     (first, report(place.lng, place.lat), "batch-a")):  # a retry of the first
+            set_actor(session, Actor(principal.username, principal.user_id))
+            prepared.append(intake.prepare(session, principal, data, key))
+        set_actor(session, Actor("someone-else"))
+        before = int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+        written = intake.write(session, prepared)
+
+    a, b, retry = written
+    assert (a.created, b.created, retry.created) == (True, True, False)
+    assert retry.matter.id == a.matter.id
+    day, n = a.matter.number.rsplit("-", 1)
+    assert b.matter.number == f"{day}-{int(n) + 1:06d}"  # consecutive numbers, in arrival order
+    # The later report links the earlier one as a duplicate candidate, never the other way round.
+    assert [d.candidate_id for d in b.duplicates] == [a.matter.id]
+    assert a.duplicates == ()
+    with transaction(engine, write=False) as session:
+        links = session.scalars(select(DuplicateCandidate).where(
+            DuplicateCandidate.matter_id.in_([a.matter.id, b.matter.id]))).all()
+        assert [(link.matter_id, link.candidate_id) for link in links] == [(b.matter.id, a.matter.id)]
+        timers = session.scalars(select(Timer).where(Timer.ref_id.in_([a.matter.id, b.matter.id]))).all()
+        assert sorted((t.ref_id == a.matter.id, t.kind) for t in timers) == [
+            (False, "matter.expiry"), (False, "matter.warning"), (True, "matter.expiry"), (True, "matter.warning")]
+        # Each report's audit entries name its own reporter, whoever ran the transaction.
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)).all()
+        by_matter = {(e.entity_type, e.entity_id): e.actor for e in entries if e.entity_type == "matters"}
+        assert by_matter == {("matters", a.matter.id): first.username, ("matters", b.matter.id): second.username}
+        arms = [e for e in entries if e.action == "timer.arm"]
+        assert sorted(e.actor for e in arms) == sorted([first.username] * 2 + [second.username] * 2)
+        assert json.loads(str(next(e.after for e in entries if e.entity_id == a.matter.id)))["number"] == \
+            a.matter.number
+        assert verify(session.connection()).ok
+
+
+def test_concurrent_posts_are_committed_in_groups_and_stay_exact(live_server: LiveServer, engine: Engine,
+                                                                 yongzhou: Yongzhou) -> None:
+    place = place_in(yongzhou, "431127", 1)
+    reporters = [actor(live_server, engine, "grid_worker", place.grid) for _ in range(4)]
+    committer = intake.committer(engine)  # the live server's engine: the same database URL
+    jobs_before = committer.jobs
+    statuses: list[int] = []
+    numbers: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def post(n: int) -> None:
+        reporter = reporters[n % 4]
+        barrier.wait()
+        for i in range(5):
+            response = reporter.post("/api/v1/matters", {
+                "type_code": "SR01", "title": f"并发上报 {n}-{i}", "lng": place.lng + 0.003 * n,
+                "lat": place.lat, "channel": "grid_worker"}, headers={"Idempotency-Key": f"group-{n}-{i}"})
+            with lock:
+                statuses.append(response.status_code)
+                numbers.append(response.json().get("number", ""))
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [201] * 40
+    assert len(set(numbers)) == 40
+    assert committer.jobs - jobs_before == 40  # every report went through the group commit
+    with transaction(engine) as session:
+        assert verify(session.connection()).ok
+        # The counters kept by the batches equal a recount from the matters table.
+        for width in (6, 9, 12):
+            stored = figures_repo.rollup_rows(session, width)
+            figures_repo.rebuild(session)
+            assert figures_repo.rollup_rows(session, width) == stored
+
+
+# ---------------------------------------------------------------- the group commit itself
+
+
+def _slow_work(started: threading.Event) -> Any:
+    def work(session: Session, jobs: list[int]) -> list[int | Exception]:
+        session.execute(text("SELECT 1"))
+        if 666 in jobs:
+            raise RuntimeError("the whole batch fails")
+        started.set()
+        time.sleep(0.05)  # long enough for the other callers to queue behind this batch
+        return [ValueError(f"job {j}") if j < 0 else j * 2 for j in jobs]
+    return work
+
+
+def _run_together(group: GroupCommit[int, int], started: threading.Event, first: int,
+                  jobs: list[int]) -> dict[int, object]:
+    """``first`` starts a batch; ``jobs`` queue while it runs."""
+    results: dict[int, object] = {}
+    lock = threading.Lock()
+
+    def call(job: int) -> None:
+        try:
+            outcome: object = group.submit(job)
+        except Exception as exc:
+            outcome = exc
+        with lock:
+            results[job] = outcome
+
+    started.clear()
+    leader = threading.Thread(target=call, args=(first,))
+    leader.start()
+    assert started.wait(5)
+    threads = [threading.Thread(target=call, args=(j,)) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in [leader, *threads]:
+        t.join(30)
+    return results
+
+
+def test_group_commit_batches_callers_and_keeps_failures_to_their_own(engine: Engine) -> None:
+    started = threading.Event()
+    group: GroupCommit[int, int] = GroupCommit(engine, _slow_work(started))
+    results = _run_together(group, started, 1, [2, 3, -4, 5, 7, 8])
+    assert {j: results[j] for j in (1, 2, 3, 5, 7, 8)} == {1: 2, 2: 4, 3: 6, 5: 10, 7: 14, 8: 16}
+    assert isinstance(results[-4], ValueError)  # a job's own failure goes to its caller alone
+    assert (group.batches, group.jobs) == (2, 7)  # the six that queued shared one transaction
+
+    results = _run_together(group, started, 10, [11, 666, 12])
+    assert {j: results[j] for j in (10, 11, 12)} == {10: 20, 11: 22, 12: 24}
+    assert isinstance(results[666], RuntimeError)  # its batch was split; it failed alone
+    assert group.jobs == 10
+
+
+def test_fair_lock_serves_waiters_in_arrival_order() -> None:
+    lock = FairLock()
+    assert lock.acquire()
+    order: list[int] = []
+    threads = []
+    for n in range(6):
+        t = threading.Thread(target=lambda n=n: (lock.acquire(), order.append(n), lock.release()))
+        t.start()
+        threads.append(t)
+        time.sleep(0.02)  # each waiter is queued before the next one asks
+    lock.release()
+    for t in threads:
+        t.join(5)
+    assert order == list(range(6))
+    assert not lock.locked()
+    assert lock.acquire(timeout=0.01)
+    assert not lock.acquire(timeout=0.01)  # timing out leaves the lock with its holder
+    lock.release()
+
+
+@pytest.mark.parametrize("key", ["", " ", "x" * 65])
+def test_bad_idempotency_keys_are_refused(engine: Engine, yongzhou: Yongzhou, key: str) -> None:
+    from civicgrid.kit.errors import Invalid
+
+    place = place_in(yongzhou, "431125", 2)
+    user = make_user_committed(engine, role="grid_worker", division_code=place.grid)
+    with transaction(engine, write=False) as session, pytest.raises(Invalid) as raised:
+        intake.prepare(session, principal_of(session.get_one(User, user.id)), report(place.lng, place.lat), key)
+    assert raised.value.details == {"field": "Idempotency-Key"}
