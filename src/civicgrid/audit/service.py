@@ -291,7 +291,10 @@ class VerifyResult:
 
 
 def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    result = conn.execution_options(yield_per=batch).execute(select(AuditEntry.__table__).order_by(AuditEntry.seq))
+    # A statement option: Connection.execution_options() would change the connection for good,
+    # and every later statement on it would run through a server-side cursor.
+    query = select(AuditEntry.__table__).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    result = conn.execute(query)
     for row in result.mappings():
         yield dict(row)
 
