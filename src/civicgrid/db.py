@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from civicgrid.config import get_settings
@@ -473,18 +474,34 @@ def reads_only(endpoint: F) -> F:
     return endpoint
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: one session and one transaction per request.
 
     Commits when the endpoint returns, rolls back when it raises. GET requests get a
     DEFERRED (read) transaction on SQLite; writes get BEGIN IMMEDIATE.
+
+    A write session is opened (it may wait for the SQLite write lock) and committed in the
+    thread pool. A read session is opened and closed on the event loop: opening it does no I/O,
+    and ending a read transaction is one short statement, cheaper than two trips to a worker
+    thread (which cost more than the rest of a small request).
     """
     factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
     write = request.method not in READ_METHODS and not getattr(request.scope.get("endpoint"), READS_ONLY, False)
     client = request.client
     info = {"ip": client.host if client else None, "request_id": getattr(request.state, "request_id", None)}
-    with _unit_of_work(factories[write], request.app.state.engine, write, info) as session:
+    unit = _unit_of_work(factories[write], request.app.state.engine, write, info)
+    if not write:
+        with unit as session:
+            yield session
+        return
+    session = await run_in_threadpool(unit.__enter__)
+    try:
         yield session
+    except BaseException as exc:
+        if not await run_in_threadpool(unit.__exit__, type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        await run_in_threadpool(unit.__exit__, None, None, None)
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

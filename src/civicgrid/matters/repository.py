@@ -181,7 +181,8 @@ def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclu
         return select(c.id, c.number, c.lng, c.lat).where(
             c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
             c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
-            c.status.notin_(("rejected", "cancelled", "merged")),
+            # Three comparisons, not NOT IN: an IN list is re-rendered into the SQL on every run.
+            c.status != "rejected", c.status != "cancelled", c.status != "merged",
             c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
             c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")))
     rows = conn.execute(_statement(conn.dialect.name, "nearby", build), {
