@@ -128,14 +128,32 @@ def record_created(session: Session, model: type[Base], row: dict[str, Any]) -> 
     tell the two apart. ``row`` must hold every column the insert wrote."""
     if not model.__audit__:
         return
-    mapper = inspect(model)
-    redact = model.__audit_redact__
-    after = {attr.key: (REDACTED if attr.key in redact else to_jsonable(row.get(attr.key)))
-             for attr in mapper.column_attrs}
-    identity = "/".join(str(row[c.name]) for c in mapper.primary_key if row.get(c.name) is not None)
+    columns, keys = _shape(model)
+    after = {key: (REDACTED if redacted else _jsonable(row.get(key))) for key, redacted in columns}
+    identity = "/".join(str(row[key]) for key in keys if row.get(key) is not None)
     code = row.get("division_code") or row.get("grid_code")
+    # Already plain JSON values: canonical here, so the stamp does not walk them again.
     _queue(session, [{"action": "create", "entity_type": model.__tablename__, "entity_id": identity,
-                      "division_code": code if isinstance(code, str) else None, "after": after}])
+                      "division_code": code if isinstance(code, str) else None, "after": canonical_json(after)}])
+
+
+_SHAPES: dict[type[Base], tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _shape(model: type[Base]) -> tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]:
+    """The model's column keys with their redaction, and its primary-key columns (cached)."""
+    shape = _SHAPES.get(model)
+    if shape is None:
+        mapper = inspect(model)
+        redact = model.__audit_redact__
+        shape = _SHAPES[model] = (tuple((attr.key, attr.key in redact) for attr in mapper.column_attrs),
+                                  tuple(str(c.name) for c in mapper.primary_key))
+    return shape
+
+
+def _jsonable(value: Any) -> Any:
+    return value if type(value) in _PLAIN else to_jsonable(value)
 
 
 _INSERTS: dict[type[Base], Any] = {}

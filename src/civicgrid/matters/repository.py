@@ -120,10 +120,10 @@ def current_type_row(conn: Connection, code: str) -> RowMapping | None:
 
 
 def matter_ids_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
-    """The matters holding any of these idempotency keys: key → id."""
-    c = Matter.__table__.c
-    rows = conn.execute(select(c.idempotency_key, c.id).where(c.idempotency_key.in_(list(keys))))
-    return {row[0]: row[1] for row in rows}
+    """The matters holding any of these idempotency keys: key → id (one cached lookup per key:
+    an IN list would be rendered anew for every batch)."""
+    found = {key: matter_id_by_key(conn, key) for key in keys}
+    return {key: matter_id for key, matter_id in found.items() if matter_id is not None}
 
 
 def next_number(session: Session, day: str, count: int = 1) -> int:
