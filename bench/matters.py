@@ -75,12 +75,12 @@ def pct(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- (a) intake over HTTP
 
 
-def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) -> dict[str, Any]:
+def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) -> list[dict[str, Any]]:
     """8 keep-alive clients POSTing reports as a grid worker (bench/loadgen.py, an asyncio load
     generator like wrk: it costs the server little of the machine's two cores), after a 3 s
-    warm-up; every response must be 201."""
-    import httpx
-
+    warm-up; every response must be 201. Two runs on the same database: ours (reports that
+    arrive together are committed together) and the straightforward way (one transaction per
+    report, ``CIVICGRID_MATTER_INTAKE_GROUP_COMMIT=false``)."""
     env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false"}
     cli = [str(ROOT / ".venv/bin/civicgrid")]
     seeded = subprocess.run([*cli, "demo", "--no-serve", "--weeks", "0"], env=env, capture_output=True, text=True,
@@ -88,9 +88,31 @@ def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) 
     match = re.search(r"^\s+(\S+)\s+.*（grid_worker）\s+@\s+.*?(\d{15})\s*$", seeded.stdout, re.M)
     if not match:
         raise RuntimeError("no grid-worker login in the demo output:\n" + seeded.stdout[-2000:])
-    username = match.group(1)
-    from civicgrid.simulate.demo import DEMO_PASSWORD
+    from sqlalchemy import create_engine, text
 
+    # Reports come from all over the city, as they do (a cluster in one grid would measure the
+    # duplicate-candidate search, not intake): the labelled point of every grid.
+    probe = create_engine(url)
+    with probe.connect() as conn:
+        points = [(float(a), float(b)) for a, b in conn.execute(text("SELECT lng, lat FROM grids"))]
+    probe.dispose()
+    rows = []
+    for mode, group in (("group commit", "true"), ("one per report", "false")):
+        result = _intake_run({**env, "CIVICGRID_MATTER_INTAKE_GROUP_COMMIT": group}, match.group(1), points,
+                             clients, seconds, workers)
+        rows.append({"db": kind, "mode": mode, **result})
+        print(f"[{kind}] intake, {mode}: {rows[-1]}", flush=True)
+    return rows
+
+
+def _intake_run(env: dict[str, str], username: str, points: list[tuple[float, float]], clients: int,
+                seconds: float, workers: int) -> dict[str, Any]:
+    import httpx
+
+    from civicgrid.simulate.demo import DEMO_PASSWORD
+    from loadgen import run_load
+
+    cli = [str(ROOT / ".venv/bin/civicgrid")]
     port = 18000 + os.getpid() % 1000
     server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -107,21 +129,13 @@ def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) 
         token = httpx.post(base + "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
                            ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        # Reports come from all over the city, as they do (a cluster in one grid would measure the
-        # duplicate-candidate search, not intake): the labelled point of every grid.
-        from sqlalchemy import create_engine, text
-
-        probe = create_engine(url)
-        with probe.connect() as conn:
-            points = [(float(a), float(b)) for a, b in conn.execute(text("SELECT lng, lat FROM grids"))]
-        probe.dispose()
         types = [t["code"] for t in httpx.get(base + "/api/v1/matter-types", headers=headers).json()
                  if t.get("owner_level") == "village" and not t.get("handoff")] or ["unknown"]
-        from loadgen import run_load
+        tag = uuid.uuid4().hex[:6]
 
         def report(n: int, i: int) -> tuple[str, str, dict[str, str], Any]:
             spot = points[(n * 7919 + i * 104729) % len(points)]
-            return ("POST", "/api/v1/matters", {"Idempotency-Key": f"bench-{n}-{i}-{uuid.uuid4().hex[:6]}"},
+            return ("POST", "/api/v1/matters", {"Idempotency-Key": f"bench-{tag}-{n}-{i}-{uuid.uuid4().hex[:6]}"},
                     {"type_code": types[i % len(types)], "title": f"压测事项 {n}-{i}",
                      "description": "bench/matters.py", "channel": "grid_worker", "lng": spot[0], "lat": spot[1]})
 
@@ -135,7 +149,7 @@ def intake(kind: str, url: str, clients: int, seconds: float, workers: int = 1) 
         server.wait(timeout=20)
     latencies = result.latencies
     failed = sum(n for status, n in result.statuses.items() if status != 201)
-    return {"db": kind, "requests": len(latencies), "failures": failed, "first_failure": result.first_failure,
+    return {"requests": len(latencies), "failures": failed, "first_failure": result.first_failure,
             "per_s": (len(latencies) - failed) / result.elapsed, "p50_ms": 1000 * pct(latencies, 0.5),
             "p99_ms": 1000 * pct(latencies, 0.99)}
 
@@ -381,9 +395,8 @@ def main() -> None:
             url, drop = fresh_database(kind, args.pg_url, workdir)
             try:
                 workers = args.workers if kind == "postgres" else 1
-                intake_rows.append(intake(kind, url, args.clients, args.intake_seconds, workers))
-                intake_rows[-1]["workers"] = workers
-                print(f"[{kind}] intake: {intake_rows[-1]}", flush=True)
+                for row in intake(kind, url, args.clients, args.intake_seconds, workers):
+                    intake_rows.append({**row, "workers": workers})
             finally:
                 drop()
         if not args.skip_figures:
@@ -398,12 +411,13 @@ def main() -> None:
     if intake_rows:
         print(f"\nIntake over HTTP, {args.clients} concurrent clients, {args.intake_seconds:.0f} s "
               "(target ≥ 200/s, p99 < 100 ms)")
-        print(f"{'db':<9}{'workers':>8}{'requests':>9}{'failed':>8}{'per s':>9}{'p50 ms':>9}{'p99 ms':>9}")
+        print(f"{'db':<9}{'intake':<16}{'workers':>8}{'requests':>9}{'failed':>8}{'per s':>9}{'p50 ms':>9}"
+              f"{'p99 ms':>9}")
         for r in intake_rows:
-            print(f"{r['db']:<9}{r['workers']:>8}{r['requests']:>9}{r['failures']:>8}{r['per_s']:>9.1f}"
-                  f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}")
+            print(f"{r['db']:<9}{r['mode']:<16}{r['workers']:>8}{r['requests']:>9}{r['failures']:>8}"
+                  f"{r['per_s']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}")
             if r["first_failure"]:
-                print("   first failure:", r["first_failure"][0])
+                print("   first failure:", r["first_failure"])
     if figure_rows:
         print(f"\nFigures over {args.matters:,} matters, three years (target city < 300 ms, ≥ 10× the raw GROUP BY)")
         print(f"{'db':<9}{'scope':<16}{'rollup ms':>10}{'children ms':>12}{'raw GROUP BY ms':>16}"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Resp
 from starlette.background import BackgroundTask
 
 from civicgrid.audit.service import audit_export
-from civicgrid.db import DbSession, reads_only
+from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.principal import Principal
@@ -59,7 +59,12 @@ def report_matter(session: DbSession, request: Request, body: MatterCreate,
     matter_id = prepared.existing_id
     if matter_id is None:
         session.commit()  # end the read transaction before waiting for the write turn
-        written = intake.committer(request.app.state.engine).submit(prepared)
+        engine = request.app.state.engine
+        if service.settings().intake_group_commit:
+            written = intake.committer(engine).submit(prepared)
+        else:
+            with transaction(engine) as own:
+                written = intake.write(own, [prepared])[0]
         if written.created:
             return _json(service.written_detail(principal, written), 201)
         matter_id = written.matter.id

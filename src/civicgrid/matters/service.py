@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,9 +49,13 @@ class MatterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICGRID_MATTER_", extra="ignore")
 
     photo_max_bytes: int = 5 * 1024 * 1024
+    intake_group_commit: bool = True
+    """Commit reports that arrive together in one transaction (``false``: one each)."""
 
 
+@lru_cache(maxsize=1)
 def settings() -> MatterSettings:
+    """Read once per process (the environment does not change under a running server)."""
     return MatterSettings()
 
 

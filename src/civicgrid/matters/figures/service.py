@@ -32,7 +32,8 @@ A rate whose denominator is zero is ``null`` (no data), never 0.
 How they stay fast / 如何保持快速
 --------------------------------
 Counters per (local day, county / township / village) live in three rollup tables, changed by a
-``before_flush`` listener on every ORM insert, update or delete of a :class:`Matter`, in the same
+``before_flush`` listener on every ORM insert, update or delete of a :class:`Matter` (and by
+:func:`count_inserted` for the intake, which inserts matters with Core), in the same
 transaction: the old facts (attribute history) are subtracted, the new ones added, so a matter
 that changes day, grid or state after the fact (reopened, re-evaluated, corrected) moves exactly.
 A city-wide query sums the county table (13 × days rows). ``rebuild`` recomputes all three tables
