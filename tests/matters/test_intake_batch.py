@@ -196,3 +196,29 @@ def test_bad_idempotency_keys_are_refused(engine: Engine, yongzhou: Yongzhou, ke
     with transaction(engine, write=False) as session, pytest.raises(Invalid) as raised:
         intake.prepare(session, principal_of(session.get_one(User, user.id)), report(place.lng, place.lat), key)
     assert raised.value.details == {"field": "Idempotency-Key"}
+
+
+def test_group_commit_can_be_switched_off(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicgrid.matters import service
+
+    place = place_in(yongzhou, "431127", 3)
+    reporter = actor(live_server, engine, "grid_worker", place.grid)
+    committer = intake.committer(engine)
+    jobs = committer.jobs
+    monkeypatch.setenv("CIVICGRID_MATTER_INTAKE_GROUP_COMMIT", "false")
+    service.settings.cache_clear()
+    try:
+        first = reporter.post("/api/v1/matters", {"type_code": "SR01", "title": "单独提交", "lng": place.lng,
+                                                  "lat": place.lat, "channel": "grid_worker"},
+                              headers={"Idempotency-Key": "alone-1"})
+        again = reporter.post("/api/v1/matters", {"type_code": "SR01", "title": "单独提交", "lng": place.lng,
+                                                  "lat": place.lat, "channel": "grid_worker"},
+                              headers={"Idempotency-Key": "alone-1"})
+    finally:
+        monkeypatch.delenv("CIVICGRID_MATTER_INTAKE_GROUP_COMMIT")
+        service.settings.cache_clear()
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["timeline"][0]["action"] == "report"
+    assert committer.jobs == jobs  # written in a transaction of its own
