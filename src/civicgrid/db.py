@@ -11,10 +11,13 @@ writers queue on the lock instead of failing half-way with "database is locked".
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import queue
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -364,46 +367,22 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 
-class _Pending(Generic[J, R]):
-    """One queued job: woken once, either with its outcome or to lead the next batch."""
-
-    __slots__ = ("_wake", "done", "job", "lead", "outcome")
-
-    def __init__(self, job: J) -> None:
-        self.job = job
-        self.outcome: R | BaseException | None = None
-        self.done = False
-        self.lead = False
-        self._wake = threading.Event()
-
-    def finish(self, outcome: R | BaseException) -> None:
-        self.outcome, self.done = outcome, True
-        self._wake.set()
-
-    def promote(self) -> None:
-        self.lead = True
-        self._wake.set()
-
-    def wait(self) -> None:
-        self._wake.wait()
-        self._wake.clear()
-
-
 class GroupCommit(Generic[J, R]):
-    """Group commit: the work of concurrent callers runs and commits as one transaction.
+    """Group commit: jobs that arrive together run and commit as one transaction.
 
-    Callers queue their jobs. One of them leads: it takes every job queued so far (up to
+    Callers queue jobs; one writer thread of this object's takes every job queued so far (up to
     ``max_batch``), runs ``work(session, jobs)`` once in one transaction (taking the process's
-    SQLite write turn like any writer), commits, and hands each caller its result. When the
-    leader's own job is done and more are queued, it promotes the oldest waiting caller to lead
-    the next batch and returns; every other caller sleeps until its result arrives. Under load a
-    transaction carries as many jobs as arrived while the previous one ran, so its fixed costs
-    (BEGIN, the audit chain's head, COMMIT, and one statement per table instead of one per job)
-    are shared. With one caller it is a plain transaction.
+    SQLite write turn like any writer), commits, and then hands each caller its result. While
+    it writes, new jobs queue for the next transaction, so under load a transaction carries as
+    many jobs as arrived during the previous one and its fixed costs (BEGIN, the audit chain's
+    head, COMMIT, one statement per table instead of one per job) are shared. With one caller
+    at a time it is a plain transaction per job.
 
     ``work`` returns one result per job, in order; a result that is an exception is raised to
     that caller alone. If the batch's transaction fails, each job is run again in a transaction
     of its own, so one bad job cannot fail the others. Results go out only after the commit.
+    Callers wait on :meth:`submit` (a thread) or ``await`` :meth:`submit_async` (the event loop,
+    without holding a worker thread while they wait).
     """
 
     def __init__(self, engine: Engine, work: Callable[[Session, list[J]], list[R | Exception]], *,
@@ -411,55 +390,70 @@ class GroupCommit(Generic[J, R]):
         self.engine = engine
         self.work = work
         self.max_batch = max_batch
-        self._mutex = threading.Lock()
-        self._queue: deque[_Pending[J, R]] = deque()
-        self._leading = False
+        self._queue: queue.SimpleQueue[tuple[J, Future[R]] | None] = queue.SimpleQueue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
         self.batches = 0
         self.jobs = 0
 
+    def enqueue(self, job: J) -> Future[R]:
+        """Queue ``job``; the future resolves once its transaction has committed."""
+        future: Future[R] = Future()
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._write_forever, name="group-commit", daemon=True)
+                self._thread.start()
+            self._queue.put((job, future))
+        return future
+
     def submit(self, job: J) -> R:
         """Run ``job`` (with whatever else is queued) and return its result once committed."""
-        mine: _Pending[J, R] = _Pending(job)
-        with self._mutex:
-            self._queue.append(mine)
-            if not self._leading:
-                self._leading = mine.lead = True
-        while not mine.done:
-            if mine.lead:
-                self._lead(mine)
-            else:
-                mine.wait()
-        if isinstance(mine.outcome, BaseException):
-            raise mine.outcome
-        return mine.outcome  # type: ignore[return-value]
+        return self.enqueue(job).result()
 
-    def _lead(self, mine: _Pending[J, R]) -> None:
+    async def submit_async(self, job: J) -> R:
+        """:meth:`submit` for the event loop."""
+        return await asyncio.wrap_future(self.enqueue(job))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish what is queued, then stop the writer thread (a later job starts a new one)."""
+        with self._start:
+            thread, self._thread = self._thread, None
+            if thread is None:
+                return
+            self._queue.put(None)
+        thread.join(timeout)
+
+    def _write_forever(self) -> None:
         while True:
-            with self._mutex:
-                if mine.done:
-                    # Pass the lead on (or give it up when nothing waits).
-                    if self._queue:
-                        self._queue[0].promote()
-                    else:
-                        self._leading = False
-                    mine.lead = False
-                    return
-                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, stop = [first], False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
             try:
                 self._run(batch)
-            except BaseException as exc:  # never leave callers asleep
-                for item in batch:
-                    if not item.done:
-                        item.finish(exc)
-                raise
+            except BaseException as exc:  # never leave a caller waiting
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            if stop:
+                return
 
-    def _run(self, batch: list[_Pending[J, R]]) -> None:
+    def _run(self, batch: list[tuple[J, Future[R]]]) -> None:
         try:
             with transaction(self.engine) as session:
-                results = self.work(session, [item.job for item in batch])
+                results = self.work(session, [job for job, _ in batch])
         except Exception as exc:
             if len(batch) == 1:
-                batch[0].finish(exc)
+                batch[0][1].set_exception(exc)
                 return
             log.warning("group commit of %d jobs failed (%s); running them one by one", len(batch), exc)
             for item in batch:
@@ -467,8 +461,11 @@ class GroupCommit(Generic[J, R]):
             return
         self.batches += 1
         self.jobs += len(batch)
-        for item, result in zip(batch, results, strict=True):
-            item.finish(result)
+        for (_, future), result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

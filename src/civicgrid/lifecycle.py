@@ -83,6 +83,9 @@ async def shutdown(app: FastAPI) -> None:
     if hub is not None:
         await asyncio.to_thread(hub.stop)
         app.state.hub = None
+    from civicgrid.matters.intake import stop_committers
+
+    await asyncio.to_thread(stop_committers)  # reports still queued are written first
     checkpointer: WalCheckpointer | None = getattr(app.state, "checkpointer", None)
     if checkpointer is not None:
         await asyncio.to_thread(checkpointer.stop)

@@ -222,3 +222,19 @@ def test_group_commit_can_be_switched_off(live_server: LiveServer, engine: Engin
     assert first.json()["id"] == again.json()["id"]
     assert first.json()["timeline"][0]["action"] == "report"
     assert committer.jobs == jobs  # written in a transaction of its own
+
+
+def test_the_answer_is_in_the_callers_language(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
+    place = place_in(yongzhou, "431127", 4)
+    reporter = actor(live_server, engine, "grid_worker", place.grid)
+    names = {lang: {t["code"]: t["name"] for t in reporter.get("/api/v1/matter-types", lang=lang).json()}
+             for lang in ("zh-CN", "en")}
+    assert names["zh-CN"]["SR01"] != names["en"]["SR01"]
+    for lang in ("en", "zh-CN"):  # the writer thread's language is nobody's
+        created = reporter.post("/api/v1/matters", {"type_code": "SR01", "title": "语言", "lng": place.lng,
+                                                    "lat": place.lat, "channel": "grid_worker"}, lang=lang)
+        assert created.status_code == 201
+        assert created.json()["type_name"] == names[lang]["SR01"]
+    refused = reporter.post("/api/v1/matters", {"type_code": "NOPE", "title": "语言", "lng": place.lng,
+                                                "lat": place.lat, "channel": "grid_worker"}, lang="en")
+    assert refused.status_code == 422 and "Unknown matter type" in refused.text

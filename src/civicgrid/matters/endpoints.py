@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import audit_export
 from civicgrid.db import DbSession, reads_only, transaction
@@ -47,28 +50,38 @@ def _lang(request: Request) -> str | None:
 
 @router.post("/matters", response_model=MatterDetail, status_code=201, responses=ERRORS)
 @reads_only
-def report_matter(session: DbSession, request: Request, body: MatterCreate,
-                  principal: Annotated[Principal, Depends(require("matters.report"))],
-                  idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
+async def report_matter(session: DbSession, request: Request, body: MatterCreate,
+                        principal: Annotated[Principal, Depends(require("matters.report"))],
+                        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     """Report a matter. A retry with the same ``Idempotency-Key`` answers 200 with the matter the
     first request created (201 when this request created it).
 
-    The report is checked and routed in this request's (read) session; reports that arrive
-    together are then written and committed together (:mod:`civicgrid.matters.intake`)."""
-    prepared = intake.prepare(session, principal, body, idempotency_key)
-    matter_id = prepared.existing_id
-    if matter_id is None:
-        session.commit()  # end the read transaction before waiting for the write turn
-        engine = request.app.state.engine
-        if service.settings().intake_group_commit:
-            written = intake.committer(engine).submit(prepared)
-        else:
-            with transaction(engine) as own:
-                written = intake.write(own, [prepared])[0]
-        if written.created:
-            return _json(service.written_detail(principal, written), 201)
-        matter_id = written.matter.id
-    return _json(service.detail(session, principal, matter_id), 200)
+    The report goes to the intake's group commit (:mod:`civicgrid.matters.intake`): it is checked,
+    written and committed together with the reports that arrive with it, by a writer thread,
+    while this request waits without holding a worker thread."""
+    report = intake.Report(principal, body, idempotency_key, session.info.get("actor"), session.info.get("ip"))
+    engine = request.app.state.engine
+    if service.settings().intake_group_commit:
+        written = await intake.committer(engine).submit_async(report)
+    else:
+        written = await run_in_threadpool(_write_alone, engine, report)
+    if written.created:
+        return _json(service.written_detail(principal, written), 201)
+    return _json(await run_in_threadpool(_fresh_detail, session, principal, written.matter.id), 200)
+
+
+def _fresh_detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:
+    session.commit()  # the read transaction began before the matter was committed: look again
+    return service.detail(session, principal, matter_id)
+
+
+def _write_alone(engine: Engine, report: intake.Report) -> intake.Written:
+    """One report in a transaction of its own (group commit switched off)."""
+    with transaction(engine) as own:
+        result = intake.write_reports(own, [report])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def _json(detail: MatterDetail, status: int) -> Response:
@@ -127,8 +140,6 @@ async def upload_photo(session: DbSession, matter_id: str, file: Annotated[Uploa
                        stage: Annotated[str, Form()] = "report") -> PhotoRead:
     """Attach a JPEG, PNG or WebP photo (``stage`` report or result)."""
     content = await file.read(service.settings().photo_max_bytes + 1)
-    from starlette.concurrency import run_in_threadpool
-
     photo = await run_in_threadpool(service.add_photo, session, principal, matter_id, stage, content)
     return PhotoRead(id=photo.id, stage=photo.stage, content_type=photo.content_type, size=photo.size,
                      sha256=photo.sha256, created_at=photo.created_at,
@@ -207,8 +218,6 @@ async def import_catalogue(
         principal: Annotated[Principal, Depends(require("matters.configure"))]) -> CatalogueVersionRead:
     """Replace the catalogue from a workbook (as exported) as a new version; a bad cell refuses
     the whole sheet, naming its row and column."""
-    from starlette.concurrency import run_in_threadpool
-
     content = await file.read()
     version = await run_in_threadpool(catalogue.import_xlsx, session, principal, content)
     count = len(catalogue.current_types(session, include_inactive=True))

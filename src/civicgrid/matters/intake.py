@@ -5,9 +5,11 @@ current catalogue, the grid under the point, the hotline phone, an idempotency k
 used). :func:`write` records any number of prepared reports in the caller's transaction with
 one statement per table — matters, timeline, timers, duplicate links, rollup counters, the
 day's number counter — and the same audit entries, timers and realtime messages as one report
-at a time. The API's ``POST /api/v1/matters`` hands prepared reports to a
-:class:`~civicgrid.db.GroupCommit`, so reports that arrive together are committed together;
-the demo generator and Open311 call :func:`civicgrid.matters.service.report`, which writes one.
+at a time. The API's ``POST /api/v1/matters`` hands each report to a
+:class:`~civicgrid.db.GroupCommit` (:func:`write_reports`: checked and written in the writer's
+transaction), so reports that arrive together are committed together; the demo generator and
+Open311 call :func:`civicgrid.matters.service.report`, which writes one in the caller's
+transaction.
 
 Reports written together behave as if written one after the other in the order they came:
 each gets its own number, a later report links an earlier one of the batch as a duplicate
@@ -33,7 +35,6 @@ from civicgrid.geo import service as geo
 from civicgrid.kit import pii
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
-from civicgrid.kit.i18n import pick
 from civicgrid.kit.ids import new_id
 from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue, repository
@@ -62,7 +63,6 @@ class Prepared:
     actor: Actor | None = None  # who the audit chain names (the request's actor)
     ip: str | None = None
     matter_type: Mapping[str, Any] = field(default_factory=dict)
-    type_name: str = ""  # in the caller's language
     grid: str = ""
     phone: str | None = None
     phone_hash: str | None = None
@@ -75,7 +75,7 @@ class Written:
 
     matter: Matter
     created: bool
-    type_name: str = ""
+    type_names: tuple[str, str] = ("", "")  # zh, en: picked in the caller's language when shown
     event: dict[str, Any] | None = None
     duplicates: tuple[DuplicateRead, ...] = ()
     allowed_actions: tuple[str, ...] = ()
@@ -90,13 +90,15 @@ def scoped_key(principal: Principal, key: str) -> str:
     return f"{principal.user_id}:{key}"
 
 
-def prepare(session: Session, principal: Principal, data: MatterCreate, idempotency_key: str | None) -> Prepared:
+def prepare(session: Session, principal: Principal, data: MatterCreate, idempotency_key: str | None, *,
+            actor: Actor | None = None, ip: str | None = None) -> Prepared:
     """Check and route a report without writing. Unknown or inactive type → 422 on
     ``type_code``; a point outside every grid of the city → 422 on ``lng``; a bad hotline phone
     → 422 on ``reporter_phone``. A key already used answers with its matter (``existing_id``).
-    The session's actor and address go with the report into the audit chain."""
+    ``actor`` and ``ip`` (by default the session's) go with the report into the audit chain."""
     key = scoped_key(principal, idempotency_key) if idempotency_key is not None else None
-    actor, ip = session.info.get("actor"), session.info.get("ip")
+    if actor is None:
+        actor, ip = session.info.get("actor"), session.info.get("ip")
     conn = session.connection()
     if key is not None:
         existing = repository.matter_id_by_key(conn, key)
@@ -118,8 +120,7 @@ def prepare(session: Session, principal: Principal, data: MatterCreate, idempote
             raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
         cipher = pii.get_cipher()
         phone, phone_hash = cipher.encrypt(normalized, PHONE_CONTEXT), cipher.lookup_hash(normalized, PHONE_CONTEXT)
-    return Prepared(principal, data, key, actor, ip, dict(matter_type),
-                    pick(matter_type["name_zh"], matter_type["name_en"]), grid, phone, phone_hash)
+    return Prepared(principal, data, key, actor, ip, dict(matter_type), grid, phone, phone_hash)
 
 
 # ---------------------------------------------------------------- writing
@@ -185,7 +186,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
         duplicates = tuple(DuplicateRead(candidate_id=link["candidate_id"],
                                          candidate_number=numbers[link["candidate_id"]],
                                          distance_m=link["distance_m"], decision="pending") for link in group)
-        written[i] = Written(matter, True, p.type_name, event, duplicates,
+        written[i] = Written(matter, True, (p.matter_type["name_zh"], p.matter_type["name_en"]), event, duplicates,
                              tuple(wf.allowed_actions(matter, p.principal)))
     session.info["actor"], session.info["ip"] = actor, ip
 
@@ -276,17 +277,45 @@ def _duplicate_links(session: Session, rows: list[dict[str, Any]]
 # ---------------------------------------------------------------- group commit
 
 
-def _write_batch(session: Session, reports: list[Prepared]) -> list[Written | Exception]:
-    return list(write(session, reports))
+@dataclass(frozen=True)
+class Report:
+    """One report as the API received it, with who sent it (checked in the writer's transaction)."""
+
+    principal: Principal
+    data: MatterCreate
+    idempotency_key: str | None
+    actor: Actor | None = None
+    ip: str | None = None
 
 
-_committers: dict[str, GroupCommit[Prepared, Written]] = {}
+def write_reports(session: Session, reports: list[Report]) -> list[Written | Exception]:
+    """Check, route and record reports in one transaction: a report that fails its checks gets
+    its error back (422), the others are written as by :func:`write`."""
+    prepared: list[Prepared] = []
+    outcome: list[Written | Exception | None] = []
+    for r in reports:
+        try:
+            prepared.append(prepare(session, r.principal, r.data, r.idempotency_key, actor=r.actor, ip=r.ip))
+            outcome.append(None)
+        except Invalid as exc:
+            outcome.append(exc)
+    written = iter(write(session, prepared))
+    return [next(written) if result is None else result for result in outcome]
 
 
-def committer(engine: Engine) -> GroupCommit[Prepared, Written]:
+_committers: dict[str, GroupCommit[Report, Written]] = {}
+
+
+def committer(engine: Engine) -> GroupCommit[Report, Written]:
     """The process's group commit of intake for ``engine``."""
     key = engine.url.render_as_string(hide_password=False)
     found = _committers.get(key)
     if found is None or found.engine is not engine:
-        found = _committers[key] = GroupCommit(engine, _write_batch)
+        found = _committers[key] = GroupCommit(engine, write_reports)
     return found
+
+
+def stop_committers() -> None:
+    """Finish queued reports and stop the writer threads (at shutdown)."""
+    for found in list(_committers.values()):
+        found.stop()

@@ -91,7 +91,7 @@ def written_detail(principal: Principal, written: intake.Written) -> MatterDetai
                                 to_status=event["to_status"], actor_name=event["actor_name"],
                                 actor_role=event["actor_role"], at=event["at"], note=event["note"], lng=event["lng"],
                                 lat=event["lat"], division_code=event["division_code"], data=json.loads(event["data"]))
-    return MatterDetail(**_read_values(written.matter, principal), type_name=written.type_name,
+    return MatterDetail(**_read_values(written.matter, principal), type_name=pick(*written.type_names),
                         timeline=[timeline_row], photos=[], duplicates=list(written.duplicates), supervision=[],
                         allowed_actions=list(written.allowed_actions))
 
