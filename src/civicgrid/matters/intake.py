@@ -127,14 +127,15 @@ def prepare(session: Session, principal: Principal, data: MatterCreate, idempote
 
 
 def write(session: Session, reports: list[Prepared]) -> list[Written]:
-    """Record prepared reports in the session's transaction (see the module docstring)."""
+    """Record reports prepared in this same transaction (see the module docstring). A key that
+    another process committed since then makes the INSERT fail on the unique key (several
+    reports: the group commit then writes them one at a time) or, for a single report, returns
+    that process's matter."""
     conn = session.connection()
-    keys = [p.key for p in reports if p.key is not None and p.existing_id is None]
-    taken = repository.matter_ids_by_keys(conn, keys) if keys else {}
     first_with_key: dict[str, int] = {}
     fresh: list[int] = []
     for i, p in enumerate(reports):
-        if p.existing_id is not None or (p.key is not None and (p.key in taken or p.key in first_with_key)):
+        if p.existing_id is not None or (p.key is not None and p.key in first_with_key):
             continue
         fresh.append(i)
         if p.key is not None:

@@ -119,13 +119,6 @@ def current_type_row(conn: Connection, code: str) -> RowMapping | None:
     return conn.execute(_statement(conn.dialect.name, "current_type", build), {"code": code}).mappings().first()
 
 
-def matter_ids_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, str]:
-    """The matters holding any of these idempotency keys: key → id (one cached lookup per key:
-    an IN list would be rendered anew for every batch)."""
-    found = {key: matter_id_by_key(conn, key) for key in keys}
-    return {key: matter_id for key, matter_id in found.items() if matter_id is not None}
-
-
 def next_number(session: Session, day: str, count: int = 1) -> int:
     """Atomically take the next ``count`` sequence numbers of ``day``; returns the last of them
     (an upsert that returns the new value)."""
