@@ -262,7 +262,7 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-_factories: dict[tuple[int, bool], tuple[Engine, sessionmaker[Session]]] = {}
+_factories: dict[tuple[Engine, bool], sessionmaker[Session]] = {}
 
 
 def session_factory(engine: Engine | None = None, *, write: bool = True) -> sessionmaker[Session]:
@@ -270,12 +270,11 @@ def session_factory(engine: Engine | None = None, *, write: bool = True) -> sess
     One per engine and kind: a read factory binds to an option engine, whose creation copies the
     engine's event dispatch (about half a millisecond here, every time)."""
     engine = engine or get_engine()
-    key = (id(engine), write)
-    found = _factories.get(key)
-    if found is None or found[0] is not engine:
+    found = _factories.get((engine, write))
+    if found is None:
         bind = engine if write else engine.execution_options(sqlite_begin="DEFERRED")
-        found = _factories[key] = (engine, sessionmaker(bind=bind, expire_on_commit=False, autoflush=True))
-    return found[1]
+        found = _factories[(engine, write)] = sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    return found
 
 
 AfterCommit = Callable[[], None]

@@ -233,14 +233,6 @@ def versions(session: Session) -> list[tuple[CatalogueVersion, int]]:
     return [(v, counts.get(v.version, 0)) for v in repository.versions(session)]
 
 
-def type_for_intake(session: Session, code: str) -> MatterType:
-    """The current, active type with this code; 422 naming ``type_code`` otherwise."""
-    found = repository.type_by_code(session, current(session).version, code.strip().upper())
-    if found is None or not found.active:
-        raise Invalid(f"事项类型 {code} 不存在", f"Unknown matter type: {code}", details={"field": "type_code"})
-    return found
-
-
 def limits_of(matter_type: MatterType) -> dict[str, tuple[int, str]]:
     return parse_limits(matter_type.limits)
 

@@ -169,7 +169,8 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
     written: dict[int, Written] = {}
     for i, row, event, group, timer_rows in zip(fresh, rows, events, links, armed, strict=True):
         p = reports[i]
-        session.info["actor"], session.info["ip"] = p.actor or actor, p.ip if p.actor else ip
+        # The report's own actor and address (prepared from its request), else the session's.
+        session.info["actor"], session.info["ip"] = (p.actor, p.ip) if p.actor else (actor, ip)
         record_created(session, Matter, row)
         record_created(session, TimelineEvent, event)
         for timer_row in timer_rows:
@@ -304,15 +305,14 @@ def write_reports(session: Session, reports: list[Report]) -> list[Written | Exc
     return [next(written) if result is None else result for result in outcome]
 
 
-_committers: dict[str, GroupCommit[Report, Written]] = {}
+_committers: dict[Engine, GroupCommit[Report, Written]] = {}
 
 
 def committer(engine: Engine) -> GroupCommit[Report, Written]:
-    """The process's group commit of intake for ``engine``."""
-    key = engine.url.render_as_string(hide_password=False)
-    found = _committers.get(key)
-    if found is None or found.engine is not engine:
-        found = _committers[key] = GroupCommit(engine, write_reports)
+    """The process's group commit of intake for ``engine`` (engines are per process, per URL)."""
+    found = _committers.get(engine)
+    if found is None:
+        found = _committers[engine] = GroupCommit(engine, write_reports)
     return found
 
 

@@ -76,10 +76,7 @@ def report(session: Session, principal: Principal, data: MatterCreate, *,
     city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``
     (:mod:`civicgrid.matters.intake`; the API commits reports in groups).
     """
-    prepared = intake.prepare(session, principal, data, idempotency_key)
-    if prepared.existing_id is not None:
-        return get_unscoped(session, prepared.existing_id), False
-    written = intake.write(session, [prepared])[0]
+    written = intake.write(session, [intake.prepare(session, principal, data, idempotency_key)])[0]
     return written.matter, written.created
 
 
@@ -94,14 +91,6 @@ def written_detail(principal: Principal, written: intake.Written) -> MatterDetai
     return MatterDetail(**_read_values(written.matter, principal), type_name=pick(*written.type_names),
                         timeline=[timeline_row], photos=[], duplicates=list(written.duplicates), supervision=[],
                         allowed_actions=list(written.allowed_actions))
-
-
-def get_unscoped(session: Session, matter_id: str) -> Matter:
-    """A matter by id without scoping (the caller just wrote or was handed it)."""
-    matter = repository.get_unscoped(session, matter_id)
-    if matter is None:
-        raise _not_found()
-    return matter
 
 
 # ---------------------------------------------------------------- reads

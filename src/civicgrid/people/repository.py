@@ -85,10 +85,6 @@ def add_token(session: Session, token: AuthToken) -> None:
     session.flush()
 
 
-def get_token_by_hash(session: Session, token_hash: str) -> AuthToken | None:
-    return session.scalars(select(AuthToken).where(AuthToken.token_hash == token_hash)).first()
-
-
 @dataclass(frozen=True)
 class TokenAccount:
     """A bearer token with what authentication needs of its user and role (one row)."""

@@ -22,8 +22,6 @@ LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
 
 
 _UPSERTS: dict[str, Any] = {}
-_UPSERT_COLUMNS = ("id", "kind", "key", "ref_type", "ref_id", "division_code", "due_at", "state", "attempts",
-                   "max_attempts", "lease_owner", "lease_until", "last_error", "payload", "created_at", "fired_at")
 
 
 def _upsert_statement(dialect: str) -> Any:
@@ -31,7 +29,7 @@ def _upsert_statement(dialect: str) -> Any:
     if stmt is None:
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         base = insert(Timer)
-        replace = {name: base.excluded[name] for name in _UPSERT_COLUMNS if name not in ("id", "key")}
+        replace = {c.name: base.excluded[c.name] for c in Timer.__table__.columns if c.name not in ("id", "key")}
         # The predicate is literal SQL: PostgreSQL must match it against the partial index when it
         # plans the statement, which it cannot do with a bound parameter (psycopg prepares
         # repeated statements server-side).
