@@ -24,6 +24,7 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.principal import Principal
+from civicgrid.kit.statements import DriverStatement
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x43475244  # "CGRD"
@@ -57,15 +58,16 @@ def _head(conn: Connection, session: Session) -> tuple[int, str]:
     if cached is not None:
         return cached
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"key": ADVISORY_LOCK_KEY})
-    row = conn.execute(_LAST).first()
-    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+        _LOCK.execute(conn, {"key": ADVISORY_LOCK_KEY})
+    rows = _LAST.execute(conn, {})
+    return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS_HASH)
 
 
-# Built once: every writing transaction runs them.
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_LAST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-_INSERT_ENTRIES = insert(AuditEntry)
+# Every writing transaction runs these: compiled once, run on the driver (kit.statements).
+_LOCK = DriverStatement(lambda _d: text("SELECT pg_advisory_xact_lock(:key)"))
+_LAST = DriverStatement(lambda _d: select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc())
+                        .limit(1))
+_INSERT_ENTRIES = DriverStatement(lambda _d: insert(AuditEntry), keys=[c.key for c in AuditEntry.__table__.c])
 
 
 _PENDING = "_audit_pending"
@@ -94,7 +96,7 @@ def _append(session: Session, conn: Connection, rows: list[dict[str, Any]]) -> N
         row["seq"] = seq
         row["prev_hash"] = prev
         row["hash"] = prev = entry_hash(prev, hashed_fields(row))
-    conn.execute(_INSERT_ENTRIES, rows)
+    _INSERT_ENTRIES.executemany(conn, rows)
     session.info[_HEAD] = (seq, prev)
 
 
@@ -156,19 +158,21 @@ def _jsonable(value: Any) -> Any:
     return value if type(value) in _PLAIN else to_jsonable(value)
 
 
-_INSERTS: dict[type[Base], Any] = {}
+_INSERTS: dict[type[Base], DriverStatement] = {}
 
 
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]], *, audit: bool = True) -> None:
-    """Write rows with one cached Core ``INSERT`` in the session's transaction, and queue their
-    audit entries (a row audited this way is indistinguishable from an ORM insert). With
-    ``audit=False`` the caller queues them with :func:`record_created` (under each row's actor)."""
+    """Write rows (each with every column of the table) with one cached ``INSERT`` run on the
+    driver in the session's transaction, and queue their audit entries (a row audited this way
+    is indistinguishable from an ORM insert). With ``audit=False`` the caller queues them with
+    :func:`record_created` (under each row's actor)."""
     if not rows:
         return
     stmt = _INSERTS.get(model)
     if stmt is None:
-        stmt = _INSERTS[model] = insert(model.__table__)  # type: ignore[arg-type]
-    session.connection().execute(stmt, rows)
+        table = model.__table__
+        stmt = _INSERTS[model] = DriverStatement(lambda _d: insert(model), keys=[c.key for c in table.c])
+    stmt.executemany(session.connection(), rows)
     if audit:
         for row in rows:
             record_created(session, model, row)

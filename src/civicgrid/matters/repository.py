@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from civicgrid.kit.scoping import scope_clause
+from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.models import (
     CatalogueVersion,
     DuplicateCandidate,
@@ -86,60 +87,82 @@ def by_idempotency_key(session: Session, key: str) -> Matter | None:
     return session.scalar(select(Matter).where(Matter.idempotency_key == key))
 
 
-# The intake path runs on every report, so its statements are built once per dialect and run as
-# Core on the session's connection (the ORM's unit of work costs more than the SQL itself).
-_STATEMENTS: dict[tuple[str, str], Any] = {}
-
-
-def _statement(dialect: str, name: str, build: Any) -> Any:
-    stmt = _STATEMENTS.get((dialect, name))
-    if stmt is None:
-        stmt = _STATEMENTS[(dialect, name)] = build(dialect)
-    return stmt
+# The intake path runs on every report: its statements are built once per dialect and run on the
+# driver's cursor (kit.statements; the Core execution machinery cost more than the SQL itself).
 
 
 def _insert_for(dialect: str) -> Any:
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
+def _current_type(_dialect: str) -> Any:
+    t, v = MatterType.__table__.c, CatalogueVersion.__table__.c
+    return (select(t.id, t.code, t.version, t.owner_level, t.department, t.limits, t.active, t.name_zh, t.name_en)
+            .join_from(MatterType.__table__, CatalogueVersion.__table__, v.version == t.version)
+            .where(v.is_current.is_(True), t.code == bindparam("code")))
+
+
+def _next_number(dialect: str) -> Any:
+    table = MatterNumberCounter.__table__
+    stmt = _insert_for(dialect)(table)
+    return stmt.on_conflict_do_update(index_elements=[table.c.day],
+                                      set_={"last": table.c.last + stmt.excluded.last}).returning(table.c.last)
+
+
+def _insert_matter(dialect: str) -> Any:
+    table = Matter.__table__
+    return _insert_for(dialect)(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]
+                                                              ).returning(table.c.id)
+
+
+def _nearby(_dialect: str) -> Any:
+    c = Matter.__table__.c
+    return select(c.id, c.number, c.lng, c.lat).where(
+        c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
+        c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
+        # Three comparisons, not NOT IN: an IN list cannot be compiled once.
+        c.status != "rejected", c.status != "cancelled", c.status != "merged",
+        c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
+        c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")))
+
+
+MATTER_COLUMNS = tuple(c.key for c in Matter.__table__.c)
+_ID_BY_KEY = DriverStatement(lambda _d: select(Matter.__table__.c.id).where(
+    Matter.__table__.c.idempotency_key == bindparam("key")))
+_CURRENT_TYPE = DriverStatement(_current_type)
+_CURRENT_TYPE_COLUMNS = ("id", "code", "version", "owner_level", "department", "limits", "active", "name_zh", "name_en")
+_NEXT_NUMBER = DriverStatement(_next_number, keys=("day", "last"))
+_INSERT_MATTER = DriverStatement(_insert_matter, keys=MATTER_COLUMNS)
+_INSERT_MATTERS = DriverStatement(lambda _d: insert(Matter), keys=MATTER_COLUMNS)
+_NEARBY = DriverStatement(_nearby)
+
+
 def matter_id_by_key(conn: Connection, key: str) -> str | None:
-    stmt = _statement(conn.dialect.name, "id_by_key", lambda _d: select(Matter.__table__.c.id).where(
-        Matter.__table__.c.idempotency_key == bindparam("key")))
-    return conn.execute(stmt, {"key": key}).scalar()
+    rows = _ID_BY_KEY.execute(conn, {"key": key})
+    return str(rows[0][0]) if rows else None
 
 
-def current_type_row(conn: Connection, code: str) -> RowMapping | None:
+def current_type_row(conn: Connection, code: str) -> dict[str, Any] | None:
     """The matter type with ``code`` in the current catalogue version (active or not)."""
-    def build(_dialect: str) -> Any:
-        t, v = MatterType.__table__.c, CatalogueVersion.__table__.c
-        return (select(t.id, t.code, t.version, t.owner_level, t.department, t.limits, t.active, t.name_zh,
-                       t.name_en)
-                .join_from(MatterType.__table__, CatalogueVersion.__table__, v.version == t.version)
-                .where(v.is_current.is_(True), t.code == bindparam("code")))
-    return conn.execute(_statement(conn.dialect.name, "current_type", build), {"code": code}).mappings().first()
+    rows = _CURRENT_TYPE.execute(conn, {"code": code})
+    return dict(zip(_CURRENT_TYPE_COLUMNS, rows[0], strict=True)) if rows else None
 
 
 def next_number(session: Session, day: str, count: int = 1) -> int:
     """Atomically take the next ``count`` sequence numbers of ``day``; returns the last of them
     (an upsert that returns the new value)."""
-    def build(dialect: str) -> Any:
-        table = MatterNumberCounter.__table__
-        stmt = _insert_for(dialect)(table)
-        return stmt.on_conflict_do_update(index_elements=[table.c.day],
-                                          set_={"last": table.c.last + stmt.excluded.last}).returning(table.c.last)
-    conn = session.connection()
-    return int(conn.execute(_statement(conn.dialect.name, "next_number", build), {"day": day, "last": count}
-                            ).scalar_one())
+    return int(_NEXT_NUMBER.execute(session.connection(), {"day": day, "last": count})[0][0])
 
 
 def insert_matter(conn: Connection, row: dict[str, Any]) -> bool:
     """Insert a matter row; False when its idempotency key is already taken (a concurrent retry
     committed first), in which case nothing is written."""
-    def build(dialect: str) -> Any:
-        table = Matter.__table__
-        return _insert_for(dialect)(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]
-                                                                  ).returning(table.c.id)
-    return conn.execute(_statement(conn.dialect.name, "insert_matter", build), row).first() is not None
+    return bool(_INSERT_MATTER.execute(conn, row))
+
+
+def insert_matters(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert matter rows (every column given); a taken idempotency key fails the statement."""
+    _INSERT_MATTERS.executemany(conn, rows)
 
 
 def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, owner_prefix: str | None,
@@ -169,18 +192,9 @@ def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclu
                      lat: float, dlng: float, dlat: float) -> Sequence[tuple[str, str, float, float]]:
     """Candidates for duplicates as (id, number, lng, lat): same type, reported since ``since``,
     inside a small lng/lat box (the caller measures the real distance)."""
-    def build(_dialect: str) -> Any:
-        c = Matter.__table__.c
-        return select(c.id, c.number, c.lng, c.lat).where(
-            c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
-            c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
-            # Three comparisons, not NOT IN: an IN list is re-rendered into the SQL on every run.
-            c.status != "rejected", c.status != "cancelled", c.status != "merged",
-            c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
-            c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")))
-    rows = conn.execute(_statement(conn.dialect.name, "nearby", build), {
+    rows = _NEARBY.execute(conn, {
         "type_code": type_code, "since": since, "exclude_id": exclude_id, "lng_lo": lng - dlng, "lng_hi": lng + dlng,
-        "lat_lo": lat - dlat, "lat_hi": lat + dlat}).all()
+        "lat_lo": lat - dlat, "lat_hi": lat + dlat})
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from civicgrid.kit.statements import DriverStatement
 from civicgrid.timers.models import Timer, TimerState
 
 LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
@@ -55,13 +56,13 @@ def upsert_pending(session: Session, values: dict[str, Any]) -> str:
     return timer_id
 
 
-_INSERT = sa_insert(Timer)
+_INSERT = DriverStatement(lambda _d: sa_insert(Timer), keys=[c.key for c in Timer.__table__.c])
 
 
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert timers with one statement (executemany); a key clash raises IntegrityError."""
-    if rows:
-        session.connection().execute(_INSERT, rows)
+    """Insert timers (every column given) with one statement run on the driver (executemany); a
+    key clash raises IntegrityError."""
+    _INSERT.executemany(session.connection(), rows)
 
 
 def get(session: Session, timer_id: str, *, fresh: bool = False) -> Timer | None:

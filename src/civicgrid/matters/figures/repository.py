@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.kit.clock import CHINA_TZ
 from civicgrid.kit.scoping import scope_clause
+from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.figures.models import COUNTERS, ROLLUPS, CountyFigures, TownshipFigures, VillageFigures
 from civicgrid.matters.models import Matter
 
@@ -60,32 +61,33 @@ FACT_COLUMNS: tuple[str, ...] = (
 # ---------------------------------------------------------------- incremental maintenance
 
 
-_UPSERTS: dict[tuple[str, str], Any] = {}
-
-
 def _upsert_statement(dialect: str, model: type[Any]) -> Any:
-    """One cached ``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` per table and dialect:
-    executed with a list of rows (executemany), so SQLAlchemy compiles it once, not per call."""
-    key = (dialect, model.__tablename__)
-    stmt = _UPSERTS.get(key)
-    if stmt is None:
-        table = model.__table__
-        if dialect == "postgresql":
-            stmt = postgresql.insert(table)
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(table)
-        else:  # pragma: no cover - the two supported databases
-            raise RuntimeError(f"matter figures need SQLite or PostgreSQL, not {dialect}")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.code, table.c.day],
-            set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
-        )
-        _UPSERTS[key] = stmt
-    return stmt
+    """``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` of one rollup table."""
+    table = model.__table__
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - the two supported databases
+        raise RuntimeError(f"matter figures need SQLite or PostgreSQL, not {dialect}")
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.code, table.c.day],
+        set_={name: table.c[name] + stmt.excluded[name] for name in COUNTERS},
+    )
+
+
+# Every write that moves a matter runs these: compiled once per table and dialect, executed on
+# the driver with a list of rows (kit.statements).
+_UPSERTS: dict[str, DriverStatement] = {}
 
 
 def _upsert(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    conn.execute(_upsert_statement(conn.dialect.name, model), rows)
+    stmt = _UPSERTS.get(model.__tablename__)
+    if stmt is None:
+        stmt = _UPSERTS[model.__tablename__] = DriverStatement(
+            lambda dialect: _upsert_statement(dialect, model), keys=["code", "day", *COUNTERS])
+    stmt.executemany(conn, rows)
 
 
 def apply_deltas(conn: Connection, deltas: Mapping[Key, Mapping[str, int]]) -> None:
