@@ -11,7 +11,9 @@ walk ``app.routes`` and check that every endpoint declares exactly one.
 from __future__ import annotations
 
 from fastapi import Request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import Actor, set_actor
 from civicgrid.db import DbSession, transaction
@@ -19,6 +21,7 @@ from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
 from civicgrid.kit.principal import Principal
 from civicgrid.people import service
+from civicgrid.people.repository import TokenAccount
 
 
 def bearer_token(request: Request) -> str | None:
@@ -40,24 +43,45 @@ class Require:
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
 
-    def __call__(self, request: Request, session: DbSession) -> Principal:
+    async def __call__(self, request: Request, session: DbSession) -> Principal:
         raw = bearer_token(request)
         if raw is None:
             raise NotAuthenticated()
+        if session.info.get("write"):
+            # A write session may wait for the write lock: its statements run in the thread pool.
+            return await run_in_threadpool(self._check, request, session, raw)
+        # A read session never waits (SQLite reads go on beside the writer; PostgreSQL answers a
+        # one-row lookup by primary key): one statement on the event loop costs less than the
+        # two thread hops around it.
+        principal, token = self._authenticate(request, session, raw)
+        if service.needs_touch(token, utcnow()):
+            # The read transaction stays a read: the last-seen write gets its own short one.
+            await run_in_threadpool(_touch_alone, request.app.state.engine, token.id)
+        return self._permitted(principal)
+
+    def _check(self, request: Request, session: Session, raw: str) -> Principal:
+        principal, token = self._authenticate(request, session, raw)
+        if service.needs_touch(token, utcnow()):
+            service.touch_token(session, token.id)
+        return self._permitted(principal)
+
+    @staticmethod
+    def _authenticate(request: Request, session: Session, raw: str) -> tuple[Principal, TokenAccount]:
         principal, token = service.authenticate(session, raw)
         request.state.principal = principal
         request.state.auth_token_id = token.id
         set_actor(session, Actor(principal.username, principal.user_id))
-        if service.needs_touch(token, utcnow()):
-            if not session.info.get("write"):
-                # A read request stays a read transaction: the last-seen write gets its own short one.
-                with transaction(request.app.state.engine) as own:
-                    service.touch_token(own, token.id)
-            else:
-                service.touch_token(session, token.id)
+        return principal, token
+
+    def _permitted(self, principal: Principal) -> Principal:
         if self.permission and not principal.can(self.permission):
             raise PermissionDenied(self.permission)
         return principal
+
+
+def _touch_alone(engine: Engine, token_id: str) -> None:
+    with transaction(engine) as own:
+        service.touch_token(own, token_id)
 
 
 def require(permission: str) -> Require:

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid.kit.scoping import scope_clause
+from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
 
 # ---------------------------------------------------------------- users
@@ -102,25 +103,22 @@ class TokenAccount:
     permissions: frozenset[str]
 
 
-_TOKEN_ACCOUNT: dict[str, Any] = {}
-
-
 def _token_account_statement(dialect: str) -> Any:
-    """Token, user and the role's permissions in one statement (every request runs it), built
-    once per dialect. The permissions come aggregated into one space-separated string."""
-    stmt = _TOKEN_ACCOUNT.get(dialect)
-    if stmt is None:
-        rp = RolePermission.__table__.c
-        t, u = AuthToken.__table__.c, User.__table__.c
-        joined = (func.string_agg(rp.permission, " ") if dialect == "postgresql"
-                  else func.group_concat(rp.permission, " "))
-        permissions = select(joined).where(rp.role_code == u.role_code).scalar_subquery()
-        stmt = _TOKEN_ACCOUNT[dialect] = (
-            select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
+    """Token, user and the role's permissions in one statement. The permissions come aggregated
+    into one space-separated string."""
+    rp = RolePermission.__table__.c
+    t, u = AuthToken.__table__.c, User.__table__.c
+    joined = (func.string_agg(rp.permission, " ") if dialect == "postgresql"
+              else func.group_concat(rp.permission, " "))
+    permissions = select(joined).where(rp.role_code == u.role_code).scalar_subquery()
+    return (select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
                    u.division_code, u.is_active, permissions)
             .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
             .where(t.token_hash == bindparam("token_hash")))
-    return stmt
+
+
+# Every authenticated request runs it: compiled once per dialect, run on the driver.
+_TOKEN_ACCOUNT = DriverStatement(_token_account_statement)
 
 
 @lru_cache(maxsize=256)
@@ -129,11 +127,11 @@ def _permission_set(joined: str) -> frozenset[str]:
 
 
 def token_account(session: Session, token_hash: str) -> TokenAccount | None:
-    """The token with this hash and its account, read with one Core statement."""
-    conn = session.connection()
-    row = conn.execute(_token_account_statement(conn.dialect.name), {"token_hash": token_hash}).first()
-    if row is None:
+    """The token with this hash and its account, read with one statement."""
+    rows = _TOKEN_ACCOUNT.execute(session.connection(), {"token_hash": token_hash})
+    if not rows:
         return None
+    row = rows[0]
     return TokenAccount(id=row[0], last_seen_at=row[1], expires_at=row[2], revoked_at=row[3], user_id=row[4],
                         username=row[5], display_name=row[6], role_code=row[7], division_code=row[8],
                         is_active=bool(row[9]), permissions=_permission_set(row[10] or ""))
