@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from civicgrid.kit.clock import FakeClock
 from civicgrid.kit.errors import AppError, NotFound
 from civicgrid.kit.i18n import negotiate
+from civicgrid.kit.ids import new_id
 from civicgrid.kit.scoping import in_scope, jurisdiction_prefix
 
 
@@ -58,3 +61,15 @@ def test_error_body_in_both_languages() -> None:
     assert err.body("zh-CN") == {"error": {"code": "outside_city", "message": "坐标不在本市范围内"}}
     assert err.body("en")["error"]["message"] == "The location is outside the city"
     assert NotFound().status == 404
+
+
+def test_ids_are_time_ordered_uuid7() -> None:
+    first = new_id()
+    time.sleep(0.002)
+    later = [new_id() for _ in range(1000)]
+    assert len(set(later)) == 1000  # 74 random bits: no clash
+    parsed = uuid.UUID(hex=first)
+    assert len(first) == 32 and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    # The first 48 bits are the time in milliseconds: a later id sorts after an earlier one.
+    assert all(first < other for other in later)
+    assert abs(int(first[:12], 16) - time.time() * 1000) < 5_000

@@ -18,7 +18,8 @@ whose rows carry every column (Python-side column defaults are not applied).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import exc
@@ -39,6 +40,10 @@ class _Form:
     binds: tuple[tuple[str, Any, Processor], ...]  # name, default value (or _REQUIRED), bind processor
     types: tuple[Any, ...]  # the result columns' types (empty: rows as the driver gives them)
     results: tuple[Processor, ...] | None = None  # their processors, made at the first result
+    # Made from ``binds``: one C call that takes every value (when none has a default), and the
+    # positions that have a bind processor.
+    fetch: Callable[[Mapping[str, Any]], Any] | None = field(init=False)
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False)
 
     def processors(self, dialect: Dialect, description: Sequence[Sequence[Any]]) -> tuple[Processor, ...]:
         """Result processors may depend on the driver's type code (PostgreSQL numerics), so they
@@ -49,15 +54,28 @@ class _Form:
         return self.results
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = []
-        for name, default, process in self.binds:
-            value = values.get(name, default)
-            if value is _REQUIRED:
-                raise KeyError(f"no value for the statement's parameter {name!r}")
-            processed.append(value if process is None or value is None else process(value))
+        if self.fetch is not None:  # every parameter comes from the values: one C call takes them
+            taken = self.fetch(values)
+            processed = list(taken) if len(self.binds) > 1 else [taken]
+        else:
+            processed = []
+            for name, default, _ in self.binds:
+                value = values.get(name, default)
+                if value is _REQUIRED:
+                    raise KeyError(f"no value for the statement's parameter {name!r}")
+                processed.append(value)
+        for i, process in self.processed:
+            if processed[i] is not None:
+                processed[i] = process(processed[i])
         if self.positional:
             return tuple(processed)
         return {name: value for (name, _, _), value in zip(self.binds, processed, strict=True)}
+
+    def __post_init__(self) -> None:
+        names = [name for name, _, _ in self.binds]
+        every_one_required = all(default is _REQUIRED for _, default, _ in self.binds)
+        self.fetch = itemgetter(*names) if names and every_one_required else None
+        self.processed = tuple((i, process) for i, (_, _, process) in enumerate(self.binds) if process is not None)
 
     def rows(self, dialect: Dialect, cursor: Any) -> list[tuple[Any, ...]]:
         raw = cursor.fetchall()

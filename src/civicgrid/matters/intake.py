@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from civicgrid.audit.service import Actor, insert_rows, record_created
 from civicgrid.db import GroupCommit
@@ -177,8 +177,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
             timers.record_armed(session, timer_row)
         for link in group:
             record_created(session, DuplicateCandidate, link)
-        matter = Matter(**row)
-        make_transient_to_detached(matter)
+        matter = _loaded(row)
         session.add(matter)
         hub.publish(session, channel=f"entity:matter:{row['id']}", event="matter.reported",
                     data={"id": row["id"], "number": row["number"], "status": row["status"],
@@ -202,6 +201,18 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
             raise RuntimeError("idempotency key taken but no matter holds it")
         out.append(Written(holder, False))
     return out
+
+
+_MATTER_MANAGER = class_mapper(Matter).class_manager
+
+
+def _loaded(row: dict[str, Any]) -> Matter:
+    """The Matter of a row just inserted, as if loaded from the database (no constructor, no
+    attribute events: the values go straight into the instance, then it gets its identity)."""
+    matter: Matter = _MATTER_MANAGER.new_instance()
+    matter.__dict__.update(row)
+    make_transient_to_detached(matter)
+    return matter
 
 
 def _accept_unit(p: Prepared) -> str:
