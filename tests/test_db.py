@@ -1,14 +1,16 @@
-"""The SQLite plumbing under every request: WAL checkpoints off the request path, and the write
-lock's order."""
+"""The SQLite plumbing under every request: WAL checkpoints off the request path, the write
+lock's order, and the write turn among processes."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import text
 
-from civicgrid.db import AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT, WalCheckpointer, make_engine
+from civicgrid.db import AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT, WalCheckpointer, make_engine, transaction
 
 
 def _pragma(engine: object, name: str) -> int:
@@ -53,3 +55,28 @@ def test_wal_checkpointer_leaves_postgresql_alone() -> None:
     assert checkpointer.checkpoints == 0
     checkpointer.stop()
     engine.dispose()
+
+
+def test_processes_sharing_a_sqlite_file_take_turns_to_write(tmp_path: Path) -> None:
+    """Another process holding the write turn (the file lock) makes this process's writer wait
+    for exactly as long as it holds it, then go at once."""
+    database = tmp_path / "turns.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from civicgrid.db import ProcessLock\n"
+        f"lock = ProcessLock(Path({str(database) + '.write-lock'!r}))\n"
+        "lock.acquire(); print('held', flush=True); time.sleep(0.6); lock.release(); print('free', flush=True)\n"
+    )], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        with transaction(engine) as session:
+            session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        waited = time.monotonic() - started
+        assert holder.stdout.readline().strip() == "free"
+        assert 0.4 < waited < 5
+    finally:
+        holder.wait(timeout=10)
+        engine.dispose()

@@ -12,7 +12,9 @@ writers queue on the lock instead of failing half-way with "database is locked".
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import queue
 import threading
 from collections import deque
@@ -219,7 +221,35 @@ class FairLock:
         return self._locked
 
 
+class ProcessLock:
+    """The write turn among processes that share a SQLite file: an exclusive ``flock`` on
+    ``<database>.write-lock``. A waiting process sleeps in the kernel and is woken the moment the
+    holder lets go (SQLite's own busy handler would poll, sleeping up to 100 ms between tries);
+    a process that dies holding it releases it with its file. Taken after the process's
+    :class:`FairLock`, so one thread per process waits here."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+        self._open = threading.Lock()
+
+    def _descriptor(self) -> int:
+        with self._open:
+            if self._fd is None or os.getpid() != self._pid:  # a forked child opens its own
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            return self._fd
+
+    def acquire(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+
+
 _write_locks: dict[str, FairLock] = {}
+_process_locks: dict[str, ProcessLock] = {}
 
 
 def write_lock(engine: Engine) -> FairLock | None:
@@ -240,7 +270,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
         _install_sqlite_hooks(engine)
-        _write_locks.setdefault(engine.url.render_as_string(hide_password=False), FairLock())
+        key = engine.url.render_as_string(hide_password=False)
+        _write_locks.setdefault(key, FairLock())
+        if parsed.database and parsed.database != ":memory:":
+            _process_locks.setdefault(key, ProcessLock(Path(parsed.database + ".write-lock")))
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -286,7 +319,8 @@ def after_commit(session: Session, callback: AfterCommit) -> None:
     A callback queued inside a savepoint (``begin_nested``) is dropped when that savepoint rolls
     back, even if the outer transaction later commits.
     """
-    txn = session.get_nested_transaction() or session.get_transaction()
+    # Queuing begins the session's transaction if nothing has yet, so that it is committed.
+    txn = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault("after_commit", []).append((txn, callback))
 
 
@@ -329,7 +363,15 @@ def _writing(engine: Engine, write: bool) -> Iterator[None]:
     if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
         raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f} s")
     try:
-        yield
+        other_processes = _process_locks.get(engine.url.render_as_string(hide_password=False))
+        if other_processes is None:
+            yield
+            return
+        other_processes.acquire()
+        try:
+            yield
+        finally:
+            other_processes.release()
     finally:
         lock.release()
 
@@ -345,7 +387,8 @@ def _unit_of_work(factory: sessionmaker[Session], engine: Engine, write: bool,
             session.info.update(info)
         try:
             yield session
-            session.commit()
+            if session.in_transaction():  # a session that never began has nothing to commit
+                session.commit()
         except BaseException:
             session.rollback()
             raise

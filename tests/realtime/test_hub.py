@@ -1,11 +1,18 @@
 """The hub without a server: after-commit delivery, channel and jurisdiction rules, thread
-safety, and the PostgreSQL LISTEN/NOTIFY backend carrying messages between two hubs."""
+safety, and the backends that carry messages between processes (PostgreSQL LISTEN/NOTIFY,
+Unix datagram sockets beside a SQLite file)."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +22,7 @@ from civicgrid.db import transaction
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.ids import new_id
 from civicgrid.kit.principal import Principal
-from civicgrid.realtime.backends import PostgresBackend
+from civicgrid.realtime.backends import PostgresBackend, SocketBackend
 from civicgrid.realtime.hub import ChannelForbidden, Hub, Subscription
 
 COUNTY = Principal("u-county", "county_user", "county_commander", "431102000000", "431102",
@@ -230,3 +237,67 @@ def test_postgres_backend_carries_messages_between_processes(engine: Engine,
         assert far.queue.empty() and near.queue.empty() and outside.queue.empty()
 
     asyncio.run(scenario())
+
+
+@pytest.fixture
+def socket_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # Socket paths must stay short (108 bytes): a folder of its own under the temporary directory.
+    folder = Path(tempfile.mkdtemp(prefix="cg-rt-"))
+    folder.chmod(0o700)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_socket_backend_carries_messages_between_processes(engine: Engine, socket_folder: Path) -> None:
+    """SQLite with several processes: what one hub publishes, the other hubs' clients receive —
+    hubs in this process, and a real second process sending into the same folder."""
+    publisher, other = Hub(SocketBackend(socket_folder)), Hub(SocketBackend(socket_folder))
+    for h in (publisher, other):
+        h.start()
+    # A process that died without cleaning up leaves its socket behind: it is removed on send.
+    dead = socket_folder / "99999999-dead.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    stale.bind(str(dead))
+    stale.close()
+    try:
+        async def scenario() -> None:
+            far, near, outside = other.attach(COUNTY), publisher.attach(COUNTY), other.attach(VILLAGE)
+            for h, sub in ((other, far), (publisher, near), (other, outside)):
+                h.subscribe(sub, "division:4311")
+            await in_thread(publish, engine, publisher, commit=False, event="rolled.back")
+            await in_thread(publish, engine, publisher, event="committed", data={"id": "m1"})
+            big = {"id": "m2", "text": "长" * 30_000}
+            await in_thread(publish, engine, publisher, event="big", data=big)
+            for sub, big_data in ((far, {"id": "m2", "truncated": True}), (near, big)):
+                # Over a datagram's limit, the other process gets the notice without its data.
+                first, second = await next_event(sub), await next_event(sub)
+                assert (first["event"], first["data"]) == ("committed", {"id": "m1"})
+                assert (second["event"], second["data"]) == ("big", big_data)
+            assert not dead.exists()
+
+            sender = subprocess.run([sys.executable, "-c", (
+                "from pathlib import Path\n"
+                "from civicgrid.realtime.backends import SocketBackend\n"
+                "from civicgrid.realtime.hub import Hub, Message\n"
+                f"backend = SocketBackend(Path({str(socket_folder)!r}))\n"
+                "backend.send(Message('entity:matter:m3', 'from.child', {'id': 'm3'}, '431102001001', 't'), Hub())\n"
+            )], capture_output=True, text=True, timeout=60)
+            assert sender.returncode == 0, sender.stderr
+            for sub in (far, near):
+                frame = await next_event(sub)
+                assert (frame["event"], frame["origin"], frame["data"]) == ("from.child", "entity:matter:m3",
+                                                                            {"id": "m3"})
+            await asyncio.sleep(0.3)
+            assert far.queue.empty() and near.queue.empty() and outside.queue.empty()
+
+        asyncio.run(scenario())
+    finally:
+        for h in (publisher, other):
+            h.stop()
+    assert not list(socket_folder.glob("*.sock"))  # each hub removed its own socket
+
+
+def test_socket_backend_refuses_a_folder_others_can_enter(socket_folder: Path) -> None:
+    socket_folder.chmod(0o755)
+    with pytest.raises(PermissionError, match="0700"):
+        Hub(SocketBackend(socket_folder)).start()

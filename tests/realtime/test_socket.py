@@ -207,7 +207,7 @@ def test_the_socket_route_declares_its_permission() -> None:
 
 
 def test_the_backend_follows_the_database(engine: Engine, live_server: LiveServer) -> None:
-    """PostgreSQL deployments go through LISTEN/NOTIFY (so the tests above ran through it on
-    PostgreSQL); SQLite stays in-process."""
-    expected = "postgres" if engine.dialect.name == "postgresql" else "memory"
+    """PostgreSQL deployments go through LISTEN/NOTIFY, a SQLite file through sockets beside it
+    (so the tests above ran through them)."""
+    expected = "postgres" if engine.dialect.name == "postgresql" else "socket"
     assert hub.get_hub().backend.name == expected

@@ -110,7 +110,8 @@ def _queue(session: Session, entries: list[dict[str, Any]]) -> None:
     if session.info.get(_COMMITTING):  # a flush after our before_commit hook: write now
         _append(session, session.connection(), rows)
         return
-    txn = session.get_nested_transaction() or session.get_transaction()
+    # Queuing begins the session's transaction if nothing has yet, so that it is committed.
+    txn = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_PENDING, []).extend((txn, row) for row in rows)
 
 

@@ -23,7 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -123,14 +123,26 @@ class DriverStatement:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run once in ``conn``'s transaction (which must have begun); return the rows, if any."""
-        form = self._form(conn.dialect)
+        return self._run(conn.dialect, self._cursor(conn), values)
+
+    def query(self, engine: Engine, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run a read alone, on a pooled connection of its own and outside any transaction of the
+        caller's (one statement reads one consistent snapshot by itself): no session, no
+        ``Connection``, no BEGIN or COMMIT of ours. The pool ends whatever the driver began."""
+        raw = engine.raw_connection()
+        try:
+            return self._run(engine.dialect, raw.cursor(), values)
+        finally:
+            raw.close()
+
+    def _run(self, dialect: Dialect, cursor: Any, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        form = self._form(dialect)
         params = form.parameters(values)
-        cursor = self._cursor(conn)
         try:
             cursor.execute(form.sql, params)
-            return form.rows(conn.dialect, cursor) if cursor.description else []
-        except conn.dialect.loaded_dbapi.Error as error:
-            raise exc.DBAPIError.instance(form.sql, params, error, conn.dialect.loaded_dbapi.Error) from error
+            return form.rows(dialect, cursor) if cursor.description else []
+        except dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(form.sql, params, error, dialect.loaded_dbapi.Error) from error
         finally:
             cursor.close()
 

@@ -50,10 +50,11 @@ class Require:
         if session.info.get("write"):
             # A write session may wait for the write lock: its statements run in the thread pool.
             return await run_in_threadpool(self._check, request, session, raw)
-        # A read session never waits (SQLite reads go on beside the writer; PostgreSQL answers a
-        # one-row lookup by primary key): one statement on the event loop costs less than the
-        # two thread hops around it.
-        principal, token = self._authenticate(request, session, raw)
+        # A read never waits (SQLite reads go on beside the writer; PostgreSQL answers a one-row
+        # lookup by key): one statement on the event loop costs less than the two thread hops
+        # around it. It runs alone on a pooled connection, so a request that reads nothing else
+        # never begins its session's transaction.
+        principal, token = self._authenticate(request, session, raw, request.app.state.engine)
         if service.needs_touch(token, utcnow()):
             # The read transaction stays a read: the last-seen write gets its own short one.
             await run_in_threadpool(_touch_alone, request.app.state.engine, token.id)
@@ -66,8 +67,9 @@ class Require:
         return self._permitted(principal)
 
     @staticmethod
-    def _authenticate(request: Request, session: Session, raw: str) -> tuple[Principal, TokenAccount]:
-        principal, token = service.authenticate(session, raw)
+    def _authenticate(request: Request, session: Session, raw: str,
+                      engine: Engine | None = None) -> tuple[Principal, TokenAccount]:
+        principal, token = service.authenticate(engine or session, raw)
         request.state.principal = principal
         request.state.auth_token_id = token.id
         set_actor(session, Actor(principal.username, principal.user_id))

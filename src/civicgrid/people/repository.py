@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid.kit.scoping import scope_clause
@@ -126,9 +126,12 @@ def _permission_set(joined: str) -> frozenset[str]:
     return frozenset(joined.split())
 
 
-def token_account(session: Session, token_hash: str) -> TokenAccount | None:
-    """The token with this hash and its account, read with one statement."""
-    rows = _TOKEN_ACCOUNT.execute(session.connection(), {"token_hash": token_hash})
+def token_account(source: Session | Engine, token_hash: str) -> TokenAccount | None:
+    """The token with this hash and its account, read with one statement: in the session's
+    transaction, or given the engine, alone on a pooled connection (a read request's check)."""
+    values = {"token_hash": token_hash}
+    rows = (_TOKEN_ACCOUNT.query(source, values) if isinstance(source, Engine)
+            else _TOKEN_ACCOUNT.execute(source.connection(), values))
     if not rows:
         return None
     row = rows[0]

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, record, set_actor
@@ -118,11 +119,12 @@ def principal_of(user: User) -> Principal:
                      permissions=user.role.permission_set, display_name=user.display_name)
 
 
-def authenticate(session: Session, raw_token: str) -> tuple[Principal, TokenAccount]:
+def authenticate(source: Session | Engine, raw_token: str) -> tuple[Principal, TokenAccount]:
     """The principal behind a bearer token; :class:`NotAuthenticated` when it is unknown, revoked,
     idle longer than the idle timeout, past its absolute lifetime, or its user is disabled.
-    One statement: every authenticated request runs it."""
-    token = repository.token_account(session, token_hash(raw_token)) if raw_token else None
+    One statement, in the session's transaction or (given the engine) alone: every
+    authenticated request runs it."""
+    token = repository.token_account(source, token_hash(raw_token)) if raw_token else None
     if token is None or token.revoked_at is not None:
         raise NotAuthenticated("登录状态无效，请重新登录", "Invalid or revoked token; please log in again")
     now = utcnow()
