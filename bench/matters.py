@@ -379,8 +379,10 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("CIVICGRID_BENCH_PG_URL", PG_DEFAULT))
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--intake-seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="server processes for the PostgreSQL intake run (SQLite always runs one: one writer)")
+    parser.add_argument("--workers", default="1",
+                        help="server processes of the intake runs, a comma-separated list (e.g. 1,2): one intake "
+                             "run per count on each database (several processes on one SQLite file take turns "
+                             "to write)")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-figures", action="store_true")
     parser.add_argument("--workdir", type=Path, default=None, help="where the SQLite files and Parquet go")
@@ -391,10 +393,9 @@ def main() -> None:
     intake_rows: list[dict[str, Any]] = []
     figure_rows: list[dict[str, Any]] = []
     for kind in kinds:
-        if not args.skip_intake:
-            url, drop = fresh_database(kind, args.pg_url, workdir)
+        for workers in ([] if args.skip_intake else [int(w) for w in str(args.workers).split(",")]):
+            url, drop = fresh_database(kind, args.pg_url, workdir)  # each setup on a database of its own
             try:
-                workers = args.workers if kind == "postgres" else 1
                 for row in intake(kind, url, args.clients, args.intake_seconds, workers):
                     intake_rows.append({**row, "workers": workers})
             finally:
