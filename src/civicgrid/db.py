@@ -252,15 +252,6 @@ _write_locks: dict[str, FairLock] = {}
 _process_locks: dict[str, ProcessLock] = {}
 
 
-def write_lock(engine: Engine) -> FairLock | None:
-    """The process-wide lock that queues this process's SQLite write transactions (None on
-    PostgreSQL). SQLite admits one writer; without the lock, waiting writers poll in the driver's
-    busy handler and sleep up to 100 ms between tries, which puts seconds on the slowest requests
-    under concurrent intake. First come, first served, so the slowest request waits for the
-    ones ahead of it and no longer."""
-    return _write_locks.get(engine.url.render_as_string(hide_password=False))
-
-
 def make_engine(url: str) -> Engine:
     """Create an engine for a URL (SQLite gets WAL, foreign keys, explicit BEGIN and a write lock)."""
     parsed = make_url(url)
@@ -270,7 +261,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=8, max_overflow=16)
         _install_sqlite_hooks(engine)
-        key = engine.url.render_as_string(hide_password=False)
+        key = _lock_key(engine)
         _write_locks.setdefault(key, FairLock())
         if parsed.database and parsed.database != ":memory:":
             _process_locks.setdefault(key, ProcessLock(Path(parsed.database + ".write-lock")))
@@ -354,24 +345,34 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
         session.info.pop("after_commit", None)
 
 
+def _lock_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
 @contextmanager
 def _writing(engine: Engine, write: bool) -> Iterator[None]:
-    lock = write_lock(engine) if write else None
+    """Queue a SQLite write transaction (nothing on PostgreSQL): this process's turn
+    (:class:`FairLock`), then, on a SQLite file, the turn among processes (:class:`ProcessLock`).
+    SQLite admits one writer; without the locks, waiting writers poll in the driver's busy
+    handler and sleep up to 100 ms between tries, which puts seconds on the slowest requests
+    under concurrent intake. First come, first served, so the slowest request waits for the
+    ones ahead of it and no longer."""
+    key = _lock_key(engine) if write else ""
+    lock = _write_locks.get(key)
     if lock is None:
         yield
         return
     if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
         raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f} s")
+    other_processes = _process_locks.get(key)
     try:
-        other_processes = _process_locks.get(engine.url.render_as_string(hide_password=False))
-        if other_processes is None:
-            yield
-            return
-        other_processes.acquire()
+        if other_processes is not None:
+            other_processes.acquire()
         try:
             yield
         finally:
-            other_processes.release()
+            if other_processes is not None:
+                other_processes.release()
     finally:
         lock.release()
 

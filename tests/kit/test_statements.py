@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, select, text
+from sqlalchemy import Engine, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ def _timer(**values: object) -> dict[str, object]:
     return row
 
 
-INSERT = DriverStatement(lambda _d: insert(Timer), keys=[c.key for c in Timer.__table__.c])
+INSERT = DriverStatement.insert_into(Timer)
 BY_KIND = DriverStatement(lambda _d: select(T.id, T.due_at, T.attempts, T.payload, T.fired_at)
                           .where(T.kind == bindparam("kind"), T.state != "done").order_by(T.due_at))
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -67,7 +67,7 @@ def _head(conn: Connection, session: Session) -> tuple[int, str]:
 _LOCK = DriverStatement(lambda _d: text("SELECT pg_advisory_xact_lock(:key)"))
 _LAST = DriverStatement(lambda _d: select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc())
                         .limit(1))
-_INSERT_ENTRIES = DriverStatement(lambda _d: insert(AuditEntry), keys=[c.key for c in AuditEntry.__table__.c])
+_INSERT_ENTRIES = DriverStatement.insert_into(AuditEntry)
 
 
 _PENDING = "_audit_pending"
@@ -171,8 +171,7 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]],
         return
     stmt = _INSERTS.get(model)
     if stmt is None:
-        table = model.__table__
-        stmt = _INSERTS[model] = DriverStatement(lambda _d: insert(model), keys=[c.key for c in table.c])
+        stmt = _INSERTS[model] = DriverStatement.insert_into(model)
     stmt.executemany(session.connection(), rows)
     if audit:
         for row in rows:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import exc
+from sqlalchemy import exc, insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -94,6 +94,11 @@ class DriverStatement:
         self._build = build
         self._keys = list(keys) if keys is not None else None
         self._forms: dict[str, _Form] = {}
+
+    @classmethod
+    def insert_into(cls, model: Any) -> DriverStatement:
+        """A plain ``INSERT`` of every column of ``model``'s table (each row must give them all)."""
+        return cls(lambda _d: insert(model), keys=[column.key for column in model.__table__.c])
 
     def _form(self, dialect: Dialect) -> _Form:
         form = self._forms.get(dialect.name)

@@ -159,7 +159,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
             # A concurrent request with the same key committed first: answer with its matter.
             fresh, rows, links, events, armed = [], [], [], [], []
     else:
-        repository.insert_matters(conn, rows)
+        insert_rows(session, Matter, rows, audit=False)
     insert_rows(session, TimelineEvent, events, audit=False)
     timers.insert_new(session, [t for group in armed for t in group])
     insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -133,7 +133,6 @@ _CURRENT_TYPE = DriverStatement(_current_type)
 _CURRENT_TYPE_COLUMNS = ("id", "code", "version", "owner_level", "department", "limits", "active", "name_zh", "name_en")
 _NEXT_NUMBER = DriverStatement(_next_number, keys=("day", "last"))
 _INSERT_MATTER = DriverStatement(_insert_matter, keys=MATTER_COLUMNS)
-_INSERT_MATTERS = DriverStatement(lambda _d: insert(Matter), keys=MATTER_COLUMNS)
 _NEARBY = DriverStatement(_nearby)
 
 
@@ -158,11 +157,6 @@ def insert_matter(conn: Connection, row: dict[str, Any]) -> bool:
     """Insert a matter row; False when its idempotency key is already taken (a concurrent retry
     committed first), in which case nothing is written."""
     return bool(_INSERT_MATTER.execute(conn, row))
-
-
-def insert_matters(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert matter rows (every column given); a taken idempotency key fails the statement."""
-    _INSERT_MATTERS.executemany(conn, rows)
 
 
 def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, owner_prefix: str | None,

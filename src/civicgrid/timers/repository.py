@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, update
-from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -56,7 +55,7 @@ def upsert_pending(session: Session, values: dict[str, Any]) -> str:
     return timer_id
 
 
-_INSERT = DriverStatement(lambda _d: sa_insert(Timer), keys=[c.key for c in Timer.__table__.c])
+_INSERT = DriverStatement.insert_into(Timer)
 
 
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
