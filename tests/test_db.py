@@ -1,5 +1,5 @@
 """The SQLite plumbing under every request: WAL checkpoints off the request path, the write
-lock's order, and the write turn among processes."""
+lock's order, and the write turn among processes; on PostgreSQL, the pool's ping of idle connections."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
+import civicgrid.db
 from civicgrid.db import AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT, WalCheckpointer, make_engine, transaction
 
 
@@ -80,3 +83,40 @@ def test_processes_sharing_a_sqlite_file_take_turns_to_write(tmp_path: Path) -> 
     finally:
         holder.wait(timeout=10)
         engine.dispose()
+
+
+def test_an_idle_postgresql_connection_is_pinged_and_a_dead_one_replaced(db_url: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ping for a connection just used (a round trip per request saved under load); one idle
+    past the window is pinged, and a dead one is replaced before anyone gets it."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL pass runs this")
+    monkeypatch.setattr(civicgrid.db, "PING_AFTER_IDLE_SECONDS", 0.2)
+    engine = make_engine(db_url)
+    killer = create_engine(db_url, poolclass=NullPool)
+    pings: list[object] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return real_ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
+    try:
+        with engine.connect() as conn:
+            first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with engine.connect() as conn:  # back at once: not pinged
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first
+        assert pings == []
+        time.sleep(0.3)
+        with engine.connect() as conn:  # idle past the window: pinged, alive, kept
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first
+        assert len(pings) == 1
+        with killer.connect() as other:  # the server drops the connection while it waits in the pool
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({first})")
+        time.sleep(0.3)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != first
+    finally:
+        engine.dispose()
+        killer.dispose()

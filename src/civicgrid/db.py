@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -266,7 +267,42 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _process_locks.setdefault(key, ProcessLock(Path(parsed.database + ".write-lock")))
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+    _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 2.0
+"""A pooled PostgreSQL connection idle for longer than this is pinged when it is checked out."""
+_IDLE_SINCE = "civicgrid_idle_since"
+
+
+def _ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Pessimistic disconnect handling without a round trip per checkout. SQLAlchemy's
+    ``pool_pre_ping`` pings every connection it hands out, one round trip per request (a read
+    request's whole work is one more); under load a connection comes back to the pool within
+    milliseconds, and a connection that was just used is alive. So only a connection idle for
+    ``seconds`` is pinged: a dead one (the server restarted) invalidates the pool, as the
+    pre-ping does, and the checkout gets a fresh connection. A connection that dies in the
+    window fails its first statement, which invalidates it (Core does that on a disconnect
+    error; :mod:`civicgrid.kit.statements` too)."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_conn, None):
+                raise exc.InvalidatePoolError() from error
+            raise
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -302,6 +338,8 @@ def session_factory(engine: Engine | None = None, *, write: bool = True) -> sess
 
 
 AfterCommit = Callable[[], None]
+T = TypeVar("T")
+_ALONE: Any = object()
 
 
 def after_commit(session: Session, callback: AfterCommit) -> None:
@@ -310,17 +348,40 @@ def after_commit(session: Session, callback: AfterCommit) -> None:
     A callback queued inside a savepoint (``begin_nested``) is dropped when that savepoint rolls
     back, even if the outer transaction later commits.
     """
+    _after_commit(session, callback, _ALONE)
+
+
+def after_commit_together(session: Session, handler: Callable[[list[T]], None], item: T) -> None:
+    """Hand ``item`` to ``handler`` once this session's transaction has committed, together
+    with every other item queued for the same handler in the transaction: one call with the
+    list, in the order queued (a transaction's realtime messages go out in one round trip).
+    Savepoints as :func:`after_commit`; the call runs where the first item was queued among
+    the other callbacks."""
+    _after_commit(session, handler, item)
+
+
+def _after_commit(session: Session, callback: Callable[..., None], item: Any) -> None:
     # Queuing begins the session's transaction if nothing has yet, so that it is committed.
     txn = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault("after_commit", []).append((txn, callback))
+    session.info.setdefault("after_commit", []).append((txn, callback, item))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    queued: list[tuple[Any, AfterCommit]] = session.info.pop("after_commit", [])
-    for _txn, callback in queued:
+    queued: list[tuple[Any, Callable[..., None], Any]] = session.info.pop("after_commit", [])
+    together: dict[Callable[..., None], list[Any]] = {}
+    calls: list[tuple[Callable[..., None], list[Any] | None]] = []
+    for _txn, callback, item in queued:
+        if item is _ALONE:
+            calls.append((callback, None))
+        elif callback in together:
+            together[callback].append(item)
+        else:
+            together[callback] = [item]
+            calls.append((callback, together[callback]))
+    for callback, items in calls:
         try:
-            callback()
+            callback() if items is None else callback(items)
         except Exception:  # a failed push must not undo a committed write
             log.exception("after-commit callback failed")
 
@@ -337,8 +398,8 @@ def within_transaction(txn: Any, ancestor: Any) -> bool:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
-    queued: list[tuple[Any, AfterCommit]] = session.info.get("after_commit", [])
-    kept = [(txn, cb) for txn, cb in queued if not within_transaction(txn, previous_transaction)]
+    queued: list[tuple[Any, Callable[..., None], Any]] = session.info.get("after_commit", [])
+    kept = [entry for entry in queued if not within_transaction(entry[0], previous_transaction)]
     if kept:
         session.info["after_commit"] = kept
     else:

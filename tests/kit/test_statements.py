@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
+from civicgrid.db import make_engine
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.statements import DriverStatement
+from civicgrid.kit.statements import DriverStatement, pipeline
 from civicgrid.timers.models import Timer
 
 T = Timer.__table__.c
@@ -83,3 +84,47 @@ def test_textual_sql_and_numbers(db: Session) -> None:
     last = DriverStatement(lambda _d: select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1))
     core = conn.execute(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)).all()
     assert [tuple(r) for r in core] == last.execute(conn, {})
+
+
+def test_a_pipeline_sends_together_and_its_rows_are_read_after(db: Session) -> None:
+    conn = db.connection()
+    early, late = _timer(), _timer(due_at=datetime(2026, 3, 9, tzinfo=UTC))
+    with pipeline(conn):
+        INSERT.executemany(conn, [late, early])
+        found = BY_KIND.send(conn, {"kind": "test.driver"})
+        if conn.dialect.name == "postgresql":  # psycopg's pipeline mode: nothing waited for yet
+            assert conn.connection.dbapi_connection.pgconn.pipeline_status  # type: ignore[union-attr]
+    assert [row[0] for row in found.rows()] == [early["id"], late["id"]]
+    assert found.rows()[0][1] == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)  # processed as ever
+    # Outside a pipeline a sent statement's rows are already in.
+    assert len(BY_KIND.send(conn, {"kind": "test.driver"}).rows()) == 2
+
+
+def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_transaction_goes_on(db: Session) -> None:
+    conn = db.connection()
+    row = _timer()
+    INSERT.executemany(conn, [row])
+    nested = conn.begin_nested()
+    with pytest.raises(IntegrityError), pipeline(conn):
+        INSERT.executemany(conn, [{**row, "id": new_id()}])  # the same key
+        BY_KIND.send(conn, {"kind": "test.driver"})
+    nested.rollback()
+    assert len(BY_KIND.execute(conn, {"kind": "test.driver"})) == 1
+
+
+def test_a_query_alone_begins_nothing_and_keeps_the_prepared_statements(db_url: str) -> None:
+    """On PostgreSQL ``query`` runs in autocommit: no BEGIN, and no ROLLBACK when the pool takes
+    the connection back, which psycopg would answer with DEALLOCATE ALL."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("psycopg's prepared statements: the PostgreSQL pass runs this")
+    engine = make_engine(db_url)
+    try:
+        prepared = DriverStatement(lambda _d: text("SELECT count(*) FROM pg_prepared_statements"))
+        in_transaction = DriverStatement(lambda _d: text("SELECT now() <> statement_timestamp()"))
+        # psycopg prepares a statement on its 5th run on a connection; the pool's one connection
+        # keeps it from then on.
+        seen = [prepared.query(engine, {})[0][0] for _ in range(8)]
+        assert seen[-1] >= 1, seen
+        assert in_transaction.query(engine, {}) == [(False,)]
+    finally:
+        engine.dispose()

@@ -280,7 +280,7 @@ def test_socket_backend_carries_messages_between_processes(engine: Engine, socke
                 "from civicgrid.realtime.backends import SocketBackend\n"
                 "from civicgrid.realtime.hub import Hub, Message\n"
                 f"backend = SocketBackend(Path({str(socket_folder)!r}))\n"
-                "backend.send(Message('entity:matter:m3', 'from.child', {'id': 'm3'}, '431102001001', 't'), Hub())\n"
+                "backend.send([Message('entity:matter:m3', 'from.child', {'id': 'm3'}, '431102001001', 't')], Hub())\n"
             )], capture_output=True, text=True, timeout=60)
             assert sender.returncode == 0, sender.stderr
             for sub in (far, near):

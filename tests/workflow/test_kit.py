@@ -168,9 +168,11 @@ class RecordingBackend:
 
     def __init__(self) -> None:
         self.sent: list[object] = []
+        self.calls = 0
 
-    def send(self, message: object, hub: object) -> None:
-        self.sent.append(message)
+    def send(self, messages: list[object], hub: object) -> None:
+        self.sent.extend(messages)
+        self.calls += 1
 
     def start(self, hub: object) -> None:
         return None
@@ -205,6 +207,24 @@ def test_realtime_message_only_after_commit(tickets: Session, clock: FakeClock, 
     [message] = recorded.sent
     assert (message.channel, message.event, message.division_code) == (  # type: ignore[attr-defined]
         f"entity:ticket:{ticket.id}", "ticket.start", "431102001001")
+
+
+def test_a_transactions_messages_go_out_together_in_order(tickets: Session, clock: FakeClock,
+                                                          recorded: RecordingBackend) -> None:
+    first, dropped, last = _ticket(tickets), _ticket(tickets), _ticket(tickets)
+    tickets.commit()
+    recorded.sent.clear()
+    recorded.calls = 0
+    TICKETS.transition(tickets, first, "start", HANDLER)
+    nested = tickets.begin_nested()
+    TICKETS.transition(tickets, dropped, "start", HANDLER)
+    nested.rollback()
+    TICKETS.transition(tickets, last, "start", HANDLER)
+    tickets.commit()
+    # One call to the backend (one NOTIFY round trip on PostgreSQL), the savepoint's message left out.
+    assert recorded.calls == 1
+    assert [m.channel for m in recorded.sent] == [  # type: ignore[attr-defined]
+        f"entity:ticket:{first.id}", f"entity:ticket:{last.id}"]
 
 
 def test_table_refuses_unknown_status() -> None:

@@ -24,7 +24,7 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.principal import Principal
-from civicgrid.kit.statements import DriverStatement
+from civicgrid.kit.statements import DriverStatement, pipeline
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x43475244  # "CGRD"
@@ -57,9 +57,11 @@ def _head(conn: Connection, session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD)
     if cached is not None:
         return cached
-    if conn.dialect.name == "postgresql":
-        _LOCK.execute(conn, {"key": ADVISORY_LOCK_KEY})
-    rows = _LAST.execute(conn, {})
+    with pipeline(conn):  # PostgreSQL: the lock and the head in one round trip
+        if conn.dialect.name == "postgresql":
+            _LOCK.send(conn, {"key": ADVISORY_LOCK_KEY})
+        last = _LAST.send(conn, {})
+    rows = last.rows()
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS_HASH)
 
 

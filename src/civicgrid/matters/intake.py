@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from civicgrid.audit.service import Actor, insert_rows, record_created
@@ -37,6 +37,7 @@ from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.ids import new_id
 from civicgrid.kit.principal import Principal
+from civicgrid.kit.statements import pipeline
 from civicgrid.matters import catalogue, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.figures import service as figures
@@ -90,21 +91,64 @@ def scoped_key(principal: Principal, key: str) -> str:
     return f"{principal.user_id}:{key}"
 
 
+@dataclass(frozen=True)
+class Report:
+    """One report as the API received it, with who sent it (checked in the writer's transaction)."""
+
+    principal: Principal
+    data: MatterCreate
+    idempotency_key: str | None
+    actor: Actor | None = None
+    ip: str | None = None
+
+
 def prepare(session: Session, principal: Principal, data: MatterCreate, idempotency_key: str | None, *,
             actor: Actor | None = None, ip: str | None = None) -> Prepared:
     """Check and route a report without writing. Unknown or inactive type → 422 on
     ``type_code``; a point outside every grid of the city → 422 on ``lng``; a bad hotline phone
     → 422 on ``reporter_phone``. A key already used answers with its matter (``existing_id``).
     ``actor`` and ``ip`` (by default the session's) go with the report into the audit chain."""
-    key = scoped_key(principal, idempotency_key) if idempotency_key is not None else None
-    if actor is None:
-        actor, ip = session.info.get("actor"), session.info.get("ip")
+    result = prepare_all(session, [Report(principal, data, idempotency_key, actor, ip)])[0]
+    if isinstance(result, Invalid):
+        raise result
+    return result
+
+
+def prepare_all(session: Session, reports: list[Report]) -> list[Prepared | Invalid]:
+    """:func:`prepare` for several reports, with the lookups of all of them (keys already used,
+    the types in the current catalogue) in one round trip; a report that fails its checks gets
+    its error in its place."""
+    keys: list[str | Invalid | None] = []
+    for r in reports:
+        try:
+            keys.append(scoped_key(r.principal, r.idempotency_key) if r.idempotency_key is not None else None)
+        except Invalid as exc:
+            keys.append(exc)
+    codes = {r.data.type_code.strip().upper() for r in reports}
     conn = session.connection()
-    if key is not None:
-        existing = repository.matter_id_by_key(conn, key)
+    with pipeline(conn):
+        holders = {key: repository.matter_id_by_key(conn, key) for key in keys if isinstance(key, str)}
+        types = {code: repository.current_type_row(conn, code) for code in codes}
+    out: list[Prepared | Invalid] = []
+    for r, key in zip(reports, keys, strict=True):
+        if isinstance(key, Invalid):
+            out.append(key)
+            continue
+        actor, ip = (r.actor, r.ip) if r.actor is not None else (session.info.get("actor"), session.info.get("ip"))
+        existing = holders[key]() if key is not None else None
         if existing is not None:
-            return Prepared(principal, data, key, actor, ip, existing_id=existing)
-    matter_type = repository.current_type_row(conn, data.type_code.strip().upper())
+            out.append(Prepared(r.principal, r.data, key, actor, ip, existing_id=existing))
+            continue
+        try:
+            out.append(_checked(session, r, key, actor, ip, types[r.data.type_code.strip().upper()]()))
+        except Invalid as exc:
+            out.append(exc)
+    return out
+
+
+def _checked(session: Session, r: Report, key: str | None, actor: Actor | None, ip: str | None,
+             matter_type: dict[str, Any] | None) -> Prepared:
+    data = r.data
     if matter_type is None or not matter_type["active"]:
         raise Invalid(f"事项类型 {data.type_code} 不存在", f"Unknown matter type: {data.type_code}",
                       details={"field": "type_code"})
@@ -120,7 +164,7 @@ def prepare(session: Session, principal: Principal, data: MatterCreate, idempote
             raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
         cipher = pii.get_cipher()
         phone, phone_hash = cipher.encrypt(normalized, PHONE_CONTEXT), cipher.lookup_hash(normalized, PHONE_CONTEXT)
-    return Prepared(principal, data, key, actor, ip, dict(matter_type), grid, phone, phone_hash)
+    return Prepared(r.principal, data, key, actor, ip, matter_type, grid, phone, phone_hash)
 
 
 # ---------------------------------------------------------------- writing
@@ -143,10 +187,15 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
 
     now = utcnow()
     day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
-    last = repository.next_number(session, day, len(fresh)) if fresh else 0
-    rows = [_matter_row(session, reports[i], f"{NUMBER_PREFIX}-{day}-{last - len(fresh) + 1 + n:06d}", now)
-            for n, i in enumerate(fresh)]
-    links, numbers = _duplicate_links(session, rows)
+    rows = [_matter_row(session, reports[i], now) for i in fresh]
+    # One round trip: the day's numbers and every report's search for duplicate candidates.
+    with pipeline(conn):
+        last = repository.next_number(conn, day, len(rows)) if rows else None
+        stored = [_send_nearby(conn, row) for row in rows]
+    first = last() - len(rows) + 1 if last is not None else 0
+    for n, row in enumerate(rows):
+        row["number"] = f"{NUMBER_PREFIX}-{day}-{first + n:06d}"
+    links, numbers = _duplicate_links(rows, [read() for read in stored])
     events = [_intake_event(reports[i], row) for i, row in zip(fresh, rows, strict=True)]
     armed = [[timers.timer_values(kind=d.kind, key=wf.MATTER_WORKFLOW.timer_key_of(row["id"], d.name),
                                   due_at=d.due_at, ref_type="matter", ref_id=row["id"],
@@ -154,16 +203,18 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
               for d in wf.clock_deadlines(session, "accept", now, row["step_due_at"], _accept_unit(reports[i]))]
              for i, row in zip(fresh, rows, strict=True)]
 
-    if len(rows) == 1:
-        if not repository.insert_matter(conn, rows[0]):
-            # A concurrent request with the same key committed first: answer with its matter.
-            fresh, rows, links, events, armed = [], [], [], [], []
-    else:
-        insert_rows(session, Matter, rows, audit=False)
-    insert_rows(session, TimelineEvent, events, audit=False)
-    timers.insert_new(session, [t for group in armed for t in group])
-    insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
-    figures.count_inserted(session, rows)
+    if len(rows) == 1 and not repository.insert_matter(conn, rows[0])():
+        # A concurrent request with the same key committed first: answer with its matter.
+        fresh, rows, links, events, armed = [], [], [], [], []
+    # One round trip for every insert (several reports' matters in one statement; a key taken
+    # meanwhile by another process fails it, and the group commit reruns them one at a time).
+    with pipeline(conn):
+        if len(rows) > 1:
+            insert_rows(session, Matter, rows, audit=False)
+        insert_rows(session, TimelineEvent, events, audit=False)
+        timers.insert_new(session, [t for group in armed for t in group])
+        insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
+        figures.count_inserted(session, rows)
 
     actor, ip = session.info.get("actor"), session.info.get("ip")
     written: dict[int, Written] = {}
@@ -219,12 +270,13 @@ def _accept_unit(p: Prepared) -> str:
     return catalogue.parse_limits(p.matter_type["limits"])["accept"][1]
 
 
-def _matter_row(session: Session, p: Prepared, number: str, now: datetime) -> dict[str, Any]:
+def _matter_row(session: Session, p: Prepared, now: datetime) -> dict[str, Any]:
+    """The matter's row; its number is set once the day's numbers are taken."""
     t, data = p.matter_type, p.data
     amount, unit = catalogue.parse_limits(t["limits"])["accept"]
     owner = wf.owner_code(p.grid, t["owner_level"])
     return {
-        "id": new_id(), "number": number, "type_id": t["id"], "type_code": t["code"],
+        "id": new_id(), "number": "", "type_id": t["id"], "type_code": t["code"],
         "catalogue_version": t["version"], "title": data.title.strip(), "description": data.description.strip(),
         "channel": data.channel, "reporter_id": p.principal.user_id or None, "reporter_name": data.reporter_name,
         "reporter_phone": p.phone, "reporter_phone_hash": p.phone_hash, "address": data.address,
@@ -260,25 +312,29 @@ def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:
     return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
-def _duplicate_links(session: Session, rows: list[dict[str, Any]]
+def _send_nearby(conn: Connection, row: dict[str, Any]) -> Callable[[], list[tuple[str, str, float, float]]]:
+    """Send the search for stored matters near ``row`` (same type, last 24 h, a 200 m box)."""
+    dlat = DUPLICATE_RADIUS_M / 111_000
+    dlng = dlat / max(math.cos(math.radians(row["lat"])), 0.01)
+    return repository.nearby_same_type(conn, type_code=row["type_code"], since=row["reported_at"] - DUPLICATE_WINDOW,
+                                       exclude_id=row["id"], lng=row["lng"], lat=row["lat"], dlng=dlng, dlat=dlat)
+
+
+def _duplicate_links(rows: list[dict[str, Any]], stored: list[list[tuple[str, str, float, float]]]
                      ) -> tuple[list[list[dict[str, Any]]], dict[str, str]]:
     """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep (the nearest
-    :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair). Stored
-    matters are searched before this batch is written; earlier reports of the batch count too.
-    Returns the links of each row, and the numbers of the linked matters."""
-    conn = session.connection()
+    :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair). ``stored``
+    holds each row's nearby stored matters (searched before this batch is written); earlier
+    reports of the batch count too. Returns the links of each row, and the numbers of the
+    linked matters."""
     out: list[list[dict[str, Any]]] = []
     numbers: dict[str, str] = {}
-    for n, row in enumerate(rows):
+    for n, (row, nearby) in enumerate(zip(rows, stored, strict=True)):
         lng, lat = row["lng"], row["lat"]
-        dlat = DUPLICATE_RADIUS_M / 111_000
-        dlng = dlat / max(math.cos(math.radians(lat)), 0.01)
-        nearby = list(repository.nearby_same_type(conn, type_code=row["type_code"],
-                                                  since=row["reported_at"] - DUPLICATE_WINDOW, exclude_id=row["id"],
-                                                  lng=lng, lat=lat, dlng=dlng, dlat=dlat))
-        nearby += [(o["id"], o["number"], o["lng"], o["lat"]) for o in rows[:n] if o["type_code"] == row["type_code"]]
+        candidates = nearby + [(o["id"], o["number"], o["lng"], o["lat"]) for o in rows[:n]
+                               if o["type_code"] == row["type_code"]]
         measured = sorted((distance_m(lng, lat, o_lng, o_lat), other_id, number)
-                          for other_id, number, o_lng, o_lat in nearby)
+                          for other_id, number, o_lng, o_lat in candidates)
         close = [m for m in measured[:MAX_DUPLICATE_LINKS] if m[0] <= DUPLICATE_RADIUS_M]
         numbers.update((other_id, number) for _, other_id, number in close)
         out.append([{"id": new_id(), "matter_id": row["id"], "candidate_id": other_id,
@@ -290,30 +346,12 @@ def _duplicate_links(session: Session, rows: list[dict[str, Any]]
 # ---------------------------------------------------------------- group commit
 
 
-@dataclass(frozen=True)
-class Report:
-    """One report as the API received it, with who sent it (checked in the writer's transaction)."""
-
-    principal: Principal
-    data: MatterCreate
-    idempotency_key: str | None
-    actor: Actor | None = None
-    ip: str | None = None
-
-
 def write_reports(session: Session, reports: list[Report]) -> list[Written | Exception]:
     """Check, route and record reports in one transaction: a report that fails its checks gets
     its error back (422), the others are written as by :func:`write`."""
-    prepared: list[Prepared] = []
-    outcome: list[Written | Exception | None] = []
-    for r in reports:
-        try:
-            prepared.append(prepare(session, r.principal, r.data, r.idempotency_key, actor=r.actor, ip=r.ip))
-            outcome.append(None)
-        except Invalid as exc:
-            outcome.append(exc)
-    written = iter(write(session, prepared))
-    return [next(written) if result is None else result for result in outcome]
+    checked = prepare_all(session, reports)
+    written = iter(write(session, [p for p in checked if isinstance(p, Prepared)]))
+    return [next(written) if isinstance(p, Prepared) else p for p in checked]
 
 
 _committers: dict[Engine, GroupCommit[Report, Written]] = {}

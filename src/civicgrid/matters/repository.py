@@ -3,7 +3,7 @@ jurisdiction prefix and apply :func:`civicgrid.kit.scoping.scope_clause` (DESIGN
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -136,27 +136,35 @@ _INSERT_MATTER = DriverStatement(_insert_matter, keys=MATTER_COLUMNS)
 _NEARBY = DriverStatement(_nearby)
 
 
-def matter_id_by_key(conn: Connection, key: str) -> str | None:
-    rows = _ID_BY_KEY.execute(conn, {"key": key})
-    return str(rows[0][0]) if rows else None
+# The intake's lookups are sent now and read later: inside a kit.statements.pipeline a group of
+# them costs one round trip. Each returns a function that reads its answer (call it after the
+# pipeline block; outside one, the answer is already in).
 
 
-def current_type_row(conn: Connection, code: str) -> dict[str, Any] | None:
+def matter_id_by_key(conn: Connection, key: str) -> Callable[[], str | None]:
+    """The matter holding an idempotency key, if any."""
+    sent = _ID_BY_KEY.send(conn, {"key": key})
+    return lambda: str(rows[0][0]) if (rows := sent.rows()) else None
+
+
+def current_type_row(conn: Connection, code: str) -> Callable[[], dict[str, Any] | None]:
     """The matter type with ``code`` in the current catalogue version (active or not)."""
-    rows = _CURRENT_TYPE.execute(conn, {"code": code})
-    return dict(zip(_CURRENT_TYPE_COLUMNS, rows[0], strict=True)) if rows else None
+    sent = _CURRENT_TYPE.send(conn, {"code": code})
+    return lambda: dict(zip(_CURRENT_TYPE_COLUMNS, rows[0], strict=True)) if (rows := sent.rows()) else None
 
 
-def next_number(session: Session, day: str, count: int = 1) -> int:
-    """Atomically take the next ``count`` sequence numbers of ``day``; returns the last of them
+def next_number(conn: Connection, day: str, count: int = 1) -> Callable[[], int]:
+    """Atomically take the next ``count`` sequence numbers of ``day``; reads the last of them
     (an upsert that returns the new value)."""
-    return int(_NEXT_NUMBER.execute(session.connection(), {"day": day, "last": count})[0][0])
+    sent = _NEXT_NUMBER.send(conn, {"day": day, "last": count})
+    return lambda: int(sent.rows()[0][0])
 
 
-def insert_matter(conn: Connection, row: dict[str, Any]) -> bool:
-    """Insert a matter row; False when its idempotency key is already taken (a concurrent retry
-    committed first), in which case nothing is written."""
-    return bool(_INSERT_MATTER.execute(conn, row))
+def insert_matter(conn: Connection, row: dict[str, Any]) -> Callable[[], bool]:
+    """Insert a matter row; reads False when its idempotency key is already taken (a concurrent
+    retry committed first), in which case nothing is written."""
+    sent = _INSERT_MATTER.send(conn, row)
+    return lambda: bool(sent.rows())
 
 
 def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, owner_prefix: str | None,
@@ -183,13 +191,13 @@ def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, own
 
 
 def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, lng: float,
-                     lat: float, dlng: float, dlat: float) -> Sequence[tuple[str, str, float, float]]:
+                     lat: float, dlng: float, dlat: float) -> Callable[[], list[tuple[str, str, float, float]]]:
     """Candidates for duplicates as (id, number, lng, lat): same type, reported since ``since``,
-    inside a small lng/lat box (the caller measures the real distance)."""
-    rows = _NEARBY.execute(conn, {
+    inside a small lng/lat box (the caller measures the real distance). Sent now, read later."""
+    sent = _NEARBY.send(conn, {
         "type_code": type_code, "since": since, "exclude_id": exclude_id, "lng_lo": lng - dlng, "lng_hi": lng + dlng,
         "lat_lo": lat - dlat, "lat_hi": lat + dlat})
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
+    return lambda: [(row[0], row[1], row[2], row[3]) for row in sent.rows()]
 
 
 def numbers_of(session: Session, matter_ids: Sequence[str]) -> dict[str, str]:

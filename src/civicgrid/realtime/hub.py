@@ -3,7 +3,7 @@
     hub.publish(session, channel=f"entity:matter:{matter.id}", event="matter.accepted",
                 data={"id": matter.id, "status": "accepted"}, division_code=matter.division_code)
 
-``publish`` only queues the message on the session (:func:`civicgrid.db.after_commit`): it goes
+``publish`` only queues the message on the session (:func:`civicgrid.db.after_commit_together`): it goes
 out when the transaction commits and never if it rolls back. It then goes to the backend —
 in-process by default, PostgreSQL LISTEN/NOTIFY when several processes serve clients (see
 :mod:`civicgrid.realtime.backends`) — and every process's hub delivers it to its own subscribers.
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from civicgrid.db import after_commit
+from civicgrid.db import after_commit_together
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid
 from civicgrid.kit.principal import Principal
@@ -194,8 +194,11 @@ class Hub:
         encoded = json.loads(json.dumps(data, ensure_ascii=False, default=_jsonable))
         message = Message(channel=channel, event=event, data=encoded, division_code=division_code,
                           at=utcnow().isoformat())
-        backend = self.backend
-        after_commit(session, lambda: backend.send(message, self))
+        # The transaction's messages go out together once it commits (one NOTIFY round trip).
+        after_commit_together(session, self._send, message)
+
+    def _send(self, messages: list[Message]) -> None:
+        self.backend.send(messages, self)
 
     def deliver(self, message: Message) -> int:
         """Hand a committed message to this process's matching subscribers (any thread); return
