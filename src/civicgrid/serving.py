@@ -5,6 +5,13 @@ uvicorn's own ``bind_socket`` creates the listener as ``socket.socket(family)``,
 keep-alive response waits ~40 ms for Nagle/delayed-ACK (uvicorn issue #3149; measured here:
 44 ms p50 with ``--workers 2 --loop asyncio``, 0.5 ms with this listener — docs/operations.md).
 Creating the listener with IPPROTO_TCP ourselves makes the setup independent of uvloop.
+
+With several workers each process listens on a socket of its own, bound to the same port with
+``SO_REUSEPORT``, and the kernel spreads new connections across them. On one shared listener
+the worker that woke first accepted every connection pending at that moment, so a burst of
+connections (a dozen officials opening the console, the benchmark's eight clients) often all
+landed on one process while the other idled (seen with ``ss -tnp``; bench/matters.py measured
+2 processes no faster than 1).
 """
 
 from __future__ import annotations
@@ -25,15 +32,52 @@ def tcp_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
+class _WorkerListener(socket.socket):
+    """What the supervisor hands each worker: the parent only holds the port (bound, never
+    listening, so no connection waits on it); unpickled in a worker (multiprocessing's spawn
+    pickles the sockets it passes), it becomes a listener of that process's own on the same
+    port (:func:`reuseport_listener`)."""
+
+    address: tuple[str, int]
+    backlog: int
+
+    def __reduce__(self) -> tuple[object, tuple[str, int, int]]:
+        return reuseport_listener, (self.address[0], self.address[1], self.backlog)
+
+
+def _reuseport(sock: socket.socket, host: str, port: int) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+
+
+def reuseport_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A worker's own TCP listener on the shared port (``SO_REUSEPORT``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    _reuseport(sock, host, port)
+    sock.listen(backlog)
+    return sock
+
+
+def worker_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """The port for several workers (see :class:`_WorkerListener`); fails at once if it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = _WorkerListener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    _reuseport(sock, host, port)
+    sock.address, sock.backlog = (host, sock.getsockname()[1]), backlog
+    return sock
+
+
 def serve(host: str, port: int, workers: int = 1, loop: str = "auto", log_level: str = "info") -> None:
-    """Run the app (``workers`` processes under uvicorn's supervisor) on :func:`tcp_listener`."""
+    """Run the app on :func:`tcp_listener`, or with ``workers`` processes under uvicorn's
+    supervisor, each on a listener of its own (:func:`worker_listener`)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, loop=loop,
                             log_level=log_level, proxy_headers=False)
-    sock = tcp_listener(host, port)
     if workers > 1:
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[worker_listener(host, port)]).run()
     else:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[tcp_listener(host, port)])
