@@ -24,7 +24,7 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.principal import Principal
-from civicgrid.kit.statements import DriverStatement, pipeline
+from civicgrid.kit.statements import DriverStatement, Sent, pipeline
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x43475244  # "CGRD"
@@ -54,14 +54,31 @@ def set_actor(session: Session, actor: Actor) -> None:
 
 
 def _head(conn: Connection, session: Session) -> tuple[int, str]:
-    cached: tuple[int, str] | None = session.info.get(_HEAD)
+    cached: tuple[int, str] | Sent | None = session.info.get(_HEAD)
+    if isinstance(cached, Sent):  # taken earlier with take_head: read it now
+        cached = session.info[_HEAD] = _read_head(cached)
     if cached is not None:
         return cached
-    with pipeline(conn):  # PostgreSQL: the lock and the head in one round trip
+    take_head(session, conn)
+    return _head(conn, session)
+
+
+def take_head(session: Session, conn: Connection | None = None) -> None:
+    """Take the chain's lock (PostgreSQL) and send the read of its head now, not at commit: inside
+    a :func:`~civicgrid.kit.statements.pipeline` they ride in the round trip of the statements
+    around them. For a transaction about to commit (the intake's group): the lock is held from
+    here on. Does nothing if the head is already taken."""
+    if _HEAD in session.info:
+        return
+    conn = conn or session.connection()
+    with pipeline(conn):  # alone: the lock and the head in one round trip
         if conn.dialect.name == "postgresql":
             _LOCK.send(conn, {"key": ADVISORY_LOCK_KEY})
-        last = _LAST.send(conn, {})
-    rows = last.rows()
+        session.info[_HEAD] = _LAST.send(conn, {})
+
+
+def _read_head(sent: Sent) -> tuple[int, str]:
+    rows = sent.rows()
     return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS_HASH)
 
 

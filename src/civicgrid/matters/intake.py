@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
-from civicgrid.audit.service import Actor, insert_rows, record_created
+from civicgrid.audit.service import Actor, insert_rows, record_created, take_head
 from civicgrid.db import GroupCommit
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
@@ -215,6 +215,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
         timers.insert_new(session, [t for group in armed for t in group])
         insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
         figures.count_inserted(session, rows)
+        take_head(session, conn)  # the audit chain's lock and head, in the same round trip
 
     actor, ip = session.info.get("actor"), session.info.get("ip")
     written: dict[int, Written] = {}
