@@ -204,18 +204,45 @@ def timers_status(failures: int = typer.Option(10, help="How many recent failure
         typer.echo(f"  failed {timer.key} ({timer.kind}, {timer.attempts} attempts): {last[0][:200]}")
 
 
+@timers_app.command("purge")
+def timers_purge(older_than_days: int = typer.Option(None, min=1, help="Default: CIVICGRID_TIMER_RETENTION_DAYS"),
+                 ) -> None:
+    """Delete timers that finished (done or cancelled) long ago / 清理早已结束的定时任务."""
+    from datetime import timedelta
+
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.timers import service as timers
+
+    days = older_than_days or get_settings().timer_retention_days
+    if not days:
+        typer.echo("CIVICGRID_TIMER_RETENTION_DAYS=0: finished timers are kept / 已设置为永久保留")
+        return
+    total = 0
+    while True:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor())
+            deleted = timers.purge_finished(session, older_than=timedelta(days=days))
+        total += deleted
+        if deleted < timers.PURGE_BATCH:
+            break
+    typer.echo(f"deleted {total} timers finished more than {days} days ago / 已删除 {total} 条")
+
+
 @timers_app.command("work")
 def timers_work(poll: float = typer.Option(None, help="Seconds between polls (default: settings)")) -> None:
     """Run only the timer worker, without serving HTTP (Ctrl-C stops it) / 单独运行定时任务进程."""
     import asyncio
     import signal
+    from datetime import timedelta
 
     from civicgrid.main import create_app
     from civicgrid.timers.worker import TimerWorker
 
     settings = get_settings()
     app_ = create_app(settings, start_workers=False)  # imports every domain, so every handler is registered
-    worker = TimerWorker(app_.state.engine, lease_seconds=settings.timer_lease_seconds)
+    retention = timedelta(days=settings.timer_retention_days) if settings.timer_retention_days else None
+    worker = TimerWorker(app_.state.engine, lease_seconds=settings.timer_lease_seconds, retention=retention)
 
     async def run() -> None:
         stop = asyncio.Event()

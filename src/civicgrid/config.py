@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 10 * 1024 * 1024
     timer_poll_seconds: float = 1.0
     timer_lease_seconds: int = 60
+    timer_retention_days: int = Field(default=90, ge=0,
+                                      description="Finished timers older than this are deleted (0: kept for ever)")
     run_timer_worker: bool = True
     realtime_backend: str = Field(default="auto",
                                   description="auto | memory | postgres (LISTEN/NOTIFY across processes)")

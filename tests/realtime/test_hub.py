@@ -202,7 +202,7 @@ def test_a_slow_subscriber_is_marked_overflowed() -> None:
 def pg_hubs(db_url: str) -> Iterator[tuple[Hub, Hub]]:
     if not db_url.startswith("postgresql"):
         pytest.skip("the LISTEN/NOTIFY backend needs PostgreSQL (set CIVICGRID_TEST_DATABASE_URL)")
-    channel = f"civicgrid_test_{new_id()[:8]}"  # not the live server's channel
+    channel = f"civicgrid_test_{new_id()[-8:]}"  # not the live server's channel
     hubs = (Hub(PostgresBackend(db_url, channel=channel)), Hub(PostgresBackend(db_url, channel=channel)))
     for hub in hubs:
         hub.start()

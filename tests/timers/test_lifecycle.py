@@ -26,7 +26,7 @@ def _state(engine: Engine, timer_id: str) -> str:
 
 
 def test_the_worker_runs_with_the_app_and_stops_with_it(engine: Engine) -> None:
-    kind = f"test.lifecycle.{new_id()[:8]}"
+    kind = f"test.lifecycle.{new_id()[-8:]}"
     fired: list[str] = []
 
     @timers.handler(kind)

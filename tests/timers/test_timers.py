@@ -62,7 +62,7 @@ def kind() -> Iterator[KindMaker]:
     made: list[str] = []
 
     def make(fn: timers.Handler) -> str:
-        name = f"test.{new_id()[:10]}"
+        name = f"test.{new_id()[-10:]}"
         timers.handler(name)(fn)
         made.append(name)
         return name
@@ -155,7 +155,7 @@ def test_a_rolled_back_transaction_arms_nothing(engine: Engine, clock: FakeClock
 def test_cancel_and_cancel_prefix(engine: Engine, clock: FakeClock, kind: KindMaker) -> None:
     handler = Recorder()
     name = kind(handler)
-    base = new_id()[:8]
+    base = new_id()[-8:]
     due = START + timedelta(minutes=5)
     for key in (f"m_{base}:1:accept", f"m_{base}:1:handle", f"m_{base}:2:accept", f"mX{base}:1:accept"):
         arm(engine, name, key, due)
@@ -178,7 +178,7 @@ def test_two_workers_claim_each_timer_exactly_once(engine: Engine, clock: FakeCl
                                                    kind: KindMaker) -> None:
     handler = Recorder()
     name = kind(handler)
-    base = new_id()[:8]
+    base = new_id()[-8:]
     with transaction(engine) as session:
         ids = [timers.arm(session, kind=name, key=f"bulk:{base}:{n}", due_at=START + timedelta(seconds=n % 7),
                           ref_type="test", ref_id=str(n)) for n in range(120)]
@@ -261,7 +261,7 @@ def test_nothing_is_lost_across_a_restart(db_url: str, engine: Engine, clock: Fa
                                           kind: KindMaker) -> None:
     handler = Recorder()
     name = kind(handler)
-    base = new_id()[:8]
+    base = new_id()[-8:]
     ids = [arm(engine, name, f"restart:{base}:{n}", START + timedelta(minutes=n)) for n in range(4)]
 
     before = TimerWorker(engine, worker_id="before", lease_seconds=600, kinds=[name])
@@ -334,7 +334,7 @@ def test_a_handler_that_fails_once_then_succeeds(engine: Engine, clock: FakeCloc
 
 
 def test_a_kind_without_handler_is_retried_not_dropped(engine: Engine, clock: FakeClock) -> None:
-    name = f"test.unregistered.{new_id()[:8]}"
+    name = f"test.unregistered.{new_id()[-8:]}"
     timer_id = arm(engine, name, f"orphan:{new_id()}", START)
     assert TimerWorker(engine, kinds=[name]).run_due() == 1
     timer = load(engine, timer_id)
@@ -405,3 +405,35 @@ def test_a_new_arm_supersedes_a_failed_attempt(engine: Engine, clock: FakeClock,
     assert worker.run_claim(claims[0]) == TimerState.CANCELLED
     assert load(engine, first).state == TimerState.CANCELLED
     assert load(engine, second).state == TimerState.PENDING
+
+
+def test_finished_timers_are_deleted_after_the_retention(engine: Engine, clock: FakeClock, kind: KindMaker) -> None:
+    done_name, failing_name = kind(Recorder()), kind(Recorder(fail_times=99))
+    worker = TimerWorker(engine, kinds=[done_name, failing_name], retention=timedelta(days=90))
+    done = arm(engine, done_name, f"done:{new_id()}", START + timedelta(minutes=1))
+    failed = arm(engine, failing_name, f"failed:{new_id()}", START + timedelta(minutes=1), max_attempts=1)
+    pending = arm(engine, done_name, f"pending:{new_id()}", START + timedelta(days=400))
+    cancelled_key, cancelled_late_key = f"cancelled:{new_id()}", f"cancelled-late:{new_id()}"
+    cancelled = arm(engine, done_name, cancelled_key, START + timedelta(days=1))
+    cancelled_late = arm(engine, done_name, cancelled_late_key, START + timedelta(days=200))
+    with transaction(engine) as session:
+        timers.cancel(session, cancelled_key)
+        timers.cancel(session, cancelled_late_key)
+    clock.advance(timedelta(minutes=2))
+    assert worker.run_due() == 2
+    assert load(engine, failed).state == TimerState.FAILED
+    clock.advance(timedelta(days=100))  # the cut-off is now START + 10 days
+    recent = arm(engine, done_name, f"recent:{new_id()}", clock.now() + timedelta(minutes=1))
+    clock.advance(timedelta(minutes=2))
+    assert worker.run_due() == 1
+
+    assert worker.purge() == 2  # done and cancelled long ago
+    with transaction(engine, write=False) as session:
+        left = set(session.scalars(select(Timer.id).where(Timer.kind.in_([done_name, failing_name]))))
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "timer.purge")
+                                .order_by(AuditEntry.seq.desc()).limit(1)).one()
+    # Failed timers stay for operators; pending, not yet due (cancelled) and recent ones stay.
+    assert left == {failed, pending, cancelled_late, recent}
+    assert done not in left and cancelled not in left
+    assert '"count":2' in (entry.after or "").replace(" ", "")
+    assert worker.purge() == 0

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from civicgrid.kit.statements import DriverStatement
 from civicgrid.timers.models import Timer, TimerState
 
 LIVE_STATES = (TimerState.PENDING.value, TimerState.RUNNING.value)
+FINISHED_STATES = (TimerState.DONE.value, TimerState.CANCELLED.value)
 
 
 _UPSERTS: dict[str, Any] = {}
@@ -162,3 +163,17 @@ def overdue_count(session: Session, now: datetime) -> int:
 def recent_failures(session: Session, limit: int) -> list[Timer]:
     return list(session.scalars(select(Timer).where(Timer.state == TimerState.FAILED.value)
                                 .order_by(Timer.due_at.desc()).limit(limit)))
+
+
+def purge_finished(session: Session, *, before: datetime, limit: int, kinds: Collection[str] | None) -> list[str]:
+    """Delete up to ``limit`` finished timers (done or cancelled) armed, due and fired before
+    ``before``; return their ids. A finished timer never changes state again, so what is
+    selected is what is deleted."""
+    query = select(Timer.id).where(Timer.state.in_(FINISHED_STATES), Timer.due_at < before, Timer.created_at < before,
+                                   or_(Timer.fired_at.is_(None), Timer.fired_at < before))
+    if kinds is not None:
+        query = query.where(Timer.kind.in_(sorted(kinds)))
+    ids = list(session.scalars(query.order_by(Timer.due_at).limit(limit)))
+    if ids:
+        session.execute(delete(Timer).where(Timer.id.in_(ids)))
+    return ids

@@ -14,9 +14,9 @@ the timer was armed) rather than trust that the timer being due is enough.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -166,3 +166,25 @@ def summary(session: Session, *, failures: int = 20) -> Summary:
     """Counts per state, the overdue backlog and the most recent failed timers."""
     return Summary(repository.count_by_state(session), repository.overdue_count(session, utcnow()),
                    repository.recent_failures(session, failures))
+
+
+PURGE_BATCH = 5000
+
+
+def purge_finished(session: Session, *, older_than: timedelta, kinds: Collection[str] | None = None,
+                   limit: int = PURGE_BATCH) -> int:
+    """Delete up to ``limit`` timers that finished (done or cancelled) more than ``older_than``
+    ago, and record one ``timer.purge`` entry with the cut-off and the count; return how many.
+
+    Timer rows are bookkeeping outside the audit chain; the chain keeps each timer's arming,
+    firing and cancelling, and failed timers stay for operators (``civicgrid timers status``).
+    Without this the table grows by two rows per timed step for ever. ``kinds`` limits it to
+    some timer kinds (a worker restricted to them, tests)."""
+    if older_than <= timedelta(0):
+        raise ValueError("older_than must be positive")
+    before = utcnow() - older_than
+    ids = repository.purge_finished(session, before=before, limit=limit, kinds=kinds)
+    if ids:
+        record(session, "timer.purge", "timers", None,
+               after={"before": before.isoformat(), "count": len(ids), "kinds": sorted(kinds) if kinds else None})
+    return len(ids)

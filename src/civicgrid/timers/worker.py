@@ -14,6 +14,10 @@ together with marking that timer done. So:
   handlers must be idempotent (see :mod:`civicgrid.timers.service`).
 * a handler that raises is retried with exponential back-off; after ``max_attempts`` claims
   the timer is marked ``failed`` with the error kept in ``last_error`` and in the audit chain.
+
+Once an hour the worker also deletes timers that finished (done or cancelled) longer ago than
+``retention`` (``CIVICGRID_TIMER_RETENTION_DAYS``, 90 by default), in batches of their own
+transactions (:func:`civicgrid.timers.service.purge_finished`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import traceback
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -38,11 +43,12 @@ from civicgrid.kit.clock import utcnow
 from civicgrid.kit.ids import new_id
 from civicgrid.timers import repository
 from civicgrid.timers.models import Timer, TimerState
-from civicgrid.timers.service import RUNNING_TIMER, get_handler
+from civicgrid.timers.service import PURGE_BATCH, RUNNING_TIMER, get_handler, purge_finished
 
 log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 4000
+PURGE_EVERY_SECONDS = 3600.0
 
 
 class _ClaimLost(Exception):
@@ -63,7 +69,7 @@ class Claim:
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id()[:8]}"
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id()[-8:]}"
 
 
 class TimerWorker:
@@ -73,7 +79,8 @@ class TimerWorker:
 
     def __init__(self, engine: Engine, *, worker_id: str | None = None, lease_seconds: int = 60,
                  batch: int = 50, retry_base_seconds: float = 30.0,
-                 retry_max_seconds: float = 3600.0, kinds: Collection[str] | None = None) -> None:
+                 retry_max_seconds: float = 3600.0, kinds: Collection[str] | None = None,
+                 retention: timedelta | None = None) -> None:
         if lease_seconds <= 0 or batch <= 0:
             raise ValueError("lease_seconds and batch must be positive")
         self.engine = engine
@@ -84,6 +91,8 @@ class TimerWorker:
         self.retry_max_seconds = retry_max_seconds
         self.kinds = frozenset(kinds) if kinds is not None else None
         self.actor = Actor(f"timer-worker:{self.worker_id}"[:64])
+        self.retention = retention  # None: finished timers are kept
+        self._purged_at: float | None = None
 
     # ------------------------------------------------------------------ claiming
 
@@ -196,6 +205,30 @@ class TimerWorker:
 
     # ------------------------------------------------------------------ loop
 
+    def purge(self) -> int:
+        """Delete the timers (of this worker's kinds) that finished longer ago than
+        ``retention``, a batch per transaction until none is left; return how many."""
+        if self.retention is None:
+            return 0
+        total = 0
+        while True:
+            with transaction(self.engine) as session:
+                set_actor(session, self.actor)
+                deleted = purge_finished(session, older_than=self.retention, kinds=self.kinds)
+            total += deleted
+            if deleted < PURGE_BATCH:
+                return total
+
+    def _purge_when_due(self) -> None:
+        now = time.monotonic()
+        if self.retention is None or (self._purged_at is not None and now - self._purged_at < PURGE_EVERY_SECONDS):
+            return
+        self._purged_at = now
+        deleted = self.purge()
+        if deleted:
+            log.info("timer worker %s: deleted %d finished timers older than %s", self.worker_id, deleted,
+                     self.retention)
+
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Run :meth:`run_due` in a thread until ``stop`` is set; poll every ``poll_seconds``
         (at once again when a full batch was claimed, so a backlog drains without waiting)."""
@@ -203,6 +236,7 @@ class TimerWorker:
         while not stop.is_set():
             try:
                 claimed = await asyncio.to_thread(self.run_due)
+                await asyncio.to_thread(self._purge_when_due)
             except Exception:
                 # The database may be briefly unreachable; try again on the next tick.
                 log.exception("timer worker %s: run_due failed", self.worker_id)
