@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
@@ -17,7 +18,7 @@ from civicgrid.audit.service import Actor, set_actor, verify
 from civicgrid.db import FairLock, GroupCommit, transaction
 from civicgrid.matters import intake
 from civicgrid.matters.figures import repository as figures_repo
-from civicgrid.matters.models import DuplicateCandidate
+from civicgrid.matters.models import DuplicateCandidate, Matter, MatterNumberCounter
 from civicgrid.matters.schemas import MatterCreate
 from civicgrid.people.models import User
 from civicgrid.people.service import principal_of
@@ -238,3 +239,34 @@ def test_the_answer_is_in_the_callers_language(live_server: LiveServer, engine: 
     refused = reporter.post("/api/v1/matters", {"type_code": "NOPE", "title": "语言", "lng": place.lng,
                                                 "lat": place.lat, "channel": "grid_worker"}, lang="en")
     assert refused.status_code == 422 and "Unknown matter type" in refused.text
+
+
+def test_a_key_taken_meanwhile_fails_the_group_and_leaves_nothing(db_url: str, engine: Engine,
+                                                                  yongzhou: Yongzhou) -> None:
+    """PostgreSQL: another process commits a key between this group's check and its insert. The
+    group's inserts go in one pipeline round trip; the unique key fails it at the pipeline's end
+    as SQLAlchemy's IntegrityError (the group commit then reruns its reports one at a time), and
+    nothing of the group, its number counter included, is left behind."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite writers take turns: no other writer can commit inside this transaction")
+    place = place_in(yongzhou, "431125", 3)
+    user = make_user_committed(engine, role="grid_worker", division_code=place.grid)
+    with transaction(engine, write=False) as session:
+        principal = principal_of(session.get_one(User, user.id))
+    counter = select(func.sum(MatterNumberCounter.last))
+    with transaction(engine, write=False) as session:
+        numbers_before = session.scalar(counter)
+    with pytest.raises(IntegrityError), transaction(engine) as session:
+        set_actor(session, Actor(principal.username, principal.user_id))
+        prepared = [intake.prepare(session, principal, report(place.lng, place.lat), "race-a"),
+                    intake.prepare(session, principal, report(place.lng, place.lat, title="另一处"), "race-b")]
+        with transaction(engine) as other:  # the other process, first to commit "race-a"
+            set_actor(other, Actor(principal.username, principal.user_id))
+            intake.write(other, [intake.prepare(other, principal, report(place.lng, place.lat), "race-a")])
+        intake.write(session, prepared)
+    with transaction(engine, write=False) as session:
+        keys = set(session.scalars(select(Matter.idempotency_key).where(
+            Matter.idempotency_key.in_([f"{user.id}:race-a", f"{user.id}:race-b"]))))
+        assert keys == {f"{user.id}:race-a"}  # the other process's, and nothing of the failed group
+        assert session.scalar(counter) == (numbers_before or 0) + 1
+        assert verify(session.connection()).ok
