@@ -5,7 +5,8 @@
 
 (a) Intake: a fresh database with the Yongzhou data and demo accounts (``civicgrid demo
     --no-serve``), the app under uvicorn in a subprocess, 8 concurrent clients POSTing
-    /api/v1/matters as a grid worker; prints throughput and p50/p99 latency.
+    /api/v1/matters as a grid worker; prints throughput, p50/p99 latency, and the CPU time per
+    report of the app's processes and of PostgreSQL's (steadier than throughput on a shared VM).
 (b) Figures: N generated matters over three years across every Yongzhou grid (bulk insert:
     COPY on PostgreSQL, executemany in large batches on SQLite), the rollup built with one
     INSERT … SELECT … GROUP BY per table, then the city-wide and one-county figures timed three
@@ -142,16 +143,45 @@ def _intake_run(env: dict[str, str], username: str, points: list[tuple[float, fl
         # Warm-up (first requests of each worker build its caches), then the measured run.
         run_load("127.0.0.1", port, clients=clients, seconds=3, headers=headers, make=report,
                  expect=frozenset({201}))
+        app_before, db_before = cpu_seconds(server.pid)
         result = run_load("127.0.0.1", port, clients=clients, seconds=seconds, headers=headers, make=report,
                           expect=frozenset({201}))
+        app_after, db_after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=20)
     latencies = result.latencies
     failed = sum(n for status, n in result.statuses.items() if status != 201)
+    done = max(len(latencies), 1)
     return {"requests": len(latencies), "failures": failed, "first_failure": result.first_failure,
             "per_s": (len(latencies) - failed) / result.elapsed, "p50_ms": 1000 * pct(latencies, 0.5),
-            "p99_ms": 1000 * pct(latencies, 0.99)}
+            "p99_ms": 1000 * pct(latencies, 0.99), "app_cpu_ms": 1000 * (app_after - app_before) / done,
+            "db_cpu_ms": 1000 * (db_after - db_before) / done}
+
+
+def cpu_seconds(server_pid: int) -> tuple[float, float]:
+    """CPU time (user + system) used so far by the server and its worker processes, and by every
+    PostgreSQL server process (SQLite works inside the server's). Read from /proc: throughput on
+    this shared VM drifts by a third from one run to the next, CPU per report much less, so the
+    table prints both."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, str, float]] = {}  # pid: (parent, name, seconds)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
+        stats[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / tick)
+    tree, grew = {server_pid}, True
+    while grew:
+        children = {pid for pid, (parent, _, _) in stats.items() if parent in tree} - tree
+        grew, tree = bool(children), tree | children
+    app = sum(stats[pid][2] for pid in tree if pid in stats)
+    database = sum(seconds for _, name, seconds in stats.values() if name.startswith("postgres"))
+    return app, database
 
 
 # ---------------------------------------------------------------- (b) generated matters
@@ -413,10 +443,11 @@ def main() -> None:
         print(f"\nIntake over HTTP, {args.clients} concurrent clients, {args.intake_seconds:.0f} s "
               "(target ≥ 200/s, p99 < 100 ms)")
         print(f"{'db':<9}{'intake':<16}{'workers':>8}{'requests':>9}{'failed':>8}{'per s':>9}{'p50 ms':>9}"
-              f"{'p99 ms':>9}")
+              f"{'p99 ms':>9}{'CPU ms/report: app':>20}{'PostgreSQL':>11}")
         for r in intake_rows:
             print(f"{r['db']:<9}{r['mode']:<16}{r['workers']:>8}{r['requests']:>9}{r['failures']:>8}"
-                  f"{r['per_s']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}")
+                  f"{r['per_s']:>9.1f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['app_cpu_ms']:>20.2f}"
+                  f"{r['db_cpu_ms']:>11.2f}")
             if r["first_failure"]:
                 print("   first failure:", r["first_failure"])
     if figure_rows:
