@@ -210,23 +210,16 @@ def timers_purge(older_than_days: int = typer.Option(None, min=1, help="Default:
     """Delete timers that finished (done or cancelled) long ago / 清理早已结束的定时任务."""
     from datetime import timedelta
 
-    from civicgrid.audit.service import set_actor, system_actor
-    from civicgrid.db import get_engine, transaction
-    from civicgrid.timers import service as timers
+    from civicgrid.audit.service import system_actor
+    from civicgrid.db import get_engine
+    from civicgrid.timers.worker import purge
 
-    days = older_than_days or get_settings().timer_retention_days
-    if not days:
+    retention = timedelta(days=older_than_days) if older_than_days else get_settings().timer_retention
+    if retention is None:
         typer.echo("CIVICGRID_TIMER_RETENTION_DAYS=0: finished timers are kept / 已设置为永久保留")
         return
-    total = 0
-    while True:
-        with transaction(get_engine()) as session:
-            set_actor(session, system_actor())
-            deleted = timers.purge_finished(session, older_than=timedelta(days=days))
-        total += deleted
-        if deleted < timers.PURGE_BATCH:
-            break
-    typer.echo(f"deleted {total} timers finished more than {days} days ago / 已删除 {total} 条")
+    total = purge(get_engine(), retention, system_actor())
+    typer.echo(f"deleted {total} timers finished more than {retention.days} days ago / 已删除 {total} 条")
 
 
 @timers_app.command("work")
@@ -234,15 +227,14 @@ def timers_work(poll: float = typer.Option(None, help="Seconds between polls (de
     """Run only the timer worker, without serving HTTP (Ctrl-C stops it) / 单独运行定时任务进程."""
     import asyncio
     import signal
-    from datetime import timedelta
 
     from civicgrid.main import create_app
     from civicgrid.timers.worker import TimerWorker
 
     settings = get_settings()
     app_ = create_app(settings, start_workers=False)  # imports every domain, so every handler is registered
-    retention = timedelta(days=settings.timer_retention_days) if settings.timer_retention_days else None
-    worker = TimerWorker(app_.state.engine, lease_seconds=settings.timer_lease_seconds, retention=retention)
+    worker = TimerWorker(app_.state.engine, lease_seconds=settings.timer_lease_seconds,
+                         retention=settings.timer_retention)
 
     async def run() -> None:
         stop = asyncio.Event()

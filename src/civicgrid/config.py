@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     default_language: str = "zh-CN"
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
+
+    @property
+    def timer_retention(self) -> timedelta | None:
+        """How long finished timers are kept (None: for ever)."""
+        return timedelta(days=self.timer_retention_days) if self.timer_retention_days else None
 
     @property
     def is_sqlite(self) -> bool:

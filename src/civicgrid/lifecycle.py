@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -45,8 +44,8 @@ async def startup(app: FastAPI, settings: Settings, run_workers: bool) -> None:
     if run_workers:
         from civicgrid.timers.worker import TimerWorker
 
-        retention = timedelta(days=settings.timer_retention_days) if settings.timer_retention_days else None
-        worker = TimerWorker(app.state.engine, lease_seconds=settings.timer_lease_seconds, retention=retention)
+        worker = TimerWorker(app.state.engine, lease_seconds=settings.timer_lease_seconds,
+                             retention=settings.timer_retention)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run_forever(stop, settings.timer_poll_seconds),
                                    name=f"timer-worker:{worker.worker_id}")

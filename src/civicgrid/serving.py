@@ -17,18 +17,28 @@ landed on one process while the other idled (seen with ``ss -tnp``; bench/matter
 from __future__ import annotations
 
 import socket
+from typing import TypeVar
 
 APP = "civicgrid.main:create_app"
+S = TypeVar("S", bound=socket.socket)
 
 
-def tcp_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening socket that says it is TCP, so asyncio sets TCP_NODELAY on what it accepts."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+def tcp_listener(host: str, port: int, backlog: int = 2048, reuse_port: bool = False) -> socket.socket:
+    """A listening socket that says it is TCP, so asyncio sets TCP_NODELAY on what it accepts;
+    ``reuse_port``: one of several processes' listeners on the same port."""
+    sock = _bound(socket.socket, host, port, reuse_port)
     sock.listen(backlog)
     sock.set_inheritable(True)
+    return sock
+
+
+def _bound(kind: type[S], host: str, port: int, reuse_port: bool) -> S:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
     return sock
 
 
@@ -36,35 +46,18 @@ class _WorkerListener(socket.socket):
     """What the supervisor hands each worker: the parent only holds the port (bound, never
     listening, so no connection waits on it); unpickled in a worker (multiprocessing's spawn
     pickles the sockets it passes), it becomes a listener of that process's own on the same
-    port (:func:`reuseport_listener`)."""
+    port (:func:`tcp_listener` with ``reuse_port``)."""
 
     address: tuple[str, int]
     backlog: int
 
-    def __reduce__(self) -> tuple[object, tuple[str, int, int]]:
-        return reuseport_listener, (self.address[0], self.address[1], self.backlog)
-
-
-def _reuseport(sock: socket.socket, host: str, port: int) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
-
-
-def reuseport_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A worker's own TCP listener on the shared port (``SO_REUSEPORT``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    _reuseport(sock, host, port)
-    sock.listen(backlog)
-    return sock
+    def __reduce__(self) -> tuple[object, tuple[str, int, int, bool]]:
+        return tcp_listener, (self.address[0], self.address[1], self.backlog, True)
 
 
 def worker_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
     """The port for several workers (see :class:`_WorkerListener`); fails at once if it is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = _WorkerListener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    _reuseport(sock, host, port)
+    sock = _bound(_WorkerListener, host, port, reuse_port=True)
     sock.address, sock.backlog = (host, sock.getsockname()[1]), backlog
     return sock
 

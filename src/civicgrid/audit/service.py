@@ -54,13 +54,11 @@ def set_actor(session: Session, actor: Actor) -> None:
 
 
 def _head(conn: Connection, session: Session) -> tuple[int, str]:
-    cached: tuple[int, str] | Sent | None = session.info.get(_HEAD)
-    if isinstance(cached, Sent):  # taken earlier with take_head: read it now
-        cached = session.info[_HEAD] = _read_head(cached)
-    if cached is not None:
-        return cached
     take_head(session, conn)
-    return _head(conn, session)
+    head: tuple[int, str] | Sent = session.info[_HEAD]
+    if isinstance(head, Sent):  # sent by take_head, not read yet
+        head = session.info[_HEAD] = _read_head(head)
+    return head
 
 
 def take_head(session: Session, conn: Connection | None = None) -> None:

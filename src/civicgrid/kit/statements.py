@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import exc, insert
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -148,12 +149,8 @@ class DriverStatement:
         """Run once in ``conn``'s transaction; inside a :func:`pipeline` the statement goes out
         without waiting for its answer, which :meth:`Sent.rows` reads after the block."""
         cursor = self._cursor(conn)
-        try:
+        with _invalidating(conn):
             sent = self._start(conn.dialect, cursor, values)
-        except exc.DBAPIError as error:
-            if error.connection_invalidated:
-                conn.invalidate(error.orig)
-            raise
         if not _pipelined(cursor.connection):
             sent.rows()
         return sent
@@ -171,11 +168,8 @@ class DriverStatement:
         try:
             if autocommit:
                 raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-            return self._start(engine.dialect, raw.cursor(), values).rows()
-        except exc.DBAPIError as error:
-            if error.connection_invalidated:
-                raw.invalidate(error.orig)
-            raise
+            with _invalidating(raw):
+                return self._start(engine.dialect, raw.cursor(), values).rows()
         finally:
             if autocommit and raw.driver_connection is not None:
                 raw.driver_connection.autocommit = False
@@ -200,12 +194,11 @@ class DriverStatement:
         params = [form.parameters(row) for row in rows]
         cursor = self._cursor(conn)
         try:
-            cursor.executemany(form.sql, params)
-        except conn.dialect.loaded_dbapi.Error as error:
-            wrapped = Sent(conn.dialect, form, cursor, params).error(error)
-            if wrapped.connection_invalidated:
-                conn.invalidate(error)
-            raise wrapped from error
+            with _invalidating(conn):
+                try:
+                    cursor.executemany(form.sql, params)
+                except conn.dialect.loaded_dbapi.Error as error:
+                    raise Sent(conn.dialect, form, cursor, params).error(error) from error
         finally:
             cursor.close()
 
@@ -267,12 +260,21 @@ def pipeline(conn: Connection) -> Iterator[None]:
         return
     if not conn.in_transaction():
         raise RuntimeError("a pipeline runs inside the caller's transaction: begin it first")
-    driver = conn.connection.dbapi_connection
+    with _invalidating(conn):
+        try:
+            with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+                yield
+        except conn.dialect.loaded_dbapi.Error as error:
+            raise _wrapped(conn.dialect, error, None, None, None) from error
+
+
+@contextmanager
+def _invalidating(conn: Connection | PoolProxiedConnection) -> Iterator[None]:
+    """A driver error found to be a lost connection invalidates ``conn`` (the pool will not
+    hand it out again), as Core does for its own statements."""
     try:
-        with driver.pipeline():  # type: ignore[union-attr]
-            yield
-    except conn.dialect.loaded_dbapi.Error as error:
-        wrapped = _wrapped(conn.dialect, error, None, None, None)
-        if wrapped.connection_invalidated:
-            conn.invalidate(error)
-        raise wrapped from error
+        yield
+    except exc.DBAPIError as error:
+        if error.connection_invalidated:
+            conn.invalidate(error.orig)
+        raise

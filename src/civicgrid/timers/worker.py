@@ -72,6 +72,19 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{new_id()[-8:]}"
 
 
+def purge(engine: Engine, older_than: timedelta, actor: Actor, *, kinds: Collection[str] | None = None) -> int:
+    """Delete every timer that finished longer ago than ``older_than``, a batch per transaction
+    (:func:`civicgrid.timers.service.purge_finished`) until none is left; return how many."""
+    total = 0
+    while True:
+        with transaction(engine) as session:
+            set_actor(session, actor)
+            deleted = purge_finished(session, older_than=older_than, kinds=kinds)
+        total += deleted
+        if deleted < PURGE_BATCH:
+            return total
+
+
 class TimerWorker:
     """Claims and runs due timers on one engine. Safe to run several (threads, processes,
     machines) against the same database. ``kinds`` restricts it to some timer kinds (by default
@@ -207,17 +220,10 @@ class TimerWorker:
 
     def purge(self) -> int:
         """Delete the timers (of this worker's kinds) that finished longer ago than
-        ``retention``, a batch per transaction until none is left; return how many."""
+        ``retention``; return how many."""
         if self.retention is None:
             return 0
-        total = 0
-        while True:
-            with transaction(self.engine) as session:
-                set_actor(session, self.actor)
-                deleted = purge_finished(session, older_than=self.retention, kinds=self.kinds)
-            total += deleted
-            if deleted < PURGE_BATCH:
-                return total
+        return purge(self.engine, self.retention, self.actor, kinds=self.kinds)
 
     def _purge_when_due(self) -> None:
         now = time.monotonic()
