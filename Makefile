@@ -41,7 +41,7 @@ help:
 	@echo "make test       install, build, then ruff, mypy and the test suite on SQLite and PostgreSQL"
 	@echo "make install    the virtual environment .venv with civicgrid and its dev tools"
 	@echo "make web        build the web console into src/civicgrid/static"
-	@echo "make lint       ruff check src tests bench"
+	@echo "make lint       ruff check, then the structure checks in tools/lint/"
 	@echo "make typecheck  mypy"
 	@echo "make pytest     the test suite only (SQLite, then PostgreSQL at PG_TEST_URL when it answers)"
 	@echo "make bench      run every benchmark in bench/"
@@ -95,8 +95,13 @@ demo: install web
 
 # ----------------------------------------------------------------------------- checks
 
+# Structure checks: each tools/lint/*.py is a script that prints what breaks a house rule and
+# exits non-zero (personal data columns without the PII type, scoped tables read unscoped, …).
 lint: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	@for check in $(wildcard tools/lint/*.py); do \
+		$(BIN)/python $$check || exit 1; \
+	done
 
 typecheck: install
 	$(BIN)/mypy

@@ -369,8 +369,8 @@ def duckdb_counters(parquet: Path, prefix: str, start: datetime, end: datetime) 
 
 
 def figures_bench(kind: str, url: str, n: int, workdir: Path) -> list[dict[str, Any]]:
+    from civicgrid.authz.scoping import jurisdiction_prefix
     from civicgrid.db import get_engine, transaction
-    from civicgrid.kit.scoping import jurisdiction_prefix
     from civicgrid.matters.figures import repository, service
 
     grids, type_id, type_code, version = setup_reference(url)

@@ -17,6 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
+from civicgrid.authz.dependencies import install_authenticator
 from civicgrid.config import Settings, get_settings
 from civicgrid.db import get_engine, session_factory, transaction
 from civicgrid.kit.errors import AppError
@@ -35,9 +36,12 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.matters.figures.endpoints import router as matter_figures_router
     from civicgrid.matters.open311.endpoints import admin_router as open311_admin_router
     from civicgrid.matters.open311.endpoints import router as open311_router
+    from civicgrid.people import service as people_service
     from civicgrid.people.endpoints import router as people_router
     from civicgrid.realtime.endpoints import router as realtime_router
     from civicgrid.worktime.endpoints import router as worktime_router
+
+    install_authenticator(people_service)
 
     app.include_router(people_router)
     app.include_router(geo_router)

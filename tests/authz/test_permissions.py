@@ -22,7 +22,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from sqlalchemy import Engine
 
-from civicgrid.people.auth import Require
+from civicgrid.authz.dependencies import Require
 from civicgrid.people.roles_data import load_permissions
 from tests.conftest import LiveServer
 from tests.factories import auth_headers, login, make_role_committed, make_user_committed

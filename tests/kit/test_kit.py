@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from civicgrid.authz.scoping import in_scope, jurisdiction_prefix
 from civicgrid.kit.clock import FakeClock
 from civicgrid.kit.errors import AppError, NotFound
 from civicgrid.kit.i18n import negotiate
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.scoping import in_scope, jurisdiction_prefix
 
 
 @pytest.mark.parametrize(("code", "prefix"), [

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.kit.principal import Principal
+from civicgrid.authz.principal import Principal
 from civicgrid.people import service
 from civicgrid.people.models import Role, RolePermission
 from civicgrid.people.roles_data import ROLES_FILE, _parse, load_permissions, load_roles

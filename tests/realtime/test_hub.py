@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from civicgrid.authz.principal import Principal
 from civicgrid.db import transaction
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.principal import Principal
 from civicgrid.realtime.backends import PostgresBackend, SocketBackend
 from civicgrid.realtime.hub import ChannelForbidden, Hub, Subscription
 

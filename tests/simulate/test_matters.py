@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import verify
+from civicgrid.authz.principal import Principal
 from civicgrid.db import get_engine, transaction
 from civicgrid.kit.clock import CHINA_TZ, Clock, get_clock
-from civicgrid.kit.principal import Principal
 from civicgrid.matters import service as matters
 from civicgrid.matters.figures.service import figures_for_prefix, to_figures
 from civicgrid.matters.workflow import MatterStatus

@@ -12,11 +12,11 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from civicgrid.audit.models import AuditEntry
+from civicgrid.authz.principal import Principal
 from civicgrid.db import Base
 from civicgrid.kit.clock import FakeClock, get_clock, set_clock
 from civicgrid.kit.errors import NotFound
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.principal import Principal
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import Deadline, InvalidTransition, Step, Transition, Workflow, timeline
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from civicgrid.audit import repository
 from civicgrid.audit.schemas import AuditEntryRead, AuditPage, VerifyRead
 from civicgrid.audit.service import verify
+from civicgrid.authz.dependencies import require
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
-from civicgrid.kit.principal import Principal
-from civicgrid.people.auth import require
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

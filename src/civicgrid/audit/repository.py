@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import CITY_PREFIX_LEN, scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import CITY_PREFIX_LEN, scope_clause
 
 
 def _scope(principal: Principal) -> ColumnElement[bool]:

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
 from civicgrid.audit.models import AuditEntry
+from civicgrid.authz.principal import Principal
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
-from civicgrid.kit.principal import Principal
 from civicgrid.kit.statements import DriverStatement, Sent, pipeline
 
 log = logging.getLogger(__name__)

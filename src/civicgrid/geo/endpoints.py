@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
+from civicgrid.authz.dependencies import require
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.geo import service
 from civicgrid.geo.schemas import DivisionRead, GridRead
-from civicgrid.kit.principal import Principal
-from civicgrid.people.auth import require
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
 

@@ -1,5 +1,5 @@
 """Every query of the geo domain. Reads that serve a caller take its jurisdiction prefix and
-apply :func:`civicgrid.kit.scoping.scope_clause` (DESIGN.md rule 5); bulk reads without a
+apply :func:`civicgrid.authz.scoping.scope_clause` (DESIGN.md rule 5); bulk reads without a
 prefix serve imports, the grid index and other domains' services."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.scoping import scope_clause
 from civicgrid.geo.models import Division, GeoImport, Grid
-from civicgrid.kit.scoping import scope_clause
 
 
 def get_division(session: Session, code: str, prefix: str | None = None) -> Division | None:

@@ -24,6 +24,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from civicgrid.audit import service as audit
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import in_scope
 from civicgrid.config import DATA_DIR
 from civicgrid.geo import repository
 from civicgrid.geo.generator import Site, generate_layer, short_name
@@ -42,8 +44,6 @@ from civicgrid.geo.models import Division, GeoImport, Grid
 from civicgrid.geo.schemas import DivisionBrief, DivisionRead, GridRead
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, NotFound
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import in_scope
 
 REFERENCE_DIR = DATA_DIR / "yongzhou"
 EARTH_RADIUS_KM = 6371.0088

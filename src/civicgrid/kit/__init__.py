@@ -1,1 +1,1 @@
-"""Domain-free helpers: errors, language, clock, ids, jurisdiction scoping. Imports no domain."""
+"""Domain-free helpers: errors, language, clock, ids, personal data, statements. Imports no domain."""

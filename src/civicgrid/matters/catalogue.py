@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.principal import Principal
 from civicgrid.config import DATA_DIR
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
-from civicgrid.kit.principal import Principal
 from civicgrid.matters import repository
 from civicgrid.matters.models import LEVELS, CatalogueVersion, ListKind, MatterType
 from civicgrid.worktime.arith import Unit

@@ -12,10 +12,11 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import audit_export
+from civicgrid.authz.dependencies import require, require_login
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
-from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
 from civicgrid.matters.schemas import (
@@ -29,7 +30,6 @@ from civicgrid.matters.schemas import (
     StepLimit,
     TransitionIn,
 )
-from civicgrid.people.auth import require, require_login
 
 router = APIRouter(prefix="/api/v1", tags=["matters"])
 

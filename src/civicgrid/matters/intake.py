@@ -30,13 +30,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from civicgrid.audit.service import Actor, insert_rows, record_created, take_head
+from civicgrid.authz.principal import Principal
 from civicgrid.db import GroupCommit
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.principal import Principal
 from civicgrid.kit.statements import pipeline
 from civicgrid.matters import catalogue, repository
 from civicgrid.matters import workflow as wf

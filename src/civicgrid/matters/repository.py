@@ -1,5 +1,5 @@
 """Every query of the matters domain. Queries that load or list matters take the caller's
-jurisdiction prefix and apply :func:`civicgrid.kit.scoping.scope_clause` (DESIGN.md rule 5)."""
+jurisdiction prefix and apply :func:`civicgrid.authz.scoping.scope_clause` (DESIGN.md rule 5)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from civicgrid.kit.scoping import scope_clause
+from civicgrid.authz.scoping import scope_clause
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.models import (
     CatalogueVersion,

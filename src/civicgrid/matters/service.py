@@ -19,13 +19,13 @@ from typing import Any
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.principal import Principal
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
-from civicgrid.kit.principal import Principal
 from civicgrid.matters import intake, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import Matter, MatterPhoto

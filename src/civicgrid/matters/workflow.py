@@ -58,10 +58,10 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 import civicgrid.matters.figures  # noqa: F401  (the rollup listener must be on wherever matters change)
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import jurisdiction_prefix
 from civicgrid.matters import repository
 from civicgrid.matters.models import LEVELS, Level, Matter, SupervisionOrder
 from civicgrid.timers import service as timers

@@ -1,1 +1,1 @@
-"""Accounts, roles, login and bearer tokens; authorisation (permissions × jurisdiction)."""
+"""Accounts, roles, login and bearer tokens. The permission check and scoping live in authz/."""

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.dependencies import require, require_login
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
-from civicgrid.kit.principal import Principal
 from civicgrid.people import service
-from civicgrid.people.auth import require, require_login
 from civicgrid.people.models import User
 from civicgrid.people.schemas import (
     LoginRequest,

@@ -1,5 +1,5 @@
 """Every query of the people domain. Lists and loads of users are scoped to a jurisdiction
-prefix with the one scoping predicate (kit.scoping.scope_clause)."""
+prefix with the one scoping predicate (authz.scoping.scope_clause)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from civicgrid.kit.scoping import scope_clause
+from civicgrid.authz.scoping import scope_clause
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
 

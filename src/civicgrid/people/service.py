@@ -22,14 +22,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, record, set_actor
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.config import get_settings
 from civicgrid.geo import service as geo_service
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Conflict, Invalid, NotAuthenticated, NotFound
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pii import derive_key, get_cipher, keyed_hash, mask_phone, normalize_phone
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import jurisdiction_prefix
 from civicgrid.people import repository
 from civicgrid.people.models import AuthToken, Role, RolePermission, User
 from civicgrid.people.repository import TokenAccount

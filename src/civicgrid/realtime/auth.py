@@ -18,10 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
 from civicgrid.audit.service import Actor, record, set_actor
+from civicgrid.authz.dependencies import principal_for_token
+from civicgrid.authz.principal import Principal
 from civicgrid.db import transaction
 from civicgrid.kit.errors import AppError, NotAuthenticated, PermissionDenied
 from civicgrid.kit.i18n import negotiate
-from civicgrid.kit.principal import Principal
 
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -35,8 +36,6 @@ def socket_language(websocket: WebSocket) -> str:
 
 def principal_for(websocket: WebSocket, token: str) -> Principal:
     """The principal behind ``token`` (:class:`NotAuthenticated` when it is not valid now)."""
-    from civicgrid.people.auth import principal_for_token
-
     with transaction(websocket.app.state.engine, write=False) as session:
         return principal_for_token(session, token)
 
@@ -60,7 +59,7 @@ async def refuse(websocket: WebSocket, error: AppError, close_code: int,
 
 
 class SocketRequire:
-    """The WebSocket counterpart of :func:`civicgrid.people.auth.require`: accepts the socket,
+    """The WebSocket counterpart of :func:`civicgrid.authz.dependencies.require`: accepts the socket,
     authenticates its token and checks one permission; carries ``.permission`` like the HTTP
     dependencies so the route walker sees what the socket requires."""
 

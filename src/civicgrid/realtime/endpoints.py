@@ -32,9 +32,9 @@ from fastapi import APIRouter, Depends, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketState
 
+from civicgrid.authz.principal import Principal
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotAuthenticated
-from civicgrid.kit.principal import Principal
 from civicgrid.realtime.auth import CLOSE_NOT_AUTHENTICATED, principal_for, socket_language, socket_require
 from civicgrid.realtime.hub import Hub, Subscription, get_hub
 

@@ -40,10 +40,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.principal import Principal
 from civicgrid.db import after_commit_together
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid
-from civicgrid.kit.principal import Principal
 
 if TYPE_CHECKING:
     from civicgrid.config import Settings

@@ -45,11 +45,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, set_actor, system_actor
+from civicgrid.authz.principal import Principal
 from civicgrid.db import transaction
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, FakeClock, get_clock, set_clock
 from civicgrid.kit.errors import AppError
-from civicgrid.kit.principal import Principal
 from civicgrid.matters import catalogue
 from civicgrid.matters import figures as _figures  # noqa: F401  (keeps the figure rollups in step)
 from civicgrid.matters import service as matters
@@ -366,7 +366,7 @@ class Cast:
             return found
         user = repository.user_with(session, role, code)
         if user is None:
-            from civicgrid.kit.scoping import jurisdiction_prefix
+            from civicgrid.authz.scoping import jurisdiction_prefix
 
             username = f"{self.PREFIX[role]}{jurisdiction_prefix(code)}"
             user = repository.user_named(session, username)
@@ -391,7 +391,7 @@ class Cast:
 
 
 def _prefix(code: str) -> str:
-    from civicgrid.kit.scoping import jurisdiction_prefix
+    from civicgrid.authz.scoping import jurisdiction_prefix
 
     return jurisdiction_prefix(code)
 

@@ -30,9 +30,9 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.principal import Principal
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, NotFound
-from civicgrid.kit.principal import Principal
 from civicgrid.workflow.models import TimelineEvent
 
 SYSTEM = Principal(user_id="", username="system", role="system", division_code="", jurisdiction="",

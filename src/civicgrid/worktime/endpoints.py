@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from civicgrid.authz.dependencies import require
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.errors import Invalid, NotFound
 from civicgrid.kit.i18n import pick
-from civicgrid.kit.principal import Principal
-from civicgrid.people.auth import require
 from civicgrid.worktime import service
 from civicgrid.worktime.models import CalendarYear
 from civicgrid.worktime.schemas import CalendarOverview, DayRead, GapRead, YearDetail, YearIn, YearRead

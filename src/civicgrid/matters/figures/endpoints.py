@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from civicgrid.authz.dependencies import require
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.excel import XLSX_MEDIA_TYPE, attachment_headers
-from civicgrid.kit.principal import Principal
 from civicgrid.matters.figures import service
 from civicgrid.matters.figures.export import figures_workbook
 from civicgrid.matters.figures.schemas import FiguresByChildren, FiguresRead
-from civicgrid.people.auth import require
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
 

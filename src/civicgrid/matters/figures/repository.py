@@ -34,8 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.scoping import scope_clause
 from civicgrid.kit.clock import CHINA_TZ
-from civicgrid.kit.scoping import scope_clause
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.figures.models import COUNTERS, ROLLUPS, CountyFigures, TownshipFigures, VillageFigures
 from civicgrid.matters.models import Matter

@@ -55,10 +55,10 @@ from sqlalchemy import inspect as orm_inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm import attributes as orm_attributes
 
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import jurisdiction_prefix
 from civicgrid.matters.figures import repository
 from civicgrid.matters.figures.models import COUNTERS
 from civicgrid.matters.figures.repository import (

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from civicgrid.audit.service import Actor, record, set_actor
+from civicgrid.authz.dependencies import require
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, transaction
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.i18n import negotiate, pick, set_language
-from civicgrid.kit.principal import Principal
 from civicgrid.matters.open311 import service
 from civicgrid.matters.open311.models import Open311Client
 from civicgrid.matters.open311.render import FORMATS, render
@@ -36,7 +37,6 @@ from civicgrid.matters.open311.schemas import (
     Open311ClientRead,
     Open311Error,
 )
-from civicgrid.people.auth import require
 
 log = logging.getLogger(__name__)
 

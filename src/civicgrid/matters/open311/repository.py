@@ -1,5 +1,5 @@
 """Every query of the Open311 interface. Client lists take the administrator's jurisdiction
-prefix; request lists take the client's (DESIGN.md rule 5: ``kit.scoping.scope_clause``)."""
+prefix; request lists take the client's (DESIGN.md rule 5: ``authz.scoping.scope_clause``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.kit.scoping import scope_clause
+from civicgrid.authz.scoping import scope_clause
 from civicgrid.matters.models import Matter, MatterType
 from civicgrid.matters.open311.models import Open311Client, Open311Request
 from civicgrid.workflow.models import TimelineEvent

@@ -34,6 +34,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import Actor, set_actor
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.config import get_settings
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, utcnow
@@ -41,8 +43,6 @@ from civicgrid.kit.errors import AppError, Invalid, NotFound
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.ids import new_id
 from civicgrid.kit.pii import derive_key, keyed_hash
-from civicgrid.kit.principal import Principal
-from civicgrid.kit.scoping import jurisdiction_prefix
 from civicgrid.matters import catalogue
 from civicgrid.matters import service as matters
 from civicgrid.matters import workflow as wf

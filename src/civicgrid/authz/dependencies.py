@@ -10,18 +10,45 @@ walk ``app.routes`` and check that every endpoint declares exactly one.
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Protocol
+
 from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import Actor, set_actor
+from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
-from civicgrid.kit.principal import Principal
-from civicgrid.people import service
-from civicgrid.people.repository import TokenAccount
+
+
+class Authenticator(Protocol):
+    """What the accounts module provides: the principal behind a raw bearer token, and the
+    token's last-seen bookkeeping. ``people.service`` implements it; the app factory installs it."""
+
+    def authenticate(self, source: Session | Engine, raw_token: str) -> tuple[Principal, Any]: ...
+
+    def needs_touch(self, token: Any, now: datetime | None = None) -> bool: ...
+
+    def touch_token(self, session: Session, token_id: str) -> None: ...
+
+
+_authenticator: Authenticator | None = None
+
+
+def install_authenticator(authenticator: Authenticator) -> None:
+    """Plug in the token check (the app factory does, with ``people.service``)."""
+    global _authenticator
+    _authenticator = authenticator
+
+
+def authenticator() -> Authenticator:
+    if _authenticator is None:
+        raise RuntimeError("no authenticator installed: build the app with civicgrid.main.create_app")
+    return _authenticator
 
 
 def bearer_token(request: Request) -> str | None:
@@ -55,21 +82,21 @@ class Require:
         # around it. It runs alone on a pooled connection, so a request that reads nothing else
         # never begins its session's transaction.
         principal, token = self._authenticate(request, session, raw, request.app.state.engine)
-        if service.needs_touch(token, utcnow()):
+        if authenticator().needs_touch(token, utcnow()):
             # The read transaction stays a read: the last-seen write gets its own short one.
             await run_in_threadpool(_touch_alone, request.app.state.engine, token.id)
         return self._permitted(principal)
 
     def _check(self, request: Request, session: Session, raw: str) -> Principal:
         principal, token = self._authenticate(request, session, raw)
-        if service.needs_touch(token, utcnow()):
-            service.touch_token(session, token.id)
+        if authenticator().needs_touch(token, utcnow()):
+            authenticator().touch_token(session, token.id)
         return self._permitted(principal)
 
     @staticmethod
     def _authenticate(request: Request, session: Session, raw: str,
-                      engine: Engine | None = None) -> tuple[Principal, TokenAccount]:
-        principal, token = service.authenticate(engine or session, raw)
+                      engine: Engine | None = None) -> tuple[Principal, Any]:
+        principal, token = authenticator().authenticate(engine or session, raw)
         request.state.principal = principal
         request.state.auth_token_id = token.id
         set_actor(session, Actor(principal.username, principal.user_id))
@@ -83,7 +110,7 @@ class Require:
 
 def _touch_alone(engine: Engine, token_id: str) -> None:
     with transaction(engine) as own:
-        service.touch_token(own, token_id)
+        authenticator().touch_token(own, token_id)
 
 
 def require(permission: str) -> Require:
@@ -99,5 +126,5 @@ require_login = Require("")
 
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal behind a raw token (the WebSocket endpoint authenticates with this)."""
-    principal, _ = service.authenticate(session, token)
+    principal, _ = authenticator().authenticate(session, token)
     return principal
