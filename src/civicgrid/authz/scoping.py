@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, literal
 
+from civicgrid.authz.principal import Principal
+
 CITY_PREFIX_LEN = 4
 
 
@@ -41,3 +43,13 @@ def scope_clause(column: Any, prefix: str) -> ColumnElement[bool]:
     if not prefix.isdigit():
         raise ValueError(f"jurisdiction prefix must be digits: {prefix!r}")
     return column.like(literal(prefix + "%"))
+
+
+def visible(column: Any, principal: Principal) -> ColumnElement[bool]:
+    """The rows of a scoped table ``principal`` may see, by the row's division or grid code
+    column: the one helper every repository read applies (DESIGN.md rules 5 and 6).
+
+    Today a jurisdiction prefix; a user of an org unit with a responsibility area (a police
+    station over parts of two townships) is scoped by that area through this same function.
+    """
+    return scope_clause(column, principal.jurisdiction)
