@@ -1,6 +1,7 @@
 """Import every model module so that Base.metadata knows every table (Alembic, tests)."""
 
 from civicgrid.audit import models as audit_models
+from civicgrid.gazetteer import models as gazetteer_models
 from civicgrid.geo import models as geo_models
 from civicgrid.matters import models as matters_models
 from civicgrid.matters.figures import models as matter_figures_models
@@ -12,6 +13,7 @@ from civicgrid.worktime import models as worktime_models
 
 __all__ = [
     "audit_models",
+    "gazetteer_models",
     "geo_models",
     "matter_figures_models",
     "matters_models",

@@ -94,6 +94,26 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     run_server(host, port, workers)
 
 
+@app.command("import-places")
+def import_places(path: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                             help="Named places CSV / 地名 CSV（docs/data-format.md）")) -> None:
+    """Import named places (compounds, schools, markets …) for the address search / 导入地名."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.gazetteer import service as gazetteer
+    from civicgrid.kit.errors import AppError
+
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor("cli"))
+            report = gazetteer.import_places(session, path.read_bytes(), source=path.name)
+    except AppError as exc:
+        typer.echo(f"import refused, nothing written / 导入被拒绝，未写入任何数据: {exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"places ({report.source}): {report.created} 新增 created, {report.updated} 更新 updated, "
+               f"{report.unchanged} 未变 unchanged")
+
+
 @app.command("import-divisions")
 def import_divisions(
     path: Path = typer.Argument(..., exists=True, dir_okay=False,

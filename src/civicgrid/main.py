@@ -31,6 +31,7 @@ DENIAL_STATUSES = frozenset({401, 403})
 def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
     from civicgrid.audit.endpoints import router as audit_router
+    from civicgrid.gazetteer.endpoints import router as gazetteer_router
     from civicgrid.geo.endpoints import router as geo_router
     from civicgrid.matters.endpoints import router as matters_router
     from civicgrid.matters.figures.endpoints import router as matter_figures_router
@@ -45,6 +46,7 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(people_router)
     app.include_router(geo_router)
+    app.include_router(gazetteer_router)
     app.include_router(realtime_router)
     app.include_router(audit_router)
     app.include_router(matters_router)

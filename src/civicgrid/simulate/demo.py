@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import set_actor, system_actor
 from civicgrid.db import transaction
+from civicgrid.gazetteer import service as gazetteer
 from civicgrid.geo import service as geo
 from civicgrid.geo.models import Division, Grid
 from civicgrid.people import service as people
@@ -85,6 +86,11 @@ def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLog
             for report in geo.load_reference_data(session):
                 echo(f"  {report.kind} ({report.source}): {report.created} 新增 created, "
                      f"{report.updated} 更新 updated")
+    with transaction(engine) as session:
+        set_actor(session, system_actor("demo"))
+        places = gazetteer.load_demo_places(session)
+        if places is not None:
+            echo(f"  places ({places.source}): {places.created} 新增 created（演示生成的地名 / generated demo places）")
         people.sync_roles(session)
     logins: list[DemoLogin] = []
     with transaction(engine) as session:
