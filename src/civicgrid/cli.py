@@ -224,6 +224,25 @@ def timers_status(failures: int = typer.Option(10, help="How many recent failure
         typer.echo(f"  failed {timer.key} ({timer.kind}, {timer.attempts} attempts): {last[0][:200]}")
 
 
+@timers_app.command("jobs")
+def timers_jobs() -> None:
+    """Periodic jobs: schedule, next run, last run / 周期任务：计划、下次运行、上次运行."""
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.main import create_app
+    from civicgrid.timers import periodic
+
+    create_app(get_settings(), start_workers=False)  # registers every module's jobs
+    with transaction(get_engine(), write=False) as session:
+        rows = periodic.status(session)
+    if not rows:
+        typer.echo("no periodic jobs registered / 未登记周期任务")
+    for row in rows:
+        next_due = row.next_due.isoformat() if row.next_due else "not armed / 未排定（worker 启动后排定）"
+        last = f"{row.last_run.isoformat()} {row.last_state}" if row.last_run else "never / 从未运行"
+        typer.echo(f"{row.name}  {row.title_zh} / {row.title_en}\n  {row.schedule}; next {next_due}; last {last}"
+                   + (f"; error: {row.last_error}" if row.last_error else ""))
+
+
 @timers_app.command("purge")
 def timers_purge(older_than_days: int = typer.Option(None, min=1, help="Default: CIVICGRID_TIMER_RETENTION_DAYS"),
                  ) -> None:

@@ -177,3 +177,16 @@ def purge_finished(session: Session, *, before: datetime, limit: int, kinds: Col
     if ids:
         session.execute(delete(Timer).where(Timer.id.in_(ids)))
     return ids
+
+
+def live_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` have a pending or running timer."""
+    if not keys:
+        return set()
+    return set(session.scalars(select(Timer.key).where(Timer.key.in_(list(keys)), Timer.state.in_(LIVE_STATES))))
+
+
+def latest_by_key(session: Session, key: str, states: Collection[str]) -> Timer | None:
+    """The timer with ``key`` in one of ``states`` that was due last."""
+    return session.scalars(select(Timer).where(Timer.key == key, Timer.state.in_(list(states)))
+                           .order_by(Timer.due_at.desc()).limit(1)).first()

@@ -17,7 +17,8 @@ together with marking that timer done. So:
 
 Once an hour the worker also deletes timers that finished (done or cancelled) longer ago than
 ``retention`` (``CIVICGRID_TIMER_RETENTION_DAYS``, 90 by default), in batches of their own
-transactions (:func:`civicgrid.timers.service.purge_finished`).
+transactions (:func:`civicgrid.timers.service.purge_finished`). When it starts, and every five
+minutes, it arms the next run of each periodic job that has none (:mod:`civicgrid.timers.periodic`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 4000
 PURGE_EVERY_SECONDS = 3600.0
+ENSURE_PERIODIC_EVERY_SECONDS = 300.0  # how often a worker re-arms periodic jobs left without a run
 
 
 class _ClaimLost(Exception):
@@ -106,6 +108,7 @@ class TimerWorker:
         self.actor = Actor(f"timer-worker:{self.worker_id}"[:64])
         self.retention = retention  # None: finished timers are kept
         self._purged_at: float | None = None
+        self._ensured_at: float | None = None
 
     # ------------------------------------------------------------------ claiming
 
@@ -235,12 +238,31 @@ class TimerWorker:
             log.info("timer worker %s: deleted %d finished timers older than %s", self.worker_id, deleted,
                      self.retention)
 
+    def ensure_periodic(self) -> list[str]:
+        """Arm the next run of every periodic job (of this worker's kinds) that has none."""
+        from civicgrid.timers import periodic
+
+        with transaction(self.engine) as session:
+            set_actor(session, self.actor)
+            armed = periodic.ensure_armed(session, self.kinds)
+        if armed:
+            log.info("timer worker %s armed periodic jobs: %s", self.worker_id, ", ".join(armed))
+        return armed
+
+    def _ensure_when_due(self) -> None:
+        now = time.monotonic()
+        if self._ensured_at is not None and now - self._ensured_at < ENSURE_PERIODIC_EVERY_SECONDS:
+            return
+        self._ensured_at = now
+        self.ensure_periodic()
+
     async def run_forever(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Run :meth:`run_due` in a thread until ``stop`` is set; poll every ``poll_seconds``
         (at once again when a full batch was claimed, so a backlog drains without waiting)."""
         log.info("timer worker %s started", self.worker_id)
         while not stop.is_set():
             try:
+                await asyncio.to_thread(self._ensure_when_due)
                 claimed = await asyncio.to_thread(self.run_due)
                 await asyncio.to_thread(self._purge_when_due)
             except Exception:
