@@ -1,6 +1,7 @@
 """Import every model module so that Base.metadata knows every table (Alembic, tests)."""
 
 from civicgrid.audit import models as audit_models
+from civicgrid.events import models as events_models
 from civicgrid.gazetteer import models as gazetteer_models
 from civicgrid.geo import models as geo_models
 from civicgrid.matters import models as matters_models
@@ -13,6 +14,7 @@ from civicgrid.worktime import models as worktime_models
 
 __all__ = [
     "audit_models",
+    "events_models",
     "gazetteer_models",
     "geo_models",
     "matter_figures_models",

@@ -1,0 +1,93 @@
+"""The hand-off contracts: what each event carries, versioned (docs/events.md lists them).
+
+A contract is a Pydantic model. A publisher's payload is validated against it, so a consumer can
+rely on the fields; a change that removes or retypes a field is a new version. Personal data does
+not travel in events: a consumer that needs a reporter's phone asks the owning module, which
+checks the permission and audits the reveal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DisputeReported(Contract):
+    """A reported matter of a dispute type (catalogue category ``disputes``) was accepted:
+    the disputes module registers it for mediation (登记一次，源头化解)."""
+
+    matter_id: str = Field(description="The matter's id (matters module)")
+    number: str = Field(description="The matter's number, e.g. YZ20261203000123")
+    type_code: str = Field(description="Matter type code in the catalogue")
+    type_name: str = Field(description="Matter type name, zh-CN")
+    division_code: str = Field(description="12-digit division that owns the matter")
+    grid_code: str | None = Field(None, description="15-digit grid where it was reported")
+    reported_at: datetime = Field(description="When it was reported (UTC)")
+    summary: str = Field(description="The report's description")
+
+
+class MediationRequested(Contract):
+    """A police call or incident is better settled by mediation (警调对接): the dispatch module
+    hands it to the mediation committee of the place."""
+
+    incident_id: str = Field(description="The incident's id (dispatch module)")
+    division_code: str = Field(description="Division where it happened")
+    grid_code: str | None = Field(None, description="Grid where it happened")
+    happened_at: datetime = Field(description="When it happened (UTC)")
+    summary: str = Field(description="What the officer recorded")
+    officer_id: str = Field(description="The account of the officer who referred it")
+
+
+class PoliceReferral(Contract):
+    """A mediator found a risk the police must handle (民转刑 risk, threats, violence): the
+    disputes module hands the case to the police station of the place."""
+
+    dispute_id: str = Field(description="The dispute's id (disputes module)")
+    division_code: str = Field(description="Division of the dispute")
+    risk_level: str = Field(description="low, medium or high")
+    reasons: list[str] = Field(description="Why, in words (zh-CN)")
+    mediator_id: str = Field(description="The mediator's account")
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    name: str
+    version: int
+    model: type[Contract]
+    publisher: str
+    consumers: str
+    status: str  # "live": published today; "planned": the publishing module is not built yet
+
+
+CONTRACTS: dict[str, ContractSpec] = {spec.name: spec for spec in (
+    ContractSpec("matters.dispute_reported", 1, DisputeReported, "matters", "disputes", "planned"),
+    ContractSpec("dispatch.mediation_requested", 1, MediationRequested, "dispatch", "disputes", "planned"),
+    ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "planned"),
+)}
+
+
+def render_markdown() -> str:
+    """The contracts as the tables of docs/events.md (a test keeps the file equal to this)."""
+    lines: list[str] = []
+    for spec in CONTRACTS.values():
+        if spec.publisher == "tests":
+            continue
+        lines += [f"### `{spec.name}` (version {spec.version}, {spec.status})", "",
+                  " ".join((spec.model.__doc__ or "").split()), "",
+                  f"Published by `{spec.publisher}`, consumed by `{spec.consumers}`.", "",
+                  "| field | type | meaning |", "|---|---|---|"]
+        for name, field in spec.model.model_fields.items():
+            annotation = field.annotation
+            plain = getattr(annotation, "__name__", None) if not get_args(annotation) else None
+            kind = (plain or str(annotation).replace("typing.", "")).replace(" | ", " or ")
+            required = "" if field.is_required() else " (optional)"
+            lines.append(f"| `{name}` | {kind}{required} | {field.description or ''} |")
+        lines.append("")
+    return "\n".join(lines)
