@@ -185,7 +185,7 @@ def statutory_deadline(session: Session, rule_code: str, start: datetime,
     """A statutory period (法定期间) named by ``rule_code``, over the stored holiday calendar.
     A last day in a year without a known arrangement is judged Monday–Friday and the year is
     recorded as a gap for administrators, as for office time."""
-    result = statutory.deadline(statutory.get_rule(rule_code), start, adjustments, load(session))
+    result = statutory.deadline(rule_code, start, adjustments, load(session))
     for year in sorted(result.assumed_years):
         _note_gap(session, year)
     return result

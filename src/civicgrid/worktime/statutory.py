@@ -254,7 +254,7 @@ class StatutoryClock:
         return self.with_event(EventKind.RESTART, at, reason)
 
     def deadline(self, calendar: WorkCalendar) -> StatutoryDeadline:
-        return deadline(get_rule(self.rule), self.start, self.events, calendar)
+        return deadline(self.rule, self.start, self.events, calendar)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "start": self.start.astimezone(UTC).isoformat(),
@@ -425,15 +425,18 @@ def _find(options: Sequence[AdjustmentRule], code: str) -> AdjustmentRule | None
     return next((o for o in options if o.code == code), None)
 
 
-def deadline(rule: StatutoryRule, start: datetime, adjustments: Iterable[ClockEvent],
+def deadline(rule: StatutoryRule | str, start: datetime, adjustments: Iterable[ClockEvent],
              calendar: WorkCalendar) -> StatutoryDeadline:
-    """When ``rule``'s period, started at ``start`` and adjusted by ``adjustments`` (pauses,
-    resumptions and restarts, in order), ends on ``calendar`` — with the reasoning in words.
+    """When ``rule``'s period (a rule, or the code of a shipped one), started at ``start`` and
+    adjusted by ``adjustments`` (pauses, resumptions and restarts, in order), ends on
+    ``calendar`` — with the reasoning in words.
 
     Refused (422, naming the event) when an event is out of order, names an exclusion or a
     restart the rule does not declare, pauses a paused clock, resumes a running one, or pauses a
     period that had already ended. While an exclusion runs there is no deadline (``paused``).
     """
+    if isinstance(rule, str):
+        rule = get_rule(rule)
     run = _Run(rule)
     events = list(adjustments)
     run.begin(start)

@@ -3,7 +3,6 @@ deadline from a rule, a start and optional adjustments (exclusions and restarts)
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -66,10 +65,9 @@ def compute(session: DbSession, body: StatutoryComputeIn,
     result = service.statutory_deadline(session, body.rule, body.start, events)
     due_local = None
     if result.due_at is not None:
-        local = result.due_at.astimezone(CHINA_TZ)
         # A day period ends at 24:00 of its last day: say so rather than "00:00 the next day".
-        due_local = (f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
-                     if result.last_day is not None else local.strftime("%Y-%m-%d %H:%M"))
+        due_local = (f"{result.last_day.isoformat()} 24:00" if result.last_day is not None
+                     else result.due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M"))
     remaining_minutes = int(result.remaining.total_seconds() // 60) if result.remaining is not None else None
     return StatutoryDeadlineRead(
         rule=result.rule.code, rule_name=pick(result.rule.name_zh, result.rule.name_en), due_at=result.due_at,
