@@ -19,7 +19,9 @@ How periods are counted (刑事诉讼法 2018 第105条; 公安机关办理行�
 * **Days** end at 24:00 (Asia/Shanghai) of the last day. A last day that is not a working day
   in the holiday calendar (a statutory holiday, or a weekend day not made a working day by 调休)
   moves to the first working day after it — except custody periods (在押期间 / 被限制人身自由的
-  期间), which end on their last day regardless.
+  期间), which end on their last day regardless. Reading 节假日 as every non-working day of the
+  calendar (weekends included, 调休 working weekends excluded) is the prevailing practice, not
+  words of the articles; it is why the calendar rows, not a list of festivals, decide.
 * **Months** end on the same date of the month; a start on a month's last day ends on the last
   day of the target month; a date the month lacks becomes its last day; half a month is 15 days.
   The holiday rule for days applies to the last day.
