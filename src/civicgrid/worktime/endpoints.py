@@ -1,5 +1,6 @@
 """Routes of the working calendar: the known years, one year's days, importing a year (JSON,
-CSV or Excel), and the warnings about years nobody has imported yet."""
+CSV or Excel), and the warnings about years nobody has imported yet; statutory time's routes
+are in ``statutory_endpoints`` and join them in ``router``."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.errors import Invalid, NotFound
 from civicgrid.kit.i18n import pick
-from civicgrid.worktime import service
+from civicgrid.worktime import service, statutory_endpoints
 from civicgrid.worktime.models import CalendarYear
 from civicgrid.worktime.schemas import CalendarOverview, DayRead, GapRead, YearDetail, YearIn, YearRead
 
-router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
+calendar_router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Not logged in"},
                                            403: {"description": "Permission missing"},
@@ -41,7 +42,7 @@ def _detail(session: DbSession, year: int) -> YearDetail:
     return YearDetail(**_year_read(record).model_dump(), days=days)
 
 
-@router.get("/years", response_model=CalendarOverview, responses=ERRORS)
+@calendar_router.get("/years", response_model=CalendarOverview, responses=ERRORS)
 def list_years(session: DbSession,
                principal: Annotated[Principal, Depends(require("calendar.manage"))]) -> CalendarOverview:
     """The years whose arrangement is known, and the years deadlines ran into without one."""
@@ -53,14 +54,14 @@ def list_years(session: DbSession,
     return CalendarOverview(years=[_year_read(y) for y in service.years(session)], gaps=gaps)
 
 
-@router.get("/years/{year}", response_model=YearDetail, responses=ERRORS)
+@calendar_router.get("/years/{year}", response_model=YearDetail, responses=ERRORS)
 def get_year(session: DbSession, year: int,
              principal: Annotated[Principal, Depends(require("calendar.manage"))]) -> YearDetail:
     """One year's holidays and adjusted working days."""
     return _detail(session, year)
 
 
-@router.put("/years/{year}", response_model=YearDetail, responses=ERRORS)
+@calendar_router.put("/years/{year}", response_model=YearDetail, responses=ERRORS)
 def put_year(session: DbSession, year: int, body: YearIn,
              principal: Annotated[Principal, Depends(require("calendar.manage"))]) -> YearDetail:
     """Replace a year's arrangement; refused whole, naming the row, when any row is wrong."""
@@ -105,7 +106,7 @@ def _parse_table(filename: str, content: bytes) -> list[service.DayRow]:
     return rows
 
 
-@router.post("/years/{year}/upload", response_model=YearDetail, responses=ERRORS)
+@calendar_router.post("/years/{year}/upload", response_model=YearDetail, responses=ERRORS)
 async def upload_year(session: DbSession, year: int, file: Annotated[UploadFile, File()],
                       principal: Annotated[Principal, Depends(require("calendar.manage"))],
                       source: Annotated[str, Form(min_length=1, max_length=128)] = "upload") -> YearDetail:
@@ -118,3 +119,9 @@ async def upload_year(session: DbSession, year: int, file: Annotated[UploadFile,
         return _detail(session, year)
 
     return await run_in_threadpool(apply)
+
+
+# The worktime routes: the working calendar, and statutory time (法定期间).
+router = APIRouter()
+router.include_router(calendar_router)
+router.include_router(statutory_endpoints.router)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class DayIn(BaseModel):
@@ -53,3 +54,80 @@ class GapRead(BaseModel):
 class CalendarOverview(BaseModel):
     years: list[YearRead]
     gaps: list[GapRead]
+
+
+class CitationRead(BaseModel):
+    """One article of one law; ``verified`` is false where it was not read in the primary text."""
+
+    law_zh: str
+    law_en: str
+    version: str
+    article: int
+    paragraph: int | None
+    text: str = Field(description="The citation in the caller's language")
+    verified: bool
+    note: str
+
+
+class AdjustmentRuleRead(BaseModel):
+    """An exclusion or a restart a rule allows."""
+
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    basis: CitationRead
+
+
+class StatutoryRuleRead(BaseModel):
+    """A statutory period a timed step can name."""
+
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    unit: str = Field(description="hours | days | months")
+    amount: float
+    amount_text: str
+    start_mode: str = Field(description="exact | next_full_hour | next_day")
+    holidays: str = Field(description="roll_forward | custody | none")
+    basis: list[CitationRead]
+    counting: CitationRead
+    exclusions: list[AdjustmentRuleRead]
+    restarts: list[AdjustmentRuleRead]
+    verified: bool
+    note: str
+
+
+class ClockEventIn(BaseModel):
+    """An adjustment: an exclusion begins (pause) or ends (resume), or the period restarts."""
+
+    kind: Literal["pause", "resume", "restart"]
+    at: AwareDatetime
+    reason: str = Field(default="", max_length=64, description="The code of one of the rule's exclusions or restarts")
+
+
+class StatutoryComputeIn(BaseModel):
+    rule: str = Field(min_length=1, max_length=64)
+    start: AwareDatetime
+    adjustments: list[ClockEventIn] = Field(default_factory=list, max_length=50)
+
+
+class StatutoryDeadlineRead(BaseModel):
+    """When a statutory period ends, and why, in words."""
+
+    rule: str
+    rule_name: str
+    due_at: datetime | None = Field(description="UTC; null while an exclusion runs")
+    due_local: str | None = Field(description="The deadline in Asia/Shanghai, e.g. 2026-10-08 24:00")
+    counting_from: datetime
+    paused: bool
+    last_day: date | None
+    nominal_last_day: date | None
+    remaining_days: int | None
+    remaining_minutes: int | None
+    explanation: str
+    explanation_zh: str
+    explanation_en: str
+    verified: bool
+    assumed_years: list[int]

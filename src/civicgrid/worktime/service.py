@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from civicgrid.config import get_settings
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
-from civicgrid.worktime import repository
+from civicgrid.worktime import repository, statutory
 from civicgrid.worktime.arith import Due, OfficeHours, Unit, WorkCalendar
 from civicgrid.worktime.models import CalendarDay, CalendarGap, CalendarYear
 
@@ -178,3 +178,19 @@ def _holiday_name(value: object) -> str:
     english = str(value or "")
     chinese = HOLIDAY_NAMES_ZH.get(english)
     return f"{chinese} {english}" if chinese else english
+
+
+def statutory_deadline(session: Session, rule_code: str, start: datetime,
+                       adjustments: list[statutory.ClockEvent]) -> statutory.StatutoryDeadline:
+    """A statutory period (法定期间) named by ``rule_code``, over the stored holiday calendar.
+    A last day in a year without a known arrangement is judged Monday–Friday and the year is
+    recorded as a gap for administrators, as for office time."""
+    result = statutory.deadline(rule_code, start, adjustments, load(session))
+    for year in sorted(result.assumed_years):
+        _note_gap(session, year)
+    return result
+
+
+def statutory_rules() -> list[statutory.StatutoryRule]:
+    """The shipped statutory rules, in the order of the rules file."""
+    return list(statutory.shipped_rules().values())

@@ -28,3 +28,21 @@ export function uploadYear(year: number, file: File, source: string): Promise<Ye
     }),
   )
 }
+
+// Statutory time (法定期间): the rules with their legal basis, and a computed deadline.
+export type StatutoryRule = Ok<'/api/v1/worktime/statutory/rules', 'get'>[number]
+export type StatutoryDeadline = Ok<'/api/v1/worktime/statutory/compute', 'post'>
+export interface ClockEvent {
+  kind: 'pause' | 'resume' | 'restart'
+  at: string
+  reason: string
+}
+
+export function fetchStatutoryRules(): Promise<StatutoryRule[]> {
+  return unwrap(api.GET('/api/v1/worktime/statutory/rules'))
+}
+
+/** The deadline of a rule from a start (ISO 8601 with offset) and optional adjustments. */
+export function computeStatutory(rule: string, start: string, adjustments: ClockEvent[]): Promise<StatutoryDeadline> {
+  return unwrap(api.POST('/api/v1/worktime/statutory/compute', { body: { rule, start, adjustments } }))
+}
