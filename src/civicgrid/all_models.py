@@ -1,5 +1,6 @@
 """Import every model module so that Base.metadata knows every table (Alembic, tests)."""
 
+from civicgrid.alerts import models as alerts_models
 from civicgrid.audit import models as audit_models
 from civicgrid.events import models as events_models
 from civicgrid.gazetteer import models as gazetteer_models
@@ -13,6 +14,7 @@ from civicgrid.workflow import models as workflow_models
 from civicgrid.worktime import models as worktime_models
 
 __all__ = [
+    "alerts_models",
     "audit_models",
     "events_models",
     "gazetteer_models",

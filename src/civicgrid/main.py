@@ -30,6 +30,7 @@ DENIAL_STATUSES = frozenset({401, 403})
 
 def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
+    from civicgrid.alerts.endpoints import router as alerts_router
     from civicgrid.audit.endpoints import router as audit_router
     from civicgrid.gazetteer.endpoints import router as gazetteer_router
     from civicgrid.geo.endpoints import router as geo_router
@@ -50,6 +51,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(realtime_router)
     app.include_router(audit_router)
     app.include_router(matters_router)
+    app.include_router(alerts_router)
     app.include_router(worktime_router)
     app.include_router(matter_figures_router)
     app.include_router(open311_router)

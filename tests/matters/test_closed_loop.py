@@ -92,6 +92,11 @@ def test_township_matter_escalates_to_the_county_when_time_runs_out(
     worker.run_due()
     township.relogin()
     assert ok(township.get(f"/api/v1/matters/{matter['id']}"))["alert"] == "yellow"
+    # The yellow deadline is also a warning in the one warning loop (issue 14 §3), with its reason.
+    warnings = ok(township.get("/api/v1/alerts", source_type="matter", source_id=matter["id"]))["items"]
+    assert [(w["rule_code"], w["level"], w["status"]) for w in warnings] == [
+        ("matters.deadline_yellow", "yellow", "raised")]
+    assert matter["number"] in warnings[0]["reasons"][0]["zh"]
     clock.set(china(2026, 12, 7, 15, 31))
     worker.run_due()
     county.relogin()
@@ -101,6 +106,8 @@ def test_township_matter_escalates_to_the_county_when_time_runs_out(
         "escalated", "county", place.county)
     assert escalated["escalations"] == 1 and escalated["overdue"] is True
     assert escalated["timeline"][-1]["actor_name"] == "system"
+    red = ok(county.get("/api/v1/alerts", source_type="matter", source_id=matter["id"], level="red"))["items"]
+    assert [w["rule_code"] for w in red] == ["matters.deadline_red"]
     # The township still sees the matter of its territory, but may no longer act on it.
     seen = ok(township.get(f"/api/v1/matters/{matter['id']}"))
     assert seen["allowed_actions"] == []

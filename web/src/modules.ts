@@ -20,6 +20,7 @@ import {
   UserFilled,
   View,
   Document,
+  WarningFilled,
 } from '@element-plus/icons-vue'
 
 export interface ModuleEntry {
@@ -56,6 +57,7 @@ export const MODULES: ModuleEntry[] = [
       },
     ],
   },
+  { key: 'alerts', path: '/alerts', icon: WarningFilled, permissions: ['alerts.read'], built: true },
   {
     key: 'disputes',
     path: '/disputes',

@@ -54,10 +54,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, object_session
 
 import civicgrid.matters.figures  # noqa: F401  (the rollup listener must be on wherever matters change)
+from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.kit.clock import utcnow
@@ -511,6 +513,25 @@ def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
                 division_code=matter.division_code)
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEADLINE_RULES = {
+    "yellow": alerts.Rule("matters.deadline_yellow", "事项办理时限已用 75%", "75 % of a matter step's time used"),
+    "red": alerts.Rule("matters.deadline_red", "事项办理超时", "A matter step's time ran out"),
+}
+
+
+def _raise_deadline_alert(session: Session, matter: Matter, colour: str) -> None:
+    """The matter's yellow or red deadline, as a warning in the one warning loop."""
+    due = matter.step_due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if matter.step_due_at else "?"
+    reasons = [alerts.Reason(f"事项 {matter.number} 的“{matter.step}”环节时限至 {due}"
+                             + ("，已用 75%" if colour == "yellow" else "，已超时"),
+                             f"matter {matter.number}: step '{matter.step}' is due {due}"
+                             + (", 75 % used" if colour == "yellow" else ", overdue"))]
+    alerts.raise_alert(session, rule=DEADLINE_RULES[colour], level=colour, reasons=reasons,
+                       division_code=matter.division_code, source_type="matter", source_id=matter.id,
+                       source_label=matter.number)
+
+
 @timers.handler(WARNING_KIND)
 def on_warning(session: Session, timer: Timer) -> None:
     """Yellow: 75 % of the step's time is used."""
@@ -520,6 +541,7 @@ def on_warning(session: Session, timer: Timer) -> None:
         return
     matter.alert = "yellow"
     _announce_alert(session, matter, "yellow")
+    _raise_deadline_alert(session, matter, "yellow")
 
 
 @timers.handler(EXPIRY_KIND)
@@ -532,6 +554,7 @@ def on_expiry(session: Session, timer: Timer) -> None:
     matter.alert = "red"
     matter.overdue = True
     _announce_alert(session, matter, "red")
+    _raise_deadline_alert(session, matter, "red")
     matter_type = repository.type_by_id(session, matter.type_id)
     if (matter.step == "handle" and matter_type is not None and matter_type.auto_escalate
             and level_above(matter.owner_level) is not None):

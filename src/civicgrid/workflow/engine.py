@@ -148,6 +148,23 @@ class Workflow:
                 seen.append(t.action)
         return seen
 
+    def start(self, session: Session, entity: WorkflowEntity, principal: Principal, *, action: str, status: str,
+              note: str | None = None, data: dict[str, Any] | None = None,
+              deadlines: DeadlineRule | None = None) -> TimelineEvent:
+        """Bring a new entity into being as a step of its life cycle: set its first status, add
+        it to the session, write timeline entry 1 (from no status), arm the first deadlines and
+        announce it after commit — what :meth:`transition` does for every later step."""
+        entity.status = self.status_enum(status) if self.status_enum else status
+        session.add(entity)
+        step = Step(action=action, principal=principal, at=utcnow(), source="", target=str(status), note=note,
+                    data=dict(data or {}))
+        event = self._log(session, entity, step)
+        if deadlines is not None:
+            self._retime(session, entity, Transition(action, [], str(status), permission="", deadlines=deadlines,
+                                                     keep_deadlines=True), step)
+        self._announce(session, entity, step, event)
+        return event
+
     def transition(self, session: Session, entity: WorkflowEntity, action: str, principal: Principal, *,
                    note: str | None = None, lng: float | None = None, lat: float | None = None,
                    data: dict[str, Any] | None = None) -> TimelineEvent:
@@ -198,7 +215,7 @@ class Workflow:
             TimelineEvent.entity_type == self.entity_type, TimelineEvent.entity_id == entity.id))
         event = TimelineEvent(
             entity_type=self.entity_type, entity_id=entity.id, seq=(last or 0) + 1, action=step.action,
-            from_status=step.source, to_status=step.target, actor_id=step.principal.user_id or None,
+            from_status=step.source or None, to_status=step.target, actor_id=step.principal.user_id or None,
             actor_name=step.principal.username, actor_role=step.principal.role, at=step.at, note=step.note,
             lng=step.lng, lat=step.lat, division_code=entity.division_code,
             data=json.dumps(step.data, ensure_ascii=False, sort_keys=True, default=str) if step.data else None)

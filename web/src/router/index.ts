@@ -5,6 +5,7 @@ import { useSessionStore } from '@/people/session'
 
 // Built pages are loaded on demand, so the map (ECharts) is not in the login page's bundle.
 const builtPages: Record<string, () => Promise<unknown>> = {
+  alerts: () => import('@/alerts/AlertsView.vue'),
   grids: () => import('@/geo/GridsView.vue'),
   matterQueue: () => import('@/matters/QueueView.vue'),
   matterHotline: () => import('@/matters/HotlineView.vue'),

@@ -1,0 +1,65 @@
+"""预警中心 in a real browser: a county officer sees the open warnings counted by level, opens one,
+reads its reasons and legal basis, and acknowledges it (issue 14 §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from civicgrid.alerts import service as alerts
+from civicgrid.db import transaction
+from civicgrid.kit.ids import new_id
+from tests.factories import DEFAULT_PASSWORD, make_user_committed
+from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors in the console: {errors}"
+
+
+def test_county_officer_acknowledges_a_warning(page: Any, live_server: Any, yongzhou: Any, engine: Engine) -> None:
+    county = "431124000000"  # 道县: a county no other browser test writes warnings in
+    village = yongzhou.village_in("431124")
+    rule = alerts.Rule(f"test.browser_{new_id()[-6:]}", "重点人员失联预警", "person of concern out of contact",
+                       "测试依据")
+    with transaction(engine) as session:
+        alert = alerts.raise_alert(session, rule=rule, level="red",
+                                   reasons=[alerts.Reason("连续 48 小时未能联系", "no contact for 48 hours")],
+                                   division_code=village, source_type="test", source_id=new_id())
+        alert_id = alert.id
+    user = make_user_committed(engine, role="county_plc_staff", division_code=county)
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click('[data-test="login-submit"]')
+    page.wait_for_url("**/grids")
+    page.click("text=预警中心")
+    page.wait_for_url("**/alerts")
+    red = page.wait_for_selector('[data-test="alert-figures"] [data-level="red"]')
+    assert int(red.inner_text()) >= 1
+    page.click("text=重点人员失联预警")
+    page.wait_for_selector("text=连续 48 小时未能联系")
+    assert page.is_visible("text=测试依据")
+    page.click("button:has-text('确认收到')")
+    page.wait_for_selector(".el-drawer >> text=处置中")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "alerts.png"))
+    with transaction(engine, write=False) as session:
+        from civicgrid.alerts.models import Alert
+
+        assert session.get(Alert, alert_id).status == "acknowledged"  # type: ignore[union-attr]
