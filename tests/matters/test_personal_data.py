@@ -8,12 +8,16 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
+from alembic import command
+from alembic.script import ScriptDirectory
 from openpyxl import load_workbook
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.kit.pii import get_cipher
+from civicgrid.migrate import alembic_config, upgrade
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import assert_out_of_scope_404
 from tests.matters.conftest import Actor, actor, place_in
@@ -138,3 +142,33 @@ def test_export_masks_names_too(live_server: LiveServer, engine: Engine, yongzho
     name_column = rows[1].index("Reporter (masked)")
     assert mine and mine[0][name_column] == "李**"
     assert all(NAME not in str(cell) and PHONE not in str(cell) for row in rows for cell in row)
+
+
+def test_migration_0014_encrypts_stored_reporter_names_and_its_downgrade_restores_them(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    # Found by its message, so the test follows the migration when the chain is renumbered.
+    migration = next(r for r in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
+                     if (r.doc or "").startswith("personal data as a type"))
+    before = str(migration.down_revision)
+    upgrade(url, before)
+    plain = create_engine(url)
+    columns = ("id, number, type_id, type_code, catalogue_version, title, description, channel, reporter_name, "
+               "reporter_phone, lng, lat, grid_code, division_code, owner_level, department, status, "
+               "status_changed_at, reported_at, alert, overdue, escalations, rework_count, supervised")
+    with plain.begin() as conn:
+        conn.execute(text("PRAGMA foreign_keys = OFF"))
+        for n, name in enumerate(["王建军", None]):
+            conn.execute(text(f"INSERT INTO matters ({columns}) VALUES (:id, :number, 't', 'SR01', 1, '路灯', '', "
+                              "'hotline', :name, NULL, 111.6, 26.2, '431102001001001', '431102001001', 'village', "
+                              "'保洁队', 'reported', '2026-12-01 00:00:00', '2026-12-01 00:00:00', 'none', 0, 0, 0, 0)"
+                              ),
+                         {"id": f"m{n}", "number": f"YZ-20261201-00000{n}", "name": name})
+    command.upgrade(alembic_config(url), migration.revision)
+    with plain.connect() as conn:
+        stored = dict(conn.execute(text("SELECT id, reporter_name FROM matters")).all())
+    assert stored["m1"] is None and stored["m0"].startswith("aes-gcm.") and "王" not in stored["m0"]
+    assert get_cipher().decrypt(stored["m0"], "matters.reporter_name") == "王建军"
+    command.downgrade(alembic_config(url), before)
+    with plain.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, reporter_name FROM matters")).all()) == {"m0": "王建军", "m1": None}
+    plain.dispose()
