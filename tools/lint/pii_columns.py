@@ -102,9 +102,9 @@ def check_source(source: str, path: str) -> list[str]:
     """The breaches in one file's source."""
     problems = []
     for table, attribute, name, call in _columns(ast.parse(source, path)):
-        names = {attribute, name} - {None}
-        suspicious = [n for n in names if n and PERSONAL.search(n) and not n.endswith(HASH_SUFFIX)]
-        if not suspicious or _uses_personal(call) or any(_allowed(table, n) for n in names if n):
+        names = [attribute] + ([name] if name and name != attribute else [])  # the attribute first
+        suspicious = [n for n in names if PERSONAL.search(n) and not n.endswith(HASH_SUFFIX)]
+        if not suspicious or _uses_personal(call) or any(_allowed(table, n) for n in names):
             continue
         problems.append(
             f"{path}:{call.lineno}: {table}.{suspicious[0]} looks like a person's phone, ID number, address "
