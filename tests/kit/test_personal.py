@@ -7,8 +7,18 @@ from pydantic import BaseModel
 from sqlalchemy import Column, MetaData, String, Table, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
+from civicgrid.config import get_settings
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.personal import MaskedAddress, MaskedIdNumber, MaskedName, MaskedPhone, Personal, is_personal
+from civicgrid.kit.personal import (
+    MaskedAddress,
+    MaskedIdNumber,
+    MaskedName,
+    MaskedPhone,
+    Personal,
+    is_personal,
+    lookup_hash,
+)
+from civicgrid.kit.pii import derive_key, sm3_keyed_hash
 from civicgrid.kit.statements import DriverStatement
 
 _META = MetaData()
@@ -56,3 +66,25 @@ def test_masked_types_always_serialise_masked() -> None:
     assert "13812345678" not in party.model_dump_json() and "娜娜" not in party.model_dump_json()
     assert Party(**party.model_dump()).model_dump() == expected  # masking twice changes nothing
     assert Party(phone=None, id_number=None, name=None, address=None).model_dump() == dict.fromkeys(expected)
+
+
+def test_the_setting_switches_new_values_to_sm4_gcm_and_old_ones_still_read(db: Session,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = db.connection()
+    PEOPLE.create(conn)
+    before, after = new_id(), new_id()
+    conn.execute(insert(PEOPLE), {"id": before, "phone": "13812345678", "name": "李秀英"})  # aes-gcm (default)
+    monkeypatch.setenv("CIVICGRID_PII_CIPHER", "sm4-gcm")
+    get_settings.cache_clear()
+    try:
+        conn.execute(insert(PEOPLE), {"id": after, "phone": "13912345678", "name": "周桂兰"})
+        stored = dict(conn.execute(text("SELECT id, phone FROM test_personal_people")).all())
+        assert stored[before].startswith("aes-gcm.") and stored[after].startswith("sm4-gcm.")
+        rows = dict(conn.execute(select(PEOPLE.c.id, PEOPLE.c.phone)).all())
+        assert rows == {before: "13812345678", after: "13912345678"}
+        assert lookup_hash("13812345678", "users.phone") == sm3_keyed_hash(
+            "users.phone:13812345678", derive_key("pii-lookup-hmac-sm3", get_settings().secret_key, sm3=True))
+    finally:
+        monkeypatch.delenv("CIVICGRID_PII_CIPHER")
+        get_settings.cache_clear()
+    assert dict(conn.execute(select(PEOPLE.c.id, PEOPLE.c.phone)).all())[after] == "13912345678"
