@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,11 @@ class Settings(BaseSettings):
     pii_key: str = Field(
         default="",
         description="Base64 32-byte key (AES-256-GCM) for personal data at rest; derived from secret_key when empty",
+    )
+    pii_cipher: Literal["aes-gcm", "sm4-gcm"] = Field(
+        default="aes-gcm",
+        description="Cipher of new personal-data values: aes-gcm (AES-256-GCM, HMAC-SHA256 lookup hash) or "
+                    "sm4-gcm (SM4-GCM, HMAC-SM3 lookup hash; GB/T 39786-2021). Both always decrypt",
     )
     token_idle_minutes: int = 30
     token_max_hours: int = 12

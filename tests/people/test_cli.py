@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
 from civicgrid.cli import app as cli
 from civicgrid.kit.pii import get_cipher
-from civicgrid.people.models import User
-from civicgrid.people.service import PHONE_CONTEXT, verify_password
+from civicgrid.people.models import PHONE_CONTEXT, User
+from civicgrid.people.service import verify_password
 
 
 def test_user_create_and_roles_sync(engine: Engine) -> None:
@@ -24,7 +24,10 @@ def test_user_create_and_roles_sync(engine: Engine) -> None:
         row = conn.execute(select(User.__table__).where(User.username == name)).mappings().one()
     assert row["display_name"] == "王五" and row["role_code"] == "township_officer"
     assert verify_password(row["password_hash"], "Town#2026x")
-    assert get_cipher().decrypt(row["phone_cipher"], PHONE_CONTEXT) == "13900001111"
+    assert row["phone_cipher"] == "13900001111"  # the column type decrypts what it reads
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT phone_cipher FROM users WHERE username = :u"), {"u": name}).scalar_one()
+    assert "1111" not in stored and get_cipher().decrypt(stored, PHONE_CONTEXT) == "13900001111"
 
     weak = runner.invoke(cli, ["user", "create", "--username", name + "_2", "--role", "grid_worker",
                                "--division", "431102001001001", "--password", "password"])

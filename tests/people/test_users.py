@@ -129,20 +129,27 @@ def test_phone_is_encrypted_masked_found_by_hash_and_reveal_is_audited(live_serv
     assert target.id in [u["id"] for u in by_phone["items"]]
     assert all(u["phone"] == "138****5678" for u in by_phone["items"])
 
-    denied = httpx.post(f"{live_server.url}/api/v1/users/{target.id}/reveal", headers=auth_headers(admin))
+    reveal_url = f"{live_server.url}/api/v1/users/{target.id}/reveal"
+    purpose = {"purpose": "核实网格员联系方式"}
+    denied = httpx.post(reveal_url, headers=auth_headers(admin), json=purpose)
     assert denied.status_code == 403
-    revealed = httpx.post(f"{live_server.url}/api/v1/users/{target.id}/reveal", headers=auth_headers(staff))
+    # A reveal states its purpose: none, or only blanks, is refused (and not audited).
+    assert httpx.post(reveal_url, headers=auth_headers(staff)).status_code == 422
+    blank = httpx.post(reveal_url, headers=auth_headers(staff), json={"purpose": "   "})
+    assert blank.status_code == 422 and blank.json()["error"]["field"] == "purpose"
+    revealed = httpx.post(reveal_url, headers=auth_headers(staff), json=purpose)
     assert revealed.status_code == 200 and revealed.json() == {"id": target.id, "phone": PHONE}
 
     other_county = _token(live_server, engine, "county_plc_staff", LENGSHUITAN)
-    assert_out_of_scope_404(live_server.url, other_county, f"/api/v1/users/{target.id}/reveal", method="POST")
+    assert_out_of_scope_404(live_server.url, other_county, f"/api/v1/users/{target.id}/reveal", method="POST",
+                            json=purpose)
 
     with engine.connect() as conn:
         reveals = conn.execute(select(AuditEntry.actor, AuditEntry.after).where(
             AuditEntry.action == "pii.reveal", AuditEntry.entity_id == target.id)).all()
     assert len(reveals) == 1
     assert reveals[0][0].startswith("county_plc_staff")
-    assert json.loads(reveals[0][1]) == {"field": "phone", "present": True}
+    assert json.loads(reveals[0][1]) == {"field": "phone", "purpose": "核实网格员联系方式", "present": True}
 
 
 def test_roles_endpoint(live_server: LiveServer, engine: Engine) -> None:

@@ -24,6 +24,7 @@ from civicgrid.audit.models import AuditEntry
 from civicgrid.authz.principal import Principal
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
+from civicgrid.kit.personal import is_personal
 from civicgrid.kit.statements import DriverStatement, Sent, pipeline
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,18 @@ def record_created(session: Session, model: type[Base], row: dict[str, Any]) -> 
 
 
 _SHAPES: dict[type[Base], tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]] = {}
+_REDACTED: dict[type[Base], frozenset[str]] = {}
+
+
+def redacted(model: type[Base]) -> frozenset[str]:
+    """The column keys whose values the chain never records: the model's ``__audit_redact__``
+    and every personal-data column (:class:`~civicgrid.kit.personal.Personal`)."""
+    keys = _REDACTED.get(model)
+    if keys is None:
+        personal = {attr.key for attr in inspect(model).column_attrs
+                    if any(is_personal(column.type) for column in attr.columns)}
+        keys = _REDACTED[model] = frozenset(model.__audit_redact__) | personal
+    return keys
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -166,7 +179,7 @@ def _shape(model: type[Base]) -> tuple[tuple[tuple[str, bool], ...], tuple[str, 
     shape = _SHAPES.get(model)
     if shape is None:
         mapper = inspect(model)
-        redact = model.__audit_redact__
+        redact = redacted(model)
         shape = _SHAPES[model] = (tuple((attr.key, attr.key in redact) for attr in mapper.column_attrs),
                                   tuple(str(c.name) for c in mapper.primary_key))
     return shape
@@ -237,14 +250,14 @@ def audit_export(engine: Engine, principal: Principal, action: str, details: dic
 
 def _columns(obj: Base) -> dict[str, Any]:
     mapper = inspect(obj).mapper
-    redact = type(obj).__audit_redact__
+    redact = redacted(type(obj))
     return {c.key: (REDACTED if c.key in redact else to_jsonable(getattr(obj, c.key)))
             for c in mapper.column_attrs}
 
 
 def _changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
-    redact = type(obj).__audit_redact__
+    redact = redacted(type(obj))
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:

@@ -1,10 +1,12 @@
 """Personal data (DESIGN.md rule 8): validate, encrypt at rest, look up by keyed hash, mask.
 
-Domain-free: any module that stores phone numbers, resident ID numbers (GB 11643-1999) or
-unified social credit codes (GB 32100-2015) uses these helpers. Keys come from Settings:
-``pii_key`` (base64, 32 bytes) when set, otherwise derived from ``secret_key`` with HKDF;
-each purpose (encryption, lookup hash, token hash) gets its own derived key so that one
-leaked value does not open the others.
+Domain-free: validation and masking of phone numbers, resident ID numbers (GB 11643-1999),
+names and addresses of people, unified social credit codes (GB 32100-2015), and the cipher
+behind :class:`civicgrid.kit.personal.Personal` (the column type every personal-data column
+uses: no module encrypts, decrypts or masks by hand). Keys come from Settings: ``pii_key``
+(base64, 32 bytes) when set, otherwise derived from ``secret_key`` with HKDF; each purpose
+(encryption, lookup hash, token hash) gets its own derived key so that one leaked value does
+not open the others. ``pii_cipher`` picks AES-256-GCM (default) or SM4-GCM with HMAC-SM3.
 """
 
 from __future__ import annotations
@@ -19,23 +21,32 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from civicgrid.config import get_settings
 from civicgrid.kit.errors import Invalid
 
-CIPHER_PREFIX = "v1."
+CIPHERS = ("aes-gcm", "sm4-gcm")
+"""The algorithms a ciphertext may name; ``CIVICGRID_PII_CIPHER`` picks the one new values use."""
+LEGACY_PREFIX = "v1."  # AES-256-GCM values written before the prefix named the algorithm
 _NONCE_BYTES = 12
 
 # ---------------------------------------------------------------- keys
 
 
-def derive_key(purpose: str, secret: str | None = None) -> bytes:
-    """A 32-byte key for one purpose, derived from the secret key (HKDF-SHA256)."""
+def derive_key(purpose: str, secret: str | None = None, *, length: int = 32, sm3: bool = False) -> bytes:
+    """A key for one purpose, derived from the secret key (HKDF-SHA256, or HKDF-SM3 for the
+    commercial-cryptography keys)."""
     material = (secret if secret is not None else get_settings().secret_key).encode()
-    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"civicgrid", info=purpose.encode())
-    return kdf.derive(material)
+    return _hkdf(material, purpose, length, sm3)
+
+
+def _hkdf(material: bytes, purpose: str, length: int, sm3: bool) -> bytes:
+    algorithm: hashes.HashAlgorithm = hashes.SM3() if sm3 else hashes.SHA256()
+    return HKDF(algorithm=algorithm, length=length, salt=b"civicgrid", info=purpose.encode()).derive(material)
 
 
 def keyed_hash(value: str, key: bytes) -> str:
@@ -44,45 +55,101 @@ def keyed_hash(value: str, key: bytes) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-class PiiCipher:
-    """AES-256-GCM for personal data at rest; ``context`` (e.g. ``"users.phone"``) is bound as
-    associated data, so a ciphertext copied into another column does not decrypt."""
+def sm3_keyed_hash(value: str, key: bytes) -> str:
+    """HMAC-SM3 (GB/T 32905-2016) as hex, 64 characters like HMAC-SHA256."""
+    mac = crypto_hmac.HMAC(key, hashes.SM3())
+    mac.update(value.encode())
+    return mac.finalize().hex()
 
-    def __init__(self, key: bytes, lookup_key: bytes) -> None:
+
+def sm4_gcm_seal(key: bytes, nonce: bytes, plain: bytes, associated: bytes) -> bytes:
+    """SM4-GCM (GB/T 32907-2016 in GCM mode, RFC 8998): ciphertext followed by the 16-byte tag."""
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(associated)
+    sealed = encryptor.update(plain) + encryptor.finalize()
+    return sealed + encryptor.tag
+
+
+def sm4_gcm_open(key: bytes, nonce: bytes, sealed: bytes, associated: bytes) -> bytes:
+    """The plaintext of :func:`sm4_gcm_seal`'s output; :class:`InvalidTag` when it does not verify."""
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, sealed[-16:])).decryptor()
+    decryptor.authenticate_additional_data(associated)
+    return decryptor.update(sealed[:-16]) + decryptor.finalize()
+
+
+class PiiCipher:
+    """Personal data at rest: AES-256-GCM, or SM4-GCM with an HMAC-SM3 lookup hash (GB/T
+    39786-2021, for the commercial-cryptography assessment). ``context`` (e.g.
+    ``"users.phone"``) is bound as associated data, so a ciphertext copied into another column
+    does not decrypt. Every ciphertext starts with the name of its algorithm (``aes-gcm.`` or
+    ``sm4-gcm.``; ``v1.`` is the AES format of before), so values written under either setting
+    keep decrypting after a switch."""
+
+    def __init__(self, key: bytes, lookup_key: bytes, *, algorithm: str = "aes-gcm",
+                 sm4_key: bytes | None = None, sm3_lookup_key: bytes | None = None) -> None:
         if len(key) != 32:
             raise ValueError("PII key must be 32 bytes (AES-256)")
+        if algorithm not in CIPHERS:
+            raise ValueError(f"unknown PII cipher {algorithm!r} (one of {', '.join(CIPHERS)})")
+        self.algorithm = algorithm
         self._aead = AESGCM(key)
+        self._sm4_key = sm4_key if sm4_key is not None else _hkdf(key, "pii-sm4-gcm", 16, True)
+        if len(self._sm4_key) != 16:
+            raise ValueError("SM4 key must be 16 bytes")
         self._lookup_key = lookup_key
+        self._sm3_lookup_key = sm3_lookup_key if sm3_lookup_key is not None else _hkdf(
+            lookup_key, "pii-lookup-hmac-sm3", 32, True)
 
     def encrypt(self, plain: str, context: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plain.encode(), context.encode())
-        return CIPHER_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+        if self.algorithm == "sm4-gcm":
+            sealed = sm4_gcm_seal(self._sm4_key, nonce, plain.encode(), context.encode())
+        else:
+            sealed = self._aead.encrypt(nonce, plain.encode(), context.encode())
+        return f"{self.algorithm}." + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt(self, token: str, context: str) -> str:
-        if not token.startswith(CIPHER_PREFIX):
+        algorithm, _, body = token.partition(".")
+        if algorithm == "v1":
+            algorithm = "aes-gcm"
+        if algorithm not in CIPHERS or not body:
             raise ValueError("unknown ciphertext format")
-        raw = base64.urlsafe_b64decode(token[len(CIPHER_PREFIX):])
+        raw = base64.urlsafe_b64decode(body)
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
         try:
-            return self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()).decode()
+            if algorithm == "sm4-gcm":
+                return sm4_gcm_open(self._sm4_key, nonce, sealed, context.encode()).decode()
+            return self._aead.decrypt(nonce, sealed, context.encode()).decode()
         except InvalidTag as exc:
             raise ValueError("ciphertext does not decrypt with this key and context") from exc
 
     def lookup_hash(self, normalized: str, context: str) -> str:
-        """The keyed hash stored beside the ciphertext for equality lookups."""
+        """The keyed hash stored beside the ciphertext for equality lookups (HMAC-SHA256, or
+        HMAC-SM3 under ``sm4-gcm``)."""
+        if self.algorithm == "sm4-gcm":
+            return sm3_keyed_hash(f"{context}:{normalized}", self._sm3_lookup_key)
         return keyed_hash(f"{context}:{normalized}", self._lookup_key)
 
+    def lookup_hashes(self, normalized: str, context: str) -> tuple[str, ...]:
+        """Every hash a stored equal value may carry (both algorithms), for a search that still
+        finds rows written before a switch of ``CIVICGRID_PII_CIPHER``."""
+        return (keyed_hash(f"{context}:{normalized}", self._lookup_key),
+                sm3_keyed_hash(f"{context}:{normalized}", self._sm3_lookup_key))
 
-@lru_cache(maxsize=4)
-def _cipher(pii_key: str, secret_key: str) -> PiiCipher:
+
+@lru_cache(maxsize=8)
+def _cipher(pii_key: str, secret_key: str, algorithm: str) -> PiiCipher:
     key = base64.b64decode(pii_key) if pii_key else derive_key("pii-aes-gcm", secret_key)
-    return PiiCipher(key, derive_key("pii-lookup-hmac", secret_key))
+    sm4_key = _hkdf(base64.b64decode(pii_key), "pii-sm4-gcm", 16, True) if pii_key else derive_key(
+        "pii-sm4-gcm", secret_key, length=16, sm3=True)
+    return PiiCipher(key, derive_key("pii-lookup-hmac", secret_key), algorithm=algorithm, sm4_key=sm4_key,
+                     sm3_lookup_key=derive_key("pii-lookup-hmac-sm3", secret_key, sm3=True))
 
 
 def get_cipher() -> PiiCipher:
-    """The cipher for the configured keys."""
+    """The cipher for the configured keys and algorithm (``CIVICGRID_PII_CIPHER``)."""
     settings = get_settings()
-    return _cipher(settings.pii_key, settings.secret_key)
+    return _cipher(settings.pii_key, settings.secret_key, settings.pii_cipher)
 
 
 # ---------------------------------------------------------------- phone numbers
@@ -112,6 +179,22 @@ def mask_phone(phone: str) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+# ---------------------------------------------------------------- names and addresses of people
+
+
+def mask_name(name: str) -> str:
+    """李**: the first character (the surname, mostly) and a star for every other one. Keeps the
+    length, so masking a masked value changes nothing."""
+    return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else "*" * len(name)
+
+
+def mask_address(address: str) -> str:
+    """湖南省永州市**********: at most the first six characters (province, city, county) out of
+    at least the first half masked; keeps the length (masking twice changes nothing)."""
+    keep = min(6, len(address) // 2)
+    return address[:keep] + "*" * (len(address) - keep)
 
 
 # ---------------------------------------------------------------- resident ID (GB 11643-1999)

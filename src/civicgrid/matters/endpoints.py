@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -27,6 +28,9 @@ from civicgrid.matters.schemas import (
     MatterTypeIn,
     MatterTypeRead,
     PhotoRead,
+    PrintIn,
+    RevealIn,
+    RevealRead,
     StepLimit,
     TransitionIn,
 )
@@ -97,7 +101,7 @@ def list_matters(session: DbSession, principal: Annotated[Principal, Depends(req
     """A work queue: mine first, overdue on top."""
     page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
                                 offset=offset, limit=limit)
-    return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
+    return MatterPage(items=[service.to_read(session, m) for m in page.items], total=page.total,
                       offset=offset, limit=limit)
 
 
@@ -120,6 +124,25 @@ def get_matter(session: DbSession, matter_id: str,
                principal: Annotated[Principal, Depends(require("matters.read"))]) -> MatterDetail:
     """A matter with its timeline, photos, duplicate candidates and supervision orders."""
     return service.detail(session, principal, matter_id)
+
+
+@router.post("/matters/{matter_id}/reveal", response_model=RevealRead, responses=ERRORS)
+def reveal(session: DbSession, matter_id: str, body: RevealIn,
+           principal: Annotated[Principal, Depends(require("pii.reveal"))]) -> RevealRead:
+    """查看明文 — the reporter's name or phone in clear, for a stated purpose; one audit entry."""
+    value = service.reveal_field(session, principal, matter_id, body.field, body.purpose)
+    return RevealRead(id=matter_id, field=body.field, value=value)
+
+
+@router.post("/matters/{matter_id}/print", response_class=HTMLResponse,
+             responses={**ERRORS, 200: {"content": {"text/html": {}}}})
+def print_sheet(session: DbSession, matter_id: str, body: PrintIn,
+                principal: Annotated[Principal, Depends(require("pii.reveal"))]) -> HTMLResponse:
+    """打印事项登记表 — the report sheet with the reporter in clear, under the viewer's watermark
+    (name, username, time); printing is a reveal, recorded once in the audit chain."""
+    page, number = service.print_report_sheet(session, principal, matter_id, body.purpose)
+    return HTMLResponse(page, headers={"Content-Disposition": f'inline; filename="{number}.html"',
+                                       "Cache-Control": "no-store"})
 
 
 @router.post("/matters/{matter_id}/transitions", response_model=MatterDetail, responses=ERRORS)

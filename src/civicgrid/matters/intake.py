@@ -37,10 +37,12 @@ from civicgrid.kit import pii
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.kit.ids import new_id
+from civicgrid.kit.personal import lookup_hash
 from civicgrid.kit.statements import pipeline
 from civicgrid.matters import catalogue, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.figures import service as figures
+from civicgrid.matters.models import REPORTER_PHONE_CONTEXT as PHONE_CONTEXT
 from civicgrid.matters.models import DuplicateCandidate, Matter
 from civicgrid.matters.schemas import DuplicateRead, MatterCreate
 from civicgrid.realtime import hub
@@ -50,7 +52,6 @@ from civicgrid.workflow.models import TimelineEvent
 DUPLICATE_RADIUS_M = 200.0
 MAX_DUPLICATE_LINKS = 5
 DUPLICATE_WINDOW = timedelta(hours=24)
-PHONE_CONTEXT = "matters.reporter_phone"
 NUMBER_PREFIX = "YZ"
 
 
@@ -162,8 +163,8 @@ def _checked(session: Session, r: Report, key: str | None, actor: Actor | None, 
             normalized = pii.normalize_phone(data.reporter_phone)
         except Invalid as exc:
             raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
-        cipher = pii.get_cipher()
-        phone, phone_hash = cipher.encrypt(normalized, PHONE_CONTEXT), cipher.lookup_hash(normalized, PHONE_CONTEXT)
+        # Clear here: the column type encrypts it when the row is bound (driver statements too).
+        phone, phone_hash = normalized, lookup_hash(normalized, PHONE_CONTEXT)
     return Prepared(r.principal, data, key, actor, ip, matter_type, grid, phone, phone_hash)
 
 

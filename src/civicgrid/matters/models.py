@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.db import Base, UTCDateTime
 from civicgrid.kit.ids import new_id
+from civicgrid.kit.personal import Personal
+
+# The associated data of the reporter's phone and name (kept when a column is renamed).
+REPORTER_PHONE_CONTEXT = "matters.reporter_phone"
 
 
 class Level(StrEnum):
@@ -92,7 +96,7 @@ class Matter(Base):
     """
 
     __tablename__ = "matters"
-    __audit_redact__ = frozenset({"reporter_phone"})
+    __audit_redact__ = frozenset({"reporter_phone_hash"})
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         Index("ix_matters_division_status", "division_code", "status"),
@@ -109,8 +113,8 @@ class Matter(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     reporter_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    reporter_name: Mapped[str | None] = mapped_column(String(64))
-    reporter_phone: Mapped[str | None] = mapped_column(Text)  # kit.pii ciphertext
+    reporter_name: Mapped[str | None] = mapped_column(Personal("matters.reporter_name", "name"))
+    reporter_phone: Mapped[str | None] = mapped_column(Personal(REPORTER_PHONE_CONTEXT, "phone"))
     reporter_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     lng: Mapped[float] = mapped_column(Float, nullable=False)

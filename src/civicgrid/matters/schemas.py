@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicgrid.kit.personal import MaskedName, MaskedPhone
+
 IntakeChannel = Literal["grid_worker", "resident", "hotline", "volunteer"]
 
 
@@ -93,8 +95,8 @@ class MatterRead(BaseModel):
     title: str
     description: str
     channel: str
-    reporter_name: str | None
-    reporter_phone: str | None  # masked
+    reporter_name: MaskedName  # 李**: a reveal is its own, audited call
+    reporter_phone: MaskedPhone  # 138****5678
     address: str | None
     lng: float
     lat: float
@@ -122,6 +124,27 @@ class MatterRead(BaseModel):
     evaluation_note: str | None
     duplicate_of: str | None
     supervised: bool
+
+
+class RevealIn(BaseModel):
+    """One field of one matter in clear, and why: the purpose is required and audited."""
+
+    field: Literal["reporter_name", "reporter_phone"]
+    purpose: str = Field(min_length=1, max_length=200, description="事由, e.g. 回访核实")
+
+
+class RevealRead(BaseModel):
+    """A revealed value (recorded in the audit chain)."""
+
+    id: str
+    field: str
+    value: str | None
+
+
+class PrintIn(BaseModel):
+    """Why the report sheet is printed: required and audited (printing shows the reporter in clear)."""
+
+    purpose: str = Field(min_length=1, max_length=200, description="事由, e.g. 归档")
 
 
 class MatterDetail(MatterRead):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
 from civicgrid.geo import service as geo
-from civicgrid.kit import pii
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
-from civicgrid.matters import intake, repository
+from civicgrid.kit.printing import Document
+from civicgrid.matters import intake, report_sheet, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import Matter, MatterPhoto
 from civicgrid.matters.schemas import (
@@ -38,6 +38,7 @@ from civicgrid.matters.schemas import (
     SupervisionRead,
     TimelineRead,
 )
+from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition, timeline
 
 QUEUES = ("mine", "division", "reported_by_me")
@@ -88,7 +89,7 @@ def written_detail(principal: Principal, written: intake.Written) -> MatterDetai
                                 to_status=event["to_status"], actor_name=event["actor_name"],
                                 actor_role=event["actor_role"], at=event["at"], note=event["note"], lng=event["lng"],
                                 lat=event["lat"], division_code=event["division_code"], data=json.loads(event["data"]))
-    return MatterDetail(**_read_values(written.matter, principal), type_name=pick(*written.type_names),
+    return MatterDetail(**_read_values(written.matter), type_name=pick(*written.type_names),
                         timeline=[timeline_row], photos=[], duplicates=list(written.duplicates), supervision=[],
                         allowed_actions=list(written.allowed_actions))
 
@@ -111,24 +112,18 @@ def _type_name(session: Session, matter: Matter, lang: str | None = None) -> str
     return pick(t.name_zh, t.name_en, lang) if t else matter.type_code
 
 
-_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name not in ("type_name", "reporter_phone"))
+_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name != "type_name")
 
 
-def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
-    """The matter's fields as a queue row shows them, but the type name; the reporter's phone is
-    masked unless the caller holds ``pii.reveal``."""
-    values: dict[str, Any] = {name: getattr(matter, name) for name in _READ_FIELDS}
-    phone = None
-    if matter.reporter_phone:
-        clear = pii.get_cipher().decrypt(matter.reporter_phone, intake.PHONE_CONTEXT)
-        phone = clear if principal.can("pii.reveal") else pii.mask_phone(clear)
-    values["reporter_phone"] = phone
-    return values
+def _read_values(matter: Matter) -> dict[str, Any]:
+    """The matter's fields as a queue row shows them, but the type name. The reporter's name and
+    phone go in clear: the schema's masked types serialise them masked, for every caller."""
+    return {name: getattr(matter, name) for name in _READ_FIELDS}
 
 
-def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
-    """A queue row; the reporter's phone is masked unless the caller holds ``pii.reveal``."""
-    return MatterRead(**_read_values(matter, principal), type_name=_type_name(session, matter))
+def to_read(session: Session, matter: Matter) -> MatterRead:
+    """A queue row; the reporter's name and phone always masked (a reveal is its own call)."""
+    return MatterRead(**_read_values(matter), type_name=_type_name(session, matter))
 
 
 def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:
@@ -149,8 +144,8 @@ def detail(session: Session, principal: Principal, matter_id: str) -> MatterDeta
     orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
               for o in repository.supervision_orders(session, matter.id)]
-    read = to_read(session, matter, principal)
-    return MatterDetail(**read.model_dump(), timeline=events, photos=photos, duplicates=duplicates,
+    return MatterDetail(**_read_values(matter), type_name=_type_name(session, matter), timeline=events,
+                        photos=photos, duplicates=duplicates,
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
 
 
@@ -192,14 +187,16 @@ EXPORT_COLUMNS = (
     Column("escalations", "上报次数", "Escalations"), Column("rework_count", "返工次数", "Reworks"),
     Column("closed_at", "办结时间", "Closed at", 18, "yyyy-mm-dd hh:mm"),
     Column("settled_level", "化解层级", "Settled level"), Column("satisfaction", "满意度", "Satisfaction"),
+    Column("reporter_name", "上报人（脱敏）", "Reporter (masked)", 12),
     Column("reporter_phone", "联系电话（脱敏）", "Phone (masked)", 16),
 )
 
 
 def export_xlsx(session: Session, principal: Principal, *, queue: str = "division", status: str | None = None,
                 overdue: bool | None = None) -> tuple[bytes, int]:
-    """The queue as an Excel workbook (zh and en headers) and its row count. Phone numbers are
-    always masked here: a bulk export is never a reveal, whatever the caller's permissions."""
+    """The queue as an Excel workbook (zh and en headers) and its row count. Names and phone
+    numbers are masked (the schema's masked types): a bulk export is never a reveal, whatever
+    the caller's permissions."""
     page = list_matters(session, principal, queue=queue, status=status, overdue=overdue, limit=1)
     if page.total > EXPORT_MAX_ROWS:
         raise Invalid(f"导出条数 {page.total} 超过上限 {EXPORT_MAX_ROWS}，请缩小范围（按状态或是否超时筛选）",
@@ -211,13 +208,38 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
                                        queue=effective, owner_prefix=owner, status=status, overdue=overdue,
                                        offset=0, limit=EXPORT_MAX_ROWS)
     names = geo.names_of(session, {m.division_code for m in items})
-    masked = replace(principal, permissions=principal.permissions - {"pii.reveal", "*"})
     rows = []
     for matter in items:
-        row = to_read(session, matter, masked).model_dump()
+        row = to_read(session, matter).model_dump()
         row["division_name"] = names.get(matter.division_code, matter.division_code)
         rows.append(row)
     return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)
+
+
+# ---------------------------------------------------------------- personal data: reveal and print
+
+REVEALABLE = frozenset({"reporter_name", "reporter_phone"})
+reveal.register(reveal.Revealable("matter", "matters", get, REVEALABLE))
+
+
+def reveal_field(session: Session, principal: Principal, matter_id: str, field: str, purpose: str) -> str | None:
+    """The reporter's name or phone in clear, through the audited reveal (``pii.reveal``, the
+    matter in the caller's view, a stated purpose; one audit entry)."""
+    return reveal.reveal(session, principal, "matter", matter_id, field, purpose)
+
+
+def print_report_sheet(session: Session, principal: Principal, matter_id: str, purpose: str) -> tuple[str, str]:
+    """The matter's report sheet (事项登记表) as a printable HTML page with the reporter in clear
+    and the viewer's watermark, and the matter's number. Printing is a reveal: one audit entry."""
+    def build(matter: Matter, clear: dict[str, str | None]) -> Document:
+        events = timeline(session, "matter", matter.id)
+        owner = geo.name_of(session, matter.division_code) or matter.division_code
+        return report_sheet.document(matter, clear, type_name=_type_name(session, matter, "zh-CN"),
+                                     owner_name=owner, events=events, purpose=" ".join(purpose.split()))
+
+    page, document = reveal.print_document(session, principal, "matter", matter_id, sorted(REVEALABLE), purpose,
+                                           build)
+    return page, document.reference
 
 
 # ---------------------------------------------------------------- the closed loop

@@ -17,6 +17,7 @@ from civicgrid.people.schemas import (
     LoginRequest,
     LoginResponse,
     MeRead,
+    RevealIn,
     RevealRead,
     RoleRead,
     UserCreate,
@@ -39,7 +40,7 @@ def _me(session: Session, user: User, principal: Principal) -> MeRead:
 
 def _user_read(session: Session, user: User) -> UserRead:
     return UserRead(**_account(session, user, service.principal_of(user).jurisdiction),
-                    phone=service.masked_phone(user), is_active=user.is_active, locked=service.is_locked(user),
+                    phone=user.phone, is_active=user.is_active, locked=service.is_locked(user),
                     created_at=user.created_at)
 
 
@@ -106,12 +107,12 @@ def get_user(session: DbSession, user_id: str,
 
 
 @router.post("/users/{user_id}/reveal", response_model=RevealRead,
-             responses={404: {"description": "Missing or out of scope"}})
-def reveal(session: DbSession, user_id: str,
+             responses={404: {"description": "Missing or out of scope"},
+                        422: {"description": "No purpose stated"}})
+def reveal(session: DbSession, user_id: str, body: RevealIn,
            principal: Principal = Depends(require("pii.reveal"))) -> RevealRead:
-    """查看明文 — the user's phone number in clear; recorded in the audit chain."""
-    user, phone = service.reveal_phone(session, principal, user_id)
-    return RevealRead(id=user.id, phone=phone)
+    """查看明文 — the user's phone number in clear, for a stated purpose; recorded in the audit chain."""
+    return RevealRead(id=user_id, phone=service.reveal_phone(session, principal, user_id, body.purpose))
 
 
 @router.get("/roles", response_model=list[RoleRead])

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from civicgrid.db import Base, UTCDateTime
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.ids import new_id
+from civicgrid.kit.personal import Personal
+
+PHONE_CONTEXT = "users.phone"  # the phone's associated data: unchanged since the column was first written
 
 
 class Role(Base):
@@ -45,11 +48,12 @@ class RolePermission(Base):
 
 class User(Base):
     """An account: a role and a jurisdiction (derived from ``division_code``, a 12-digit division
-    or a 15-digit grid code). The phone number is personal data: AES-GCM ciphertext plus a keyed
-    hash for lookups; neither, nor the password hash, ever enters the audit chain."""
+    or a 15-digit grid code). The phone number is personal data (a :class:`Personal` column,
+    stored in ``phone_cipher``) plus a keyed hash for lookups; neither, nor the password hash,
+    ever enters the audit chain."""
 
     __tablename__ = "users"
-    __audit_redact__ = frozenset({"password_hash", "phone_cipher", "phone_hash"})
+    __audit_redact__ = frozenset({"password_hash", "phone_hash"})
     __table_args__ = (
         Index("ix_users_division_code", "division_code",
               postgresql_ops={"division_code": "varchar_pattern_ops"}),
@@ -61,7 +65,7 @@ class User(Base):
     role_code: Mapped[str] = mapped_column(String(40), ForeignKey("roles.code"), index=True)
     division_code: Mapped[str] = mapped_column(String(15))
     password_hash: Mapped[str] = mapped_column(String(255))
-    phone_cipher: Mapped[str | None] = mapped_column(String(255), default=None)
+    phone: Mapped[str | None] = mapped_column("phone_cipher", Personal(PHONE_CONTEXT, "phone", 255), default=None)
     phone_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

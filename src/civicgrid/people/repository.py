@@ -34,13 +34,13 @@ def get_user(session: Session, user_id: str, jurisdiction: str) -> User | None:
 
 
 def list_users(session: Session, jurisdiction: str, *, offset: int, limit: int, role: str | None = None,
-               phone_hash: str | None = None, search: str | None = None) -> tuple[list[User], int]:
+               phone_hashes: tuple[str, ...] = (), search: str | None = None) -> tuple[list[User], int]:
     """One page of users inside the jurisdiction, ordered by division then username, and the total."""
     conditions = [scope_clause(User.division_code, jurisdiction)]
     if role:
         conditions.append(User.role_code == role)
-    if phone_hash:
-        conditions.append(User.phone_hash == phone_hash)
+    if phone_hashes:
+        conditions.append(User.phone_hash.in_(phone_hashes))
     if search:
         conditions.append(User.username.contains(search, autoescape=True)
                           | User.display_name.contains(search, autoescape=True))

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicgrid.kit.personal import MaskedPhone
+
 
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
@@ -56,7 +58,7 @@ class UserRead(AccountRead):
 
     model_config = ConfigDict(from_attributes=True)
 
-    phone: str | None = Field(description="Masked, e.g. 138****5678")
+    phone: MaskedPhone = Field(description="Masked, e.g. 138****5678")
     is_active: bool
     locked: bool
     created_at: datetime
@@ -67,6 +69,12 @@ class UserPage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class RevealIn(BaseModel):
+    """Why the caller needs the value in clear: required, stored in the audit chain."""
+
+    purpose: str = Field(min_length=1, max_length=200, description="事由, e.g. 回访核实")
 
 
 class RevealRead(BaseModel):

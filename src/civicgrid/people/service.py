@@ -29,13 +29,14 @@ from civicgrid.geo import service as geo_service
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Conflict, Invalid, NotAuthenticated, NotFound
 from civicgrid.kit.i18n import pick
-from civicgrid.kit.pii import derive_key, get_cipher, keyed_hash, mask_phone, normalize_phone
+from civicgrid.kit.personal import lookup_hash, lookup_hashes
+from civicgrid.kit.pii import derive_key, keyed_hash, normalize_phone
 from civicgrid.people import repository
-from civicgrid.people.models import AuthToken, Role, RolePermission, User
+from civicgrid.people.models import PHONE_CONTEXT, AuthToken, Role, RolePermission, User
 from civicgrid.people.repository import TokenAccount
 from civicgrid.people.roles_data import load_roles
+from civicgrid.reveal import service as reveal
 
-PHONE_CONTEXT = "users.phone"
 # Move a token's last-seen time at most this often: a read request then almost never writes.
 TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -276,24 +277,13 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
 
 def _set_phone(user: User, raw: str) -> None:
     phone = normalize_phone(raw)
-    cipher = get_cipher()
-    user.phone_cipher = cipher.encrypt(phone, PHONE_CONTEXT)
-    user.phone_hash = cipher.lookup_hash(phone, PHONE_CONTEXT)
+    user.phone = phone  # encrypted by its column type
+    user.phone_hash = lookup_hash(phone, PHONE_CONTEXT)
 
 
-def phone_lookup_hash(raw: str) -> str:
-    """The keyed hash to find users by phone number (validates the number first)."""
-    return get_cipher().lookup_hash(normalize_phone(raw), PHONE_CONTEXT)
-
-
-def clear_phone(user: User) -> str | None:
-    return get_cipher().decrypt(user.phone_cipher, PHONE_CONTEXT) if user.phone_cipher else None
-
-
-def masked_phone(user: User) -> str | None:
-    """What every reader sees: 138****5678."""
-    phone = clear_phone(user)
-    return mask_phone(phone) if phone else None
+def phone_lookup_hashes(raw: str) -> tuple[str, ...]:
+    """The keyed hashes to find users by phone number (validates the number first)."""
+    return lookup_hashes(normalize_phone(raw), PHONE_CONTEXT)
 
 
 def get_user(session: Session, principal: Principal, user_id: str) -> User:
@@ -309,17 +299,16 @@ def list_users(session: Session, principal: Principal, *, offset: int = 0, limit
                search: str | None = None) -> tuple[list[User], int]:
     """A page of the users inside the caller's jurisdiction (optionally by role, phone or name)."""
     return repository.list_users(session, principal.jurisdiction, offset=offset, limit=limit, role=role,
-                                 phone_hash=phone_lookup_hash(phone) if phone else None, search=search)
+                                 phone_hashes=phone_lookup_hashes(phone) if phone else (), search=search)
 
 
-def reveal_phone(session: Session, principal: Principal, user_id: str) -> tuple[User, str | None]:
-    """The clear phone number of a user in scope; every reveal is recorded as ``pii.reveal``."""
-    user = get_user(session, principal, user_id)
-    phone = clear_phone(user)
-    # The event names who saw which field of whom, never the value itself.
-    record(session, "pii.reveal", "users", user.id, division_code=user.division_code,
-           after={"field": "phone", "present": phone is not None})
-    return user, phone
+def reveal_phone(session: Session, principal: Principal, user_id: str, purpose: str) -> str | None:
+    """The clear phone number of a user in scope, through the audited reveal (one ``pii.reveal``
+    entry naming the field and the purpose)."""
+    return reveal.reveal(session, principal, "user", user_id, "phone", purpose)
+
+
+reveal.register(reveal.Revealable("user", "users", get_user, frozenset({"phone"})))
 
 
 def is_locked(user: User) -> bool:

@@ -185,6 +185,28 @@ export function uploadCatalogue(file: File): Promise<CatalogueVersion> {
   return call(api.POST('/api/v1/catalogue.xlsx', { body: { file: '' }, bodySerializer: () => form }))
 }
 
+// ---------------------------------------------------------------- personal data
+
+export type RevealField = 'reporter_name' | 'reporter_phone'
+export type Revealed = Ok<'/api/v1/matters/{matter_id}/reveal', 'post'>
+
+/** One field of the reporter in clear, for a stated purpose (recorded in the audit chain). */
+export function revealField(id: string, field: RevealField, purpose: string): Promise<Revealed> {
+  return call(api.POST('/api/v1/matters/{matter_id}/reveal', { params: { path: { matter_id: id } }, body: { field, purpose } }))
+}
+
+/** The report sheet (事项登记表) as a printable HTML page: a reveal, recorded with its purpose. */
+export async function printReportSheet(id: string, purpose: string): Promise<string> {
+  const page: unknown = await call(
+    api.POST('/api/v1/matters/{matter_id}/print', {
+      params: { path: { matter_id: id } },
+      body: { purpose },
+      parseAs: 'text',
+    }),
+  )
+  return page as string
+}
+
 // ---------------------------------------------------------------- figures
 
 export interface FiguresQuery {
