@@ -40,6 +40,7 @@ ALLOWED: dict[str, str] = {
     "filename": "the name of a file",
     "table_name": "the name of a database table",
     "role_name": "the name of a role",
+    "rule_name": "the name of a warning rule",
     # Staff acting in office. A public servant's name in the performance of duty is what
     # colleagues and residents are shown (who accepted, who handled, who printed: timelines,
     # watermarks); it is the official identity of the account, not a resident's personal data.

@@ -1,7 +1,7 @@
 """gazetteer: named places (compounds, schools, markets, bus stops) for the address search
 
 Revision ID: 0018_gazetteer_places
-Revises: 0010_matters_nearby_index
+Revises: 0014_personal_data_type
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from civicgrid.db import UTCDateTime
 
 revision: str = "0018_gazetteer_places"
-down_revision: str | None = "0010_matters_nearby_index"
+down_revision: str | None = "0014_personal_data_type"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
