@@ -77,7 +77,8 @@ def serve(host: str, port: int, workers: int = 1, loop: str = "auto", log_level:
 
     tls = tls_options(certfile, keyfile)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, loop=loop,
-                            log_level=log_level, proxy_headers=False, **tls)
+                            log_level=log_level, proxy_headers=False,
+                            ssl_certfile=tls.get("ssl_certfile"), ssl_keyfile=tls.get("ssl_keyfile"))
     if workers > 1:
         Multiprocess(config, sockets=[worker_listener(host, port)]).run()
     else:
