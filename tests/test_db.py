@@ -265,3 +265,31 @@ def test_a_write_that_cannot_get_its_turn_answers_503_with_retry_after(db_url: s
         holder.wait(timeout=10)
     refused = httpx.post(f"{url}/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}, timeout=30)
     assert refused.status_code == 401
+
+
+def test_a_group_commit_without_the_write_turn_fails_its_jobs_at_once(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that cannot get the turn is not retried job by job (each would wait again)."""
+    from concurrent.futures import wait
+
+    from civicgrid.config import get_settings
+    from civicgrid.db import GroupCommit, WriteTurnBusy
+
+    monkeypatch.setattr(get_settings(), "write_lock_timeout_seconds", 0.3)
+    database = tmp_path / "group.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    committer: GroupCommit[int, int] = GroupCommit(engine, lambda _session, jobs: list(jobs))
+    holder = _hold_write_lock(database, 2.0)
+    try:
+        started = time.monotonic()
+        futures = [committer.enqueue(n) for n in range(6)]
+        wait(futures, timeout=10)
+        assert time.monotonic() - started < 1.5  # two batches at most, 0.3 s each
+        assert all(isinstance(future.exception(), WriteTurnBusy) for future in futures)
+    finally:
+        holder.wait(timeout=10)
+    try:
+        assert committer.submit(7) == 7  # the turn is free again: the writer thread carries on
+    finally:
+        committer.stop()
+        engine.dispose()

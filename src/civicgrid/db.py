@@ -188,6 +188,10 @@ def write_lock_timeout() -> float:
     return float(get_settings().write_lock_timeout_seconds)
 
 
+RETRY_AFTER_SECONDS = 2
+"""What a 503 for a busy write turn tells the client to wait before trying again."""
+
+
 class WriteTurnBusy(AppError):
     """A SQLite writer did not get the write turn in time (another thread or process held it,
     a long import say): 503 with ``Retry-After``, so a client tries again instead of hanging."""
@@ -201,15 +205,11 @@ class WriteTurnBusy(AppError):
         self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
-RETRY_AFTER_SECONDS = 2
-
-
 class WriteReentry(RuntimeError):
     """A programming error: a write transaction was opened while the same flow of control
     already holds the SQLite write turn (the locks are not re-entrant, so it would wait for
     itself until the timeout). Write through the session you already have, or open the second
     transaction after the first has ended."""
-
 
 
 class FairLock:
@@ -667,8 +667,9 @@ class GroupCommit(Generic[J, R]):
             with transaction(self.engine) as session:
                 results = self.work(session, [job for job, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+            if len(batch) == 1 or isinstance(exc, WriteTurnBusy):  # no turn: one by one would wait again each
+                for _, future in batch:
+                    future.set_exception(exc)
                 return
             log.warning("group commit of %d jobs failed (%s); running them one by one", len(batch), exc)
             for item in batch:
