@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.conftest import Yongzhou, free_port
+from tests.conftest import LiveServer, Yongzhou, free_port
 from tests.factories import make_user_committed
 from tests.matters.conftest import place_in
 from tests.tls import self_signed_certificate
@@ -32,14 +32,16 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
-def https_server(app: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's app served over HTTPS (uvicorn's ssl options, as ``civicgrid serve --certfile``)."""
+def https_server(app: object, live_server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's app served over HTTPS too (uvicorn's ssl options, as ``civicgrid serve
+    --certfile``). The plain live server owns the app's lifespan (hub, workers); this second
+    listener must not start or stop it again."""
     import uvicorn
 
     cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",  # type: ignore[arg-type]
-                            ws="websockets-sansio", ssl_certfile=str(cert), ssl_keyfile=str(key))
+                            ws="websockets-sansio", lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
