@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 import civicgrid.db
-from civicgrid.db import AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT, WalCheckpointer, make_engine, transaction
+from civicgrid.db import AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT, DbSession, WalCheckpointer, make_engine, transaction
 
 
 def _pragma(engine: object, name: str) -> int:
@@ -120,3 +120,176 @@ def test_an_idle_postgresql_connection_is_pinged_and_a_dead_one_replaced(db_url:
     finally:
         engine.dispose()
         killer.dispose()
+
+
+# ---------------------------------------------------------------- the write turn: re-entry and timeout
+
+
+def _sqlite_only(db_url: str) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the SQLite write turn: PostgreSQL has no process-wide write lock")
+
+
+def test_a_nested_write_transaction_fails_at_once_instead_of_waiting_for_itself(tmp_path: Path) -> None:
+    """FairLock and ProcessLock are not re-entrant: before, the inner transaction waited 60 s
+    on its own lock and the request answered 500. Now it is a programming error, raised at once."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested.sqlite3'}")
+    try:
+        started = time.monotonic()
+        with pytest.raises(civicgrid.db.WriteReentry), transaction(engine) as outer:
+            outer.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+            with transaction(engine):
+                pass
+        assert time.monotonic() - started < 1.0
+        # The outer transaction rolled back and let go: the next writer goes at once.
+        with transaction(engine) as session:
+            session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+        with transaction(engine, write=False) as reader, transaction(engine) as writer:  # a read may nest
+            writer.execute(text("INSERT INTO t (id) VALUES (1)"))
+            reader.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def test_a_request_that_opens_a_second_write_transaction_gets_an_error_at_once(db_url: str) -> None:
+    """The request's write session marks its context as holding the turn, so a transaction
+    opened by the endpoint (in the thread pool) is refused at once; in a read request it is fine,
+    and another request's writer on another thread is never mistaken for re-entry."""
+    _sqlite_only(db_url)
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from civicgrid.db import WriteReentry, get_engine, session_factory
+    from tests.conftest import start_server
+
+    engine = get_engine(db_url)
+    app = FastAPI()
+    app.state.engine = engine
+    app.state.session_factories = {True: session_factory(engine, write=True),
+                                   False: session_factory(engine, write=False)}
+
+    @app.exception_handler(WriteReentry)
+    async def _reentry(_request: object, exc: WriteReentry) -> JSONResponse:
+        return JSONResponse({"error": "reentry"}, status_code=500)
+
+    def nested(session: DbSession) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        with transaction(engine) as own:
+            own.execute(text("SELECT 1"))
+        return {"ok": "yes"}
+
+    app.post("/nested")(nested)
+    app.get("/nested")(nested)
+    server = start_server(app)
+    try:
+        import httpx
+
+        started = time.monotonic()
+        refused = httpx.post(f"{server.url}/nested", timeout=30)
+        assert refused.status_code == 500 and refused.json() == {"error": "reentry"}
+        assert time.monotonic() - started < 2.0
+        assert httpx.get(f"{server.url}/nested", timeout=30).json() == {"ok": "yes"}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(4) as pool:  # concurrent writers on other threads: no false alarm
+            answers = list(pool.map(lambda _: httpx.get(f"{server.url}/nested", timeout=30).status_code, range(8)))
+        assert answers == [200] * 8
+    finally:
+        server.stop()
+
+
+def _hold_write_lock(database: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from civicgrid.db import ProcessLock\n"
+        f"lock = ProcessLock(Path({str(database) + '.write-lock'!r}))\n"
+        f"lock.acquire(); print('held', flush=True); time.sleep({seconds}); lock.release(); print('free', flush=True)\n"
+    )], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_the_process_lock_gives_up_after_its_timeout_and_leaves_no_claim_behind(tmp_path: Path) -> None:
+    from civicgrid.db import ProcessLock
+
+    database = tmp_path / "timeout.sqlite3"
+    holder = _hold_write_lock(database, 1.0)
+    lock = ProcessLock(Path(str(database) + ".write-lock"))
+    try:
+        started = time.monotonic()
+        assert lock.acquire(timeout=0.2) is False
+        assert 0.15 < time.monotonic() - started < 0.8
+        assert lock.acquire(timeout=5) is True  # adopts the waiter still pending: gets it when freed
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "free"
+        lock.release()
+        # A caller that gives up leaves nothing holding the lock once the other process lets go.
+        second = _hold_write_lock(database, 0.5)
+        assert lock.acquire(timeout=0.1) is False
+        assert second.stdout is not None and second.stdout.readline().strip() == "free"
+        second.wait(timeout=10)
+        time.sleep(0.2)  # the abandoned waiter took the lock and let go at once
+        elsewhere = ProcessLock(Path(str(database) + ".write-lock"))  # another open file: contends with ours
+        assert elsewhere.acquire(timeout=1.0) is True
+        elsewhere.release()
+        assert lock.acquire(timeout=1.0) is True
+        lock.release()
+    finally:
+        holder.wait(timeout=10)
+
+
+def test_a_write_that_cannot_get_its_turn_answers_503_with_retry_after(db_url: str, live_server: object,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process holds the SQLite write lock past CIVICGRID_WRITE_LOCK_TIMEOUT_SECONDS: the
+    write answers 503 with Retry-After and a Chinese message, instead of hanging (before: 60 s,
+    then 500); once the lock is free, writes go through again."""
+    _sqlite_only(db_url)
+    import httpx
+
+    from civicgrid.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "write_lock_timeout_seconds", 0.5)
+    url = live_server.url  # type: ignore[attr-defined]
+    database = Path(db_url.removeprefix("sqlite:///"))
+    holder = _hold_write_lock(database, 3.0)
+    try:
+        started = time.monotonic()
+        busy = httpx.post(f"{url}/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}, timeout=30)
+        assert time.monotonic() - started < 2.5
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "2"
+        assert busy.json()["error"]["code"] == "write_busy"
+        assert "系统繁忙" in busy.json()["error"]["message"]
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "free"
+    finally:
+        holder.wait(timeout=10)
+    refused = httpx.post(f"{url}/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}, timeout=30)
+    assert refused.status_code == 401
+
+
+def test_a_group_commit_without_the_write_turn_fails_its_jobs_at_once(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch that cannot get the turn is not retried job by job (each would wait again)."""
+    from concurrent.futures import wait
+
+    from civicgrid.config import get_settings
+    from civicgrid.db import GroupCommit, WriteTurnBusy
+
+    monkeypatch.setattr(get_settings(), "write_lock_timeout_seconds", 0.3)
+    database = tmp_path / "group.sqlite3"
+    engine = make_engine(f"sqlite:///{database}")
+    committer: GroupCommit[int, int] = GroupCommit(engine, lambda _session, jobs: list(jobs))
+    holder = _hold_write_lock(database, 2.0)
+    try:
+        started = time.monotonic()
+        futures = [committer.enqueue(n) for n in range(6)]
+        wait(futures, timeout=10)
+        assert time.monotonic() - started < 1.5  # two batches at most, 0.3 s each
+        assert all(isinstance(future.exception(), WriteTurnBusy) for future in futures)
+    finally:
+        holder.wait(timeout=10)
+    try:
+        assert committer.submit(7) == 7  # the turn is free again: the writer thread carries on
+    finally:
+        committer.stop()
+        engine.dispose()

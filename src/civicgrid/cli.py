@@ -76,8 +76,13 @@ def openapi(
 @app.command("serve")
 def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听地址"),
           port: int = typer.Option(8000, help="Port / 端口"),
-          workers: int = typer.Option(1, help="Worker processes (see docs/operations.md) / 进程数")) -> None:
-    """Serve the API and web console / 启动服务. Refuses an un-migrated database."""
+          workers: int = typer.Option(1, help="Worker processes (see docs/operations.md) / 进程数"),
+          certfile: str = typer.Option("", help="TLS certificate (PEM) for HTTPS; default "
+                                       "CIVICGRID_TLS_CERTFILE / HTTPS 证书"),
+          keyfile: str = typer.Option("", help="TLS private key (PEM); default CIVICGRID_TLS_KEYFILE / HTTPS 私钥"),
+          ) -> None:
+    """Serve the API and web console / 启动服务. Refuses an un-migrated database. With a
+    certificate it serves HTTPS (browsers allow geolocation and the microphone only there)."""
     from civicgrid.db import get_engine
     from civicgrid.migrate import current_revision, head_revision
 
@@ -90,8 +95,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
                    "run `civicgrid db upgrade` first.", err=True)
         raise typer.Exit(2)
     from civicgrid.serving import serve as run_server
+    from civicgrid.serving import tls_options
 
-    run_server(host, port, workers)
+    certfile, keyfile = certfile or settings.tls_certfile, keyfile or settings.tls_keyfile
+    try:
+        tls_options(certfile, keyfile)
+    except (ValueError, OSError) as exc:
+        typer.echo(f"HTTPS 证书或私钥不可用 / TLS certificate or key unusable: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_server(host, port, workers, certfile=certfile or None, keyfile=keyfile or None)
 
 
 @app.command("import-places")

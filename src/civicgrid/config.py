@@ -51,6 +51,11 @@ class Settings(BaseSettings):
                                   description="auto | memory | postgres (LISTEN/NOTIFY across processes)")
     static_dir: str = Field(default=str(PACKAGE_DIR / "static"), description="Built web console")
     default_language: str = "zh-CN"
+    write_lock_timeout_seconds: float = Field(
+        default=10.0, gt=0,
+        description="SQLite: how long a write waits for its turn before answering 503 with Retry-After")
+    tls_certfile: str = Field(default="", description="PEM certificate (chain) for HTTPS; empty: plain HTTP")
+    tls_keyfile: str = Field(default="", description="PEM private key of tls_certfile")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
 

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
@@ -35,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from civicgrid.config import get_settings
+from civicgrid.kit.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,33 @@ class WalCheckpointer:
             log.exception("final WAL checkpoint failed")
 
 
-WRITE_LOCK_TIMEOUT = 60.0
+def write_lock_timeout() -> float:
+    """How long a SQLite writer waits for its turn (``CIVICGRID_WRITE_LOCK_TIMEOUT_SECONDS``)."""
+    return float(get_settings().write_lock_timeout_seconds)
+
+
+RETRY_AFTER_SECONDS = 2
+"""What a 503 for a busy write turn tells the client to wait before trying again."""
+
+
+class WriteTurnBusy(AppError):
+    """A SQLite writer did not get the write turn in time (another thread or process held it,
+    a long import say): 503 with ``Retry-After``, so a client tries again instead of hanging."""
+
+    status = 503
+    code = "write_busy"
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"系统繁忙：{waited:.0f} 秒内未能写入，请稍后重试",
+                         f"Busy: could not write within {waited:.0f} s; please retry shortly")
+        self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class WriteReentry(RuntimeError):
+    """A programming error: a write transaction was opened while the same flow of control
+    already holds the SQLite write turn (the locks are not re-entrant, so it would wait for
+    itself until the timeout). Write through the session you already have, or open the second
+    transaction after the first has ended."""
 
 
 class FairLock:
@@ -227,26 +255,80 @@ class ProcessLock:
     ``<database>.write-lock``. A waiting process sleeps in the kernel and is woken the moment the
     holder lets go (SQLite's own busy handler would poll, sleeping up to 100 ms between tries);
     a process that dies holding it releases it with its file. Taken after the process's
-    :class:`FairLock`, so one thread per process waits here."""
+    :class:`FairLock`, so one thread per process waits here.
+
+    With a ``timeout`` the blocking ``flock`` (which cannot be interrupted from Python) runs in a
+    waiter thread of its own and the caller waits on it for at most ``timeout``; a caller that
+    gives up leaves the waiter to let go of the lock as soon as it gets it, and the next caller
+    adopts a waiter still pending rather than start a second one (two waiters on one open file
+    would both "hold" the one lock). The free case is one non-blocking ``flock``, no thread."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
         self._pid = 0
         self._open = threading.Lock()
+        self._waiter: _FlockWaiter | None = None
 
     def _descriptor(self) -> int:
         with self._open:
             if self._fd is None or os.getpid() != self._pid:  # a forked child opens its own
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
                 self._pid = os.getpid()
+                self._waiter = None  # the parent's waiter thread does not exist here
             return self._fd
 
-    def acquire(self) -> None:
-        fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Take the turn; with ``timeout`` (seconds) give up after it and answer False."""
+        fd = self._descriptor()
+        with self._open:
+            waiter = self._waiter
+            if waiter is None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    pass
+                if timeout is None:
+                    waiter = None
+                else:
+                    waiter = self._waiter = _FlockWaiter()
+                    threading.Thread(target=self._wait, args=(fd, waiter), name="sqlite-write-turn",
+                                     daemon=True).start()
+            if waiter is not None:
+                waiter.wanted = True
+        if waiter is None:  # no timeout: wait right here
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return True
+        got = waiter.got.wait(timeout)
+        with self._open:
+            if waiter.got.is_set():
+                if self._waiter is waiter:
+                    self._waiter = None
+                return True
+            waiter.wanted = False
+        return bool(got)
+
+    def _wait(self, fd: int, waiter: _FlockWaiter) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with self._open:
+            if waiter.wanted:
+                waiter.got.set()
+                return
+            if self._waiter is waiter:
+                self._waiter = None
+            fcntl.flock(fd, fcntl.LOCK_UN)  # whoever waited gave up
 
     def release(self) -> None:
         fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+
+
+class _FlockWaiter:
+    """A thread blocked in ``flock`` for :class:`ProcessLock` and whether anyone still wants it."""
+
+    def __init__(self) -> None:
+        self.got = threading.Event()
+        self.wanted = True
 
 
 _write_locks: dict[str, FairLock] = {}
@@ -410,6 +492,12 @@ def _lock_key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+_write_turns: ContextVar[frozenset[str]] = ContextVar("civicgrid_write_turns", default=frozenset())
+"""The SQLite databases whose write turn this flow of control holds: a thread inside
+:func:`transaction`, or a request whose write session is open (set by :func:`get_session` on the
+event loop, so it reaches the endpoint's thread-pool calls, which copy the context)."""
+
+
 @contextmanager
 def _writing(engine: Engine, write: bool) -> Iterator[None]:
     """Queue a SQLite write transaction (nothing on PostgreSQL): this process's turn
@@ -417,25 +505,48 @@ def _writing(engine: Engine, write: bool) -> Iterator[None]:
     SQLite admits one writer; without the locks, waiting writers poll in the driver's busy
     handler and sleep up to 100 ms between tries, which puts seconds on the slowest requests
     under concurrent intake. First come, first served, so the slowest request waits for the
-    ones ahead of it and no longer."""
+    ones ahead of it and no longer.
+
+    Neither lock is re-entrant: a second write transaction opened while this flow of control
+    holds the turn raises :class:`WriteReentry` at once (it would otherwise wait for itself).
+    A writer that does not get both turns within ``write_lock_timeout()`` raises
+    :class:`WriteTurnBusy` (503, ``Retry-After``)."""
     key = _lock_key(engine) if write else ""
     lock = _write_locks.get(key)
     if lock is None:
         yield
         return
-    if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
-        raise TimeoutError(f"no SQLite write slot within {WRITE_LOCK_TIMEOUT:.0f} s")
-    other_processes = _process_locks.get(key)
+    held = _write_turns.get()
+    if key in held:
+        raise WriteReentry("a write transaction was opened while this request or thread already holds the "
+                           "SQLite write turn; write through the open session instead")
+    timeout = write_lock_timeout()
+    deadline = time.monotonic() + timeout
+    if not lock.acquire(timeout=timeout):
+        raise WriteTurnBusy(timeout)
     try:
-        if other_processes is not None:
-            other_processes.acquire()
+        other_processes = _process_locks.get(key)
+        if other_processes is not None and not other_processes.acquire(max(0.0, deadline - time.monotonic())):
+            raise WriteTurnBusy(timeout)
+        _write_turns.set(held | {key})
         try:
             yield
         finally:
+            _write_turns.set(held)
             if other_processes is not None:
                 other_processes.release()
     finally:
         lock.release()
+
+
+def _holding_write_turn(engine: Engine) -> frozenset[str]:
+    """Mark this context as holding ``engine``'s write turn (a request's open write session);
+    return the previous marks, to put back when the session ends."""
+    held = _write_turns.get()
+    key = _lock_key(engine)
+    if key in _write_locks:
+        _write_turns.set(held | {key})
+    return held
 
 
 @contextmanager
@@ -556,8 +667,9 @@ class GroupCommit(Generic[J, R]):
             with transaction(self.engine) as session:
                 results = self.work(session, [job for job, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0][1].set_exception(exc)
+            if len(batch) == 1 or isinstance(exc, WriteTurnBusy):  # no turn: one by one would wait again each
+                for _, future in batch:
+                    future.set_exception(exc)
                 return
             log.warning("group commit of %d jobs failed (%s); running them one by one", len(batch), exc)
             for item in batch:
@@ -592,28 +704,44 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     Commits when the endpoint returns, rolls back when it raises. GET requests get a
     DEFERRED (read) transaction on SQLite; writes get BEGIN IMMEDIATE.
 
-    A write session is opened (it may wait for the SQLite write lock) and committed in the
-    thread pool. A read session is opened and closed on the event loop: opening it does no I/O,
-    and ending a read transaction is one short statement, cheaper than two trips to a worker
-    thread (which cost more than the rest of a small request).
+    Nothing here blocks the event loop (architecture rule 1). A write session is opened (it may
+    wait for the SQLite write turn) and committed in the thread pool; while it is open the
+    request's context is marked as holding the turn, so a second write transaction opened by
+    the same request fails at once (:class:`WriteReentry`). A read session is opened on the
+    event loop (a session does no I/O until its first statement) and ended in the thread pool
+    when it began a transaction (COMMIT, then the connection's return to the pool, are round
+    trips on PostgreSQL); a read session that never began (the token check runs on its own
+    pooled connection) ends on the loop, as there is nothing to send.
     """
     factories: dict[bool, sessionmaker[Session]] = request.app.state.session_factories
     write = request.method not in READ_METHODS and not getattr(request.scope.get("endpoint"), READS_ONLY, False)
     client = request.client
     info = {"ip": client.host if client else None, "request_id": getattr(request.state, "request_id", None)}
-    unit = _unit_of_work(factories[write], request.app.state.engine, write, info)
-    if not write:
-        with unit as session:
-            yield session
-        return
-    session = await run_in_threadpool(unit.__enter__)
+    engine: Engine = request.app.state.engine
+    unit = _unit_of_work(factories[write], engine, write, info)
+    if write:
+        session = await run_in_threadpool(unit.__enter__)
+        previous = _holding_write_turn(engine)
+    else:
+        session = unit.__enter__()
+        previous = _write_turns.get()
     try:
         yield session
     except BaseException as exc:
-        if not await run_in_threadpool(unit.__exit__, type(exc), exc, exc.__traceback__):
+        _write_turns.set(previous)
+        if not await _end(unit, session, write, exc):
             raise
     else:
-        await run_in_threadpool(unit.__exit__, None, None, None)
+        _write_turns.set(previous)
+        await _end(unit, session, write, None)
+
+
+async def _end(unit: Any, session: Session, write: bool, exc: BaseException | None) -> bool | None:
+    """Leave the unit of work: in the thread pool when it has anything to send to the database."""
+    args = (type(exc), exc, exc.__traceback__) if exc is not None else (None, None, None)
+    if write or session.in_transaction():
+        return await run_in_threadpool(unit.__exit__, *args)
+    return bool(unit.__exit__(*args))
 
 
 DbSession = Annotated[Session, Depends(get_session, scope="function")]

@@ -81,8 +81,10 @@ def _install_error_handlers(app: FastAPI) -> None:
                 await run_in_threadpool(_audit_denial, app, request, exc.status, exc.code)
             except Exception:
                 log.exception("could not audit a denied request")
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body(lang), status_code=exc.status, headers=headers)
+        headers = dict(getattr(exc, "headers", None) or {})  # Retry-After of a 503 (db.WriteTurnBusy)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return JSONResponse(exc.body(lang), status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -145,8 +147,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 def _mount_web(app: FastAPI, static_dir: Path) -> None:
     index = static_dir / "index.html"
 
+    # A plain ``def``: the file checks below touch the disk, so they run in the thread pool
+    # (FileResponse then streams the file from worker threads too).
     @app.get("/{path:path}", include_in_schema=False)
-    async def _web(path: str) -> Response:
+    def _web(path: str) -> Response:
         if path.startswith(("api/", "open311/")):
             return JSONResponse({"error": {"code": "not_found", "message": "Not found"}}, status_code=404)
         target = (static_dir / path).resolve()
@@ -187,6 +191,13 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
     @app.get("/api/v1/health", tags=["system"])
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/api/v1/health/live", tags=["system"])
+    async def live() -> dict[str, Any]:
+        """Liveness: answered on the event loop with no database, no thread and no file, so it
+        answers while the database is slow or every pooled connection is busy (a load
+        balancer's or orchestrator's probe; public)."""
+        return {"status": "live", "version": __version__}
 
     _include_routers(app)
     _mount_web(app, Path(settings.static_dir))

@@ -17,6 +17,7 @@ landed on one process while the other idled (seen with ``ss -tnp``; bench/matter
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import TypeVar
 
 APP = "civicgrid.main:create_app"
@@ -62,15 +63,43 @@ def worker_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
-def serve(host: str, port: int, workers: int = 1, loop: str = "auto", log_level: str = "info") -> None:
+def serve(host: str, port: int, workers: int = 1, loop: str = "auto", log_level: str = "info",
+          certfile: str | None = None, keyfile: str | None = None) -> None:
     """Run the app on :func:`tcp_listener`, or with ``workers`` processes under uvicorn's
-    supervisor, each on a listener of its own (:func:`worker_listener`)."""
+    supervisor, each on a listener of its own (:func:`worker_listener`).
+
+    With ``certfile`` (and ``keyfile``, unless the key is in the certificate's file) it serves
+    HTTPS and WSS: browsers give geolocation and the microphone only to a secure origin. Each
+    process makes its TLS context from the files (uvicorn's ``ssl_*`` options travel in the
+    config to every worker) and wraps the connections it accepts on its own listener."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    tls = tls_options(certfile, keyfile)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, loop=loop,
-                            log_level=log_level, proxy_headers=False)
+                            log_level=log_level, proxy_headers=False,
+                            ssl_certfile=tls.get("ssl_certfile"), ssl_keyfile=tls.get("ssl_keyfile"))
     if workers > 1:
         Multiprocess(config, sockets=[worker_listener(host, port)]).run()
     else:
         uvicorn.Server(config).run(sockets=[tcp_listener(host, port)])
+
+
+def tls_options(certfile: str | None, keyfile: str | None) -> dict[str, str]:
+    """uvicorn's TLS options for a certificate and key (PEM), checked now rather than in each
+    worker: a missing file or a key that does not match the certificate stops ``serve`` with
+    the reason."""
+    if not certfile:
+        if keyfile:
+            raise ValueError("a TLS key without a certificate: give --certfile too")
+        return {}
+    import ssl
+
+    for path in (certfile, keyfile):
+        if path and not Path(path).is_file():
+            raise ValueError(f"TLS file not found: {path}")
+    ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile or None)
+    options = {"ssl_certfile": certfile}
+    if keyfile:
+        options["ssl_keyfile"] = keyfile
+    return options

@@ -10,6 +10,7 @@ walk ``app.routes`` and check that every endpoint declares exactly one.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,9 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import Actor, set_actor
 from civicgrid.authz.principal import Principal
-from civicgrid.db import DbSession, transaction
+from civicgrid.db import DbSession, WriteTurnBusy, transaction
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
+
+log = logging.getLogger(__name__)
 
 
 class Authenticator(Protocol):
@@ -74,17 +77,20 @@ class Require:
         raw = bearer_token(request)
         if raw is None:
             raise NotAuthenticated()
+        # The token check reads the database, so it runs in the thread pool (architecture rule
+        # 1): on the event loop a check that waited for a pooled connection froze every other
+        # request, the WebSockets and the timer loop with it (bench/loop.py).
         if session.info.get("write"):
-            # A write session may wait for the write lock: its statements run in the thread pool.
             return await run_in_threadpool(self._check, request, session, raw)
-        # A read never waits (SQLite reads go on beside the writer; PostgreSQL answers a one-row
-        # lookup by key): one statement on the event loop costs less than the two thread hops
-        # around it. It runs alone on a pooled connection, so a request that reads nothing else
-        # never begins its session's transaction.
+        return await run_in_threadpool(self._check_read, request, session, raw)
+
+    def _check_read(self, request: Request, session: Session, raw: str) -> Principal:
+        """A read request's check: the statement runs alone on a pooled connection, so a request
+        that reads nothing else never begins its session's transaction; the last-seen write gets
+        a short transaction of its own (the read transaction stays a read)."""
         principal, token = self._authenticate(request, session, raw, request.app.state.engine)
         if authenticator().needs_touch(token, utcnow()):
-            # The read transaction stays a read: the last-seen write gets its own short one.
-            await run_in_threadpool(_touch_alone, request.app.state.engine, token.id)
+            _touch_alone(request.app.state.engine, token.id)
         return self._permitted(principal)
 
     def _check(self, request: Request, session: Session, raw: str) -> Principal:
@@ -109,8 +115,13 @@ class Require:
 
 
 def _touch_alone(engine: Engine, token_id: str) -> None:
-    with transaction(engine) as own:
-        authenticator().touch_token(own, token_id)
+    """The last-seen write of a read request. Skipped when the SQLite write turn is busy: the
+    read still answers, and the next request touches the token."""
+    try:
+        with transaction(engine) as own:
+            authenticator().touch_token(own, token_id)
+    except WriteTurnBusy:
+        log.warning("token last-seen not updated: the write turn is busy")
 
 
 def require(permission: str) -> Require:

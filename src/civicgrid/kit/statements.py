@@ -24,6 +24,7 @@ SQLite, which answers in-process, statements run as they come and ``pipeline`` d
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,7 +163,10 @@ class DriverStatement:
         autocommit: no BEGIN before it, and nothing for the pool to roll back after it (psycopg
         answers a ROLLBACK by dropping the connection's prepared statements, DEALLOCATE ALL, so
         the next statements on it would be parsed and planned again). A connection found dead is
-        invalidated, not handed out again."""
+        invalidated, not handed out again.
+
+        Never on the event loop (it may wait for a pooled connection): it raises there."""
+        _refuse_on_event_loop()
         raw = engine.raw_connection()
         autocommit = engine.dialect.name == "postgresql"
         try:
@@ -239,6 +243,16 @@ def _wrapped(dialect: Dialect, error: Exception, sql: str | None, params: Any, c
     disconnect = dialect.is_disconnect(error, getattr(cursor, "connection", None), cursor)  # type: ignore[arg-type]
     return exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,  # type: ignore[return-value]
                                    connection_invalidated=disconnect)
+
+
+def _refuse_on_event_loop() -> None:
+    """Architecture rule 1: a database call on the event loop stalls every request, WebSocket
+    and timer of the process while it waits (for a pooled connection, a lock, the server)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError("a database call on the event loop blocks the whole process: run it in the thread pool")
 
 
 def _pipelined(driver_connection: Any) -> bool:

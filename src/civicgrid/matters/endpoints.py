@@ -242,6 +242,9 @@ async def import_catalogue(
     """Replace the catalogue from a workbook (as exported) as a new version; a bad cell refuses
     the whole sheet, naming its row and column."""
     content = await file.read()
-    version = await run_in_threadpool(catalogue.import_xlsx, session, principal, content)
-    count = len(catalogue.current_types(session, include_inactive=True))
-    return _version_read(version, count)
+
+    def apply() -> CatalogueVersionRead:  # reading the workbook and the database: off the event loop
+        version = catalogue.import_xlsx(session, principal, content)
+        return _version_read(version, len(catalogue.current_types(session, include_inactive=True)))
+
+    return await run_in_threadpool(apply)

@@ -112,9 +112,9 @@ async def upload_year(session: DbSession, year: int, file: Annotated[UploadFile,
                       source: Annotated[str, Form(min_length=1, max_length=128)] = "upload") -> YearDetail:
     """The same table as a CSV or Excel file (columns date, kind, name)."""
     content = await file.read()
-    rows = _parse_table(file.filename or "", content)
 
-    def apply() -> YearDetail:
+    def apply() -> YearDetail:  # parsing the workbook and writing: off the event loop
+        rows = _parse_table(file.filename or "", content)
         service.import_year(session, year, rows, source=source)
         return _detail(session, year)
 
