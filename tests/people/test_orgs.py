@@ -16,7 +16,13 @@ from civicgrid.db import transaction
 from civicgrid.geo.models import Grid
 from civicgrid.people.orgs import service as org_service
 from tests.conftest import LiveServer, Yongzhou
-from tests.factories import assert_out_of_scope_404, auth_headers, login, make_user_committed
+from tests.factories import (
+    assert_out_of_scope_404,
+    auth_headers,
+    login,
+    make_org_unit_committed,
+    make_user_committed,
+)
 from tests.matters.conftest import Place, place_in
 
 COUNTY = "431102000000"  # 零陵区
@@ -237,6 +243,10 @@ def test_departments_moves_and_out_of_scope_404(live_server: LiveServer, engine:
     # Putting one's own account in a unit of another county: 404 for the unit.
     assert_out_of_scope_404(live_server.url, stranger.token, f"/api/v1/users/{stranger.user.id}/org-unit",
                             method="PUT", json={"org_unit_id": unit["id"]})
+    # A unit with an area in another county is as invisible as one without.
+    with_area = make_org_unit_committed(engine, division_code=COUNTY, area=[yongzhou.grid_in(COUNTY[:6])])
+    assert_out_of_scope_404(live_server.url, stranger.token, f"/api/v1/org-units/{with_area}/area")
+    assert manager.call("GET", f"/api/v1/org-units/{with_area}").json()["area"]["grid_count"] == 1
 
 
 @pytest.mark.parametrize("code", ["police_station", "township_mediation", "governance_centre"])

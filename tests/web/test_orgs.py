@@ -69,7 +69,7 @@ def test_choose_a_units_area_grid_by_grid(page: Any, live_server: Any, yongzhou:
     page.wait_for_selector(f'[data-test="orgs-grids"] label:has-text("{grids[0]}")')
     page.click(f'[data-test="orgs-grids"] label:has-text("{grids[0]}")')
     page.click('[data-test="orgs-save-area"]')
-    page.wait_for_selector(f'[data-test="orgs-table"] tr:has-text("浏览器测试派出所"):has-text("1 个网格")')
+    page.wait_for_selector('[data-test="orgs-table"] tr:has-text("浏览器测试派出所"):has-text("1 个网格")')
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console-org-units.png"))
 
