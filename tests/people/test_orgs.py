@@ -118,6 +118,8 @@ def test_a_station_over_parts_of_two_townships_sees_exactly_its_area(
 
     # The station sees its own unit although the unit is filed under the county.
     assert officer.call("GET", f"/api/v1/org-units/{station['id']}").status_code == 200
+    # …and its own account (the console reloads it on every page load), filed under the county too.
+    assert officer.call("GET", "/api/v1/auth/me").json()["username"] == officer.user.username
 
     # Clearing the area puts the officer back on the county prefix.
     assert manager.call("PUT", f"/api/v1/org-units/{station['id']}/area", {}).status_code == 200
