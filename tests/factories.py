@@ -92,3 +92,17 @@ def assert_out_of_scope_404(base_url: str, token: str, path: str, method: str = 
     assert response.status_code == 404, (
         f"{method} {path}: expected 404, got {response.status_code} {response.text}")
     assert response.json()["error"]["code"] == "not_found", response.text
+
+
+def make_org_unit_committed(engine: Engine, *, division_code: str, type_code: str = "police_station",
+                            name: str | None = None, area: list[str] | None = None) -> str:
+    """An org unit (optionally with a responsibility area of these grids), committed; its id.
+    The out-of-scope walk makes ``{unit_id}`` rows with it."""
+    from civicgrid.people.orgs import service as orgs
+
+    with transaction(engine) as session:
+        unit = orgs.create_unit(session, None, name=name or f"测试机构 {uuid.uuid4().hex[:6]}", type_code=type_code,
+                                division_code=division_code)
+        if area:
+            orgs.set_area(session, None, unit.id, grids=area)
+        return unit.id

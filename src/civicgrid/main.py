@@ -40,12 +40,14 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.matters.open311.endpoints import router as open311_router
     from civicgrid.people import service as people_service
     from civicgrid.people.endpoints import router as people_router
+    from civicgrid.people.orgs.endpoints import router as orgs_router
     from civicgrid.realtime.endpoints import router as realtime_router
     from civicgrid.worktime.endpoints import router as worktime_router
 
     install_authenticator(people_service)
 
     app.include_router(people_router)
+    app.include_router(orgs_router)
     app.include_router(geo_router)
     app.include_router(gazetteer_router)
     app.include_router(realtime_router)

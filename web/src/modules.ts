@@ -21,6 +21,7 @@ import {
   View,
   Document,
   WarningFilled,
+  OfficeBuilding,
 } from '@element-plus/icons-vue'
 
 export interface ModuleEntry {
@@ -84,6 +85,7 @@ export const MODULES: ModuleEntry[] = [
     built: false,
     children: [
       { key: 'users', path: '/system/users', icon: User, permissions: ['users.read'], built: false },
+      { key: 'orgUnits', path: '/system/org-units', icon: OfficeBuilding, permissions: ['orgs.read'], built: true },
       { key: 'audit', path: '/system/audit', icon: Document, permissions: ['audit.read'], built: false },
       { key: 'calendar', path: '/system/calendar', icon: Calendar, permissions: ['calendar.manage'], built: true },
     ],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal
+from sqlalchemy import ColumnElement, and_, literal, or_, select, table, true
+from sqlalchemy import column as sql_column
 
 from civicgrid.authz.principal import Principal
 
@@ -45,11 +46,33 @@ def scope_clause(column: Any, prefix: str) -> ColumnElement[bool]:
     return column.like(literal(prefix + "%"))
 
 
+# The resolved grids of every responsibility area, maintained by people.orgs (one row per unit and
+# grid; ``whole_village`` marks grids whose whole village lies in the area). Named here as a bare
+# table so authz imports no domain.
+AREA_GRIDS = table("org_unit_area_grids", sql_column("unit_id"), sql_column("grid_code"), sql_column("village_code"),
+                   sql_column("whole_village"))
+
+
+def area_clause(code_column: Any, unit_id: str) -> ColumnElement[bool]:
+    """Rows whose code lies in the responsibility area of ``unit_id``: a 15-digit grid code of the
+    area, or the 12-digit code of a village lying wholly inside it. A row filed under a township,
+    county or a village the area only partly covers is not in the area (it is not known to lie
+    there). Two indexed subqueries, never a list of codes: a station may cover hundreds of grids."""
+    a = AREA_GRIDS.c
+    grids = select(a.grid_code).where(a.unit_id == literal(unit_id))
+    villages = select(a.village_code).where(a.unit_id == literal(unit_id), a.whole_village == true())
+    return or_(code_column.in_(grids), code_column.in_(villages))
+
+
 def visible(column: Any, principal: Principal) -> ColumnElement[bool]:
     """The rows of a scoped table ``principal`` may see, by the row's division or grid code
     column: the one helper every repository read applies (DESIGN.md rules 5 and 6).
 
-    Today a jurisdiction prefix; a user of an org unit with a responsibility area (a police
-    station over parts of two townships) is scoped by that area through this same function.
+    The jurisdiction prefix; for a user of an org unit with a responsibility area (a police
+    station over parts of two townships) also the area (:func:`area_clause`): the area narrows the
+    prefix, it never widens it.
     """
-    return scope_clause(column, principal.jurisdiction)
+    clause = scope_clause(column, principal.jurisdiction)
+    if principal.area_unit_id is None:
+        return clause
+    return and_(clause, area_clause(column, principal.area_unit_id))

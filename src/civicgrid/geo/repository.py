@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import scope_clause, visible
 from civicgrid.geo.models import Division, GeoImport, Grid
 
 
@@ -80,10 +81,12 @@ def grids_of_village(session: Session, village_code: str, prefix: str) -> list[G
     return list(session.scalars(stmt))
 
 
-def get_grid(session: Session, code: str, prefix: str | None = None) -> Grid | None:
+def get_grid(session: Session, code: str, principal: Principal | None = None) -> Grid | None:
+    """One grid, or None if missing or outside what ``principal`` may see (None: unscoped, for
+    names and other services)."""
     stmt = select(Grid).where(Grid.code == code)
-    if prefix is not None:
-        stmt = stmt.where(scope_clause(Grid.code, prefix))
+    if principal is not None:
+        stmt = stmt.where(visible(Grid.code, principal))
     return session.scalars(stmt).first()
 
 
@@ -161,3 +164,36 @@ def latest_import_version(session: Session) -> str:
         select(GeoImport.seq, GeoImport.import_id).order_by(GeoImport.seq.desc()).limit(1)
     ).first()
     return f"{row[0]}:{row[1]}" if row else "0"
+
+
+def grid_points_in_box(session: Session, prefix: str,
+                       box: tuple[float, float, float, float]) -> list[tuple[str, float, float]]:
+    """(code, lng, lat) of the grids inside ``prefix`` whose representative point lies in the box
+    (min_lng, min_lat, max_lng, max_lat): the candidates of a polygon snap."""
+    x0, y0, x1, y1 = box
+    stmt = (select(Grid.code, Grid.lng, Grid.lat)
+            .where(scope_clause(Grid.code, prefix), Grid.lng.between(x0, x1), Grid.lat.between(y0, y1))
+            .order_by(Grid.code))
+    return [(code, float(lng), float(lat)) for code, lng, lat in session.execute(stmt)]
+
+
+def grid_villages(session: Session, codes: Sequence[str], prefix: str) -> dict[str, str]:
+    """Grid code → village code, for the given grids that exist inside ``prefix``."""
+    out: dict[str, str] = {}
+    wanted = sorted(set(codes))
+    for start in range(0, len(wanted), 500):  # keep the IN list within every driver's limits
+        chunk = wanted[start:start + 500]
+        stmt = select(Grid.code, Grid.village_code).where(Grid.code.in_(chunk), scope_clause(Grid.code, prefix))
+        out.update({code: village for code, village in session.execute(stmt)})
+    return out
+
+
+def grid_counts_by_village(session: Session, villages: Sequence[str]) -> dict[str, int]:
+    """How many grids each of the given villages has."""
+    out: dict[str, int] = {}
+    wanted = sorted(set(villages))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        stmt = select(Grid.village_code, func.count()).where(Grid.village_code.in_(chunk)).group_by(Grid.village_code)
+        out.update({village: int(n) for village, n in session.execute(stmt)})
+    return out

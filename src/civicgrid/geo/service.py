@@ -43,7 +43,7 @@ from civicgrid.geo.index import index_for
 from civicgrid.geo.models import Division, GeoImport, Grid
 from civicgrid.geo.schemas import DivisionBrief, DivisionRead, GridRead
 from civicgrid.kit.clock import utcnow
-from civicgrid.kit.errors import AppError, NotFound
+from civicgrid.kit.errors import AppError, Invalid, NotFound
 
 REFERENCE_DIR = DATA_DIR / "yongzhou"
 EARTH_RADIUS_KM = 6371.0088
@@ -506,7 +506,7 @@ def _grid_read(session: Session, grid: Grid) -> GridRead:
 
 def get_grid(session: Session, principal: Principal, code: str) -> GridRead:
     """A grid inside the caller's jurisdiction, with its chain (404 otherwise)."""
-    grid = repository.get_grid(session, code, principal.jurisdiction)
+    grid = repository.get_grid(session, code, principal)
     if grid is None:
         raise _grid_not_found()
     return _grid_read(session, grid)
@@ -528,9 +528,9 @@ def locate(session: Session, principal: Principal, lng: float, lat: float) -> Gr
     code = locate_code(session, lng, lat)
     if code is None:
         raise OutsideCity("该位置不在本市任何网格内", "This location is not inside any grid of the city")
-    if not in_scope(code, principal.jurisdiction):
+    if not principal.governs(code):
         raise _grid_not_found()
-    grid = repository.get_grid(session, code, principal.jurisdiction)
+    grid = repository.get_grid(session, code, principal)
     if grid is None:  # the index is a moment behind a deletion
         raise _grid_not_found()
     return _grid_read(session, grid)
@@ -577,7 +577,7 @@ def boundaries_geojson(
 
 
 def _grid_outline(session: Session, principal: Principal, code: str) -> dict[str, Any]:
-    grid = repository.get_grid(session, code, principal.jurisdiction)
+    grid = repository.get_grid(session, code, principal)
     if grid is None:
         raise _grid_not_found()
     feature = _feature(grid.code, grid.name, "grid", grid.generated, read_geometry(grid.boundary))
@@ -645,3 +645,49 @@ def counts(session: Session, principal: Principal) -> dict[str, int]:
     out = repository.count_by_level(session, principal.jurisdiction)
     out["grid"] = repository.count_grids(session, principal.jurisdiction)
     return out
+
+
+# ---------------------------------------------------------------- responsibility areas
+
+
+def area_polygon(geometry: dict[str, Any]) -> BaseGeometry:
+    """A drawn responsibility area as shapely: a GeoJSON Polygon or MultiPolygon in WGS-84
+    longitude/latitude, valid and inside the plausible range. :class:`Invalid` (422) otherwise."""
+    try:
+        geom = shapely.geometry.shape(geometry)
+    except Exception as exc:  # shapely raises several types for malformed GeoJSON
+        raise Invalid("责任区多边形不是有效的 GeoJSON", "The area polygon is not valid GeoJSON",
+                      details={"field": "polygon"}) from exc
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+        raise Invalid("责任区应为 Polygon 或 MultiPolygon", "The area must be a Polygon or a MultiPolygon",
+                      details={"field": "polygon"})
+    x0, y0, x1, y1 = geom.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise Invalid("责任区坐标应为 WGS-84 经纬度", "Area coordinates must be WGS-84 longitude/latitude",
+                      details={"field": "polygon"})
+    if not geom.is_valid:
+        raise Invalid("责任区多边形自相交或无效", "The area polygon intersects itself or is invalid",
+                      details={"field": "polygon"})
+    return geom
+
+
+def snap_to_grids(session: Session, geom: BaseGeometry, prefix: str) -> list[str]:
+    """The grids inside ``prefix`` whose representative point (``Grid.lng/lat``, a point guaranteed
+    inside the grid) lies inside the polygon, by code. Boundaries of grids are not cut: a grid is
+    wholly in the area or not at all."""
+    candidates = repository.grid_points_in_box(session, prefix, geom.bounds)
+    if not candidates:
+        return []
+    shapely.prepare(geom)
+    inside = shapely.contains_xy(geom, [c[1] for c in candidates], [c[2] for c in candidates])
+    return [c[0] for c, hit in zip(candidates, inside.tolist(), strict=True) if hit]
+
+
+def grid_villages(session: Session, codes: list[str], prefix: str) -> dict[str, str]:
+    """Grid code → village code for the grids among ``codes`` that exist inside ``prefix``."""
+    return repository.grid_villages(session, codes, prefix)
+
+
+def grid_counts_by_village(session: Session, villages: list[str]) -> dict[str, int]:
+    """How many grids each village has (to tell whether an area holds a whole village)."""
+    return repository.grid_counts_by_village(session, villages)

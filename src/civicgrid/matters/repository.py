@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import visible
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.models import (
     CatalogueVersion,
@@ -63,16 +64,16 @@ def type_by_id(session: Session, type_id: str) -> MatterType | None:
 # ---------------------------------------------------------------- matters
 
 
-def _visible(principal_prefix: str, user_id: str) -> object:
-    """A matter is visible to the units whose jurisdiction holds its owner or its grid, and to the
-    person who reported it."""
-    return or_(scope_clause(Matter.division_code, principal_prefix), scope_clause(Matter.grid_code, principal_prefix),
-               Matter.reporter_id == user_id)
+def _visible(principal: Principal) -> Any:
+    """A matter is visible to the units whose jurisdiction (or responsibility area) holds its owner
+    or its grid, and to the person who reported it."""
+    return or_(visible(Matter.division_code, principal), visible(Matter.grid_code, principal),
+               Matter.reporter_id == principal.user_id)
 
 
-def get_matter(session: Session, matter_id: str, prefix: str, user_id: str, *,
+def get_matter(session: Session, matter_id: str, principal: Principal, *,
                for_update: bool = False) -> Matter | None:
-    query = select(Matter).where(Matter.id == matter_id, _visible(prefix, user_id))  # type: ignore[arg-type]
+    query = select(Matter).where(Matter.id == matter_id, _visible(principal))
     if for_update:
         query = query.with_for_update()
     return session.scalar(query)
@@ -167,17 +168,19 @@ def insert_matter(conn: Connection, row: dict[str, Any]) -> Callable[[], bool]:
     return lambda: bool(sent.rows())
 
 
-def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, owner_prefix: str | None,
+def list_matters(session: Session, *, principal: Principal, queue: str, owner_prefix: str | None,
                  status: str | None, overdue: bool | None, offset: int, limit: int) -> tuple[list[Matter], int]:
     """A queue: ``mine`` (owned by the caller's unit), ``division`` (everything in the jurisdiction),
     ``reported_by_me``. Mine first, then overdue (red, then yellow) on top, then the nearest due."""
     query: Select[tuple[Matter]] = select(Matter)
     if queue == "reported_by_me":
-        query = query.where(Matter.reporter_id == user_id)
+        query = query.where(Matter.reporter_id == principal.user_id)
     elif queue == "mine":
-        query = query.where(Matter.division_code == (owner_prefix or ""))
+        # Scoped too: the account of a unit with a responsibility area (a station filed under its
+        # county) must not see what the county owns outside the area.
+        query = query.where(Matter.division_code == (owner_prefix or ""), _visible(principal))
     else:
-        query = query.where(_visible(prefix, user_id))  # type: ignore[arg-type]
+        query = query.where(_visible(principal))
     if status:
         query = query.where(Matter.status == status)
     if overdue is not None:

@@ -100,8 +100,7 @@ def written_detail(principal: Principal, written: intake.Written) -> MatterDetai
 def get(session: Session, principal: Principal, matter_id: str, *, for_update: bool = False) -> Matter:
     """A matter the caller may see (its owner or grid inside the jurisdiction, or reported by the
     caller); 404 otherwise."""
-    matter = repository.get_matter(session, matter_id, principal.jurisdiction, principal.user_id,
-                                   for_update=for_update)
+    matter = repository.get_matter(session, matter_id, principal, for_update=for_update)
     if matter is None:
         raise _not_found()
     return matter
@@ -167,7 +166,7 @@ def list_matters(session: Session, principal: Principal, *, queue: str = "mine",
     owner = principal.division_code if wf.principal_level(principal) else None
     if queue == "mine" and owner is None:
         queue = "reported_by_me"  # a grid worker or volunteer owns nothing: their queue is their reports
-    items, total = repository.list_matters(session, prefix=principal.jurisdiction, user_id=principal.user_id,
+    items, total = repository.list_matters(session, principal=principal,
                                            queue=queue, owner_prefix=owner, status=status, overdue=overdue,
                                            offset=max(offset, 0), limit=min(max(limit, 1), 200))
     return Page(items, total)
@@ -204,7 +203,7 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
                       details={"field": "queue"})
     owner = principal.division_code if wf.principal_level(principal) else None
     effective = "reported_by_me" if queue == "mine" and owner is None else queue
-    items, _ = repository.list_matters(session, prefix=principal.jurisdiction, user_id=principal.user_id,
+    items, _ = repository.list_matters(session, principal=principal,
                                        queue=effective, owner_prefix=owner, status=status, overdue=overdue,
                                        offset=0, limit=EXPORT_MAX_ROWS)
     names = geo.names_of(session, {m.division_code for m in items})

@@ -11,6 +11,7 @@ from civicgrid.db import Base, UTCDateTime
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.ids import new_id
 from civicgrid.kit.personal import Personal
+from civicgrid.people.orgs import models as _orgs  # noqa: F401  (users.org_unit_id → org_units)
 
 PHONE_CONTEXT = "users.phone"  # the phone's associated data: unchanged since the column was first written
 
@@ -70,6 +71,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The org unit the account works for (people.orgs); its responsibility area, if it has one,
+    # narrows the account's jurisdiction.
+    org_unit_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("org_units.id"), default=None,
+                                                    index=True)
 
     role: Mapped[Role] = relationship(lazy="joined")
 

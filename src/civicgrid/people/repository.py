@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.scoping import scope_clause
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
+from civicgrid.people.orgs.models import OrgUnit
 
 # ---------------------------------------------------------------- users
 
@@ -101,19 +102,23 @@ class TokenAccount:
     division_code: str
     is_active: bool
     permissions: frozenset[str]
+    org_unit_id: str | None = None
+    area_version: int | None = None  # set when the user's unit has a responsibility area
 
 
 def _token_account_statement(dialect: str) -> Any:
-    """Token, user and the role's permissions in one statement. The permissions come aggregated
-    into one space-separated string."""
+    """Token, user, the role's permissions and the user's org unit (whether it has a responsibility
+    area, and the area's version) in one statement. The permissions come aggregated into one
+    space-separated string."""
     rp = RolePermission.__table__.c
-    t, u = AuthToken.__table__.c, User.__table__.c
+    t, u, o = AuthToken.__table__.c, User.__table__.c, OrgUnit.__table__.c
     joined = (func.string_agg(rp.permission, " ") if dialect == "postgresql"
               else func.group_concat(rp.permission, " "))
     permissions = select(joined).where(rp.role_code == u.role_code).scalar_subquery()
     return (select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
-                   u.division_code, u.is_active, permissions)
+                   u.division_code, u.is_active, permissions, u.org_unit_id, o.area_kind, o.area_version)
             .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
+            .outerjoin(OrgUnit.__table__, o.id == u.org_unit_id)
             .where(t.token_hash == bindparam("token_hash")))
 
 
@@ -137,7 +142,8 @@ def token_account(source: Session | Engine, token_hash: str) -> TokenAccount | N
     row = rows[0]
     return TokenAccount(id=row[0], last_seen_at=row[1], expires_at=row[2], revoked_at=row[3], user_id=row[4],
                         username=row[5], display_name=row[6], role_code=row[7], division_code=row[8],
-                        is_active=bool(row[9]), permissions=_permission_set(row[10] or ""))
+                        is_active=bool(row[9]), permissions=_permission_set(row[10] or ""), org_unit_id=row[11],
+                        area_version=int(row[13]) if row[12] is not None else None)
 
 
 def touch_token(session: Session, token_id: str, at: datetime) -> None:

@@ -33,6 +33,7 @@ from civicgrid.kit.personal import lookup_hash, lookup_hashes
 from civicgrid.kit.pii import derive_key, keyed_hash, normalize_phone
 from civicgrid.people import repository
 from civicgrid.people.models import PHONE_CONTEXT, AuthToken, Role, RolePermission, User
+from civicgrid.people.orgs import repository as org_repository
 from civicgrid.people.repository import TokenAccount
 from civicgrid.people.roles_data import load_roles
 from civicgrid.reveal import service as reveal
@@ -114,10 +115,12 @@ def _token_key(secret: str) -> bytes:
 
 
 def principal_of(user: User) -> Principal:
-    """The Principal a user acts as: role permissions and the jurisdiction prefix of the division."""
+    """The Principal a user acts as: role permissions and the jurisdiction prefix of the division.
+    (Without the unit's area: the login response shows the account; requests authenticate.)"""
     return Principal(user_id=user.id, username=user.username, role=user.role_code,
                      division_code=user.division_code, jurisdiction=jurisdiction_prefix(user.division_code),
-                     permissions=user.role.permission_set, display_name=user.display_name)
+                     permissions=user.role.permission_set, display_name=user.display_name,
+                     org_unit_id=user.org_unit_id)
 
 
 def authenticate(source: Session | Engine, raw_token: str) -> tuple[Principal, TokenAccount]:
@@ -134,10 +137,33 @@ def authenticate(source: Session | Engine, raw_token: str) -> tuple[Principal, T
         raise NotAuthenticated("登录已超时，请重新登录", "Session expired; please log in again")
     if not token.is_active:
         raise NotAuthenticated("账号已停用", "Account is disabled")
+    area_unit = token.org_unit_id if token.area_version is not None else None
     principal = Principal(user_id=token.user_id, username=token.username, role=token.role_code,
                           division_code=token.division_code, jurisdiction=jurisdiction_prefix(token.division_code),
-                          permissions=token.permissions, display_name=token.display_name)
+                          permissions=token.permissions, display_name=token.display_name,
+                          org_unit_id=token.org_unit_id, area_unit_id=area_unit,
+                          area=_area_codes(source, area_unit, token.area_version or 0) if area_unit else None)
     return principal, token
+
+
+_area_cache: dict[tuple[str, str, int], frozenset[str]] = {}
+_AREA_CACHE_SIZE = 1024
+
+
+def _area_codes(source: Session | Engine, unit_id: str, version: int) -> frozenset[str]:
+    """A unit's area codes (grids and wholly covered villages) for the principal's in-memory
+    checks, cached per database, unit and area version: the token statement reads the version, so
+    a change made by any process is seen on the next request, and a steady request stays one
+    statement."""
+    engine = source if isinstance(source, Engine) else source.get_bind().engine
+    key = (str(engine.url), unit_id, version)
+    codes = _area_cache.get(key)
+    if codes is None:
+        codes = org_repository.area_codes(source, unit_id)
+        if len(_area_cache) >= _AREA_CACHE_SIZE:
+            _area_cache.clear()
+        _area_cache[key] = codes
+    return codes
 
 
 def needs_touch(token: TokenAccount, now: datetime | None = None) -> bool:

@@ -102,3 +102,26 @@ def fingerprint(session: Session) -> list[tuple[object, ...]]:
 def reported_range(session: Session) -> tuple[datetime | None, datetime | None]:
     row = session.execute(select(func.min(Matter.reported_at), func.max(Matter.reported_at))).one()
     return row[0], row[1]
+
+
+def divisions_at(session: Session, level: str, prefix: str) -> list[tuple[str, str]]:
+    """(code, name) of the divisions of a level under a prefix, by code."""
+    stmt = (select(Division.code, Division.name).where(Division.level == level, Division.code.like(prefix + "%"))
+            .order_by(Division.code))
+    return [(str(code), str(name)) for code, name in session.execute(stmt)]
+
+
+def grids_of_villages(session: Session, villages: Sequence[str]) -> list[str]:
+    """Every grid code of the given villages, by code."""
+    stmt = select(Grid.code).where(Grid.village_code.in_(list(villages))).order_by(Grid.code)
+    return [str(code) for code in session.scalars(stmt)]
+
+
+def demo_units_exist(session: Session) -> bool:
+    from civicgrid.people.orgs.models import OrgUnit
+
+    return bool(session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.demo.is_(True))))
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))

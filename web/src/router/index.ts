@@ -12,6 +12,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
   matterFigures: () => import('@/matters/FiguresView.vue'),
   matterCatalogue: () => import('@/matters/CatalogueView.vue'),
   calendar: () => import('@/worktime/CalendarView.vue'),
+  orgUnits: () => import('@/people/OrgUnitsView.vue'),
 }
 
 // Pages with their own phone-sized shell instead of the console layout (grid workers and

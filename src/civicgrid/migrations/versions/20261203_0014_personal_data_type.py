@@ -8,7 +8,7 @@ decrypting beside the new ``aes-gcm.`` / ``sm4-gcm.`` values), so they are left 
 The rewrite is a migration, not an audited write: the chain keeps no personal values anyway.
 
 Revision ID: 0014_personal_data_type
-Revises: 0010_matters_nearby_index
+Revises: 0011_org_units
 Create Date: 2026-12-03
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from civicgrid.kit.personal import Personal
 
 revision: str = "0014_personal_data_type"
-down_revision: str | None = "0010_matters_nearby_index"
+down_revision: str | None = "0011_org_units"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
