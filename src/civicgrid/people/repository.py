@@ -1,5 +1,6 @@
-"""Every query of the people domain. Lists and loads of users are scoped to a jurisdiction
-prefix with the one scoping predicate (authz.scoping.scope_clause)."""
+"""Every query of the people domain. Lists and loads of users take the caller's principal and
+apply the one scoping helper (``authz.scoping.visible``); login and authentication act for the
+system (``unscoped``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
 
@@ -20,23 +22,24 @@ from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermissio
 
 def get_user_by_username(session: Session, username: str) -> User | None:
     """Unscoped: only the login path looks a user up by name."""
-    return session.scalars(select(User).where(User.username == username)).first()
+    return session.scalars(select(User).where(User.username == username,
+                                              unscoped("login: the caller is not known yet"))).first()
 
 
 def username_taken(session: Session, username: str) -> bool:
-    return session.scalar(select(func.count()).select_from(User).where(User.username == username)) != 0
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.username == username, unscoped("usernames are unique city-wide"))) != 0
 
 
-def get_user(session: Session, user_id: str, jurisdiction: str) -> User | None:
-    """A user inside the jurisdiction, or None (missing and out of scope look the same)."""
-    return session.scalars(select(User).where(User.id == user_id,
-                                              scope_clause(User.division_code, jurisdiction))).first()
+def get_user(session: Session, user_id: str, principal: Principal) -> User | None:
+    """A user the principal may see, or None (missing and out of scope look the same)."""
+    return session.scalars(select(User).where(User.id == user_id, visible(User.division_code, principal))).first()
 
 
-def list_users(session: Session, jurisdiction: str, *, offset: int, limit: int, role: str | None = None,
+def list_users(session: Session, principal: Principal, *, offset: int, limit: int, role: str | None = None,
                phone_hash: str | None = None, search: str | None = None) -> tuple[list[User], int]:
     """One page of users inside the jurisdiction, ordered by division then username, and the total."""
-    conditions = [scope_clause(User.division_code, jurisdiction)]
+    conditions = [visible(User.division_code, principal)]
     if role:
         conditions.append(User.role_code == role)
     if phone_hash:
@@ -114,7 +117,7 @@ def _token_account_statement(dialect: str) -> Any:
     return (select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
                    u.division_code, u.is_active, permissions)
             .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
-            .where(t.token_hash == bindparam("token_hash")))
+            .where(t.token_hash == bindparam("token_hash"), unscoped("authentication: the token names its user")))
 
 
 # Every authenticated request runs it: compiled once per dialect, run on the driver.
