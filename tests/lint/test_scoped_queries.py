@@ -48,6 +48,10 @@ def for_timer(session, thing_id):
 
 def notes(session):
     return session.scalars(select(Note)).all()
+
+
+def label(thing: Thing) -> str:
+    return ", ".join([thing.division_code, thing.id])
 '''
 
 GOOD_SERVICE = '''

@@ -114,7 +114,7 @@ def _call_name(call: ast.Call) -> str | None:
     func = call.func
     if isinstance(func, ast.Name):
         return func.id
-    if isinstance(func, ast.Attribute):
+    if isinstance(func, ast.Attribute) and not isinstance(func.value, ast.Constant):  # not ", ".join(…)
         return func.attr
     return None
 
