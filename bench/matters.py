@@ -391,7 +391,8 @@ def figures_bench(kind: str, url: str, n: int, workdir: Path) -> list[dict[str, 
         with transaction(engine, write=False) as s:
             width = repository.child_width(len(prefix))
             t_roll, roll = timed(lambda p=prefix: service.figures_for_prefix(s, p, day_from, day_to))
-            t_kids, _ = timed(lambda p=prefix, w=width: repository.sum_for(s, p, day_from, day_to, group_width=w))
+            t_kids, _ = timed(lambda p=prefix, w=width: repository.sum_for(s, p, day_from, day_to, group_width=w,
+                                                                          principal=None))
             t_raw, raw = timed(lambda p=prefix: service.figures_for_prefix(s, p, day_from, day_to, source="raw"),
                                repeat=2)
         t_duck, duck = timed(lambda p=prefix: duckdb_counters(parquet, p, start, end), repeat=3)

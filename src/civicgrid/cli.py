@@ -386,7 +386,7 @@ def open311_client_revoke(client_id: str = typer.Argument(..., help="Client id /
     try:
         with transaction(get_engine()) as session:
             set_actor(session, system_actor("cli"))
-            client = open311.revoke_client(session, client_id, prefix=None)
+            client = open311.revoke_client(session, client_id, principal=None)
             revoked_at = client.revoked_at
     except AppError as exc:
         typer.echo(f"{exc.zh} / {exc.en}", err=True)

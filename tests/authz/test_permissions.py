@@ -7,7 +7,7 @@ They walk ``app.routes``, so an endpoint added later is covered without touching
 - a user whose role grants no permission at all → 403 wherever a permission is needed.
 
 The third generic check — a row outside the caller's jurisdiction answers 404 — needs real
-rows, so each domain calls ``tests.factories.assert_out_of_scope_404`` in its own tests.
+rows: ``test_out_of_scope.py`` walks the same routes with them.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _detail(session: DbSession, alert: Alert, principal: Principal) -> AlertDeta
     events = [AlertTimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
                                 actor_name=e.actor_name, at=e.at, note=e.note,
                                 data=json.loads(e.data) if e.data else None)
-              for e in service.timeline(session, alert)]
+              for e in service.timeline(session, principal, alert)]
     return AlertDetailRead(**base.model_dump(), timeline=events)
 
 

@@ -40,6 +40,7 @@ class Alert(Base):
     ``origin_code``), by when it must be acknowledged, and what was done."""
 
     __tablename__ = "alerts"
+    __scope_column__ = "division_code"
     __table_args__ = (
         Index("ix_alerts_division_code_pattern", "division_code",
               postgresql_ops={"division_code": "varchar_pattern_ops"}),

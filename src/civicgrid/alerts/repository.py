@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from civicgrid.alerts.models import OPEN_STATUSES, Alert
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import visible
+from civicgrid.authz.scoping import unscoped, visible
+from civicgrid.workflow.models import TimelineEvent
 
 
 def get(session: Session, principal: Principal, alert_id: str) -> Alert | None:
@@ -18,14 +19,16 @@ def get(session: Session, principal: Principal, alert_id: str) -> Alert | None:
 
 def get_unscoped(session: Session, alert_id: str) -> Alert | None:
     """For the timer handler, which acts as the system."""
-    return session.get(Alert, alert_id)
+    return session.scalars(select(Alert).where(Alert.id == alert_id,
+                                               unscoped("the acknowledgement timer acts for the system"))).first()
 
 
 def open_for_source(session: Session, rule_code: str, source_type: str, source_id: str) -> Alert | None:
     """The open warning a rule already raised about a record (a rule warns once until closed)."""
     return session.scalars(select(Alert).where(
         Alert.rule_code == rule_code, Alert.source_type == source_type, Alert.source_id == source_id,
-        Alert.status.in_([str(s) for s in OPEN_STATUSES]))).first()
+        Alert.status.in_([str(s) for s in OPEN_STATUSES]),
+        unscoped("a rule raising a warning checks its own open one, whoever can see it"))).first()
 
 
 def listing(session: Session, principal: Principal, *, status: str | None, level: str | None,
@@ -51,3 +54,11 @@ def counts(session: Session, principal: Principal, county_len: int) -> list[Any]
         select(county, Alert.rule_code, Alert.rule_name, Alert.level, Alert.status, func.count())
         .where(visible(Alert.division_code, principal))
         .group_by(county, Alert.rule_code, Alert.rule_name, Alert.level, Alert.status)))
+
+
+def timeline_of(session: Session, alert_id: str, principal: Principal) -> list[TimelineEvent]:
+    """The warning's steps, read joined to the warning and scoped by it."""
+    return list(session.scalars(
+        select(TimelineEvent).join(Alert, Alert.id == TimelineEvent.entity_id)
+        .where(TimelineEvent.entity_type == "alert", TimelineEvent.entity_id == alert_id,
+               visible(Alert.division_code, principal)).order_by(TimelineEvent.seq)))

@@ -97,10 +97,8 @@ def allowed_actions(alert: Alert, principal: Principal) -> list[str]:
     return ALERT_WORKFLOW.allowed_actions(alert, principal)
 
 
-def timeline(session: Session, alert: Alert) -> list[TimelineEvent]:
-    from civicgrid.workflow.engine import timeline as entity_timeline
-
-    return entity_timeline(session, "alert", alert.id)
+def timeline(session: Session, principal: Principal, alert: Alert) -> list[TimelineEvent]:
+    return repository.timeline_of(session, alert.id, principal)
 
 
 def listing(session: Session, principal: Principal, *, status: str | None = None, level: str | None = None,

@@ -103,7 +103,9 @@ ALERT_WORKFLOW = Workflow("alert", [
 @timers.handler(ACK_KIND)
 def on_ack_due(session: Session, timer: Timer) -> None:
     """Not acknowledged in time: the warning goes one level up by itself (at the top it stays)."""
-    alert = session.get(Alert, timer.ref_id)
+    from civicgrid.alerts import repository
+
+    alert = repository.get_unscoped(session, timer.ref_id)
     if alert is None or alert.status not in (S.RAISED, S.ESCALATED) or parent_code(alert.division_code) is None:
         return
     ALERT_WORKFLOW.transition(session, alert, "escalate", SYSTEM,

@@ -15,6 +15,7 @@ class AuditEntry(Base):
     that tie it to the link before it. Rows are only ever inserted (triggers refuse the rest)."""
 
     __tablename__ = "audit_log"
+    __scope_column__ = "division_code"
     __audit__ = False
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

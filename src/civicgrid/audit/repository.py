@@ -1,22 +1,41 @@
-"""Every query on the audit log (scoped by jurisdiction)."""
+"""Every query on the audit log: the auditors' reads, scoped by the principal
+(``authz.scoping.visible``), and the chain's own reads (its head, the verify walk), which act for
+the system."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import CITY_PREFIX_LEN, scope_clause
+from civicgrid.authz.scoping import CITY_PREFIX_LEN, unscoped, visible
+from civicgrid.kit.statements import DriverStatement
+
+HEAD = DriverStatement(lambda _d: select(AuditEntry.seq, AuditEntry.hash)
+                       .where(unscoped("the chain's head: every write links to it"))
+                       .order_by(AuditEntry.seq.desc()).limit(1))
+"""The last entry's (seq, hash); every writing transaction reads it (compiled once, run on the
+driver: kit.statements)."""
+
+
+def iter_chain(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every entry in sequence order, streamed (``civicgrid audit verify`` recomputes the chain)."""
+    # A statement option: Connection.execution_options() would change the connection for good,
+    # and every later statement on it would run through a server-side cursor.
+    query = (select(AuditEntry.__table__).where(unscoped("verify walks the whole chain"))
+             .order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    for row in conn.execute(query).mappings():
+        yield dict(row)
 
 
 def _scope(principal: Principal) -> ColumnElement[bool]:
     """Entries of records inside the jurisdiction; entries tied to no division (logins, denials)
     only for a city-wide (or wider) auditor."""
-    clause = scope_clause(AuditEntry.division_code, principal.jurisdiction)
+    clause = visible(AuditEntry.division_code, principal)
     if len(principal.jurisdiction) <= CITY_PREFIX_LEN:
         return or_(clause, AuditEntry.division_code.is_(None))
     return clause

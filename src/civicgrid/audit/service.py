@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, UOWTransaction
 
+from civicgrid.audit import repository
 from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
 from civicgrid.audit.models import AuditEntry
 from civicgrid.authz.principal import Principal
@@ -83,8 +84,7 @@ def _read_head(sent: Sent) -> tuple[int, str]:
 
 # Every writing transaction runs these: compiled once, run on the driver (kit.statements).
 _LOCK = DriverStatement(lambda _d: text("SELECT pg_advisory_xact_lock(:key)"))
-_LAST = DriverStatement(lambda _d: select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc())
-                        .limit(1))
+_LAST = repository.HEAD
 _INSERT_ENTRIES = DriverStatement.insert_into(AuditEntry)
 
 
@@ -345,10 +345,7 @@ class VerifyResult:
 def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
     # A statement option: Connection.execution_options() would change the connection for good,
     # and every later statement on it would run through a server-side cursor.
-    query = select(AuditEntry.__table__).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    result = conn.execute(query)
-    for row in result.mappings():
-        yield dict(row)
+    yield from repository.iter_chain(conn, batch)
 
 
 def verify(conn: Connection) -> VerifyResult:

@@ -1,4 +1,12 @@
-"""Jurisdiction: a division-code prefix (DESIGN.md rule 6), applied by every repository query."""
+"""Jurisdiction: a division-code prefix (DESIGN.md rule 6), applied by every repository query.
+
+Which tables are scoped is declared on the model: ``__scope_column__ = "division_code"`` (the
+column holding the row's division or grid code). A model carrying a division or grid code that
+is deliberately not scoped says why in ``__unscoped__``. Every repository function that reads a
+scoped model applies :func:`visible` with the caller's principal, or, for a read that acts for the
+system (timer handlers, the intake's routing, imports, the demo), :func:`unscoped` with a reason.
+``tools/lint/scoped_queries.py`` enforces both.
+"""
 
 from __future__ import annotations
 
@@ -76,3 +84,13 @@ def visible(column: Any, principal: Principal) -> ColumnElement[bool]:
     if principal.area_unit_id is None:
         return clause
     return and_(clause, area_clause(column, principal.area_unit_id))
+
+
+def unscoped(reason: str) -> ColumnElement[bool]:
+    """The system marker: a read that acts for the system, not for a caller, and so has no
+    principal to scope by (a timer handler, the intake routing a report, an import, the demo
+    generator, authentication finding a token's user). Always true; ``reason`` says why, and
+    ``grep -rn "unscoped(" src`` lists every such read."""
+    if not reason.strip():
+        raise ValueError("unscoped() needs a reason")
+    return true()

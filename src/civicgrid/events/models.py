@@ -19,6 +19,7 @@ class DomainEvent(Base):
     is the contract's fields as JSON (:mod:`civicgrid.events.contracts`)."""
 
     __tablename__ = "domain_events"
+    __unscoped__ = "the outbox is read by the delivery worker for the system; consumers keep their own scoped records"
     __table_args__ = (Index("ix_domain_events_name_created_at", "name", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -40,6 +41,7 @@ class EventDelivery(Base):
     so a delivery and its effects commit together, once."""
 
     __tablename__ = "event_deliveries"
+    __unscoped__ = "delivery bookkeeping of the outbox, read only by the delivery worker"
     __table_args__ = (UniqueConstraint("event_id", "consumer", name="uq_event_deliveries_event_consumer"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

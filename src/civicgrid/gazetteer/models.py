@@ -21,6 +21,7 @@ class Place(Base):
     marks the demo file's invented places."""
 
     __tablename__ = "places"
+    __unscoped__ = "reference geography (named places), searched city-wide by every caller like a map"
     __audit__ = False
     __table_args__ = (
         Index("ix_places_division_code_pattern", "division_code",

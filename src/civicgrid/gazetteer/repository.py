@@ -9,17 +9,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.scoping import unscoped
 from civicgrid.gazetteer.models import Place
 from civicgrid.geo.models import Division, GeoImport
+
+REFERENCE = "the gazetteer indexes every division name: reference geography, searched city-wide"
 
 
 def division_rows(session: Session) -> list[Any]:
     """(code, name, level, lng, lat) of every division."""
-    return list(session.execute(select(Division.code, Division.name, Division.level, Division.lng, Division.lat)))
+    return list(session.execute(select(Division.code, Division.name, Division.level, Division.lng, Division.lat)
+                             .where(unscoped(REFERENCE))))
 
 
 def division_codes(session: Session) -> set[str]:
-    return set(session.scalars(select(Division.code)))
+    return set(session.scalars(select(Division.code).where(unscoped(REFERENCE))))
 
 
 def all_places(session: Session) -> list[Place]:

@@ -31,6 +31,7 @@ class Division(Base):
     """
 
     __tablename__ = "divisions"
+    __scope_column__ = "code"
     __audit__ = False
     __table_args__ = (
         # LIKE 'prefix%' can use a btree on PostgreSQL only with the pattern operator class.
@@ -65,6 +66,7 @@ class Grid(Base):
     """
 
     __tablename__ = "grids"
+    __scope_column__ = "code"
     __audit__ = False
     __table_args__ = (Index("ix_grids_code_pattern", "code", postgresql_ops={"code": "varchar_pattern_ops"}),)
 

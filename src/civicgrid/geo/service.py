@@ -238,7 +238,7 @@ def import_grids(session: Session, data: bytes, *, source: str, datum: str = "gc
     ]
     repository.delete_grids(session, generated_doomed)
     report.deleted = len(generated_doomed)
-    existing = {g.code: g for g in _grids_by_code(session, [f.code for f in features])}
+    existing = {g.code: g for g in repository.grids_by_codes(session, [f.code for f in features])}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     now = utcnow()
@@ -358,7 +358,7 @@ def generate_grid_layer(session: Session) -> ImportReport:
     report.deleted = len(doomed)
     inserts: list[dict[str, Any]] = []
     grid_updates: list[dict[str, Any]] = []
-    current = {g.code: g for g in _grids_by_code(session, [c for c in new_codes if c in existing])}
+    current = {g.code: g for g in repository.grids_by_codes(session, [c for c in new_codes if c in existing])}
     for g in layer.grids:
         values = {
             "village_code": g.village_code,
@@ -390,15 +390,6 @@ def generate_grid_layer(session: Session) -> ImportReport:
     return _finish(session, report, {"divisions_updated": len(updates)})
 
 
-def _grids_by_code(session: Session, codes: list[str]) -> list[Grid]:
-    from sqlalchemy import select
-
-    out: list[Grid] = []
-    for start in range(0, len(codes), 500):
-        out += list(session.scalars(select(Grid).where(Grid.code.in_(codes[start : start + 500]))))
-    return out
-
-
 def load_reference_data(session: Session, directory: Path = REFERENCE_DIR) -> list[ImportReport]:
     """Import the shipped Yongzhou data (divisions, hosts, city and county outlines) and generate
     the grid layer, in the caller's transaction. Idempotent; a few seconds on a fresh database."""
@@ -427,9 +418,9 @@ def names_of(session: Session, codes: Iterable[str]) -> dict[str, str]:
 def name_of(session: Session, code: str) -> str | None:
     """The name of a division (12 digits) or grid (15 digits); None if unknown."""
     if len(code) == 15:
-        grid = repository.get_grid(session, code)
+        grid = repository.grid_by_code(session, code)
         return grid.name if grid else None
-    division = repository.get_division(session, code)
+    division = repository.division_by_code(session, code)
     return division.name if division else None
 
 
@@ -440,7 +431,7 @@ def chain_of(session: Session, code: str) -> list[DivisionBrief]:
     seen: set[str] = set()
     while current and current not in seen:
         seen.add(current)
-        d = repository.get_division(session, current)
+        d = repository.division_by_code(session, current)
         if d is None:
             break
         out.append(DivisionBrief(code=d.code, name=d.name, level=d.level))
@@ -475,18 +466,18 @@ def _read(d: Division, child_count: int) -> DivisionRead:
 
 def get_division(session: Session, principal: Principal, code: str) -> DivisionRead:
     """A division inside the caller's jurisdiction (404 otherwise)."""
-    d = repository.get_division(session, code, principal.jurisdiction)
+    d = repository.get_division(session, code, principal)
     if d is None:
         raise _division_not_found()
-    return _read(d, repository.child_counts(session, [code], principal.jurisdiction).get(code, 0))
+    return _read(d, repository.child_counts(session, [code], principal).get(code, 0))
 
 
 def list_children(session: Session, principal: Principal, code: str) -> list[DivisionRead]:
     """The in-scope children of a division the caller governs (404 if it does not)."""
-    if repository.get_division(session, code, principal.jurisdiction) is None:
+    if repository.get_division(session, code, principal) is None:
         raise _division_not_found()
-    kids = repository.children(session, code, principal.jurisdiction)
-    counts = repository.child_counts(session, [k.code for k in kids], principal.jurisdiction)
+    kids = repository.children(session, code, principal)
+    counts = repository.child_counts(session, [k.code for k in kids], principal)
     return [_read(k, counts.get(k.code, 0)) for k in kids]
 
 
@@ -528,8 +519,6 @@ def locate(session: Session, principal: Principal, lng: float, lat: float) -> Gr
     code = locate_code(session, lng, lat)
     if code is None:
         raise OutsideCity("该位置不在本市任何网格内", "This location is not inside any grid of the city")
-    if not principal.governs(code):
-        raise _grid_not_found()
     grid = repository.get_grid(session, code, principal)
     if grid is None:  # the index is a moment behind a deletion
         raise _grid_not_found()
@@ -552,7 +541,7 @@ def boundaries_geojson(
     """
     if len(code) == 15:
         return _grid_outline(session, principal, code)
-    division = repository.get_division(session, code, principal.jurisdiction)
+    division = repository.get_division(session, code, principal)
     if division is None:
         raise _division_not_found()
     key = (
@@ -602,7 +591,6 @@ def _feature(code: str, name: str, level: str, generated: bool, geom: BaseGeomet
 
 
 def _build_features(session: Session, division: Division, outline: bool) -> list[dict[str, Any]]:
-    everywhere = division.code[:2]  # scoping is applied on the cached result, per caller
     items: list[tuple[str, str, str, bool, str]] = []  # code, name, level, generated, boundary
     if outline:
         if division.boundary:
@@ -610,12 +598,12 @@ def _build_features(session: Session, division: Division, outline: bool) -> list
                 (division.code, division.name, division.level, division.boundary_generated, division.boundary)
             )
     elif division.level == "village":
-        for g in repository.grids_of_village(session, division.code, everywhere):
+        for g in repository.map_grids_of_village(session, division.code):
             items.append((g.code, g.name, "grid", g.generated, g.boundary))
     else:
-        kids = repository.children(session, division.code, everywhere)
+        kids = repository.map_children(session, division.code)
         if division.level == "county":
-            kids += repository.hosted_children(session, division.code, everywhere)
+            kids += repository.map_hosted_children(session, division.code)
         for k in kids:
             if k.boundary and not k.host_code:  # a hosted unit is drawn through its host county
                 items.append((k.code, k.name, k.level, k.boundary_generated, k.boundary))
@@ -642,8 +630,8 @@ def _simplify(geoms: list[BaseGeometry], tolerance: float) -> list[BaseGeometry]
 
 def counts(session: Session, principal: Principal) -> dict[str, int]:
     """How many divisions of each level and grids lie in the caller's jurisdiction."""
-    out = repository.count_by_level(session, principal.jurisdiction)
-    out["grid"] = repository.count_grids(session, principal.jurisdiction)
+    out = repository.count_by_level(session, principal)
+    out["grid"] = repository.count_grids(session, principal)
     return out
 
 

@@ -96,6 +96,7 @@ class Matter(Base):
     """
 
     __tablename__ = "matters"
+    __scope_column__ = "division_code"  # and grid_code; the reporter sees their own
     __audit_redact__ = frozenset({"reporter_phone_hash"})
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
@@ -165,6 +166,7 @@ class MatterPhoto(Base):
     holds it and a failed request leaves none behind."""
 
     __tablename__ = "matter_photos"
+    __scope_column__ = "division_code"  # read through its matter's scope
     __audit_redact__ = frozenset({"data"})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -182,6 +184,7 @@ class DuplicateCandidate(Base):
     """Same type within 200 m and 24 h: linked for the acceptor to merge or keep."""
 
     __tablename__ = "matter_duplicates"
+    __scope_column__ = "division_code"  # read through its matter's scope
     __table_args__ = (UniqueConstraint("matter_id", "candidate_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -197,6 +200,7 @@ class SupervisionOrder(Base):
     """督办: a higher level orders the owner to settle a matter by a deadline of its own."""
 
     __tablename__ = "matter_supervision_orders"
+    __scope_column__ = "division_code"  # read through its matter's scope
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)

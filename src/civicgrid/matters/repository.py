@@ -1,5 +1,7 @@
-"""Every query of the matters domain. Queries that load or list matters take the caller's
-jurisdiction prefix and apply :func:`civicgrid.authz.scoping.scope_clause` (DESIGN.md rule 5)."""
+"""Every query of the matters domain. Queries that load or list matters, or what hangs off them
+(timeline, photos, duplicate links, supervision orders), take the caller's principal and apply
+:func:`civicgrid.authz.scoping.visible` to the matter (DESIGN.md rule 5); the intake's routing and
+the timer handlers act for the system and say so with :func:`civicgrid.authz.scoping.unscoped`."""
 
 from __future__ import annotations
 
@@ -7,13 +9,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import visible
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.models import (
     CatalogueVersion,
@@ -24,6 +26,7 @@ from civicgrid.matters.models import (
     MatterType,
     SupervisionOrder,
 )
+from civicgrid.workflow.models import TimelineEvent
 
 # ---------------------------------------------------------------- catalogue
 
@@ -64,11 +67,14 @@ def type_by_id(session: Session, type_id: str) -> MatterType | None:
 # ---------------------------------------------------------------- matters
 
 
-def _visible(principal: Principal) -> Any:
+def _visible(principal: Principal) -> ColumnElement[bool]:
     """A matter is visible to the units whose jurisdiction (or responsibility area) holds its owner
     or its grid, and to the person who reported it."""
     return or_(visible(Matter.division_code, principal), visible(Matter.grid_code, principal),
                Matter.reporter_id == principal.user_id)
+
+
+_FOR_INTAKE = "the intake routes a report before anyone owns it"
 
 
 def get_matter(session: Session, matter_id: str, principal: Principal, *,
@@ -80,12 +86,12 @@ def get_matter(session: Session, matter_id: str, principal: Principal, *,
 
 
 def get_unscoped(session: Session, matter_id: str) -> Matter | None:
-    """For timer handlers, which act for the system (no principal)."""
-    return session.get(Matter, matter_id)
+    """For timer handlers and the Open311 link of a matter just filed, which act for the system."""
+    return session.scalar(select(Matter).where(Matter.id == matter_id, unscoped("timer handlers act for the system")))
 
 
 def by_idempotency_key(session: Session, key: str) -> Matter | None:
-    return session.scalar(select(Matter).where(Matter.idempotency_key == key))
+    return session.scalar(select(Matter).where(Matter.idempotency_key == key, unscoped(_FOR_INTAKE)))
 
 
 # The intake path runs on every report: its statements are built once per dialect and run on the
@@ -124,12 +130,12 @@ def _nearby(_dialect: str) -> Any:
         # Three comparisons, not NOT IN: an IN list cannot be compiled once.
         c.status != "rejected", c.status != "cancelled", c.status != "merged",
         c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
-        c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")))
+        c.lat.between(bindparam("lat_lo"), bindparam("lat_hi")), unscoped(_FOR_INTAKE))
 
 
 MATTER_COLUMNS = tuple(c.key for c in Matter.__table__.c)
 _ID_BY_KEY = DriverStatement(lambda _d: select(Matter.__table__.c.id).where(
-    Matter.__table__.c.idempotency_key == bindparam("key")))
+    Matter.__table__.c.idempotency_key == bindparam("key"), unscoped(_FOR_INTAKE)))
 _CURRENT_TYPE = DriverStatement(_current_type)
 _CURRENT_TYPE_COLUMNS = ("id", "code", "version", "owner_level", "department", "limits", "active", "name_zh", "name_en")
 _NEXT_NUMBER = DriverStatement(_next_number, keys=("day", "last"))
@@ -168,19 +174,15 @@ def insert_matter(conn: Connection, row: dict[str, Any]) -> Callable[[], bool]:
     return lambda: bool(sent.rows())
 
 
-def list_matters(session: Session, *, principal: Principal, queue: str, owner_prefix: str | None,
+def list_matters(session: Session, principal: Principal, *, queue: str, owner_prefix: str | None,
                  status: str | None, overdue: bool | None, offset: int, limit: int) -> tuple[list[Matter], int]:
     """A queue: ``mine`` (owned by the caller's unit), ``division`` (everything in the jurisdiction),
     ``reported_by_me``. Mine first, then overdue (red, then yellow) on top, then the nearest due."""
-    query: Select[tuple[Matter]] = select(Matter)
+    query = select(Matter).where(_visible(principal))
     if queue == "reported_by_me":
         query = query.where(Matter.reporter_id == principal.user_id)
     elif queue == "mine":
-        # Scoped too: the account of a unit with a responsibility area (a station filed under its
-        # county) must not see what the county owns outside the area.
-        query = query.where(Matter.division_code == (owner_prefix or ""), _visible(principal))
-    else:
-        query = query.where(_visible(principal))
+        query = query.where(Matter.division_code == (owner_prefix or ""))
     if status:
         query = query.where(Matter.status == status)
     if overdue is not None:
@@ -203,45 +205,62 @@ def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclu
     return lambda: [(row[0], row[1], row[2], row[3]) for row in sent.rows()]
 
 
-def numbers_of(session: Session, matter_ids: Sequence[str]) -> dict[str, str]:
-    """The numbers of several matters by id (no scoping: shown beside a matter the caller may see)."""
+def numbers_of(session: Session, matter_ids: Sequence[str], principal: Principal) -> dict[str, str]:
+    """The numbers of those of several matters the caller may see, by id."""
     if not matter_ids:
         return {}
-    rows = session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids)))
+    rows = session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids), _visible(principal)))
     return {row[0]: row[1] for row in rows}
 
 
 # ---------------------------------------------------------------- what hangs off a matter
+# Child rows are read through their matter: joined to it and scoped by the matter's visibility
+# (a child's own division code is the owner's when it was written, and the owner moves).
 
 
-def photos_of(session: Session, matter_id: str) -> Sequence[MatterPhoto]:
-    return session.scalars(select(MatterPhoto).where(MatterPhoto.matter_id == matter_id)
+def timeline_of(session: Session, matter_id: str, principal: Principal) -> Sequence[TimelineEvent]:
+    """The matter's steps in order."""
+    return session.scalars(select(TimelineEvent).join(Matter, Matter.id == TimelineEvent.entity_id)
+                           .where(TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
+                                  _visible(principal)).order_by(TimelineEvent.seq)).all()
+
+
+def photos_of(session: Session, matter_id: str, principal: Principal) -> Sequence[MatterPhoto]:
+    return session.scalars(select(MatterPhoto).join(Matter, Matter.id == MatterPhoto.matter_id)
+                           .where(MatterPhoto.matter_id == matter_id, _visible(principal))
                            .order_by(MatterPhoto.created_at, MatterPhoto.id)).all()
 
 
-def photo(session: Session, matter_id: str, photo_id: str) -> MatterPhoto | None:
-    return session.scalar(select(MatterPhoto).where(MatterPhoto.id == photo_id, MatterPhoto.matter_id == matter_id))
+def photo(session: Session, matter_id: str, photo_id: str, principal: Principal) -> MatterPhoto | None:
+    return session.scalar(select(MatterPhoto).join(Matter, Matter.id == MatterPhoto.matter_id)
+                          .where(MatterPhoto.id == photo_id, MatterPhoto.matter_id == matter_id, _visible(principal)))
 
 
-def duplicates_of(session: Session, matter_id: str) -> Sequence[DuplicateCandidate]:
-    return session.scalars(select(DuplicateCandidate).where(DuplicateCandidate.matter_id == matter_id)
+def duplicates_of(session: Session, matter_id: str, principal: Principal) -> Sequence[DuplicateCandidate]:
+    return session.scalars(select(DuplicateCandidate).join(Matter, Matter.id == DuplicateCandidate.matter_id)
+                           .where(DuplicateCandidate.matter_id == matter_id, _visible(principal))
                            .order_by(DuplicateCandidate.distance_m)).all()
 
 
-def duplicate(session: Session, matter_id: str, candidate_id: str) -> DuplicateCandidate | None:
-    return session.scalar(select(DuplicateCandidate).where(DuplicateCandidate.matter_id == matter_id,
-                                                           DuplicateCandidate.candidate_id == candidate_id))
+def duplicate(session: Session, matter_id: str, candidate_id: str, principal: Principal) -> DuplicateCandidate | None:
+    return session.scalar(select(DuplicateCandidate).join(Matter, Matter.id == DuplicateCandidate.matter_id)
+                          .where(DuplicateCandidate.matter_id == matter_id,
+                                 DuplicateCandidate.candidate_id == candidate_id, _visible(principal)))
 
 
-def supervision_orders(session: Session, matter_id: str) -> Sequence[SupervisionOrder]:
-    return session.scalars(select(SupervisionOrder).where(SupervisionOrder.matter_id == matter_id)
+def supervision_orders(session: Session, matter_id: str, principal: Principal) -> Sequence[SupervisionOrder]:
+    return session.scalars(select(SupervisionOrder).join(Matter, Matter.id == SupervisionOrder.matter_id)
+                           .where(SupervisionOrder.matter_id == matter_id, _visible(principal))
                            .order_by(SupervisionOrder.created_at)).all()
 
 
-def open_supervision_orders(session: Session, matter_id: str) -> Sequence[SupervisionOrder]:
-    return session.scalars(select(SupervisionOrder).where(SupervisionOrder.matter_id == matter_id,
-                                                          SupervisionOrder.status != "answered")).all()
+def open_supervision_orders(session: Session, matter_id: str, principal: Principal) -> Sequence[SupervisionOrder]:
+    return session.scalars(select(SupervisionOrder).join(Matter, Matter.id == SupervisionOrder.matter_id)
+                           .where(SupervisionOrder.matter_id == matter_id, SupervisionOrder.status != "answered",
+                                  _visible(principal))).all()
 
 
-def supervision_order(session: Session, order_id: str) -> SupervisionOrder | None:
-    return session.get(SupervisionOrder, order_id)
+def supervision_order_unscoped(session: Session, order_id: str) -> SupervisionOrder | None:
+    """For the supervision deadline's timer handler, which acts for the system."""
+    return session.scalar(select(SupervisionOrder).where(SupervisionOrder.id == order_id,
+                                                         unscoped("timer handlers act for the system")))

@@ -39,7 +39,7 @@ from civicgrid.matters.schemas import (
     TimelineRead,
 )
 from civicgrid.reveal import service as reveal
-from civicgrid.workflow.engine import InvalidTransition, timeline
+from civicgrid.workflow.engine import InvalidTransition
 
 QUEUES = ("mine", "division", "reported_by_me")
 
@@ -132,17 +132,17 @@ def detail(session: Session, principal: Principal, matter_id: str) -> MatterDeta
     events = [TimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
                            actor_name=e.actor_name, actor_role=e.actor_role, at=e.at, note=e.note, lng=e.lng,
                            lat=e.lat, division_code=e.division_code, data=json.loads(e.data) if e.data else None)
-              for e in timeline(session, "matter", matter.id)]
+              for e in repository.timeline_of(session, matter.id, principal)]
     photos = [PhotoRead(id=p.id, stage=p.stage, content_type=p.content_type, size=p.size, sha256=p.sha256,
                         created_at=p.created_at, url=f"/api/v1/matters/{matter.id}/photos/{p.id}")
-              for p in repository.photos_of(session, matter.id)]
-    links = repository.duplicates_of(session, matter.id)
-    numbers = repository.numbers_of(session, [d.candidate_id for d in links])
+              for p in repository.photos_of(session, matter.id, principal)]
+    links = repository.duplicates_of(session, matter.id, principal)
+    numbers = repository.numbers_of(session, [d.candidate_id for d in links], principal)
     duplicates = [DuplicateRead(candidate_id=d.candidate_id, candidate_number=numbers.get(d.candidate_id),
                                 distance_m=d.distance_m, decision=d.decision) for d in links]
     orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
-              for o in repository.supervision_orders(session, matter.id)]
+              for o in repository.supervision_orders(session, matter.id, principal)]
     return MatterDetail(**_read_values(matter), type_name=_type_name(session, matter), timeline=events,
                         photos=photos, duplicates=duplicates,
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
@@ -166,9 +166,8 @@ def list_matters(session: Session, principal: Principal, *, queue: str = "mine",
     owner = principal.division_code if wf.principal_level(principal) else None
     if queue == "mine" and owner is None:
         queue = "reported_by_me"  # a grid worker or volunteer owns nothing: their queue is their reports
-    items, total = repository.list_matters(session, principal=principal,
-                                           queue=queue, owner_prefix=owner, status=status, overdue=overdue,
-                                           offset=max(offset, 0), limit=min(max(limit, 1), 200))
+    items, total = repository.list_matters(session, principal, queue=queue, owner_prefix=owner, status=status,
+                                           overdue=overdue, offset=max(offset, 0), limit=min(max(limit, 1), 200))
     return Page(items, total)
 
 
@@ -203,9 +202,8 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
                       details={"field": "queue"})
     owner = principal.division_code if wf.principal_level(principal) else None
     effective = "reported_by_me" if queue == "mine" and owner is None else queue
-    items, _ = repository.list_matters(session, principal=principal,
-                                       queue=effective, owner_prefix=owner, status=status, overdue=overdue,
-                                       offset=0, limit=EXPORT_MAX_ROWS)
+    items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, status=status,
+                                       overdue=overdue, offset=0, limit=EXPORT_MAX_ROWS)
     names = geo.names_of(session, {m.division_code for m in items})
     rows = []
     for matter in items:
@@ -231,7 +229,7 @@ def print_report_sheet(session: Session, principal: Principal, matter_id: str, p
     """The matter's report sheet (事项登记表) as a printable HTML page with the reporter in clear
     and the viewer's watermark, and the matter's number. Printing is a reveal: one audit entry."""
     def build(matter: Matter, clear: dict[str, str | None]) -> Document:
-        events = timeline(session, "matter", matter.id)
+        events = repository.timeline_of(session, matter.id, principal)
         owner = geo.name_of(session, matter.division_code) or matter.division_code
         return report_sheet.document(matter, clear, type_name=_type_name(session, matter, "zh-CN"),
                                      owner_name=owner, events=events, purpose=" ".join(purpose.split()))
@@ -312,7 +310,7 @@ def add_photo(session: Session, principal: Principal, matter_id: str, stage: str
 def get_photo(session: Session, principal: Principal, matter_id: str, photo_id: str) -> MatterPhoto:
     """A photo of a matter the caller may see; 404 otherwise."""
     matter = get(session, principal, matter_id)
-    photo = repository.photo(session, matter.id, photo_id)
+    photo = repository.photo(session, matter.id, photo_id, principal)
     if photo is None:
         raise NotFound("照片", "photo")
     return photo

@@ -194,14 +194,15 @@ def _no_extension_pending(matter: Matter, step: Step) -> Refusal:
 
 def _supervision_open(matter: Matter, step: Step) -> Refusal:
     session = object_session(matter)
-    if session is None or not repository.open_supervision_orders(session, matter.id):
+    if session is None or not repository.open_supervision_orders(session, matter.id, step.principal):
         return ("没有待答复的督办单", "There is no open supervision order to answer")
     return _owner(matter, step)
 
 
 def _has_candidates(matter: Matter, step: Step) -> Refusal:
     session = object_session(matter)
-    pending = [d for d in repository.duplicates_of(session, matter.id) if d.decision == "pending"] if session else []
+    links = repository.duplicates_of(session, matter.id, step.principal) if session else []
+    pending = [d for d in links if d.decision == "pending"]
     if not pending:
         return ("没有待处理的疑似重复事项", "There is no pending duplicate candidate")
     return _owner(matter, step)
@@ -375,7 +376,7 @@ def _supervise(session: Session, matter: Matter, step: Step) -> None:
 
 
 def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
-    for order in repository.open_supervision_orders(session, matter.id):
+    for order in repository.open_supervision_orders(session, matter.id, step.principal):
         order.status = "answered"
         order.answer = step.note
         order.answered_at = step.at
@@ -384,7 +385,7 @@ def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
 
 def _merge(session: Session, matter: Matter, step: Step) -> None:
     other = str(step.data["duplicate_of"])
-    link = repository.duplicate(session, matter.id, other)
+    link = repository.duplicate(session, matter.id, other, step.principal)
     if link is None:
         raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
                       details={"field": "duplicate_of"})
@@ -395,7 +396,7 @@ def _merge(session: Session, matter: Matter, step: Step) -> None:
 
 def _keep_separate(session: Session, matter: Matter, step: Step) -> None:
     other = str(step.data["candidate_id"])
-    link = repository.duplicate(session, matter.id, other)
+    link = repository.duplicate(session, matter.id, other, step.principal)
     if link is None:
         raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
                       details={"field": "candidate_id"})
@@ -567,7 +568,7 @@ def on_supervision_due(session: Session, timer: Timer) -> None:
     """A supervision order that is still open at its deadline turns overdue, and says so."""
     from civicgrid.realtime import hub
 
-    order = repository.supervision_order(session, timer.ref_id)
+    order = repository.supervision_order_unscoped(session, timer.ref_id)
     if order is None or order.status != "open":
         return
     order.status = "overdue"

@@ -54,6 +54,7 @@ class User(Base):
     ever enters the audit chain."""
 
     __tablename__ = "users"
+    __scope_column__ = "division_code"
     __audit_redact__ = frozenset({"password_hash", "phone_hash"})
     __table_args__ = (
         Index("ix_users_division_code", "division_code",

@@ -1,5 +1,6 @@
-"""Every query of the people domain. Lists and loads of users are scoped to a jurisdiction
-prefix with the one scoping predicate (authz.scoping.scope_clause)."""
+"""Every query of the people domain. Lists and loads of users take the caller's principal and
+apply the one scoping helper (``authz.scoping.visible``); login and authentication act for the
+system (``unscoped``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
 from civicgrid.people.orgs.models import OrgUnit
@@ -21,23 +23,26 @@ from civicgrid.people.orgs.models import OrgUnit
 
 def get_user_by_username(session: Session, username: str) -> User | None:
     """Unscoped: only the login path looks a user up by name."""
-    return session.scalars(select(User).where(User.username == username)).first()
+    return session.scalars(select(User).where(User.username == username,
+                                              unscoped("login: the caller is not known yet"))).first()
 
 
 def username_taken(session: Session, username: str) -> bool:
-    return session.scalar(select(func.count()).select_from(User).where(User.username == username)) != 0
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.username == username, unscoped("usernames are unique city-wide"))) != 0
 
 
-def get_user(session: Session, user_id: str, jurisdiction: str) -> User | None:
-    """A user inside the jurisdiction, or None (missing and out of scope look the same)."""
-    return session.scalars(select(User).where(User.id == user_id,
-                                              scope_clause(User.division_code, jurisdiction))).first()
+def get_user(session: Session, user_id: str, principal: Principal) -> User | None:
+    """A user the principal may see, or None (missing and out of scope look the same). Everyone
+    sees their own account, though an org unit's area may not cover the division it is filed under."""
+    return session.scalars(select(User).where(
+        User.id == user_id, or_(visible(User.division_code, principal), User.id == principal.user_id))).first()
 
 
-def list_users(session: Session, jurisdiction: str, *, offset: int, limit: int, role: str | None = None,
+def list_users(session: Session, principal: Principal, *, offset: int, limit: int, role: str | None = None,
                phone_hashes: tuple[str, ...] = (), search: str | None = None) -> tuple[list[User], int]:
     """One page of users inside the jurisdiction, ordered by division then username, and the total."""
-    conditions = [scope_clause(User.division_code, jurisdiction)]
+    conditions = [visible(User.division_code, principal)]
     if role:
         conditions.append(User.role_code == role)
     if phone_hashes:
@@ -119,7 +124,7 @@ def _token_account_statement(dialect: str) -> Any:
                    u.division_code, u.is_active, permissions, u.org_unit_id, o.area_kind, o.area_version)
             .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
             .outerjoin(OrgUnit.__table__, o.id == u.org_unit_id)
-            .where(t.token_hash == bindparam("token_hash")))
+            .where(t.token_hash == bindparam("token_hash"), unscoped("authentication: the token names its user")))
 
 
 # Every authenticated request runs it: compiled once per dialect, run on the driver.

@@ -314,7 +314,7 @@ def phone_lookup_hashes(raw: str) -> tuple[str, ...]:
 
 def get_user(session: Session, principal: Principal, user_id: str) -> User:
     """A user inside the caller's jurisdiction; :class:`NotFound` otherwise (no existence leak)."""
-    user = repository.get_user(session, user_id, principal.jurisdiction)
+    user = repository.get_user(session, user_id, principal)
     if user is None:
         raise NotFound("账号", "user")
     return user
@@ -324,7 +324,7 @@ def list_users(session: Session, principal: Principal, *, offset: int = 0, limit
                role: str | None = None, phone: str | None = None,
                search: str | None = None) -> tuple[list[User], int]:
     """A page of the users inside the caller's jurisdiction (optionally by role, phone or name)."""
-    return repository.list_users(session, principal.jurisdiction, offset=offset, limit=limit, role=role,
+    return repository.list_users(session, principal, offset=offset, limit=limit, role=role,
                                  phone_hashes=phone_lookup_hashes(phone) if phone else (), search=search)
 
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import set_actor, system_actor
 from civicgrid.db import transaction
 from civicgrid.gazetteer import service as gazetteer
 from civicgrid.geo import service as geo
-from civicgrid.geo.models import Division, Grid
 from civicgrid.people import service as people
-from civicgrid.people.models import User
+from civicgrid.simulate import repository
 
 DEMO_PASSWORD = "Yongzhou@2026"
 CITY = "431100000000"
@@ -38,15 +37,14 @@ class DemoLogin:
 
 
 def _first_village(session: Session) -> str:
-    code = session.scalar(select(Division.code).where(Division.parent_code == TOWNSHIP, Division.level == "village")
-                          .order_by(Division.code).limit(1))
+    code = repository.first_village(session, TOWNSHIP)
     if code is None:
         raise RuntimeError(f"no village under {TOWNSHIP}: the reference data did not load")
     return code
 
 
 def _first_grid(session: Session, village: str) -> str:
-    code = session.scalar(select(Grid.code).where(Grid.village_code == village).order_by(Grid.code).limit(1))
+    code = repository.first_grid(session, village)
     if code is None:
         raise RuntimeError(f"no grid in village {village}")
     return code
@@ -74,7 +72,7 @@ ACCOUNTS: list[tuple[str, str, Where, str]] = [
 
 
 def reference_loaded(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(Grid)))
+    return repository.has_grids(session)
 
 
 def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLogin]:
@@ -99,8 +97,7 @@ def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLog
         roles = {role.code: role for role in people.list_roles(session)}
         for username, role, where, display in ACCOUNTS:
             code = where(session)
-            exists = session.scalar(select(User.id).where(User.username == username))
-            if exists is None:
+            if repository.user_named(session, username) is None:
                 people.create_user(session, username=username, display_name=display, role=role,
                                    division_code=code, password=DEMO_PASSWORD, password_hash=shared_hash)
             logins.append(DemoLogin(username, role, people.role_name(roles[role], "zh-CN"), code,

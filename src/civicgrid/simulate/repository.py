@@ -1,5 +1,6 @@
-"""Every query the simulator needs of its own (reads only: all writes go through the domains'
-services, so the timeline, audit chain, timers and figures stay genuine)."""
+"""Every query the simulator and the demo need of their own (reads only: all writes go through
+the domains' services, so the timeline, audit chain, timers and figures stay genuine). They act
+for the system: every read says so with ``authz.scoping.unscoped``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.scoping import unscoped
 from civicgrid.geo.models import Division, Grid
 from civicgrid.matters.models import DuplicateCandidate, Matter, SupervisionOrder
 from civicgrid.people.models import User
 from civicgrid.timers.models import Timer, TimerState
 from civicgrid.workflow.models import TimelineEvent
+
+
+def _system() -> ColumnElement[bool]:
+    return unscoped("the demo generator and the city simulator act for the system")
 
 
 @dataclass(frozen=True)
@@ -28,33 +34,33 @@ class GridRow:
 
 
 def matter_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Matter)) or 0)
+    return int(session.scalar(select(func.count()).select_from(Matter).where(_system())) or 0)
 
 
 def grids(session: Session) -> list[GridRow]:
     """Every grid, by code, with its village's urban–rural class (统计用城乡分类代码)."""
     stmt = (select(Grid.code, Grid.lng, Grid.lat, Division.urban_rural_code)
-            .join(Division, Division.code == Grid.village_code).order_by(Grid.code))
+            .join(Division, Division.code == Grid.village_code).where(_system()).order_by(Grid.code))
     return [GridRow(str(code), float(lng), float(lat), ur) for code, lng, lat, ur in session.execute(stmt)]
 
 
 def grid_boundary(session: Session, code: str) -> str | None:
-    return session.scalar(select(Grid.boundary).where(Grid.code == code))
+    return session.scalar(select(Grid.boundary).where(Grid.code == code, _system()))
 
 
 def division_names(session: Session, codes: Sequence[str]) -> dict[str, str]:
-    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(list(codes))))
+    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(list(codes)), _system()))
     return {str(code): str(name) for code, name in rows}
 
 
 def user_with(session: Session, role: str, division_code: str) -> User | None:
     """The first account (by username) holding ``role`` at exactly ``division_code``."""
-    return session.scalars(select(User).where(User.role_code == role, User.division_code == division_code)
+    return session.scalars(select(User).where(User.role_code == role, User.division_code == division_code, _system())
                            .order_by(User.username).limit(1)).first()
 
 
 def user_named(session: Session, username: str) -> User | None:
-    return session.scalars(select(User).where(User.username == username)).first()
+    return session.scalars(select(User).where(User.username == username, _system())).first()
 
 
 def next_timer_due(session: Session) -> datetime | None:
@@ -63,20 +69,20 @@ def next_timer_due(session: Session) -> datetime | None:
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(Matter.status, func.count()).group_by(Matter.status))
+    rows = session.execute(select(Matter.status, func.count()).where(_system()).group_by(Matter.status))
     return {str(status): int(n) for status, n in rows}
 
 
 def flag_counts(session: Session) -> dict[str, int]:
     """How many matters ran late, were escalated, reworked, supervised; links and urgings."""
     def count(*where: object) -> int:
-        return int(session.scalar(select(func.count()).select_from(Matter).where(*where)) or 0)  # type: ignore[arg-type]
+        return int(session.scalar(select(func.count()).select_from(Matter).where(_system(), *where)) or 0)  # type: ignore[arg-type]
 
     urged = session.scalar(select(func.count(func.distinct(TimelineEvent.entity_id)))
-                           .where(TimelineEvent.entity_type == "matter", TimelineEvent.action == "urge"))
+                           .where(TimelineEvent.entity_type == "matter", TimelineEvent.action == "urge", _system()))
     auto = session.scalar(select(func.count(func.distinct(TimelineEvent.entity_id)))
                           .where(TimelineEvent.entity_type == "matter", TimelineEvent.action == "escalate",
-                                 TimelineEvent.actor_id.is_(None)))
+                                 TimelineEvent.actor_id.is_(None), _system()))
     return {
         "overdue": count(Matter.overdue.is_(True)),
         "overdue_open": count(Matter.overdue.is_(True), Matter.closed_at.is_(None)),
@@ -85,8 +91,10 @@ def flag_counts(session: Session) -> dict[str, int]:
         "reworked": count(Matter.rework_count > 0),
         "supervised": count(Matter.supervised.is_(True)),
         "urged": int(urged or 0),
-        "duplicate_links": int(session.scalar(select(func.count()).select_from(DuplicateCandidate)) or 0),
-        "supervision_orders": int(session.scalar(select(func.count()).select_from(SupervisionOrder)) or 0),
+        "duplicate_links": int(session.scalar(select(func.count()).select_from(DuplicateCandidate)
+                                              .where(_system())) or 0),
+        "supervision_orders": int(session.scalar(select(func.count()).select_from(SupervisionOrder)
+                                                 .where(_system())) or 0),
     }
 
 
@@ -95,33 +103,47 @@ def fingerprint(session: Session) -> list[tuple[object, ...]]:
     stmt = select(Matter.number, Matter.type_code, Matter.grid_code, Matter.channel, Matter.status,
                   Matter.owner_level, Matter.settled_level, Matter.satisfaction, Matter.overdue,
                   Matter.escalations, Matter.rework_count, Matter.supervised, Matter.reported_at,
-                  Matter.closed_at).order_by(Matter.number)
+                  Matter.closed_at).where(_system()).order_by(Matter.number)
     return [tuple(row) for row in session.execute(stmt)]
 
 
 def reported_range(session: Session) -> tuple[datetime | None, datetime | None]:
-    row = session.execute(select(func.min(Matter.reported_at), func.max(Matter.reported_at))).one()
+    row = session.execute(select(func.min(Matter.reported_at), func.max(Matter.reported_at)).where(_system())).one()
     return row[0], row[1]
 
 
 def divisions_at(session: Session, level: str, prefix: str) -> list[tuple[str, str]]:
     """(code, name) of the divisions of a level under a prefix, by code."""
-    stmt = (select(Division.code, Division.name).where(Division.level == level, Division.code.like(prefix + "%"))
-            .order_by(Division.code))
+    stmt = (select(Division.code, Division.name)
+            .where(Division.level == level, Division.code.like(prefix + "%"), _system()).order_by(Division.code))
     return [(str(code), str(name)) for code, name in session.execute(stmt)]
 
 
 def grids_of_villages(session: Session, villages: Sequence[str]) -> list[str]:
     """Every grid code of the given villages, by code."""
-    stmt = select(Grid.code).where(Grid.village_code.in_(list(villages))).order_by(Grid.code)
+    stmt = select(Grid.code).where(Grid.village_code.in_(list(villages)), _system()).order_by(Grid.code)
     return [str(code) for code in session.scalars(stmt)]
 
 
 def demo_units_exist(session: Session) -> bool:
     from civicgrid.people.orgs.models import OrgUnit
 
-    return bool(session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.demo.is_(True))))
+    return bool(session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.demo.is_(True), _system())))
 
 
 def user_by_username(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+    return session.scalar(select(User).where(User.username == username, _system()))
+
+
+def first_village(session: Session, township: str) -> str | None:
+    """The first village of a township, by code."""
+    return session.scalar(select(Division.code).where(Division.parent_code == township, Division.level == "village",
+                                                      _system()).order_by(Division.code).limit(1))
+
+
+def first_grid(session: Session, village: str) -> str | None:
+    return session.scalar(select(Grid.code).where(Grid.village_code == village, _system()).order_by(Grid.code).limit(1))
+
+
+def has_grids(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Grid).where(_system())))

@@ -38,6 +38,7 @@ class Timer(Base):
     """
 
     __tablename__ = "timers"
+    __unscoped__ = "system bookkeeping: only the worker and services acting for a scoped record read it"
     __audit__ = False
     __table_args__ = (
         CheckConstraint("state IN ('pending', 'running', 'done', 'cancelled', 'failed')", name="state"),

@@ -27,12 +27,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, NotFound
+from civicgrid.workflow import repository
 from civicgrid.workflow.models import TimelineEvent
 
 SYSTEM = Principal(user_id="", username="system", role="system", division_code="", jurisdiction="",
@@ -211,10 +211,9 @@ class Workflow:
 
     def _log(self, session: Session, entity: WorkflowEntity, step: Step) -> TimelineEvent:
         session.flush()
-        last = session.scalar(select(func.max(TimelineEvent.seq)).where(
-            TimelineEvent.entity_type == self.entity_type, TimelineEvent.entity_id == entity.id))
+        last = repository.last_seq(session, self.entity_type, entity.id)
         event = TimelineEvent(
-            entity_type=self.entity_type, entity_id=entity.id, seq=(last or 0) + 1, action=step.action,
+            entity_type=self.entity_type, entity_id=entity.id, seq=last + 1, action=step.action,
             from_status=step.source or None, to_status=step.target, actor_id=step.principal.user_id or None,
             actor_name=step.principal.username, actor_role=step.principal.role, at=step.at, note=step.note,
             lng=step.lng, lat=step.lat, division_code=entity.division_code,
@@ -250,8 +249,3 @@ class Workflow:
                           "actor": step.principal.username, "at": step.at.isoformat(), "seq": event.seq},
                     division_code=entity.division_code)
 
-
-def timeline(session: Session, entity_type: str, entity_id: str) -> list[TimelineEvent]:
-    """The entity's steps in order."""
-    return list(session.scalars(select(TimelineEvent).where(
-        TimelineEvent.entity_type == entity_type, TimelineEvent.entity_id == entity_id).order_by(TimelineEvent.seq)))

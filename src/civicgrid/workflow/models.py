@@ -15,6 +15,7 @@ class TimelineEvent(Base):
     """One step in an entity's life: who did what, when and where, from which status to which."""
 
     __tablename__ = "timeline_events"
+    __scope_column__ = "division_code"  # read through its entity's scope
     __table_args__ = (Index("ix_timeline_events_entity", "entity_type", "entity_id", "seq", unique=True),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -264,7 +264,7 @@ def test_refusals_in_open311_format(live_server: LiveServer, engine: Engine, yon
     assert get(live_server, "services.csv").status_code == 404
 
     with transaction(engine) as session:
-        open311.revoke_client(session, client_id, prefix=None)
+        open311.revoke_client(session, client_id, principal=None)
     assert post(live_server, key, **where).status_code == 403
     deadline = time.monotonic() + 5
     while True:  # a refusal is audited once the response has gone out

@@ -59,6 +59,7 @@ class CountyFigures(_FiguresRow, Base):
     """Daily matter counters per county (6-digit code prefix of the grid)."""
 
     __tablename__ = "matter_figures_county"
+    __scope_column__ = "code"
     __audit__ = False  # bookkeeping derived from matters, whose every change is audited
     code: Mapped[str] = mapped_column(String(6), primary_key=True, sort_order=-1)
 
@@ -67,6 +68,7 @@ class TownshipFigures(_FiguresRow, Base):
     """Daily matter counters per township (9-digit code prefix of the grid)."""
 
     __tablename__ = "matter_figures_township"
+    __scope_column__ = "code"
     __audit__ = False
     code: Mapped[str] = mapped_column(String(9), primary_key=True, sort_order=-1)
 
@@ -75,6 +77,7 @@ class VillageFigures(_FiguresRow, Base):
     """Daily matter counters per village or community (12-digit code prefix of the grid)."""
 
     __tablename__ = "matter_figures_village"
+    __scope_column__ = "code"
     __audit__ = False
     code: Mapped[str] = mapped_column(String(12), primary_key=True, sort_order=-1)
 

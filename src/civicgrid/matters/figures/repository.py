@@ -34,7 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import scope_clause, unscoped, visible
 from civicgrid.kit.clock import CHINA_TZ
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.figures.models import COUNTERS, ROLLUPS, CountyFigures, TownshipFigures, VillageFigures
@@ -107,7 +108,8 @@ def load_facts(conn: Connection, matter_id: str) -> dict[str, Any] | None:
     """The stored fact columns of one matter (as of the last flush), for a change whose old
     values the session never loaded."""
     cols = [Matter.__table__.c[name] for name in FACT_COLUMNS]
-    row = conn.execute(select(*cols).where(Matter.__table__.c.id == matter_id)).mappings().first()
+    row = conn.execute(select(*cols).where(Matter.__table__.c.id == matter_id,
+                                           unscoped("the rollups' own bookkeeping of a change"))).mappings().first()
     return dict(row) if row is not None else None
 
 
@@ -140,19 +142,29 @@ def _flag(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
     return case((condition, value), else_=0)
 
 
+def _seen_by(column: Any, principal: Principal | None) -> ColumnElement[bool]:
+    """What ``principal`` may see of a code column; ``None`` is the system (the command line, the
+    simulator, the bench), which sees every row."""
+    if principal is None:
+        return unscoped("figures for the command line, the simulator and the bench")
+    return visible(column, principal)
+
+
 # ---------------------------------------------------------------- reads
 
 
 def sum_rollup(session: Session, width: int, prefix: str, day_from: date, day_to: date,
-               group_width: int | None = None) -> dict[str, dict[str, int]]:
-    """Counter sums of the rollup at ``width`` over ``code LIKE prefix%`` and the inclusive day
-    range; grouped by the first ``group_width`` digits of the code (``""`` when not grouped)."""
+               group_width: int | None = None, *, principal: Principal | None) -> dict[str, dict[str, int]]:
+    """Counter sums of the rollup at ``width`` over ``code LIKE prefix%`` (and what ``principal``
+    may see) and the inclusive day range; grouped by the first ``group_width`` digits of the code
+    (``""`` when not grouped)."""
     model = ROLLUPS[width]
     table = model.__table__
     group = func.substr(table.c.code, 1, group_width) if group_width else literal("")
     sums = [func.coalesce(func.sum(table.c[n]), 0).label(n) for n in COUNTERS]
     stmt = (select(group.label("grp"), *sums)
-            .where(scope_clause(table.c.code, prefix), table.c.day >= day_from, table.c.day <= day_to)
+            .where(scope_clause(table.c.code, prefix), _seen_by(table.c.code, principal),
+                   table.c.day >= day_from, table.c.day <= day_to)
             .group_by(group))
     return {str(row["grp"]): {n: int(row[n]) for n in COUNTERS} for row in session.execute(stmt).mappings()}
 
@@ -165,7 +177,7 @@ def utc_bounds(day_from: date, day_to: date) -> tuple[datetime, datetime]:
 
 
 def sum_raw(session: Session, prefix: str, day_from: date, day_to: date,
-            group_width: int | None = None) -> dict[str, dict[str, int]]:
+            group_width: int | None = None, *, principal: Principal | None) -> dict[str, dict[str, int]]:
     """The same counters straight from the matters table: one plain aggregate over the rows
     reported or closed in the range (the rollup's reference, and the path for grid prefixes)."""
     dialect = session.get_bind().dialect.name
@@ -190,7 +202,8 @@ def sum_raw(session: Session, prefix: str, day_from: date, day_to: date,
     }
     group = func.substr(Matter.grid_code, 1, group_width) if group_width else literal("")
     stmt = (select(group.label("grp"), *[func.coalesce(func.sum(exprs[n]), 0).label(n) for n in COUNTERS])
-            .where(scope_clause(Matter.grid_code, prefix), or_(reported_in, closed_in))
+            .where(scope_clause(Matter.grid_code, prefix), _seen_by(Matter.grid_code, principal),
+                   or_(reported_in, closed_in))
             .group_by(group))
     return {str(row["grp"]): {n: int(row[n]) for n in COUNTERS} for row in session.execute(stmt).mappings()}
 
@@ -199,7 +212,7 @@ def rollup_rows(session: Session, width: int) -> dict[tuple[str, date], dict[str
     """Every non-zero row of one rollup table (for checks and tests)."""
     table = ROLLUPS[width].__table__
     out: dict[tuple[str, date], dict[str, int]] = {}
-    for row in session.execute(select(table)).mappings():
+    for row in session.execute(select(table).where(unscoped("checks and tests"))).mappings():
         counters = {n: int(row[n]) for n in COUNTERS}
         if any(counters.values()):
             day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
@@ -222,7 +235,7 @@ def _village_select(dialect: str) -> Any:
         _flag(Matter.status.in_(VOID_STATUSES)).label("received_void"),
         _flag(closed).label("received_closed"),
         *[zero.label(n) for n in COUNTERS[3:]],
-    )
+    ).where(unscoped("rebuild recomputes every rollup from every matter"))
     seconds = epoch_seconds(Matter.closed_at, dialect) - epoch_seconds(Matter.dispatched_at, dialect)
     has_dispatch = Matter.dispatched_at.is_not(None)
     rated = Matter.satisfaction.is_not(None)
@@ -237,7 +250,7 @@ def _village_select(dialect: str) -> Any:
         _flag(rated, Matter.satisfaction).label("satisfaction_sum"),
         *[_flag(Matter.settled_level == lvl).label(f"settled_{lvl}") for lvl in SETTLED_LEVELS],
         _flag(has_dispatch, seconds).label("handling_seconds"),
-    ).where(closed)
+    ).where(closed, unscoped("rebuild recomputes every rollup from every matter"))
     both = union_all(cohort, outcome).subquery("contributions")
     return (select(both.c.code, both.c.day, *[cast(func.sum(both.c[n]), BigInteger if n == "handling_seconds"
                                                      else Integer).label(n) for n in COUNTERS])
@@ -265,7 +278,8 @@ def rebuild(session: Session) -> dict[str, int]:
     conn.execute(insert(CountyFigures).from_select(names, _coarser_select(TownshipFigures, 6)))
     counts: dict[str, int] = {}
     for model in (CountyFigures, TownshipFigures, VillageFigures):
-        counts[model.__tablename__] = int(conn.execute(select(func.count()).select_from(model.__table__)).scalar_one())
+        counts[model.__tablename__] = int(conn.execute(select(func.count()).select_from(model.__table__)
+                                                       .where(unscoped("rebuild reports what it wrote"))).scalar_one())
     return counts
 
 
@@ -280,7 +294,7 @@ def rollup_width(prefix: str) -> int | None:
 
 
 def sum_for(session: Session, prefix: str, day_from: date, day_to: date,
-            group_width: int | None = None) -> dict[str, dict[str, int]]:
+            group_width: int | None = None, *, principal: Principal | None) -> dict[str, dict[str, int]]:
     """Counter sums from the right source for a prefix (rollup, or raw rows below a village)."""
     width = rollup_width(prefix)
     if group_width is not None and group_width > WIDTHS[-1]:
@@ -288,8 +302,8 @@ def sum_for(session: Session, prefix: str, day_from: date, day_to: date,
     if width is not None and group_width is not None:
         width = max(width, group_width)
     if width is None:
-        return sum_raw(session, prefix, day_from, day_to, group_width)
-    return sum_rollup(session, width, prefix, day_from, day_to, group_width)
+        return sum_raw(session, prefix, day_from, day_to, group_width, principal=principal)
+    return sum_rollup(session, width, prefix, day_from, day_to, group_width, principal=principal)
 
 
 def child_width(prefix_len: int) -> int | None:

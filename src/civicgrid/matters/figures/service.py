@@ -288,12 +288,13 @@ def to_figures(code: str, name: str | None, day_from: date, day_to: date,
 
 
 def figures_for_prefix(session: Session, prefix: str, day_from: date, day_to: date, *,
-                       source: str = "rollup") -> dict[str, int]:
-    """The summed counters of one prefix and range, from the rollup (default) or the raw rows."""
+                       source: str = "rollup", principal: Principal | None = None) -> dict[str, int]:
+    """The summed counters of one prefix and range, from the rollup (default) or the raw rows, of
+    what ``principal`` may see (``None``: the system — the command line, the simulator, the bench)."""
     if source == "raw":
-        sums = repository.sum_raw(session, prefix, day_from, day_to)
+        sums = repository.sum_raw(session, prefix, day_from, day_to, principal=principal)
     else:
-        sums = repository.sum_for(session, prefix, day_from, day_to)
+        sums = repository.sum_for(session, prefix, day_from, day_to, principal=principal)
     return sums.get("", dict.fromkeys(COUNTERS, 0))
 
 
@@ -326,7 +327,7 @@ def matter_figures(session: Session, principal: Principal, code: str,
     dates (default: this month to date). 404 for a division outside the caller's jurisdiction."""
     start, end = _check_range(day_from, day_to)
     prefix, name = _resolve(session, principal, code)
-    return to_figures(code, name, start, end, figures_for_prefix(session, prefix, start, end))
+    return to_figures(code, name, start, end, figures_for_prefix(session, prefix, start, end, principal=principal))
 
 
 def matter_figures_by_children(session: Session, principal: Principal, code: str,
@@ -337,11 +338,11 @@ def matter_figures_by_children(session: Session, principal: Principal, code: str
 
     start, end = _check_range(day_from, day_to)
     prefix, name = _resolve(session, principal, code)
-    parent = to_figures(code, name, start, end, figures_for_prefix(session, prefix, start, end))
+    parent = to_figures(code, name, start, end, figures_for_prefix(session, prefix, start, end, principal=principal))
     width = repository.child_width(len(prefix))
     if width is None:
         return FiguresByChildren(division=parent, children=[])
-    sums = repository.sum_for(session, prefix, start, end, group_width=width)
+    sums = repository.sum_for(session, prefix, start, end, group_width=width, principal=principal)
     kids: list[tuple[str, str | None, str]]
     if width == 15:  # a village's grids: those with matters in the range
         kids = [(grid, geo.name_of(session, grid), grid) for grid in sorted(sums)]

@@ -259,4 +259,4 @@ def list_clients(session: DbSession,
 def revoke_client(client_id: str, session: DbSession,
                   principal: Principal = Depends(require("open311.manage"))) -> Open311ClientRead:
     """Revoke at once; 404 for a client outside the caller's jurisdiction."""
-    return service.client_read(session, service.revoke_client(session, client_id, prefix=principal.jurisdiction))
+    return service.client_read(session, service.revoke_client(session, client_id, principal=principal))

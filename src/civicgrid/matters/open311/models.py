@@ -21,6 +21,7 @@ class Open311Client(Base):
     """
 
     __tablename__ = "open311_clients"
+    __scope_column__ = "division_code"
     __audit_redact__ = frozenset({"key_hash"})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -41,6 +42,7 @@ class Open311Request(Base):
     as files, not links)."""
 
     __tablename__ = "open311_requests"
+    __scope_column__ = "grid_code"
     __table_args__ = (UniqueConstraint("client_id", "token"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

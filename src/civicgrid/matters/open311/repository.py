@@ -1,5 +1,6 @@
-"""Every query of the Open311 interface. Client lists take the administrator's jurisdiction
-prefix; request lists take the client's (DESIGN.md rule 5: ``authz.scoping.scope_clause``)."""
+"""Every query of the Open311 interface. Client lists take the administrator's principal;
+requests take the client's (``service.client_principal``); both apply ``authz.scoping.visible``
+(DESIGN.md rule 5). Authentication by key and the operator's command line act for the system."""
 
 from __future__ import annotations
 
@@ -9,52 +10,63 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.authz.scoping import scope_clause
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.matters.models import Matter, MatterType
 from civicgrid.matters.open311.models import Open311Client, Open311Request
 from civicgrid.workflow.models import TimelineEvent
+
+_OPERATOR = "the operator's command line acts for the system"
 
 # ---------------------------------------------------------------- clients
 
 
 def client_by_key_hash(session: Session, key_hash: str) -> Open311Client | None:
-    return session.scalar(select(Open311Client).where(Open311Client.key_hash == key_hash))
+    return session.scalar(select(Open311Client).where(Open311Client.key_hash == key_hash,
+                                                      unscoped("authentication: the key names its client")))
 
 
-def get_client(session: Session, client_id: str, prefix: str | None) -> Open311Client | None:
-    """A client under ``prefix`` (``None``: any, for the command line, which acts as the system)."""
-    query = select(Open311Client).where(Open311Client.id == client_id)
-    if prefix is not None:
-        query = query.where(scope_clause(Open311Client.division_code, prefix))
-    return session.scalar(query)
+def get_client(session: Session, client_id: str, principal: Principal) -> Open311Client | None:
+    """A client registered for a division ``principal`` may see."""
+    return session.scalar(select(Open311Client).where(Open311Client.id == client_id,
+                                                      visible(Open311Client.division_code, principal)))
 
 
-def list_clients(session: Session, prefix: str | None) -> Sequence[Open311Client]:
-    query = select(Open311Client)
-    if prefix is not None:
-        query = query.where(scope_clause(Open311Client.division_code, prefix))
+def client_for_operator(session: Session, client_id: str) -> Open311Client | None:
+    return session.scalar(select(Open311Client).where(Open311Client.id == client_id, unscoped(_OPERATOR)))
+
+
+def list_clients(session: Session, principal: Principal) -> Sequence[Open311Client]:
+    query = select(Open311Client).where(visible(Open311Client.division_code, principal))
+    return session.scalars(query.order_by(Open311Client.created_at, Open311Client.id)).all()
+
+
+def all_clients(session: Session) -> Sequence[Open311Client]:
+    query = select(Open311Client).where(unscoped(_OPERATOR))
     return session.scalars(query.order_by(Open311Client.created_at, Open311Client.id)).all()
 
 
 # ---------------------------------------------------------------- requests
 
 
-def request_by_token(session: Session, client_id: str, token: str) -> Open311Request | None:
+def request_by_token(session: Session, client_id: str, token: str, principal: Principal) -> Open311Request | None:
     return session.scalar(select(Open311Request).where(Open311Request.client_id == client_id,
-                                                       Open311Request.token == token))
+                                                       Open311Request.token == token,
+                                                       visible(Open311Request.grid_code, principal)))
 
 
-def request_by_matter(session: Session, matter_id: str) -> Open311Request | None:
-    return session.scalar(select(Open311Request).where(Open311Request.matter_id == matter_id))
+def request_by_matter(session: Session, matter_id: str, principal: Principal) -> Open311Request | None:
+    return session.scalar(select(Open311Request).where(Open311Request.matter_id == matter_id,
+                                                       visible(Open311Request.grid_code, principal)))
 
 
-def list_requests(session: Session, prefix: str, *, ids: Collection[str] | None = None,
+def list_requests(session: Session, principal: Principal, *, ids: Collection[str] | None = None,
                   service_codes: Collection[str] | None = None, start: datetime | None = None,
                   end: datetime | None = None, statuses: Collection[str] | None = None,
                   limit: int = 1000) -> list[tuple[Matter, Open311Request]]:
-    """Matters filed through Open311 whose place lies under ``prefix``, newest first."""
+    """Matters filed through Open311 whose place ``principal`` may see, newest first."""
     query = (select(Matter, Open311Request).join(Open311Request, Open311Request.matter_id == Matter.id)
-             .where(scope_clause(Open311Request.grid_code, prefix)))
+             .where(visible(Open311Request.grid_code, principal)))
     if ids is not None:
         query = query.where(Matter.id.in_(list(ids)))
     if service_codes is not None:
@@ -76,10 +88,14 @@ def types_by_id(session: Session, type_ids: Collection[str]) -> dict[str, Matter
     return {t.id: t for t in rows}
 
 
-def notes_of(session: Session, matter_ids: Collection[str], actions: Collection[str]) -> Sequence[TimelineEvent]:
-    """Timeline events of these matters with one of ``actions``, oldest first."""
+def notes_of(session: Session, matter_ids: Collection[str], actions: Collection[str],
+             principal: Principal) -> Sequence[TimelineEvent]:
+    """Timeline events with one of ``actions`` of those of these matters filed through Open311 in a
+    place ``principal`` may see, oldest first."""
     if not matter_ids:
         return []
-    return session.scalars(select(TimelineEvent).where(
+    return session.scalars(select(TimelineEvent).join(
+        Open311Request, Open311Request.matter_id == TimelineEvent.entity_id).where(
+        visible(Open311Request.grid_code, principal),
         TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
         TimelineEvent.action.in_(list(actions))).order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()

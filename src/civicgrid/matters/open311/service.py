@@ -171,25 +171,28 @@ def create_client(session: Session, *, name: str, division_code: str, contact: s
 
 def list_clients(session: Session, principal: Principal) -> list[Open311Client]:
     """The clients registered for divisions inside the caller's jurisdiction."""
-    return list(repository.list_clients(session, principal.jurisdiction))
+    return list(repository.list_clients(session, principal))
 
 
 def all_clients(session: Session) -> list[Open311Client]:
     """Every client (the command line, run by the operator)."""
-    return list(repository.list_clients(session, None))
+    return list(repository.all_clients(session))
 
 
-def get_client(session: Session, client_id: str, *, prefix: str | None) -> Open311Client:
-    """A client registered under ``prefix`` (``None``: anywhere, for the command line); 404 otherwise."""
-    client = repository.get_client(session, client_id, prefix)
+def get_client(session: Session, client_id: str, *, principal: Principal | None) -> Open311Client:
+    """A client registered for a division ``principal`` may see (``None``: the operator on the
+    command line, anywhere); 404 otherwise."""
+    client = (repository.client_for_operator(session, client_id) if principal is None
+              else repository.get_client(session, client_id, principal))
     if client is None:
         raise NotFound("Open311 接入方", "Open311 client")
     return client
 
 
-def revoke_client(session: Session, client_id: str, *, prefix: str | None) -> Open311Client:
-    """Revoke a client's key at once (idempotent: a revoked client stays revoked)."""
-    client = get_client(session, client_id, prefix=prefix)
+def revoke_client(session: Session, client_id: str, *, principal: Principal | None) -> Open311Client:
+    """Revoke a client's key at once (idempotent: a revoked client stays revoked); ``None``: the
+    operator on the command line."""
+    client = get_client(session, client_id, principal=principal)
     if client.active:
         client.active = False
         client.revoked_at = utcnow()
@@ -367,9 +370,9 @@ def submit(session: Session, client: Open311Client, fields: Mapping[str, str], *
         token = token.strip()
         if not token or len(token) > 64:
             raise _bad("Idempotency-Key 应为 1–64 个字符", "Idempotency-Key must be 1 to 64 characters", "token")
-        earlier = repository.request_by_token(session, client.id, token)
+        earlier = repository.request_by_token(session, client.id, token, principal)
         if earlier is not None:
-            return _created(session, _matter(session, earlier.matter_id), earlier, lang)
+            return _created(session, matters.get(session, principal, earlier.matter_id), earlier, lang)
     token = token or new_id()
     try:
         data = MatterCreate.model_validate({
@@ -388,20 +391,13 @@ def submit(session: Session, client: Open311Client, fields: Mapping[str, str], *
         field = {"reporter_phone": "phone", "lng": "long", "type_code": "service_code"}.get(
             str(exc.details.get("field")), str(exc.details.get("field") or "-"))
         raise _bad(exc.zh, exc.en, field) from None
-    link = repository.request_by_matter(session, matter.id)
+    link = repository.request_by_matter(session, matter.id, principal)
     if link is None:
         link = Open311Request(matter_id=matter.id, client_id=client.id, token=token, grid_code=matter.grid_code,
                               media_url=media_url, created_at=matter.reported_at)
         session.add(link)
         session.flush()
     return _created(session, matter, link, lang, fresh=created)
-
-
-def _matter(session: Session, matter_id: str) -> Matter:
-    found = session.get(Matter, matter_id)
-    if found is None:  # a foreign key guarantees it; reaching here is a damaged database
-        raise NotFound("事项", "matter")
-    return found
 
 
 def _created(session: Session, matter: Matter, link: Open311Request, lang: str, *,
@@ -446,14 +442,13 @@ def list_requests(session: Session, client: Open311Client, query: RequestQuery, 
     1000. ``service_request_id`` (comma list) overrides every other filter, as the specification
     says; otherwise the window is the last 90 days unless ``start_date``/``end_date`` say
     otherwise (at most 90 days apart)."""
-    prefix = jurisdiction_prefix(client.division_code)
     ids = _csv(query.service_request_id)
     if ids:
         if len(ids) > MAX_IDS:
             raise _bad(f"service_request_id 最多 {MAX_IDS} 个", f"At most {MAX_IDS} service_request_id values",
                        "service_request_id")
-        rows = repository.list_requests(session, prefix, ids=ids, limit=MAX_RESULTS)
-        return _to_requests(session, rows, lang)
+        rows = repository.list_requests(session, client_principal(client), ids=ids, limit=MAX_RESULTS)
+        return _to_requests(session, client, rows, lang)
     codes = [c.upper() for c in _csv(query.service_code)] or None
     statuses: set[str] | None = None
     wanted = _csv(query.status)
@@ -479,24 +474,25 @@ def list_requests(session: Session, client: Open311Client, query: RequestQuery, 
         raise _bad("end_date 早于 start_date", "end_date is before start_date", "end_date")
     if end - start > DEFAULT_WINDOW:
         raise _bad("查询时间跨度不能超过 90 天", "start_date and end_date may not span more than 90 days", "end_date")
-    rows = repository.list_requests(session, prefix, service_codes=codes, start=start, end=end, statuses=statuses,
+    rows = repository.list_requests(session, client_principal(client), service_codes=codes, start=start, end=end,
+                                    statuses=statuses,
                                     limit=MAX_RESULTS)
-    return _to_requests(session, rows, lang)
+    return _to_requests(session, client, rows, lang)
 
 
 def get_request(session: Session, client: Open311Client, service_request_id: str, lang: str) -> ServiceRequest:
     """``GET requests/{id}``: one request under the client's division; 404 otherwise."""
-    rows = repository.list_requests(session, jurisdiction_prefix(client.division_code),
+    rows = repository.list_requests(session, client_principal(client),
                                     ids=[service_request_id.strip()], limit=1)
     if not rows:
         raise AppError(f"服务请求 {service_request_id} 不存在", f"Service request {service_request_id} not found",
                        status=404, code="not_found", details={"field": "service_request_id"})
-    return _to_requests(session, rows, lang)[0]
+    return _to_requests(session, client, rows, lang)[0]
 
 
 def resolve_token(session: Session, client: Open311Client, token: str) -> TokenAnswer:
     """``GET tokens/{token}``: the request id a token stands for (the filing client's only)."""
-    link = repository.request_by_token(session, client.id, token.strip())
+    link = repository.request_by_token(session, client.id, token.strip(), client_principal(client))
     if link is None:
         raise AppError(f"令牌 {token} 不存在", f"Token {token} not found", status=404, code="not_found",
                        details={"field": "token"})
@@ -521,10 +517,11 @@ def _agency(session: Session, matter: Matter, matter_type: MatterType | None, la
     return pick(f"{division} {department}", f"{department} ({division})", lang)
 
 
-def _public_notes(session: Session, matter_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+def _public_notes(session: Session, matter_ids: Sequence[str],
+                  principal: Principal) -> dict[str, tuple[str, str | None]]:
     """The latest public note per matter: (action, text)."""
     latest: dict[str, tuple[str, str | None]] = {}
-    for event in repository.notes_of(session, matter_ids, PUBLIC_NOTE_ACTIONS):
+    for event in repository.notes_of(session, matter_ids, PUBLIC_NOTE_ACTIONS, principal):
         text = (event.note or "").strip() or None
         if event.action == "resolve" and event.data:
             result = json.loads(event.data).get("result")
@@ -559,10 +556,11 @@ def _status_notes(matter: Matter, public: tuple[str, str | None] | None, lang: s
     return pick(f"{label}：{public[1]}", f"{label}: {public[1]}", lang)
 
 
-def _to_requests(session: Session, rows: Iterable[tuple[Matter, Open311Request]], lang: str) -> list[ServiceRequest]:
+def _to_requests(session: Session, client: Open311Client, rows: Iterable[tuple[Matter, Open311Request]],
+                 lang: str) -> list[ServiceRequest]:
     pairs = [(m, r) for m, r in rows]
     types = repository.types_by_id(session, {m.type_id for m, _ in pairs})
-    notes = _public_notes(session, [m.id for m, _ in pairs])
+    notes = _public_notes(session, [m.id for m, _ in pairs], client_principal(client))
     names: dict[str, str | None] = {}
     out = []
     for matter, link in pairs:

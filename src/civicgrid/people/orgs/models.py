@@ -39,6 +39,7 @@ class OrgUnit(Whereabouts, Base):
     every change of the area (the principal's cached copy of the area is keyed by it)."""
 
     __tablename__ = "org_units"
+    __scope_column__ = "division_code"
     __table_args__ = (
         Index("ix_org_units_division_code", "division_code", postgresql_ops={"division_code": "varchar_pattern_ops"}),
     )
@@ -63,6 +64,7 @@ class Department(Base):
     versioned)."""
 
     __tablename__ = "org_unit_departments"
+    __scope_column__ = "division_code"
     __table_args__ = (UniqueConstraint("unit_id", "code", name="uq_org_unit_departments_unit_id_code"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -83,6 +85,7 @@ class AreaGrid(Base):
     added and removed) rather than a row entry per grid."""
 
     __tablename__ = "org_unit_area_grids"
+    __unscoped__ = "a unit's area, read with its unit (scoped) or by authentication and the scoping helper itself"
     __audit__ = False
     __table_args__ = (
         Index("ix_org_unit_area_grids_grid_code", "grid_code", "unit_id"),

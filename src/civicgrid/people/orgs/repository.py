@@ -10,7 +10,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import visible
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.people.orgs.models import AreaGrid, Department, OrgUnit
 
@@ -69,7 +69,9 @@ def departments_of(session: Session, unit_id: str, principal: Principal) -> list
 
 
 def department_code_taken(session: Session, unit_id: str, code: str) -> bool:
-    stmt = select(func.count()).select_from(Department).where(Department.unit_id == unit_id, Department.code == code)
+    stmt = select(func.count()).select_from(Department).where(
+        Department.unit_id == unit_id, Department.code == code,
+        unscoped("a department code is unique within its unit, whoever can see the other departments"))
     return (session.scalar(stmt) or 0) != 0
 
 
@@ -105,3 +107,8 @@ def area_codes(source: Session | Engine, unit_id: str) -> frozenset[str]:
         if whole:
             codes.add(village)
     return frozenset(codes)
+
+
+def unit_by_id(session: Session, unit_id: str, reason: str) -> OrgUnit | None:
+    """A unit by id for the system (the demo, walking a loaded unit's parents): ``reason`` says why."""
+    return session.scalars(select(OrgUnit).where(OrgUnit.id == unit_id, unscoped(reason))).first()

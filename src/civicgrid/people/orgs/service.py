@@ -129,7 +129,8 @@ def update_unit(session: Session, principal: Principal, unit_id: str, changes: d
             if ancestor.id == unit.id:
                 raise Invalid("上级机构不能是本机构或其下级", "A unit cannot be placed below itself",
                               details={"field": "parent_id"})
-            ancestor = session.get(OrgUnit, ancestor.parent_id) if ancestor.parent_id else None
+            ancestor = (repository.unit_by_id(session, ancestor.parent_id, "a unit's parents, to refuse a loop")
+                        if ancestor.parent_id else None)
         unit.parent_id = parent.id if parent else None
     if changes.get("current_grid_code") is not None:
         move_unit(session, unit, changes["current_grid_code"])
@@ -158,7 +159,8 @@ def set_area(session: Session, principal: Principal | None, unit_id: str, *, gri
     GeoJSON in WGS-84, snapped to the grids of the unit's division whose representative point lies
     inside it. The resolved grids replace the old ones; one ``orgs.area_set`` audit event names
     the grids added and removed. ``principal`` None: the demo."""
-    unit = repository.get_unit(session, unit_id, principal) if principal is not None else session.get(OrgUnit, unit_id)
+    unit = (repository.get_unit(session, unit_id, principal) if principal is not None
+            else repository.unit_by_id(session, unit_id, "the demo sets its units' areas"))
     if unit is None:
         raise _not_found()
     prefix = jurisdiction_prefix(unit.division_code)
@@ -236,7 +238,7 @@ def set_membership(session: Session, principal: Principal | None, user: User, un
     if unit_id is not None:
         if principal is not None:
             get_unit(session, principal, unit_id)
-        elif session.get(OrgUnit, unit_id) is None:
+        elif repository.unit_by_id(session, unit_id, "the demo puts its accounts in units") is None:
             raise _not_found()
     user.org_unit_id = unit_id
     session.flush()
