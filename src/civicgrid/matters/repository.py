@@ -23,6 +23,7 @@ from civicgrid.matters.models import (
     MatterType,
     SupervisionOrder,
 )
+from civicgrid.workflow.models import TimelineEvent
 
 # ---------------------------------------------------------------- catalogue
 
@@ -120,6 +121,8 @@ def _nearby(_dialect: str) -> Any:
     return select(c.id, c.number, c.lng, c.lat).where(
         c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
         c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
+        # Only matters the owning unit may see: a candidate is for its acceptors (issue 9 §3.1).
+        or_(c.division_code.like(bindparam("owner_like")), c.grid_code.like(bindparam("owner_like"))),
         # Three comparisons, not NOT IN: an IN list cannot be compiled once.
         c.status != "rejected", c.status != "cancelled", c.status != "merged",
         c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
@@ -190,25 +193,40 @@ def list_matters(session: Session, *, prefix: str, user_id: str, queue: str, own
     return list(session.scalars(query)), total
 
 
-def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, lng: float,
-                     lat: float, dlng: float, dlat: float) -> Callable[[], list[tuple[str, str, float, float]]]:
+def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, owner_prefix: str,
+                     lng: float, lat: float, dlng: float, dlat: float
+                     ) -> Callable[[], list[tuple[str, str, float, float]]]:
     """Candidates for duplicates as (id, number, lng, lat): same type, reported since ``since``,
-    inside a small lng/lat box (the caller measures the real distance). Sent now, read later."""
+    owned or placed inside ``owner_prefix`` (the owning unit's jurisdiction), inside a small
+    lng/lat box (the caller measures the real distance). Sent now, read later."""
+    if not owner_prefix.isdigit():
+        raise ValueError(f"jurisdiction prefix must be digits: {owner_prefix!r}")
     sent = _NEARBY.send(conn, {
-        "type_code": type_code, "since": since, "exclude_id": exclude_id, "lng_lo": lng - dlng, "lng_hi": lng + dlng,
+        "type_code": type_code, "since": since, "exclude_id": exclude_id, "owner_like": owner_prefix + "%",
+        "lng_lo": lng - dlng, "lng_hi": lng + dlng,
         "lat_lo": lat - dlat, "lat_hi": lat + dlat})
     return lambda: [(row[0], row[1], row[2], row[3]) for row in sent.rows()]
 
 
-def numbers_of(session: Session, matter_ids: Sequence[str]) -> dict[str, str]:
-    """The numbers of several matters by id (no scoping: shown beside a matter the caller may see)."""
+def numbers_of(session: Session, matter_ids: Sequence[str], prefix: str, user_id: str) -> dict[str, str]:
+    """The numbers of those of several matters the caller may see, by id."""
     if not matter_ids:
         return {}
-    rows = session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids)))
+    rows = session.execute(select(Matter.id, Matter.number).where(Matter.id.in_(matter_ids),
+                                                                  _visible(prefix, user_id)))  # type: ignore[arg-type]
     return {row[0]: row[1] for row in rows}
 
 
 # ---------------------------------------------------------------- what hangs off a matter
+
+
+def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]) -> Sequence[TimelineEvent]:
+    """Timeline events of these matters with one of ``actions``, oldest first."""
+    if not matter_ids:
+        return []
+    return session.scalars(select(TimelineEvent).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
+        TimelineEvent.action.in_(list(actions))).order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()
 
 
 def photos_of(session: Session, matter_id: str) -> Sequence[MatterPhoto]:

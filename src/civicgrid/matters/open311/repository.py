@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.scoping import scope_clause
 from civicgrid.matters.models import Matter, MatterType
 from civicgrid.matters.open311.models import Open311Client, Open311Request
-from civicgrid.workflow.models import TimelineEvent
 
 # ---------------------------------------------------------------- clients
 
@@ -48,13 +47,15 @@ def request_by_matter(session: Session, matter_id: str) -> Open311Request | None
     return session.scalar(select(Open311Request).where(Open311Request.matter_id == matter_id))
 
 
-def list_requests(session: Session, prefix: str, *, ids: Collection[str] | None = None,
+def list_requests(session: Session, prefix: str, client_id: str, *, ids: Collection[str] | None = None,
                   service_codes: Collection[str] | None = None, start: datetime | None = None,
                   end: datetime | None = None, statuses: Collection[str] | None = None,
                   limit: int = 1000) -> list[tuple[Matter, Open311Request]]:
-    """Matters filed through Open311 whose place lies under ``prefix``, newest first."""
+    """Matters filed through Open311 whose place lies under ``prefix`` or that the client
+    ``client_id`` filed (elsewhere in the city: it reads those back as their public view), newest
+    first."""
     query = (select(Matter, Open311Request).join(Open311Request, Open311Request.matter_id == Matter.id)
-             .where(scope_clause(Open311Request.grid_code, prefix)))
+             .where(or_(scope_clause(Open311Request.grid_code, prefix), Open311Request.client_id == client_id)))
     if ids is not None:
         query = query.where(Matter.id.in_(list(ids)))
     if service_codes is not None:
@@ -74,12 +75,3 @@ def types_by_id(session: Session, type_ids: Collection[str]) -> dict[str, Matter
         return {}
     rows = session.scalars(select(MatterType).where(MatterType.id.in_(list(type_ids))))
     return {t.id: t for t in rows}
-
-
-def notes_of(session: Session, matter_ids: Collection[str], actions: Collection[str]) -> Sequence[TimelineEvent]:
-    """Timeline events of these matters with one of ``actions``, oldest first."""
-    if not matter_ids:
-        return []
-    return session.scalars(select(TimelineEvent).where(
-        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
-        TimelineEvent.action.in_(list(actions))).order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()
