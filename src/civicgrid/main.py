@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
@@ -94,10 +95,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
+class BodyTooLarge(HTTPException):
+    """Raised into the app by :class:`RequestContext`'s ``receive`` once the body passed the limit.
+    An ``HTTPException``, so FastAPI's body parsing passes it on instead of answering 400; the
+    413 has already gone out by then and whatever the app answers is dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="Content Too Large")
+
+
 class RequestContext:
     """Pure ASGI middleware (no extra task per request, unlike ``@app.middleware``): the caller's
-    language and a request id on ``request.state``, a 413 for a declared body over the limit,
-    and the request id and two safety headers on every response."""
+    language and a request id on ``request.state``, a 413 for a body over the limit (declared by
+    ``Content-Length``, or counted as it streams: a chunked body is refused as soon as the limit
+    has been read, without reading the rest), and the request id and two safety headers on every
+    response."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -114,24 +126,55 @@ class RequestContext:
         state["lang"] = lang
         state["request_id"] = request_id
         set_language(lang)
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.settings.max_body_bytes:
-            limit_mb = self.settings.max_body_bytes // (1024 * 1024)
-            refusal = JSONResponse({"error": {"code": "payload_too_large", "message": pick(
+        limit = self.settings.max_body_bytes
+
+        def refusal() -> JSONResponse:
+            limit_mb = limit // (1024 * 1024)
+            return JSONResponse({"error": {"code": "payload_too_large", "message": pick(
                 f"请求内容过大（上限 {limit_mb} MB）", f"Request body too large (limit {limit_mb} MB)", lang)}},
                 status_code=413, headers={"X-Request-ID": request_id})
-            await refusal(scope, receive, send)
+
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await refusal()(scope, receive, send)
             return
 
+        received = 0
+        started = refused = False
+
+        async def receive_counted() -> Message:
+            # Count what arrives, whatever the framing (Content-Length may be absent or false).
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    if started:
+                        raise BodyTooLarge  # too late for a 413: let the server drop the connection
+                    refused = True
+                    await refusal()(scope, receive, send)
+                    raise BodyTooLarge
+            return message
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out already
             if message["type"] == "http.response.start":
+                started = True
                 out = MutableHeaders(scope=message)
                 out["X-Request-ID"] = request_id
                 out.setdefault("X-Content-Type-Options", "nosniff")
                 out.setdefault("Referrer-Policy", "same-origin")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive_counted, send_with_headers)
+        except BodyTooLarge:
+            if not refused:
+                raise
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
