@@ -17,6 +17,7 @@ from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
+from civicgrid.kit.pagination import Offset
 from civicgrid.matters import catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
 from civicgrid.matters.schemas import (
@@ -95,7 +96,7 @@ def _json(detail: MatterDetail | MatterPublic, status: int) -> Response:
 def list_matters(session: DbSession, principal: Annotated[Principal, Depends(require("matters.read"))],
                  queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "mine",
                  status: str | None = None, overdue: bool | None = None,
-                 offset: Annotated[int, Query(ge=0)] = 0,
+                 offset: Offset = 0,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MatterPage:
     """A work queue: mine first, overdue on top."""
     page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
