@@ -560,15 +560,16 @@ def _to_requests(session: Session, client: Open311Client, rows: Iterable[tuple[M
         t = types.get(matter.type_id)
         if not matters.in_full_view(principal, matter):
             # Filed by this client outside its division: the public view only (number, type,
-            # status, public notes), as the REST API answers such a reporter.
+            # status, public notes), the one the REST API gives such a reporter.
+            view = matters.public_view(session, matter, lang)
+            latest = (view.notes[-1].action, view.notes[-1].note) if view.notes else None
             out.append(ServiceRequest(
-                service_request_id=matter.id, status="closed" if matter.status in wf.FINISHED else "open",
-                status_notes=_status_notes(matter, notes.get(matter.id), lang),
-                service_name=pick(t.name_zh, t.name_en, lang) if t else None, service_code=matter.type_code,
-                description=None, agency_responsible=None,
-                service_notice=pick(f"事项编号 {matter.number}", f"Matter number {matter.number}", lang),
-                requested_datetime=iso_datetime(matter.reported_at) or "",
-                updated_datetime=iso_datetime(matter.status_changed_at), expected_datetime=None, address=None,
+                service_request_id=view.id, status="closed" if view.status in wf.FINISHED else "open",
+                status_notes=_status_notes(matter, latest, lang), service_name=view.type_name,
+                service_code=view.type_code, description=None, agency_responsible=None,
+                service_notice=pick(f"事项编号 {view.number}", f"Matter number {view.number}", lang),
+                requested_datetime=iso_datetime(view.reported_at) or "",
+                updated_datetime=iso_datetime(view.status_changed_at), expected_datetime=None, address=None,
                 lat=None, long=None, media_url=None))
             continue
         out.append(ServiceRequest(
