@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=240, help="fuzzing time, split between the roles")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--days", type=float, default=3, help="days of demo matters to replay (default %(default)s)")
+    parser.add_argument("--database-url", default="",
+                        help="an empty database to use instead of a fresh SQLite file (e.g. a throw-away "
+                             "PostgreSQL database; it is filled with the demo data)")
     parser.add_argument("--keep", action="store_true", help="keep the database, reports and server log")
     args = parser.parse_args(argv)
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         _demo_user(role)  # refuse an unknown role before spending a minute on the database
 
     work = Path(tempfile.mkdtemp(prefix="civicgrid-fuzz-"))
-    env = {**os.environ, "CIVICGRID_DATABASE_URL": f"sqlite:///{work / 'fuzz.sqlite3'}",
+    env = {**os.environ, "CIVICGRID_DATABASE_URL": args.database_url or f"sqlite:///{work / 'fuzz.sqlite3'}",
            "CIVICGRID_RUN_TIMER_WORKER": "false"}
     cli = [sys.executable, "-m", "civicgrid.cli"]
     began = time.monotonic()
