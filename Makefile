@@ -34,7 +34,7 @@ except Exception as exc:
 endef
 export PG_PROBE
 
-.PHONY: help install demo test lint typecheck pytest pytest-sqlite pytest-postgres web bench clean
+.PHONY: help install demo test lint typecheck pytest pytest-sqlite pytest-postgres fuzz web bench clean
 
 help:
 	@echo "make demo       install, build the web console, load Yongzhou and demo data, serve http://127.0.0.1:8000"
@@ -44,6 +44,7 @@ help:
 	@echo "make lint       ruff check, then the structure checks in tools/lint/"
 	@echo "make typecheck  mypy"
 	@echo "make pytest     the test suite only (SQLite, then PostgreSQL at PG_TEST_URL when it answers)"
+	@echo "make fuzz       schemathesis over the live API as admin and volunteer, 240 s, fails on any 5xx (run by make test when CI=true)"
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make clean      remove .venv, node_modules, the built console and caches (keeps var/, your data)"
 
@@ -110,6 +111,7 @@ test: install web
 	@$(MAKE) lint
 	@$(MAKE) typecheck
 	@$(MAKE) pytest
+	@if [ -n "$(IN_CI)" ]; then $(MAKE) fuzz; else echo "schema fuzzing skipped outside CI (make fuzz runs it)"; fi
 
 pytest: install web
 	@$(MAKE) pytest-sqlite
@@ -131,6 +133,15 @@ pytest-postgres: install
 	else \
 		echo "PostgreSQL not reachable: skipped the PostgreSQL run ($(PG_TEST_URL): $$reason)"; \
 	fi
+
+# Schema fuzzing (issue 9 §3.5): a fresh SQLite database with the demo data, `civicgrid serve`,
+# then schemathesis (check not_a_server_error, seed 20261203) for FUZZ_SECONDS split between the
+# FUZZ_ROLES; fails on any 5xx. About 1 min of demo data plus the fuzzing time.
+FUZZ_ROLES ?= admin,volunteer
+FUZZ_SECONDS ?= 240
+fuzz: install
+	@echo "== schema fuzzing: schemathesis as $(FUZZ_ROLES), $(FUZZ_SECONDS) s =="
+	$(BIN)/python tools/fuzz_api.py --roles '$(FUZZ_ROLES)' --seconds $(FUZZ_SECONDS)
 
 # ----------------------------------------------------------------------------- benchmarks
 

@@ -14,12 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
 from civicgrid.authz.dependencies import install_authenticator
 from civicgrid.config import Settings, get_settings
 from civicgrid.db import get_engine, session_factory, transaction
+from civicgrid.kit import textinput
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.i18n import negotiate, pick, set_language
 
@@ -102,10 +104,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
+class RefusedBody(HTTPException):
+    """Raised into the app by :class:`RequestContext`'s ``receive`` once the body is refused (over
+    the limit, or a NUL in a text body). An ``HTTPException``, so FastAPI's body parsing passes it
+    on instead of answering 400; the refusal has already gone out by then and whatever the app
+    answers is dropped."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status_code=status)
+
+
 class RequestContext:
     """Pure ASGI middleware (no extra task per request, unlike ``@app.middleware``): the caller's
-    language and a request id on ``request.state``, a 413 for a declared body over the limit,
-    and the request id and two safety headers on every response."""
+    language and a request id on ``request.state``; the input checks every endpoint shares — a 413
+    for a body over the limit (declared by ``Content-Length``, or counted as it streams: a chunked
+    body is refused as soon as the limit has been read, without reading the rest) and a 422 for a
+    NUL in the path, the query or a text body (:mod:`civicgrid.kit.textinput`); and the request id
+    and two safety headers on every response."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -122,24 +137,69 @@ class RequestContext:
         state["lang"] = lang
         state["request_id"] = request_id
         set_language(lang)
+        limit = self.settings.max_body_bytes
+
+        def refusal(status: int) -> JSONResponse:
+            if status == 413:
+                limit_mb = limit // (1024 * 1024)
+                error = {"code": "payload_too_large", "message": pick(
+                    f"请求内容过大（上限 {limit_mb} MB）", f"Request body too large (limit {limit_mb} MB)", lang)}
+            else:
+                error = {"code": "invalid", "message": pick(*textinput.MESSAGE, lang)}
+            return JSONResponse({"error": error}, status_code=status, headers={"X-Request-ID": request_id})
+
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.settings.max_body_bytes:
-            limit_mb = self.settings.max_body_bytes // (1024 * 1024)
-            refusal = JSONResponse({"error": {"code": "payload_too_large", "message": pick(
-                f"请求内容过大（上限 {limit_mb} MB）", f"Request body too large (limit {limit_mb} MB)", lang)}},
-                status_code=413, headers={"X-Request-ID": request_id})
-            await refusal(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await refusal(413)(scope, receive, send)
+            return
+        if textinput.in_target(scope.get("path", ""), scope.get("query_string", b"")):
+            await refusal(422)(scope, receive, send)
             return
 
+        scanner = textinput.BodyScanner.for_content_type(headers.get("content-type"))
+        received = 0
+        started = refused = False
+
+        async def refuse(status: int) -> None:
+            nonlocal refused
+            if started:
+                raise RefusedBody(status)  # too late to answer: the server drops the connection
+            refused = True
+            await refusal(status)(scope, receive, send)
+            raise RefusedBody(status)
+
+        async def receive_checked() -> Message:
+            # Count what arrives, whatever the framing (Content-Length may be absent or false).
+            nonlocal received
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > limit:
+                    await refuse(413)
+                if scanner is not None and scanner.feed(chunk):
+                    await refuse(422)
+            return message
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the refusal went out already
             if message["type"] == "http.response.start":
+                started = True
                 out = MutableHeaders(scope=message)
                 out["X-Request-ID"] = request_id
                 out.setdefault("X-Content-Type-Options", "nosniff")
                 out.setdefault("Referrer-Policy", "same-origin")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive_checked, send_with_headers)
+        except RefusedBody:
+            if not refused:
+                raise
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from civicgrid.audit.service import verify
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
+from civicgrid.kit.pagination import Offset
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -23,7 +24,7 @@ def _decode(text: str | None) -> Any:
 
 @router.get("", response_model=AuditPage)
 def list_audit(session: DbSession, action: str | None = None, entity_type: str | None = None, actor: str | None = None,
-               limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+               limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                principal: Principal = Depends(require("audit.read"))) -> AuditPage:
     """审计日志 — the audit chain, newest first, within the caller's jurisdiction."""
     rows, total = repository.list_entries(session, principal, action=action, entity_type=entity_type,

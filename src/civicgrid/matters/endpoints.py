@@ -18,6 +18,7 @@ from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
+from civicgrid.kit.pagination import Offset
 from civicgrid.matters import catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
 from civicgrid.matters.schemas import (
@@ -25,6 +26,7 @@ from civicgrid.matters.schemas import (
     MatterCreate,
     MatterDetail,
     MatterPage,
+    MatterPublic,
     MatterTypeIn,
     MatterTypeRead,
     PhotoRead,
@@ -52,13 +54,15 @@ def _lang(request: Request) -> str | None:
 # ---------------------------------------------------------------- intake and queues
 
 
-@router.post("/matters", response_model=MatterDetail, status_code=201, responses=ERRORS)
+@router.post("/matters", response_model=MatterDetail | MatterPublic, status_code=201, responses=ERRORS)
 @reads_only
 async def report_matter(session: DbSession, request: Request, body: MatterCreate,
                         principal: Annotated[Principal, Depends(require("matters.report"))],
                         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None) -> Response:
     """Report a matter. A retry with the same ``Idempotency-Key`` answers 200 with the matter the
-    first request created (201 when this request created it).
+    first request created (201 when this request created it). Anywhere in the city: a reporter
+    outside the owner's jurisdiction gets the public view (``service.in_full_view``); the answer
+    never lists duplicate candidates.
 
     The report goes to the intake's group commit (:mod:`civicgrid.matters.intake`): it is checked,
     written and committed together with the reports that arrive with it, by a writer thread,
@@ -70,11 +74,11 @@ async def report_matter(session: DbSession, request: Request, body: MatterCreate
     else:
         written = await run_in_threadpool(_write_alone, engine, report)
     if written.created:
-        return _json(service.written_detail(principal, written), 201)
+        return _json(service.answer_report(principal, written), 201)
     return _json(await run_in_threadpool(_fresh_detail, session, principal, written.matter.id), 200)
 
 
-def _fresh_detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:
+def _fresh_detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail | MatterPublic:
     session.commit()  # the read transaction began before the matter was committed: look again
     return service.detail(session, principal, matter_id)
 
@@ -88,7 +92,7 @@ def _write_alone(engine: Engine, report: intake.Report) -> intake.Written:
     return result
 
 
-def _json(detail: MatterDetail, status: int) -> Response:
+def _json(detail: MatterDetail | MatterPublic, status: int) -> Response:
     return Response(detail.model_dump_json(), status_code=status, media_type="application/json")
 
 
@@ -96,12 +100,12 @@ def _json(detail: MatterDetail, status: int) -> Response:
 def list_matters(session: DbSession, principal: Annotated[Principal, Depends(require("matters.read"))],
                  queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "mine",
                  status: str | None = None, overdue: bool | None = None,
-                 offset: Annotated[int, Query(ge=0)] = 0,
+                 offset: Offset = 0,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MatterPage:
     """A work queue: mine first, overdue on top."""
     page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
                                 offset=offset, limit=limit)
-    return MatterPage(items=[service.to_read(session, m) for m in page.items], total=page.total,
+    return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
                       offset=offset, limit=limit)
 
 
@@ -119,10 +123,11 @@ def export_matters(session: DbSession, request: Request,
                                               {"queue": queue, "status": status, "overdue": overdue, "rows": rows}))
 
 
-@router.get("/matters/{matter_id}", response_model=MatterDetail, responses=ERRORS)
+@router.get("/matters/{matter_id}", response_model=MatterDetail | MatterPublic, responses=ERRORS)
 def get_matter(session: DbSession, matter_id: str,
-               principal: Annotated[Principal, Depends(require("matters.read"))]) -> MatterDetail:
-    """A matter with its timeline, photos, duplicate candidates and supervision orders."""
+               principal: Annotated[Principal, Depends(require("matters.read"))]) -> MatterDetail | MatterPublic:
+    """A matter with its timeline, photos, duplicate candidates (for those who may accept it) and
+    supervision orders; the public view for its reporter outside the jurisdiction."""
     return service.detail(session, principal, matter_id)
 
 
@@ -151,7 +156,7 @@ def transition(session: DbSession, matter_id: str, body: TransitionIn,
     """Perform an action; the action's own permission is checked by the transition table."""
     service.act(session, principal, matter_id, body.action, note=body.note, lng=body.lng, lat=body.lat,
                 **body.extra())
-    return service.detail(session, principal, matter_id)
+    return service.full_detail(session, principal, matter_id)
 
 
 # ---------------------------------------------------------------- photos

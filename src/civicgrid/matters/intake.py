@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from civicgrid.audit.service import Actor, insert_rows, record_created, take_head
 from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import in_scope, jurisdiction_prefix
 from civicgrid.db import GroupCommit
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
@@ -319,12 +320,14 @@ def _send_nearby(conn: Connection, row: dict[str, Any]) -> Callable[[], list[tup
     dlat = DUPLICATE_RADIUS_M / 111_000
     dlng = dlat / max(math.cos(math.radians(row["lat"])), 0.01)
     return repository.nearby_same_type(conn, type_code=row["type_code"], since=row["reported_at"] - DUPLICATE_WINDOW,
-                                       exclude_id=row["id"], lng=row["lng"], lat=row["lat"], dlng=dlng, dlat=dlat)
+                                       exclude_id=row["id"], owner_prefix=jurisdiction_prefix(row["division_code"]),
+                                       lng=row["lng"], lat=row["lat"], dlng=dlng, dlat=dlat)
 
 
 def _duplicate_links(rows: list[dict[str, Any]], stored: list[list[tuple[str, str, float, float]]]
                      ) -> tuple[list[list[dict[str, Any]]], dict[str, str]]:
-    """Same type within 200 m and 24 h: candidates for the acceptor to merge or keep (the nearest
+    """Same type within 200 m and 24 h, inside the owning unit's jurisdiction: candidates for its
+    acceptors to merge or keep, never shown to the reporter (the nearest
     :data:`MAX_DUPLICATE_LINKS`, so a cluster of reports never grows a link per pair). ``stored``
     holds each row's nearby stored matters (searched before this batch is written); earlier
     reports of the batch count too. Returns the links of each row, and the numbers of the
@@ -333,8 +336,9 @@ def _duplicate_links(rows: list[dict[str, Any]], stored: list[list[tuple[str, st
     numbers: dict[str, str] = {}
     for n, (row, nearby) in enumerate(zip(rows, stored, strict=True)):
         lng, lat = row["lng"], row["lat"]
+        owner = jurisdiction_prefix(row["division_code"])
         candidates = nearby + [(o["id"], o["number"], o["lng"], o["lat"]) for o in rows[:n]
-                               if o["type_code"] == row["type_code"]]
+                               if o["type_code"] == row["type_code"] and in_scope(o["grid_code"], owner)]
         measured = sorted((distance_m(lng, lat, o_lng, o_lat), other_id, number)
                           for other_id, number, o_lng, o_lat in candidates)
         close = [m for m in measured[:MAX_DUPLICATE_LINKS] if m[0] <= DUPLICATE_RADIUS_M]

@@ -127,6 +127,8 @@ def _nearby(_dialect: str) -> Any:
     return select(c.id, c.number, c.lng, c.lat).where(
         c.type_code == bindparam("type_code"), c.reported_at >= bindparam("since", type_=c.reported_at.type),
         c.id != bindparam("exclude_id"), c.duplicate_of.is_(None),
+        # Only matters the owning unit may see: a candidate is for its acceptors (issue 9 §3.1).
+        or_(c.division_code.like(bindparam("owner_like")), c.grid_code.like(bindparam("owner_like"))),
         # Three comparisons, not NOT IN: an IN list cannot be compiled once.
         c.status != "rejected", c.status != "cancelled", c.status != "merged",
         c.lng.between(bindparam("lng_lo"), bindparam("lng_hi")),
@@ -195,12 +197,17 @@ def list_matters(session: Session, principal: Principal, *, queue: str, owner_pr
     return list(session.scalars(query)), total
 
 
-def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, lng: float,
-                     lat: float, dlng: float, dlat: float) -> Callable[[], list[tuple[str, str, float, float]]]:
+def nearby_same_type(conn: Connection, *, type_code: str, since: datetime, exclude_id: str, owner_prefix: str,
+                     lng: float, lat: float, dlng: float, dlat: float
+                     ) -> Callable[[], list[tuple[str, str, float, float]]]:
     """Candidates for duplicates as (id, number, lng, lat): same type, reported since ``since``,
-    inside a small lng/lat box (the caller measures the real distance). Sent now, read later."""
+    owned or placed inside ``owner_prefix`` (the owning unit's jurisdiction), inside a small
+    lng/lat box (the caller measures the real distance). Sent now, read later."""
+    if not owner_prefix.isdigit():
+        raise ValueError(f"jurisdiction prefix must be digits: {owner_prefix!r}")
     sent = _NEARBY.send(conn, {
-        "type_code": type_code, "since": since, "exclude_id": exclude_id, "lng_lo": lng - dlng, "lng_hi": lng + dlng,
+        "type_code": type_code, "since": since, "exclude_id": exclude_id, "owner_like": owner_prefix + "%",
+        "lng_lo": lng - dlng, "lng_hi": lng + dlng,
         "lat_lo": lat - dlat, "lat_hi": lat + dlat})
     return lambda: [(row[0], row[1], row[2], row[3]) for row in sent.rows()]
 
@@ -223,6 +230,17 @@ def timeline_of(session: Session, matter_id: str, principal: Principal) -> Seque
     return session.scalars(select(TimelineEvent).join(Matter, Matter.id == TimelineEvent.entity_id)
                            .where(TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
                                   _visible(principal)).order_by(TimelineEvent.seq)).all()
+
+
+def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]) -> Sequence[TimelineEvent]:
+    """Timeline events of these matters with one of ``actions``, oldest first."""
+    if not matter_ids:
+        return []
+    return session.scalars(select(TimelineEvent).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
+        TimelineEvent.action.in_(list(actions)),
+        unscoped("public notes of matters the caller has already loaded through its scope"))
+        .order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()
 
 
 def photos_of(session: Session, matter_id: str, principal: Principal) -> Sequence[MatterPhoto]:

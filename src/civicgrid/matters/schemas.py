@@ -157,6 +157,30 @@ class MatterDetail(MatterRead):
     allowed_actions: list[str]
 
 
+class PublicNote(BaseModel):
+    """A timeline note written for the person who reported (acceptance, rejection, result, closing)."""
+
+    action: str
+    at: datetime
+    note: str
+
+
+class MatterPublic(BaseModel):
+    """The public view of a matter: what a reporter outside the owner's jurisdiction sees of what
+    they reported, on every channel (REST and Open311) — number, type, status and the public
+    notes; no actor names, internal notes, duplicate candidates or personal data."""
+
+    view: Literal["public"] = "public"
+    id: str
+    number: str
+    type_code: str
+    type_name: str
+    status: str
+    reported_at: datetime
+    status_changed_at: datetime
+    notes: list[PublicNote]
+
+
 class MatterPage(BaseModel):
     items: list[MatterRead]
     total: int

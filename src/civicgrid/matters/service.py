@@ -33,8 +33,10 @@ from civicgrid.matters.schemas import (
     DuplicateRead,
     MatterCreate,
     MatterDetail,
+    MatterPublic,
     MatterRead,
     PhotoRead,
+    PublicNote,
     SupervisionRead,
     TimelineRead,
 )
@@ -42,6 +44,11 @@ from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition
 
 QUEUES = ("mine", "division", "reported_by_me")
+
+# Timeline actions whose note is written for the person who reported (a reason for rejecting,
+# the result of the handling, the closing remark). Dispatch instructions, escalation reasons,
+# supervision orders and the like are internal and never reach the public view.
+PUBLIC_NOTE_ACTIONS = ("accept", "reject", "cancel", "resolve", "close", "merge")
 
 
 class MatterSettings(BaseSettings):
@@ -81,17 +88,55 @@ def report(session: Session, principal: Principal, data: MatterCreate, *,
     return written.matter, written.created
 
 
-def written_detail(principal: Principal, written: intake.Written) -> MatterDetail:
-    """The detail of a matter the intake just created, from what it wrote (nothing is read back)."""
+def in_full_view(principal: Principal, matter: Matter) -> bool:
+    """The one rule of what a reporter sees, on every channel (``POST /api/v1/matters``, the
+    matter's detail, Open311): anyone who may report may report anywhere in the city, and the
+    matter goes to its owner by the point's grid; the caller sees the matter in full only when
+    its owner or its grid lies inside the caller's jurisdiction. A reporter from outside gets
+    :func:`public_view` of what they reported — number, type, status, public notes."""
+    return principal.governs(matter.division_code) or principal.governs(matter.grid_code)
+
+
+def answer_report(principal: Principal, written: intake.Written) -> MatterDetail | MatterPublic:
+    """What the reporter gets back for a matter the intake just created (nothing is read back):
+    the detail when :func:`in_full_view`, else the public view. Never the duplicate candidates:
+    they are for the owning unit's acceptors, who see them on the matter's detail."""
     event = written.event
     assert written.created and event is not None
+    matter = written.matter
+    if not in_full_view(principal, matter):
+        return MatterPublic(id=matter.id, number=matter.number, type_code=matter.type_code,
+                            type_name=pick(*written.type_names), status=matter.status,
+                            reported_at=matter.reported_at, status_changed_at=matter.status_changed_at, notes=[])
     timeline_row = TimelineRead(seq=event["seq"], action=event["action"], from_status=None,
                                 to_status=event["to_status"], actor_name=event["actor_name"],
                                 actor_role=event["actor_role"], at=event["at"], note=event["note"], lng=event["lng"],
                                 lat=event["lat"], division_code=event["division_code"], data=json.loads(event["data"]))
-    return MatterDetail(**_read_values(written.matter), type_name=pick(*written.type_names),
-                        timeline=[timeline_row], photos=[], duplicates=list(written.duplicates), supervision=[],
+    return MatterDetail(**_read_values(matter, principal), type_name=pick(*written.type_names),
+                        timeline=[timeline_row], photos=[], duplicates=[], supervision=[],
                         allowed_actions=list(written.allowed_actions))
+
+
+def public_notes(session: Session, matter_ids: list[str]) -> dict[str, list[PublicNote]]:
+    """The notes written for the reporter, per matter, oldest first (a resolution shows its
+    result); steps without words are left out."""
+    out: dict[str, list[PublicNote]] = {}
+    for event in repository.notes_of(session, matter_ids, PUBLIC_NOTE_ACTIONS):
+        text = (event.note or "").strip() or None
+        if event.action == "resolve" and event.data:
+            result = json.loads(event.data).get("result")
+            text = str(result).strip() if result else text
+        if text is not None:
+            out.setdefault(event.entity_id, []).append(PublicNote(action=event.action, at=event.at, note=text))
+    return out
+
+
+def public_view(session: Session, matter: Matter, lang: str | None = None) -> MatterPublic:
+    """The public view of a matter (see :func:`in_full_view`)."""
+    return MatterPublic(id=matter.id, number=matter.number, type_code=matter.type_code,
+                        type_name=_type_name(session, matter, lang), status=matter.status,
+                        reported_at=matter.reported_at, status_changed_at=matter.status_changed_at,
+                        notes=public_notes(session, [matter.id]).get(matter.id, []))
 
 
 # ---------------------------------------------------------------- reads
@@ -114,21 +159,41 @@ def _type_name(session: Session, matter: Matter, lang: str | None = None) -> str
 _READ_FIELDS = tuple(name for name in MatterRead.model_fields if name != "type_name")
 
 
-def _read_values(matter: Matter) -> dict[str, Any]:
+def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
     """The matter's fields as a queue row shows them, but the type name. The reporter's name and
-    phone go in clear: the schema's masked types serialise them masked, for every caller."""
-    return {name: getattr(matter, name) for name in _READ_FIELDS}
+    phone go in clear: the schema's masked types serialise them masked, for every caller. A row
+    the caller sees only as its reporter (``reported_by_me`` outside the jurisdiction) carries no
+    personal data and no evaluation."""
+    values: dict[str, Any] = {name: getattr(matter, name) for name in _READ_FIELDS}
+    if not in_full_view(principal, matter):
+        values.update(reporter_name=None, reporter_phone=None, evaluation_note=None)
+    return values
 
 
-def to_read(session: Session, matter: Matter) -> MatterRead:
+def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
     """A queue row; the reporter's name and phone always masked (a reveal is its own call)."""
-    return MatterRead(**_read_values(matter), type_name=_type_name(session, matter))
+    return MatterRead(**_read_values(matter, principal), type_name=_type_name(session, matter))
 
 
-def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:
-    """A matter with its timeline, photos, duplicate candidates, supervision orders and the
-    actions the caller may take now."""
+def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail | MatterPublic:
+    """A matter with its timeline, photos, duplicate candidates (for those who may accept it),
+    supervision orders and the actions the caller may take now; its public view for a reporter
+    outside the jurisdiction (:func:`in_full_view`)."""
     matter = get(session, principal, matter_id)
+    if not in_full_view(principal, matter):
+        return public_view(session, matter)
+    return _full_detail(session, principal, matter)
+
+
+def full_detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail:
+    """:func:`detail` for a caller who acts on the matter (404 for one who only reported it)."""
+    matter = get(session, principal, matter_id)
+    if not in_full_view(principal, matter):
+        raise _not_found()
+    return _full_detail(session, principal, matter)
+
+
+def _full_detail(session: Session, principal: Principal, matter: Matter) -> MatterDetail:
     events = [TimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
                            actor_name=e.actor_name, actor_role=e.actor_role, at=e.at, note=e.note, lng=e.lng,
                            lat=e.lat, division_code=e.division_code, data=json.loads(e.data) if e.data else None)
@@ -136,16 +201,25 @@ def detail(session: Session, principal: Principal, matter_id: str) -> MatterDeta
     photos = [PhotoRead(id=p.id, stage=p.stage, content_type=p.content_type, size=p.size, sha256=p.sha256,
                         created_at=p.created_at, url=f"/api/v1/matters/{matter.id}/photos/{p.id}")
               for p in repository.photos_of(session, matter.id, principal)]
-    links = repository.duplicates_of(session, matter.id, principal)
-    numbers = repository.numbers_of(session, [d.candidate_id for d in links], principal)
-    duplicates = [DuplicateRead(candidate_id=d.candidate_id, candidate_number=numbers.get(d.candidate_id),
-                                distance_m=d.distance_m, decision=d.decision) for d in links]
+    duplicates = _duplicates(session, principal, matter)
     orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
               for o in repository.supervision_orders(session, matter.id, principal)]
-    return MatterDetail(**_read_values(matter), type_name=_type_name(session, matter), timeline=events,
+    return MatterDetail(**_read_values(matter, principal), type_name=_type_name(session, matter), timeline=events,
                         photos=photos, duplicates=duplicates,
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
+
+
+def _duplicates(session: Session, principal: Principal, matter: Matter) -> list[DuplicateRead]:
+    """The matter's duplicate candidates, for the owning unit's acceptors (``matters.handle`` in
+    the owning unit) and only those candidates the caller may see (a candidate moved out of
+    reach by an escalation is left out, never named)."""
+    if not (principal.can("matters.handle") and wf.is_owner_unit(matter, principal)):
+        return []
+    links = repository.duplicates_of(session, matter.id, principal)
+    numbers = repository.numbers_of(session, [d.candidate_id for d in links], principal)
+    return [DuplicateRead(candidate_id=d.candidate_id, candidate_number=numbers[d.candidate_id],
+                          distance_m=d.distance_m, decision=d.decision) for d in links if d.candidate_id in numbers]
 
 
 @dataclass(frozen=True)
@@ -207,7 +281,7 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
     names = geo.names_of(session, {m.division_code for m in items})
     rows = []
     for matter in items:
-        row = to_read(session, matter).model_dump()
+        row = to_read(session, matter, principal).model_dump()
         row["division_name"] = names.get(matter.division_code, matter.division_code)
         rows.append(row)
     return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.dependencies import require, require_login
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
+from civicgrid.kit.pagination import Offset
 from civicgrid.people import service
 from civicgrid.people.models import User
 from civicgrid.people.schemas import (
@@ -77,7 +78,7 @@ def logout(session: DbSession, request: Request,
 
 
 @router.get("/users", response_model=UserPage)
-def list_users(session: DbSession, offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200),
+def list_users(session: DbSession, offset: Offset = 0, limit: int = Query(50, ge=1, le=200),
                role: str | None = None, phone: str | None = None, q: str | None = Query(None, max_length=64),
                principal: Principal = Depends(require("users.read"))) -> UserPage:
     """账号列表 — users inside the caller's jurisdiction; ``phone`` finds by number (keyed hash)."""

@@ -881,7 +881,8 @@ class Simulation:
         original = None
         if agent.arrival.repeat_of is not None:
             original = next((a.matter_id for a in self.agents if a.arrival.index == agent.arrival.repeat_of), None)
-        pending = [d for d in matters.detail(session, owner, agent.matter_id).duplicates if d.decision == "pending"]
+        pending = [d for d in matters.full_detail(session, owner, agent.matter_id).duplicates
+                   if d.decision == "pending"]
         if agent.arrival.traits.merge and "merge" in allowed and any(d.candidate_id == original for d in pending):
             self._act(session, owner, agent, "merge", "与已上报事项重复，合并办理", duplicate_of=original)
             return True

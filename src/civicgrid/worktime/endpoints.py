@@ -87,7 +87,13 @@ def _parse_table(filename: str, content: bytes) -> list[service.DayRow]:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise Invalid("CSV 应为 UTF-8 编码", "The CSV file must be UTF-8", details={"field": "file"}) from None
-        lines = [list(r) for r in csv.reader(io.StringIO(text))]
+        try:
+            # newline="": the csv module itself reads CRLF, LF and bare CR (old Mac, some Excel
+            # exports) line ends; a StringIO that split lines first broke on a bare CR (500).
+            lines = [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise Invalid(f"无法读取 CSV 文件：{exc}", f"Not a readable CSV file: {exc}",
+                          details={"field": "file"}) from None
     if not lines or [str(c or "").strip().lower() for c in lines[0][:3]] != list(COLUMNS):
         raise Invalid("第 1 行应为表头 date,kind,name", "Row 1 must be the header date,kind,name",
                       details={"row": 1})
@@ -96,6 +102,9 @@ def _parse_table(filename: str, content: bytes) -> list[service.DayRow]:
         cells = ([*list(line), None, None, None])[:3]
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
+        if any(isinstance(c, str) and "\x00" in c for c in cells):
+            raise Invalid(f"第 {number} 行含有空字符（NUL）", f"Row {number} contains a NUL character",
+                          details={"row": number})
         raw_day, kind, name = cells
         try:
             day = raw_day.date() if hasattr(raw_day, "date") else date.fromisoformat(str(raw_day).strip())

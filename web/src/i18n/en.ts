@@ -150,6 +150,7 @@ const en: typeof zhCN = {
     map: 'Map',
     timeline: 'Timeline',
     duplicates: 'Possible duplicates',
+    publicView: 'Another jurisdiction handles the matter you reported: only its number, type, status and public notes are shown.',
     noDuplicates: 'No possible duplicates',
     distance: '{m} m away',
     merge: 'Merge into that matter',

@@ -148,6 +148,7 @@ export default {
     map: '位置地图',
     timeline: '办理过程',
     duplicates: '疑似重复事项',
+    publicView: '您上报的事项由其他辖区办理：这里只显示编号、类型、状态和办理答复。',
     noDuplicates: '无疑似重复',
     distance: '相距 {m} 米',
     merge: '合并到该事项',

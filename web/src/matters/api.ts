@@ -6,7 +6,10 @@ import type { paths } from '@/api/schema'
 
 export type MatterPage = Ok<'/api/v1/matters', 'get'>
 export type MatterRow = MatterPage['items'][number]
-export type MatterDetail = Ok<'/api/v1/matters/{matter_id}', 'get'>
+/** A matter as the API answers it: in full, or its public view for a reporter outside the jurisdiction. */
+export type MatterAnswer = Ok<'/api/v1/matters/{matter_id}', 'get'>
+export type MatterDetail = Exclude<MatterAnswer, { view: 'public' }>
+export type MatterPublic = Extract<MatterAnswer, { view: 'public' }>
 export type TimelineEntry = MatterDetail['timeline'][number]
 export type Photo = MatterDetail['photos'][number]
 export type MatterType = Ok<'/api/v1/matter-types', 'get'>[number]
@@ -90,7 +93,7 @@ export function fetchQueue(query: QueueQuery): Promise<MatterPage> {
   return unwrap(api.GET('/api/v1/matters', { params: { query } }))
 }
 
-export function fetchMatter(id: string): Promise<MatterDetail> {
+export function fetchMatter(id: string): Promise<MatterAnswer> {
   return unwrap(api.GET('/api/v1/matters/{matter_id}', { params: { path: { matter_id: id } } }))
 }
 
@@ -122,10 +125,10 @@ export function transition(id: string, body: TransitionBody): Promise<MatterDeta
  * Report a matter. `idempotencyKey` must stay the same for every retry of one submission: the
  * server then answers with the matter the first attempt created instead of a second one.
  */
-export function reportMatter(body: MatterCreate, idempotencyKey: string): Promise<MatterDetail> {
+export function reportMatter(body: MatterCreate, idempotencyKey: string): Promise<MatterAnswer> {
   return call(
     api.POST('/api/v1/matters', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body }),
-  ) as Promise<MatterDetail>
+  ) as Promise<MatterAnswer>
 }
 
 /** Upload a photo (JPEG, PNG, WebP) at the report or result stage. */

@@ -12,7 +12,7 @@ import {
   uploadPhoto,
   type GridLocation,
   type MatterCreate,
-  type MatterDetail,
+  type MatterAnswer,
   type MatterType,
 } from './api'
 import { newIdempotencyKey } from './format'
@@ -44,7 +44,7 @@ export function useIntake(channel: MatterCreate['channel']) {
     /** The last attempt failed on the way (no answer): the same key is sent again. */
     retryable: false,
   })
-  const created = ref<MatterDetail | null>(null)
+  const created = ref<MatterAnswer | null>(null)
 
   let key = newIdempotencyKey()
   // Photos already attached to the matter of this submission (a retry must not attach them twice).
@@ -111,7 +111,7 @@ export function useIntake(channel: MatterCreate['channel']) {
     return null
   }
 
-  async function submit(): Promise<MatterDetail | null> {
+  async function submit(): Promise<MatterAnswer | null> {
     const problem = missing()
     if (problem || !point.value) {
       state.error = problem ?? ''

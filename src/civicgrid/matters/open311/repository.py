@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.matters.models import Matter, MatterType
 from civicgrid.matters.open311.models import Open311Client, Open311Request
-from civicgrid.workflow.models import TimelineEvent
 
 _OPERATOR = "the operator's command line acts for the system"
 
@@ -60,13 +59,15 @@ def request_by_matter(session: Session, matter_id: str, principal: Principal) ->
                                                        visible(Open311Request.grid_code, principal)))
 
 
-def list_requests(session: Session, principal: Principal, *, ids: Collection[str] | None = None,
+def list_requests(session: Session, principal: Principal, client_id: str, *, ids: Collection[str] | None = None,
                   service_codes: Collection[str] | None = None, start: datetime | None = None,
                   end: datetime | None = None, statuses: Collection[str] | None = None,
                   limit: int = 1000) -> list[tuple[Matter, Open311Request]]:
-    """Matters filed through Open311 whose place ``principal`` may see, newest first."""
+    """Matters filed through Open311 whose place ``principal`` may see or that the client
+    ``client_id`` filed (elsewhere in the city: it reads those back as their public view), newest
+    first."""
     query = (select(Matter, Open311Request).join(Open311Request, Open311Request.matter_id == Matter.id)
-             .where(visible(Open311Request.grid_code, principal)))
+             .where(or_(visible(Open311Request.grid_code, principal), Open311Request.client_id == client_id)))
     if ids is not None:
         query = query.where(Matter.id.in_(list(ids)))
     if service_codes is not None:
@@ -86,16 +87,3 @@ def types_by_id(session: Session, type_ids: Collection[str]) -> dict[str, Matter
         return {}
     rows = session.scalars(select(MatterType).where(MatterType.id.in_(list(type_ids))))
     return {t.id: t for t in rows}
-
-
-def notes_of(session: Session, matter_ids: Collection[str], actions: Collection[str],
-             principal: Principal) -> Sequence[TimelineEvent]:
-    """Timeline events with one of ``actions`` of those of these matters filed through Open311 in a
-    place ``principal`` may see, oldest first."""
-    if not matter_ids:
-        return []
-    return session.scalars(select(TimelineEvent).join(
-        Open311Request, Open311Request.matter_id == TimelineEvent.entity_id).where(
-        visible(Open311Request.grid_code, principal),
-        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id.in_(list(matter_ids)),
-        TimelineEvent.action.in_(list(actions))).order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()

@@ -102,8 +102,8 @@ class ServiceRequest(BaseModel):
     address: str | None
     address_id: str | None = None
     zipcode: str | None = None
-    lat: float
-    long: float
+    lat: float | None  # None in the public view of a request filed outside the client's division
+    long: float | None
     media_url: str | None
 
 

@@ -23,7 +23,6 @@ GeoReport specification gives (400 bad field, 401/403 key, 404 unknown service o
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -69,10 +68,6 @@ MAX_RESULTS = 1000  # GeoReport v2: "or first 1000 requests returned"
 MAX_DESCRIPTION = 4000
 MAX_IDS = 200
 
-# Timeline actions whose note is written for the person who reported (a reason for rejecting,
-# the result of the handling, the closing remark). Dispatch instructions, escalation reasons,
-# supervision orders and the like are internal and never leave the platform.
-PUBLIC_NOTE_ACTIONS = ("accept", "reject", "cancel", "resolve", "close", "merge")
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "reported": ("已登记，等待受理", "Registered, awaiting acceptance"),
@@ -361,10 +356,10 @@ def submit(session: Session, client: Open311Client, fields: Mapping[str, str], *
     if grid is None:
         raise _bad("位置不在本市范围内（请确认坐标为 WGS-84 经纬度）",
                    "The location is outside the city (check that lat/long are WGS-84)", "lat")
+    # Anywhere in the city, as on every channel (matters.service.in_full_view): the matter goes to
+    # the owner of the point's grid, and a request filed outside the client's division reads back
+    # as its public view.
     principal = client_principal(client)
-    if not grid.startswith(principal.jurisdiction):
-        raise _bad("位置不在本接入方登记的辖区内", "The location is outside the area this client is registered for",
-                   "lat")
 
     if token is not None:
         token = token.strip()
@@ -447,7 +442,7 @@ def list_requests(session: Session, client: Open311Client, query: RequestQuery, 
         if len(ids) > MAX_IDS:
             raise _bad(f"service_request_id 最多 {MAX_IDS} 个", f"At most {MAX_IDS} service_request_id values",
                        "service_request_id")
-        rows = repository.list_requests(session, client_principal(client), ids=ids, limit=MAX_RESULTS)
+        rows = repository.list_requests(session, client_principal(client), client.id, ids=ids, limit=MAX_RESULTS)
         return _to_requests(session, client, rows, lang)
     codes = [c.upper() for c in _csv(query.service_code)] or None
     statuses: set[str] | None = None
@@ -474,15 +469,14 @@ def list_requests(session: Session, client: Open311Client, query: RequestQuery, 
         raise _bad("end_date 早于 start_date", "end_date is before start_date", "end_date")
     if end - start > DEFAULT_WINDOW:
         raise _bad("查询时间跨度不能超过 90 天", "start_date and end_date may not span more than 90 days", "end_date")
-    rows = repository.list_requests(session, client_principal(client), service_codes=codes, start=start, end=end,
-                                    statuses=statuses,
-                                    limit=MAX_RESULTS)
+    rows = repository.list_requests(session, client_principal(client), client.id, service_codes=codes, start=start,
+                                    end=end, statuses=statuses, limit=MAX_RESULTS)
     return _to_requests(session, client, rows, lang)
 
 
 def get_request(session: Session, client: Open311Client, service_request_id: str, lang: str) -> ServiceRequest:
     """``GET requests/{id}``: one request under the client's division; 404 otherwise."""
-    rows = repository.list_requests(session, client_principal(client),
+    rows = repository.list_requests(session, client_principal(client), client.id,
                                     ids=[service_request_id.strip()], limit=1)
     if not rows:
         raise AppError(f"服务请求 {service_request_id} 不存在", f"Service request {service_request_id} not found",
@@ -517,18 +511,11 @@ def _agency(session: Session, matter: Matter, matter_type: MatterType | None, la
     return pick(f"{division} {department}", f"{department} ({division})", lang)
 
 
-def _public_notes(session: Session, matter_ids: Sequence[str],
-                  principal: Principal) -> dict[str, tuple[str, str | None]]:
-    """The latest public note per matter: (action, text)."""
-    latest: dict[str, tuple[str, str | None]] = {}
-    for event in repository.notes_of(session, matter_ids, PUBLIC_NOTE_ACTIONS, principal):
-        text = (event.note or "").strip() or None
-        if event.action == "resolve" and event.data:
-            result = json.loads(event.data).get("result")
-            text = str(result).strip() if result else text
-        if text is not None:  # a step without words (a bare "close") keeps the earlier note
-            latest[event.entity_id] = (event.action, text)
-    return latest
+def _public_notes(session: Session, matter_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """The latest public note per matter: (action, text); a step without words (a bare "close")
+    keeps the earlier note."""
+    return {matter_id: (notes[-1].action, notes[-1].note)
+            for matter_id, notes in matters.public_notes(session, list(matter_ids)).items() if notes}
 
 
 def expected_at(session: Session, matter: Matter, matter_type: MatterType | None) -> datetime | None:
@@ -560,11 +547,26 @@ def _to_requests(session: Session, client: Open311Client, rows: Iterable[tuple[M
                  lang: str) -> list[ServiceRequest]:
     pairs = [(m, r) for m, r in rows]
     types = repository.types_by_id(session, {m.type_id for m, _ in pairs})
-    notes = _public_notes(session, [m.id for m, _ in pairs], client_principal(client))
+    notes = _public_notes(session, [m.id for m, _ in pairs])
     names: dict[str, str | None] = {}
+    principal = client_principal(client)
     out = []
     for matter, link in pairs:
         t = types.get(matter.type_id)
+        if not matters.in_full_view(principal, matter):
+            # Filed by this client outside its division: the public view only (number, type,
+            # status, public notes), the one the REST API gives such a reporter.
+            view = matters.public_view(session, matter, lang)
+            latest = (view.notes[-1].action, view.notes[-1].note) if view.notes else None
+            out.append(ServiceRequest(
+                service_request_id=view.id, status="closed" if view.status in wf.FINISHED else "open",
+                status_notes=_status_notes(matter, latest, lang), service_name=view.type_name,
+                service_code=view.type_code, description=None, agency_responsible=None,
+                service_notice=pick(f"事项编号 {view.number}", f"Matter number {view.number}", lang),
+                requested_datetime=iso_datetime(view.reported_at) or "",
+                updated_datetime=iso_datetime(view.status_changed_at), expected_datetime=None, address=None,
+                lat=None, long=None, media_url=None))
+            continue
         out.append(ServiceRequest(
             service_request_id=matter.id,
             status="closed" if matter.status in wf.FINISHED else "open",
