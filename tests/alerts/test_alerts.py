@@ -88,7 +88,8 @@ def test_the_loop_over_http(engine: Engine, live_server: LiveServer, yongzhou: Y
     assert act("village", up, "escalate").status_code == 422  # a reason is required
     escalated = act("village", up, "escalate", note="涉及多个村，请镇里协调").json()
     assert (escalated["status"], escalated["division_code"]) == ("escalated", township_code)
-    assert escalated["timeline"][-1]["data"]["to_division"] == township_code
+    seen_above = httpx.get(f"{url}/{up}", headers=h["township"]).json()
+    assert seen_above["timeline"][-1]["data"]["to_division"] == township_code
     assert httpx.get(f"{url}/{up}", headers=h["village"]).status_code == 404  # it left the village
     handled = act("township", up, "acknowledge")
     assert handled.json()["status"] == "acknowledged"
