@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from civicgrid.config import get_settings
+from civicgrid.config import Settings, get_settings
 
 app = typer.Typer(help="civicgrid 市域社会治理平台 — city-scale governance platform", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema / 数据库结构", no_args_is_help=True)
@@ -82,6 +82,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     from civicgrid.migrate import current_revision, head_revision
 
     settings = get_settings()
+    _refuse_builtin_secret(settings)
     current = current_revision(get_engine())
     head = head_revision(settings.database_url)
     if current != head:
@@ -92,6 +93,44 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     from civicgrid.serving import serve as run_server
 
     run_server(host, port, workers)
+
+
+def _refuse_builtin_secret(settings: Settings) -> None:
+    """Anyone who has read the source could forge tokens and personal-data lookups with the
+    built-in key: outside development the server does not start with it."""
+    if settings.uses_builtin_secret and not settings.is_development:
+        typer.echo("拒绝启动：仍在使用内置的默认密钥 secret_key。请设置 CIVICGRID_SECRET_KEY（至少 32 个随机字符），"
+                   "或仅在开发环境设置 CIVICGRID_ENV=development（见 docs/operations.md）。\n"
+                   "Refusing to start: secret_key is still the built-in default. Set CIVICGRID_SECRET_KEY "
+                   "(32+ random characters), or CIVICGRID_ENV=development on a development machine only "
+                   "(docs/operations.md).", err=True)
+        raise typer.Exit(2)
+
+
+def _ensure_demo_secret() -> None:
+    """Give the demo a key of its own: a random one written once under var/ (mode 0600) and read
+    from there by every later command (Settings.secret_key_file), so `make demo` still starts
+    with one command and no demo runs on the key printed in the source."""
+    import os
+    import secrets
+
+    settings = get_settings()
+    if not settings.uses_builtin_secret or settings.is_development:
+        return
+    path = Path(settings.secret_key_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # written by another run meanwhile, or empty: settings decide below
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        typer.echo(f"generated a secret key in {path} (mode 0600) / 已生成密钥文件 {path}")
+    get_settings.cache_clear()
+    if get_settings().uses_builtin_secret:
+        typer.echo(f"{path} is empty: remove it or set CIVICGRID_SECRET_KEY / 密钥文件为空", err=True)
+        raise typer.Exit(2)
 
 
 @app.command("import-divisions")
@@ -261,6 +300,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from civicgrid.migrate import upgrade
     from civicgrid.simulate.demo import format_logins, seed, seed_matters
 
+    _ensure_demo_secret()
     settings = get_settings()
     upgrade(settings.database_url)
     logins = seed(get_engine(), echo=typer.echo)

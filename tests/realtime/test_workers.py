@@ -40,7 +40,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     upgrade(url)
     port = free_port()
     env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false",
-           "CIVICGRID_REALTIME_BACKEND": "auto"}
+           "CIVICGRID_REALTIME_BACKEND": "auto", "CIVICGRID_ENV": "development"}
     server = subprocess.Popen([sys.executable, "-m", "civicgrid.cli", "serve", "--port", str(port),
                                "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
