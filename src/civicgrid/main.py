@@ -135,7 +135,10 @@ class RequestContext:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    from civicgrid.headers import SecurityHeaders
+
     app.add_middleware(RequestContext, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the 413 RequestContext answers itself
 
 
 def _mount_web(app: FastAPI, static_dir: Path) -> None:
