@@ -1,13 +1,14 @@
 """Browser security headers on every HTTP response (issue 9 §3.5).
 
 The console is built by Vite into files under ``/assets``: no inline script, no ``eval`` (vue-i18n
-compiles its messages without ``new Function``), so ``script-src 'self'`` holds. Element Plus and
-ECharts position popovers and tooltips with inline ``style`` attributes, hence
-``style-src 'self' 'unsafe-inline'`` (styles cannot run code); ECharts paints on canvas and exports
-``data:``/``blob:`` images. The realtime socket is same-origin (``connect-src 'self'`` covers
-``ws:``/``wss:`` to the same host in CSP level 3; the explicit schemes are for older browsers).
-FastAPI's Swagger page (``/api/docs``) is the one page with an inline script and a CDN; it gets a
-policy of its own.
+compiles its messages without ``new Function``), so ``script-src 'self'`` holds
+(tests/web/test_csp.py loads it in Chromium and fails on any violation). Styles set through the
+CSSOM (Vue bindings, Element Plus poppers) pass any policy, but ECharts writes its tooltips as
+HTML with ``style="…"`` attributes, hence ``style-src 'self' 'unsafe-inline'`` (a style cannot run
+code); ECharts paints on canvas and exports ``data:``/``blob:`` images. The realtime socket is
+same-origin (``connect-src 'self'`` covers ``ws:``/``wss:`` to the same host in CSP level 3, which
+tests/web/test_csp.py checks in Chromium). FastAPI's Swagger page (``/api/docs``) is the one page
+with an inline script and a CDN; it gets a policy of its own.
 """
 
 from __future__ import annotations
