@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -29,12 +31,13 @@ COUNTY = "431102000000"  # 零陵区
 OTHER_COUNTY = "431103000000"  # 冷水滩区
 
 
-def open_socket(live_server: LiveServer, token: str | None = None, **headers: str) -> ClientConnection:
+@contextmanager
+def open_socket(live_server: LiveServer, token: str | None = None, **headers: str) -> Iterator[ClientConnection]:
     """Connect and, given a token, authenticate with the first frame (the only way: issue 9 §3.3)."""
-    ws = connect(f"{live_server.ws_url}/api/v1/ws", open_timeout=10, additional_headers=headers)
-    if token:
-        ws.send(json.dumps({"action": "auth", "token": token}))
-    return ws
+    with connect(f"{live_server.ws_url}/api/v1/ws", open_timeout=10, additional_headers=headers) as ws:
+        if token:
+            ws.send(json.dumps({"action": "auth", "token": token}))
+        yield ws
 
 
 def frame(ws: ClientConnection, timeout: float = 15.0) -> dict[str, Any]:
