@@ -129,7 +129,7 @@ def audit_purge(anchors_out: Path = typer.Option(Path("var/audit-anchors.jsonl")
     from civicgrid.db import get_engine
     from civicgrid.kit.errors import AppError
 
-    settings = get_settings()
+    settings = _checked_settings()
     try:
         report = purge(get_engine(), settings.audit_retention, system_actor(),
                        lambda anchors: _append_anchors(anchors_out, anchors))
@@ -174,7 +174,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     from civicgrid.db import get_engine
     from civicgrid.migrate import current_revision, head_revision
 
-    settings = get_settings()
+    settings = _checked_settings()
     _refuse_builtin_secret(settings)
     current = current_revision(get_engine())
     head = head_revision(settings.database_url)
@@ -186,6 +186,18 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     from civicgrid.serving import serve as run_server
 
     run_server(host, port, workers)
+
+
+def _checked_settings() -> Settings:
+    """The settings, or exit 2 with what is wrong (e.g. an audit retention under six months)."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration refused / 配置无效: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _refuse_builtin_secret(settings: Settings) -> None:
