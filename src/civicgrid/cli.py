@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from civicgrid.config import get_settings
+from civicgrid.config import Settings, get_settings
 
 app = typer.Typer(help="civicgrid 市域社会治理平台 — city-scale governance platform", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema / 数据库结构", no_args_is_help=True)
@@ -38,19 +40,110 @@ def db_revision(message: str = typer.Option(..., "-m"), autogenerate: bool = Tru
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit chain; exit 1 naming the first broken sequence number / 校验审计链."""
+def audit_verify(anchors: Path | None = typer.Option(
+        None, "--anchors", exists=True, dir_okay=False,
+        help="Anchors kept off the server (JSON lines of `audit anchor`) / 链外保存的锚点文件")) -> None:
+    """Recompute the audit chain; exit 1 naming the first broken sequence number / 校验审计链.
+
+    With --anchors, an anchored entry that is missing (a cut tail, a truncated table) or whose
+    hash differs (rows rewritten with recomputed hashes) fails too."""
     from civicgrid.audit.service import verify
     from civicgrid.db import get_engine
 
+    known = _read_anchor_file(anchors) if anchors else []
     with get_engine().connect() as conn:
-        result = verify(conn)
+        result = verify(conn, known)
     if result.ok:
-        typer.echo(f"audit chain intact: {result.checked} entries / 审计链完整：{result.checked} 条")
+        against = f", {len(known)} anchors match / 与 {len(known)} 个锚点一致" if known else ""
+        typer.echo(f"audit chain intact: {result.checked} entries / 审计链完整：{result.checked} 条{against}")
         return
     typer.echo(f"audit chain broken at seq {result.broken_seq}: {result.reason} / "
                f"审计链在第 {result.broken_seq} 条处断裂", err=True)
     raise typer.Exit(1)
+
+
+def _read_anchor_file(path: Path) -> list[Any]:
+    from civicgrid.audit.service import read_anchors
+
+    try:
+        return read_anchors(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        typer.echo(f"{path}: {exc} / 锚点文件格式错误", err=True)
+        raise typer.Exit(2) from None
+
+
+def _append_anchors(path: Path, anchors: Sequence[Any]) -> None:
+    """Append anchor lines and flush them to disk (a purge deletes only after this returned)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for anchor in anchors:
+            out.write(anchor.to_json() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out: Path | None = typer.Option(None, "--out", dir_okay=False,
+                                    help="Append to this JSON-lines file (else print) / 追加写入此文件"),
+    every: int = typer.Option(1000, "--every", min=1, help="A checkpoint every N entries / 每 N 条一个检查点"),
+) -> None:
+    """Write down the chain's head and checkpoints (chain, seq, hash, time) for the audit
+    administrator to keep off the server / 导出审计链锚点（链外保存）.
+
+    The chain is verified first, against the anchors already in --out: a chain that is broken,
+    or that no longer matches what was written down, is not anchored (exit 1)."""
+    from civicgrid.audit.service import verify
+    from civicgrid.db import get_engine
+
+    known = _read_anchor_file(out) if out is not None and out.is_file() else []
+    with get_engine().connect() as conn:
+        result = verify(conn, known, checkpoint_every=every)
+    if not result.ok:
+        typer.echo(f"audit chain broken at seq {result.broken_seq}: {result.reason} — not anchored / "
+                   f"审计链在第 {result.broken_seq} 条处断裂，未导出锚点", err=True)
+        raise typer.Exit(1)
+    have = {(a.chain, a.seq) for a in known}
+    fresh = [a for a in result.anchors() if (a.chain, a.seq) not in have]
+    if out is None:
+        for anchor in fresh:
+            typer.echo(anchor.to_json())
+        return
+    _append_anchors(out, fresh)
+    head = f"head seq {result.head.seq}" if result.head else "empty chain"
+    typer.echo(f"{len(fresh)} anchors appended to {out} ({head}) / 已写入 {len(fresh)} 个锚点", err=True)
+
+
+@audit_app.command("purge")
+def audit_purge(anchors_out: Path = typer.Option(Path("var/audit-anchors.jsonl"), "--anchors-out", dir_okay=False,
+                                                 help="Where the boundary's anchors go first / 清理前写入锚点的文件"),
+                ) -> None:
+    """Delete audit entries older than CIVICGRID_AUDIT_RETENTION_DAYS (at least 183: 网络安全法
+    Art. 21), after verifying the chain and writing the anchors of the boundary / 清理过期审计日志.
+
+    On PostgreSQL run it with a role that may delete from audit_log (its owner or a superuser;
+    the application's role may not — docs/operations.md)."""
+    from civicgrid.audit.service import purge, system_actor
+    from civicgrid.db import get_engine
+    from civicgrid.kit.errors import AppError
+
+    settings = _checked_settings()
+    try:
+        report = purge(get_engine(), settings.audit_retention, system_actor(),
+                       lambda anchors: _append_anchors(anchors_out, anchors))
+    except AppError as exc:
+        typer.echo(f"{exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    if report.through_seq is None:
+        typer.echo(f"nothing older than {report.cutoff:%Y-%m-%d} / 没有超过保留期限的审计日志")
+        return
+    for anchor in report.anchors:
+        typer.echo(anchor.to_json())
+    typer.echo(f"deleted {report.deleted} entries through seq {report.through_seq} (older than "
+               f"{report.cutoff:%Y-%m-%d}); anchors appended to {anchors_out} — keep a copy off the server / "
+               f"已删除 {report.deleted} 条，锚点已写入 {anchors_out}")
 
 
 @app.command("openapi")
@@ -86,7 +179,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to bind / 监听�
     from civicgrid.db import get_engine
     from civicgrid.migrate import current_revision, head_revision
 
-    settings = get_settings()
+    settings = _checked_settings()
+    _refuse_builtin_secret(settings)
     current = current_revision(get_engine())
     head = head_revision(settings.database_url)
     if current != head:
@@ -124,6 +218,56 @@ def import_places(path: Path = typer.Argument(..., exists=True, dir_okay=False,
         raise typer.Exit(1) from None
     typer.echo(f"places ({report.source}): {report.created} 新增 created, {report.updated} 更新 updated, "
                f"{report.unchanged} 未变 unchanged")
+
+
+def _checked_settings() -> Settings:
+    """The settings, or exit 2 with what is wrong (e.g. an audit retention under six months)."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration refused / 配置无效: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _refuse_builtin_secret(settings: Settings) -> None:
+    """Anyone who has read the source could forge tokens and personal-data lookups with the
+    built-in key: outside development the server does not start with it."""
+    if settings.uses_builtin_secret and not settings.is_development:
+        typer.echo("拒绝启动：仍在使用内置的默认密钥 secret_key。请设置 CIVICGRID_SECRET_KEY（至少 32 个随机字符），"
+                   "或仅在开发环境设置 CIVICGRID_ENV=development（见 docs/operations.md）。\n"
+                   "Refusing to start: secret_key is still the built-in default. Set CIVICGRID_SECRET_KEY "
+                   "(32+ random characters), or CIVICGRID_ENV=development on a development machine only "
+                   "(docs/operations.md).", err=True)
+        raise typer.Exit(2)
+
+
+def _ensure_demo_secret() -> None:
+    """Give the demo a key of its own: a random one written once under var/ (mode 0600) and read
+    from there by every later command (Settings.secret_key_file), so `make demo` still starts
+    with one command and no demo runs on the key printed in the source."""
+    import os
+    import secrets
+
+    settings = get_settings()
+    if not settings.uses_builtin_secret or settings.is_development:
+        return
+    path = Path(settings.secret_key_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # written by another run meanwhile, or empty: settings decide below
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        typer.echo(f"generated a secret key in {path} (mode 0600) / 已生成密钥文件 {path}")
+    get_settings.cache_clear()
+    if get_settings().uses_builtin_secret:
+        typer.echo(f"{path} is empty: remove it or set CIVICGRID_SECRET_KEY / 密钥文件为空", err=True)
+        raise typer.Exit(2)
 
 
 @app.command("import-divisions")
@@ -313,6 +457,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from civicgrid.simulate.demo import format_logins, seed, seed_matters
     from civicgrid.simulate.orgs import seed_org_units
 
+    _ensure_demo_secret()
     settings = get_settings()
     upgrade(settings.database_url)
     logins = seed(get_engine(), echo=typer.echo)

@@ -7,11 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
+# Known to everyone who has read the source: `serve` refuses it outside development.
+BUILTIN_SECRET_KEY = "dev-only-secret-change-me-in-production-0123456789"
+# 网络安全法 (2017) Art. 21 (三): network logs are kept for no less than six months.
+AUDIT_RETENTION_MIN_DAYS = 183
 
 
 class Settings(BaseSettings):
@@ -24,9 +28,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; sqlite:///path or postgresql+psycopg://user@host/db",
     )
     secret_key: str = Field(
-        default="dev-only-secret-change-me-in-production-0123456789",
+        default=BUILTIN_SECRET_KEY,
         description="Key for token hashing and the keyed hash of personal data lookups",
     )
+    secret_key_file: str = Field(
+        default="var/secret_key",
+        description="Read when secret_key is not set: the key `civicgrid demo` writes (mode 0600)",
+    )
+    env: str = Field(default="production",
+                     description="development lets `serve` run with the built-in secret_key")
+    audit_retention_days: int = Field(
+        default=365, description="Audit entries older than this may be purged (minimum 183: 网络安全法 Art. 21)")
     pii_key: str = Field(
         default="",
         description="Base64 32-byte key (AES-256-GCM) for personal data at rest; derived from secret_key when empty",
@@ -58,6 +70,42 @@ class Settings(BaseSettings):
     tls_keyfile: str = Field(default="", description="PEM private key of tls_certfile")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _statutory_minimum(cls, days: int) -> int:
+        if days < AUDIT_RETENTION_MIN_DAYS:
+            raise ValueError(
+                f"CIVICGRID_AUDIT_RETENTION_DAYS={days}：审计日志至少保留 {AUDIT_RETENTION_MIN_DAYS} 天"
+                f"（《网络安全法》第二十一条第（三）项：网络日志留存不少于六个月） / audit entries must be kept at "
+                f"least {AUDIT_RETENTION_MIN_DAYS} days (Cybersecurity Law Art. 21 (3): network logs are kept "
+                "no less than six months)")
+        return days
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> Settings:
+        """No key configured: use the one `civicgrid demo` generated, when there is one."""
+        if self.secret_key == BUILTIN_SECRET_KEY:
+            path = Path(self.secret_key_file)
+            if path.is_file():
+                key = path.read_text(encoding="utf-8").strip()
+                if key:
+                    self.secret_key = key
+        return self
+
+    @property
+    def uses_builtin_secret(self) -> bool:
+        """Whether the key is the one shipped in the source (anyone can forge tokens with it)."""
+        return self.secret_key == BUILTIN_SECRET_KEY
+
+    @property
+    def is_development(self) -> bool:
+        return self.env.strip().lower() == "development"
+
+    @property
+    def audit_retention(self) -> timedelta:
+        """How long audit entries are kept at least."""
+        return timedelta(days=self.audit_retention_days)
 
     @property
     def timer_retention(self) -> timedelta | None:

@@ -203,7 +203,12 @@ class RequestContext:
 
 
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    from civicgrid.headers import SecurityHeaders
+    from civicgrid.kit.redact import install_log_redaction
+
     app.add_middleware(RequestContext, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: also on the 413 RequestContext answers itself
+    install_log_redaction()  # no token, key or password from a query string in any log
 
 
 def _mount_web(app: FastAPI, static_dir: Path) -> None:

@@ -57,3 +57,28 @@ def test_verify_endpoint(live_server: LiveServer, engine: Engine) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] is True and body["checked"] > 0 and body["broken_seq"] is None
+
+
+def test_anchor_download_for_the_city_auditor(live_server: LiveServer, engine: Engine) -> None:
+    """Issue 9 §3.1: the audit administrator downloads the anchors (JSON lines) to keep off the server."""
+    import json
+
+    from civicgrid.audit.service import read_anchors, verify
+
+    city = make_user_committed(engine, role="auditor", division_code="431100000000")
+    token = login(live_server.url, city.username)
+    response = httpx.get(f"{live_server.url}/api/v1/audit/anchor", params={"every": "5"},
+                         headers=auth_headers(token))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert "attachment" in response.headers["content-disposition"]
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert lines[-1]["kind"] == "head" and all(a["chain"] == "city" for a in lines)
+    assert all(a["seq"] % 5 == 0 for a in lines[:-1])
+    with engine.connect() as conn:  # what was downloaded verifies against the database
+        assert verify(conn, read_anchors(response.text)).ok
+    # A county auditor holds audit.read too, but the chain is city-wide: 404.
+    county = make_user_committed(engine, role="auditor", division_code="431102000000")
+    hidden = httpx.get(f"{live_server.url}/api/v1/audit/anchor",
+                       headers=auth_headers(login(live_server.url, county.username)))
+    assert hidden.status_code == 404

@@ -235,8 +235,8 @@ def test_intake_and_transitions_are_pushed(live_server: LiveServer, engine: Engi
     village = actor(live_server, engine, "village_officer", place.village)
 
     async def listen() -> list[dict[str, Any]]:
-        url = f"{live_server.ws_url}/api/v1/ws?token={village.token}"
-        async with websockets.connect(url) as ws:
+        async with websockets.connect(f"{live_server.ws_url}/api/v1/ws") as ws:
+            await ws.send(json.dumps({"action": "auth", "token": village.token}))  # never in the address
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready"
             await ws.send(json.dumps({"action": "subscribe", "channel": f"division:{place.village}"}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "subscribed"

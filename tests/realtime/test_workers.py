@@ -40,7 +40,7 @@ def two_workers(tmp_path: Path) -> Iterator[tuple[str, Path, int]]:
     upgrade(url)
     port = free_port()
     env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false",
-           "CIVICGRID_REALTIME_BACKEND": "auto"}
+           "CIVICGRID_REALTIME_BACKEND": "auto", "CIVICGRID_ENV": "development"}
     server = subprocess.Popen([sys.executable, "-m", "civicgrid.cli", "serve", "--port", str(port),
                                "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               text=True)
@@ -74,9 +74,10 @@ def test_every_worker_delivers_what_another_process_publishes(two_workers: tuple
         time.sleep(0.1)
 
     with ExitStack() as stack:
-        clients = [stack.enter_context(connect(f"{base.replace('http', 'ws')}/api/v1/ws?token={token}",
-                                               open_timeout=10)) for _ in range(8)]
+        clients = [stack.enter_context(connect(f"{base.replace('http', 'ws')}/api/v1/ws", open_timeout=10))
+                   for _ in range(8)]
         for ws in clients:
+            ws.send(json.dumps({"action": "auth", "token": token}))
             assert json.loads(ws.recv(timeout=15))["type"] == "ready"
             ws.send(json.dumps({"action": "subscribe", "channel": "division:431102"}))
             assert json.loads(ws.recv(timeout=15)) == {"type": "subscribed", "channel": "division:431102"}

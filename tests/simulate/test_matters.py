@@ -159,6 +159,7 @@ def test_demo_command_skips_existing_matters(replay: Replay, monkeypatch: pytest
     from civicgrid.config import get_settings
 
     monkeypatch.setenv("CIVICGRID_DATABASE_URL", replay.url)
+    monkeypatch.setenv("CIVICGRID_ENV", "development")  # keep the session's key (no var/secret_key)
     get_settings.cache_clear()
     try:
         matters_before = _counts(replay.engine)[0]

@@ -1,18 +1,22 @@
-"""Audit API: browse the chain within one's jurisdiction, and verify it."""
+"""Audit API: browse the chain within one's jurisdiction, verify it, download its anchors."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.background import BackgroundTask
 
 from civicgrid.audit import repository
 from civicgrid.audit.schemas import AuditEntryRead, AuditPage, VerifyRead
-from civicgrid.audit.service import verify
+from civicgrid.audit.service import CHAIN, audit_export, verify
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import CITY_PREFIX_LEN
 from civicgrid.db import DbSession
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.errors import AppError
 from civicgrid.kit.pagination import Offset
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -39,3 +43,26 @@ def verify_chain(session: DbSession, principal: Principal = Depends(require("aud
     """校验审计链 — recompute the whole chain (the same check as `civicgrid audit verify`)."""
     result = verify(session.connection())
     return VerifyRead(ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason)
+
+
+@router.get("/anchor", response_class=Response, responses={200: {"content": {"application/x-ndjson": {}}}})
+def download_anchor(request: Request, session: DbSession, every: int = Query(1000, ge=1, le=1_000_000),
+                    principal: Principal = Depends(require("audit.read"))) -> Response:
+    """审计链锚点 — the head and every n-th entry (chain, seq, hash, time) as JSON lines, for the
+    audit administrator to keep off the server (`civicgrid audit anchor` writes the same). The chain
+    is verified first: a broken chain is not anchored (409). The chain is city-wide: an auditor of
+    a smaller jurisdiction gets 404."""
+    if len(principal.jurisdiction) > CITY_PREFIX_LEN:
+        raise AppError("未找到", "Not found", status=404, code="not_found")
+    result = verify(session.connection(), checkpoint_every=every)
+    if not result.ok:
+        raise AppError(f"审计链在第 {result.broken_seq} 条处断裂，不能导出锚点",
+                       f"The audit chain is broken at seq {result.broken_seq}: no anchor", status=409,
+                       code="audit_chain_broken", details={"broken_seq": result.broken_seq})
+    body = "".join(anchor.to_json() + "\n" for anchor in result.anchors())
+    name = f"audit-anchor-{CHAIN}-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+    head = result.head.seq if result.head else None
+    return Response(body, media_type="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                    background=BackgroundTask(audit_export, request.app.state.engine, principal, "audit.anchor",
+                                              {"chain": CHAIN, "head_seq": head, "every": every}))

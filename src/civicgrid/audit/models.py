@@ -31,3 +31,14 @@ class AuditEntry(Base):
     after: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+class AuditPurgePermit(Base):
+    """Lets the append-only trigger pass the deletion of entries up to ``through_seq``. Only
+    ``civicgrid audit purge`` writes one, and removes it in the same transaction, so no other
+    transaction ever sees it (on PostgreSQL the application's role may not touch this table)."""
+
+    __tablename__ = "audit_purge_permits"
+    __audit__ = False
+
+    through_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -5,9 +5,10 @@ the system."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
@@ -62,3 +63,38 @@ def list_entries(session: Session, principal: Principal, *, action: str | None =
                            .order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)).all()
     total = session.scalar(_filtered(select(func.count()).select_from(AuditEntry), principal, **filters)) or 0
     return rows, int(total)
+
+
+# ---------------------------------------------------------------- the chain's own reads (system)
+
+_CHAIN = "the chain's own bookkeeping: verify, anchors and the retention purge act for the system"
+
+
+def latest_purge_after(conn: Connection, action: str) -> str | None:
+    """The ``after`` of the newest entry with ``action`` (the latest purge's record)."""
+    return conn.scalar(select(AuditEntry.after).where(AuditEntry.action == action, unscoped(_CHAIN))
+                       .order_by(AuditEntry.seq.desc()).limit(1))
+
+
+def first_seq(conn: Connection) -> int | None:
+    return conn.scalar(select(func.min(AuditEntry.seq)).where(unscoped(_CHAIN)))
+
+
+def last_seq_before(conn: Connection, cutoff: datetime) -> int | None:
+    return conn.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.at < cutoff, unscoped(_CHAIN)))
+
+
+def entry_at(conn: Connection, seq: int) -> Any:
+    """(hash, at) of one entry."""
+    return conn.execute(select(AuditEntry.hash, AuditEntry.at).where(AuditEntry.seq == seq, unscoped(_CHAIN))).one()
+
+
+def first_after(conn: Connection, seq: int) -> Any:
+    """(seq, hash, at) of the first entry after ``seq``, or None."""
+    return conn.execute(select(AuditEntry.seq, AuditEntry.hash, AuditEntry.at)
+                        .where(AuditEntry.seq > seq, unscoped(_CHAIN)).order_by(AuditEntry.seq).limit(1)).first()
+
+
+def delete_through(conn: Connection, seq: int) -> int:
+    """Delete the entries up to ``seq`` (the purge, under its permit); how many."""
+    return int(conn.execute(delete(AuditEntry).where(AuditEntry.seq <= seq, unscoped(_CHAIN))).rowcount or 0)

@@ -10,21 +10,24 @@ the database lock. The head (last seq and hash) is cached for the rest of the tr
 from __future__ import annotations
 
 import getpass
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, insert, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, UOWTransaction
 
 from civicgrid.audit import repository
 from civicgrid.audit.chain import GENESIS_HASH, canonical_json, entry_hash, hashed_fields, to_jsonable
-from civicgrid.audit.models import AuditEntry
+from civicgrid.audit.models import AuditEntry, AuditPurgePermit
 from civicgrid.authz.principal import Principal
 from civicgrid.db import Base, within_transaction
 from civicgrid.kit.clock import utcnow
+from civicgrid.kit.errors import AppError
 from civicgrid.kit.personal import is_personal
 from civicgrid.kit.statements import DriverStatement, Sent, pipeline
 
@@ -331,6 +334,42 @@ install()
 
 # ---------------------------------------------------------------- verification
 
+CHAIN = "city"  # one chain today; per-county chains will name themselves here (DESIGN.md)
+PURGE_ACTION = "audit.purge"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A link of the chain written down outside the database: the audit administrator keeps
+    these off the server, and ``audit verify --anchors`` then detects a cut tail, a truncated
+    table or rows rewritten with recomputed hashes. ``kind``: ``head`` (the latest entry when it
+    was taken), ``checkpoint`` (every n-th entry), ``purge`` (the last entry a purge removed: the
+    remaining chain starts from its hash) or ``retained`` (the first entry a purge kept)."""
+
+    chain: str
+    seq: int
+    hash: str
+    at: str | None = None
+    kind: str = "head"
+    anchored_at: str | None = None
+
+    def to_json(self) -> str:
+        return canonical_json({"chain": self.chain, "seq": self.seq, "hash": self.hash, "at": self.at,
+                               "kind": self.kind, "anchored_at": self.anchored_at or utcnow().isoformat()})
+
+    @classmethod
+    def from_json(cls, line: str) -> Anchor:
+        data = json.loads(line)
+        if not isinstance(data, dict) or not isinstance(data.get("seq"), int) or not isinstance(data.get("hash"), str):
+            raise ValueError(f"not an audit anchor: {line[:120]!r}")
+        return cls(chain=str(data.get("chain") or CHAIN), seq=int(data["seq"]), hash=str(data["hash"]),
+                   at=data.get("at"), kind=str(data.get("kind") or "head"), anchored_at=data.get("anchored_at"))
+
+
+def read_anchors(text_: str) -> list[Anchor]:
+    """Anchors from JSON lines (blank lines skipped); a malformed line raises ``ValueError``."""
+    return [Anchor.from_json(line) for line in text_.splitlines() if line.strip()]
+
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -340,6 +379,14 @@ class VerifyResult:
     checked: int
     broken_seq: int | None = None
     reason: str = ""
+    first_seq: int | None = None
+    head: Anchor | None = None
+    checkpoints: tuple[Anchor, ...] = ()
+
+    def anchors(self) -> list[Anchor]:
+        """What to write down now: the checkpoints and the head (once, when it is a checkpoint too)."""
+        head = [self.head] if self.head else []
+        return [a for a in self.checkpoints if not head or a.seq != head[0].seq] + head
 
 
 def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
@@ -348,17 +395,55 @@ def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]
     yield from repository.iter_chain(conn, batch)
 
 
-def verify(conn: Connection) -> VerifyResult:
+def _latest_purge(conn: Connection) -> tuple[int, str] | None:
+    """The last entry the latest purge removed and its hash, as that purge recorded them (in its
+    own entry, which the chain itself protects); None when the chain was never purged."""
+    after = repository.latest_purge_after(conn, PURGE_ACTION)
+    data = json.loads(after) if after else None
+    if isinstance(data, dict) and isinstance(data.get("through_seq"), int):
+        return int(data["through_seq"]), str(data.get("through_hash"))
+    return None
+
+
+def verify(conn: Connection, anchors: Sequence[Anchor] = (), *, checkpoint_every: int = 0) -> VerifyResult:
     """Recompute every link; name the first sequence number whose link is broken.
 
     A changed row breaks its own hash; a deleted row leaves a gap in ``seq`` (and the next
     row's ``prev_hash`` no longer matches); reordered rows break the hash of the first moved one.
+    With ``anchors`` (kept off the server), an anchored entry whose hash differs (rows rewritten
+    with recomputed hashes) or that is gone (a cut tail, a truncated table) is named too. A chain
+    whose oldest entries were purged starts from the hash its ``audit.purge`` entry recorded.
+    ``checkpoint_every`` collects every n-th entry as an anchor to write down.
     """
     from civicgrid.db import UTCDateTime
 
+    foreign = sorted({a.chain for a in anchors if a.chain != CHAIN})
+    if foreign:
+        raise ValueError(f"anchors of unknown chains: {', '.join(foreign)}")
+    anchored: dict[int, Anchor] = {}
+    for given in anchors:
+        anchored.setdefault(given.seq, given)
+        if anchored[given.seq].hash != given.hash:
+            return VerifyResult(False, 0, given.seq, f"the anchors disagree about sequence {given.seq}")
+
+    first = repository.first_seq(conn)
     expected_seq = 1
     prev = GENESIS_HASH
+    if first is not None and first > 1:
+        purged = _latest_purge(conn)
+        if purged is None:
+            return VerifyResult(False, 0, 1, f"sequences 1–{first - 1} are missing and no audit.purge removed them")
+        if purged[0] + 1 != first:
+            return VerifyResult(False, 0, purged[0] + 1, f"sequence {purged[0] + 1} is missing (the purge removed "
+                                                         f"through {purged[0]}; the first row is {first})")
+        expected_seq, prev = first, purged[1]
+    for seq, given in anchored.items():  # anchors of purged entries: only the boundary is still known
+        if seq == expected_seq - 1 and given.hash != prev:
+            return VerifyResult(False, 0, seq, f"sequence {seq} (purged) does not match its anchor")
+
     count = 0
+    checkpoints: list[Anchor] = []
+    last: dict[str, Any] | None = None
     utc = UTCDateTime()
     for row in iter_entries(conn):
         row["at"] = utc.process_result_value(row["at"], conn.dialect)
@@ -370,7 +455,81 @@ def verify(conn: Connection) -> VerifyResult:
             return VerifyResult(False, count, seq, "prev_hash does not match the previous entry's hash")
         if entry_hash(prev, hashed_fields(row)) != row["hash"]:
             return VerifyResult(False, count, seq, "hash does not match the entry's content")
+        anchor = anchored.get(seq)
+        if anchor is not None and anchor.hash != row["hash"]:
+            return VerifyResult(False, count, seq, f"sequence {seq} does not match its anchor "
+                                                   f"(taken {anchor.anchored_at or 'earlier'}): rewritten")
+        if checkpoint_every and seq % checkpoint_every == 0:
+            checkpoints.append(Anchor(CHAIN, seq, row["hash"], row["at"].isoformat(), "checkpoint"))
         prev = row["hash"]
         expected_seq += 1
         count += 1
-    return VerifyResult(True, count)
+        last = row
+    missing = sorted(seq for seq in anchored if seq >= expected_seq)
+    if missing:
+        ends = f"the chain ends at {expected_seq - 1}" if last else "the chain is empty"
+        return VerifyResult(False, count, missing[0], f"anchored sequence {missing[0]} is missing ({ends})")
+    head = Anchor(CHAIN, last["seq"], last["hash"], last["at"].isoformat(), "head") if last else None
+    return VerifyResult(True, count, first_seq=first, head=head, checkpoints=tuple(checkpoints))
+
+
+# ---------------------------------------------------------------- retention
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed, and the anchors written before it did."""
+
+    deleted: int
+    through_seq: int | None
+    cutoff: datetime
+    anchors: tuple[Anchor, ...] = ()
+
+
+def purge(engine: Engine, retention: timedelta, actor: Actor,
+          write_anchors: Callable[[Sequence[Anchor]], None]) -> PurgeReport:
+    """Delete the entries older than ``retention`` (at least the statutory six months), after
+    checking the whole chain and handing the anchors of the boundary — the last entry removed and
+    the first kept — to ``write_anchors`` (which must have stored them when it returns). The
+    purge is itself an entry of the chain (``audit.purge``, with the hash the rest starts from).
+    Only this path gets past the append-only trigger: it writes a permit for its own transaction."""
+    from civicgrid.config import AUDIT_RETENTION_MIN_DAYS
+    from civicgrid.db import transaction
+
+    if retention < timedelta(days=AUDIT_RETENTION_MIN_DAYS):
+        raise AppError(f"审计日志至少保留 {AUDIT_RETENTION_MIN_DAYS} 天（《网络安全法》第二十一条）",
+                       f"Audit entries are kept at least {AUDIT_RETENTION_MIN_DAYS} days (Cybersecurity Law "
+                       "Art. 21)", status=422, code="retention_too_short")
+    cutoff = utcnow() - retention
+    with transaction(engine) as session:
+        set_actor(session, actor)
+        conn = session.connection()
+        _head(conn, session)  # the chain's lock (PostgreSQL) until commit: nothing appends meanwhile
+        through = repository.last_seq_before(conn, cutoff)
+        if through is None:
+            return PurgeReport(0, None, cutoff)
+        checked = verify(conn)
+        if not checked.ok:
+            raise AppError(f"审计链在第 {checked.broken_seq} 条处断裂，不予清理", f"The audit chain is broken at "
+                           f"seq {checked.broken_seq}: nothing purged", status=409, code="audit_chain_broken")
+        row = repository.entry_at(conn, through)
+        through_hash = str(row.hash)
+        anchors = [Anchor(CHAIN, through, through_hash, _iso(row.at, conn), "purge")]
+        kept = repository.first_after(conn, through)
+        if kept is not None:
+            anchors.append(Anchor(CHAIN, int(kept.seq), str(kept.hash), _iso(kept.at, conn), "retained"))
+        write_anchors(anchors)  # before anything is gone
+        conn.execute(insert(AuditPurgePermit).values(through_seq=through))
+        deleted = repository.delete_through(conn, through)
+        conn.execute(delete(AuditPurgePermit))
+        record(session, PURGE_ACTION, "audit_log", after={
+            "through_seq": through, "through_hash": through_hash, "deleted": deleted,
+            "cutoff": cutoff.isoformat(), "retention_days": retention.days})
+    return PurgeReport(int(deleted), through, cutoff, tuple(anchors))
+
+
+def _iso(value: Any, conn: Connection) -> str | None:
+    from civicgrid.db import UTCDateTime
+
+    at = UTCDateTime().process_result_value(value, conn.dialect)
+    return at.isoformat() if at else None

@@ -1,5 +1,7 @@
-"""Authenticating a WebSocket: the token comes in the query (``?token=``) or as the first
-message (``{"action": "auth", "token": "..."}``, which keeps it out of access logs).
+"""Authenticating a WebSocket: the token comes only as the first message
+(``{"action": "auth", "token": "..."}``). A token in the address (``?token=``) would land in
+access logs and proxy logs (issue 9 §3.3): such a socket is refused (4401, code
+``token_in_query``) before the token is even looked at.
 
 A browser cannot see why a handshake was refused, so the socket is accepted first and then
 closed with an application code the client can act on: 4401 (log in again) or 4403 (the role
@@ -28,6 +30,10 @@ CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 AUTH_TIMEOUT_SECONDS = 10.0
 WS_PATH_LABEL = "WS /api/v1/ws"
+TOKEN_IN_QUERY = AppError(
+    "令牌不能放在地址中：请在连接后的第一条消息中发送 {\"action\": \"auth\", \"token\": …}",
+    "The token must not travel in the address: send {\"action\": \"auth\", \"token\": …} as the first message",
+    status=401, code="token_in_query")
 
 
 def socket_language(websocket: WebSocket) -> str:
@@ -71,7 +77,9 @@ class SocketRequire:
 
     async def __call__(self, websocket: WebSocket) -> Principal:
         await websocket.accept()
-        token = websocket.query_params.get("token") or await self._first_message_token(websocket)
+        if "token" in websocket.query_params:
+            raise await refuse(websocket, TOKEN_IN_QUERY, CLOSE_NOT_AUTHENTICATED)
+        token = await self._first_message_token(websocket)
         if not token:
             raise await refuse(websocket, NotAuthenticated(), CLOSE_NOT_AUTHENTICATED)
         try:

@@ -2,7 +2,7 @@
 
 Client → server (JSON text frames)::
 
-    {"action": "auth", "token": "..."}            first frame, when no ?token= was given
+    {"action": "auth", "token": "..."}            the first frame (never ?token=: access logs)
     {"action": "subscribe", "channel": "division:431102"}
     {"action": "unsubscribe", "channel": "division:431102"}
     {"action": "ping"}
@@ -15,9 +15,9 @@ Server → client::
     {"type": "ping", "at"}  (when idle)   {"type": "pong", "at"}
     {"type": "error", "code", "message", ...}
 
-Close codes: 4401 not authenticated (also when the token is revoked or times out while the
-socket is open; it is re-checked every minute), 4403 no ``realtime.subscribe`` permission,
-1013 the client could not keep up with its messages.
+Close codes: 4401 not authenticated (also for a token in the address, and when the token is
+revoked or times out while the socket is open; it is re-checked every minute), 4403 no
+``realtime.subscribe`` permission, 1013 the client could not keep up with its messages.
 """
 
 from __future__ import annotations

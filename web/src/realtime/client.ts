@@ -1,5 +1,6 @@
-// One WebSocket per signed-in tab (`/api/v1/ws?token=…`, see civicgrid.realtime.endpoints):
-// pages subscribe to channels, receive small "this changed" notices and re-fetch over the API
+// One WebSocket per signed-in tab (`/api/v1/ws`, see civicgrid.realtime.endpoints). The token goes
+// in the first frame, never in the address (an address lands in access logs): the server refuses
+// `?token=`. Pages subscribe to channels, receive small "this changed" notices and re-fetch over the API
 // (STYLE.md: push then re-fetch, no polling loops). After a drop it reconnects with back-off,
 // re-subscribes, and tells the pages to re-fetch, since notices may have been missed meanwhile.
 import { ref } from 'vue'
@@ -24,9 +25,9 @@ const CLOSE_NOT_AUTHENTICATED = 4401
 const CLOSE_FORBIDDEN = 4403
 const MAX_BACKOFF_MS = 30_000
 
-export function socketUrl(token: string, location: Location = window.location): string {
+export function socketUrl(location: Location = window.location): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  return `${scheme}//${location.host}/api/v1/ws?token=${encodeURIComponent(token)}`
+  return `${scheme}//${location.host}/api/v1/ws`
 }
 
 export class RealtimeClient {
@@ -98,12 +99,15 @@ export class RealtimeClient {
     if (this.token === null) {
       return
     }
-    const socket = new WebSocket(socketUrl(this.token))
+    const token = this.token
+    const socket = new WebSocket(socketUrl())
     this.socket = socket
     socket.onopen = () => {
       if (this.socket !== socket) {
         return
       }
+      // Authenticate first: the server reads this frame before any other.
+      socket.send(JSON.stringify({ action: 'auth', token }))
       this.connected.value = true
       for (const channel of this.listeners.keys()) {
         this.send({ action: 'subscribe', channel })

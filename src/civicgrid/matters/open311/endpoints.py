@@ -3,9 +3,11 @@ administration API (``/api/v1/open311/clients``).
 
 GeoReport routes answer errors in the specification's shape — ``[{"code", "description"}]`` or
 ``<errors><error>…`` — with the HTTP status, in the caller's language (``Accept-Language``, or a
-``locale`` parameter). The API key travels as the ``api_key`` parameter (query, or form field on
-POST) or as HTTP Basic credentials (the key as user name or password), for clients that cannot
-add a parameter to their GET requests.
+``locale`` parameter). The API key is read, in this order, from the ``X-API-Key`` header,
+``Authorization: ApiKey <key>``, HTTP Basic credentials (the key as user name or password), then
+the specification's ``api_key`` parameter (form field on POST, or query). Headers are preferred:
+a query string ends up in access logs and proxy logs (issue 9 §3.3; the app's own logs redact it,
+a proxy's may not).
 """
 
 from __future__ import annotations
@@ -123,19 +125,28 @@ def _checked_format(fmt: str) -> str:
 # ---------------------------------------------------------------- the API key
 
 
-def _basic_key(request: Request) -> str | None:
+def _header_key(request: Request) -> str | None:
+    """The key from ``X-API-Key``, ``Authorization: ApiKey <key>`` or HTTP Basic credentials."""
+    direct = request.headers.get("x-api-key", "").strip()
+    if direct:
+        return direct
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "basic" or not value.strip():
+    value = value.strip()
+    if not value:
+        return None
+    if scheme.lower() == "apikey":
+        return value
+    if scheme.lower() != "basic":
         return None
     try:
-        user, _, password = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+        user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
     return password or user or None
 
 
 def _client(session: Session, request: Request, posted: str | None = None) -> Open311Client:
-    raw = posted or request.query_params.get("api_key") or _basic_key(request)
+    raw = _header_key(request) or posted or request.query_params.get("api_key")
     try:
         return service.authenticate(session, raw)
     except AppError:
