@@ -3,13 +3,15 @@ import { fileURLToPath, URL } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
 
+import { offlineAssets } from './scripts/offline-assets'
+
 // The FastAPI app serves the built console from the package's static folder (main.py `_mount_web`).
 const outDir = fileURLToPath(new URL('../src/civicgrid/static', import.meta.url))
 // `npm run dev` proxies the API to a locally running `civicgrid serve`.
 const backend = process.env.CIVICGRID_BACKEND ?? 'http://127.0.0.1:8000'
 
 export default defineConfig({
-  plugins: [vue()],
+  plugins: [vue(), offlineAssets(outDir)],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },

@@ -7,8 +7,8 @@ CSSOM (Vue bindings, Element Plus poppers) pass any policy, but ECharts writes i
 HTML with ``style="…"`` attributes, hence ``style-src 'self' 'unsafe-inline'`` (a style cannot run
 code); ECharts paints on canvas and exports ``data:``/``blob:`` images. The realtime socket is
 same-origin (``connect-src 'self'`` covers ``ws:``/``wss:`` to the same host in CSP level 3, which
-tests/web/test_csp.py checks in Chromium). FastAPI's Swagger page (``/api/docs``) is the one page
-with an inline script and a CDN; it gets a policy of its own.
+tests/web/test_csp.py checks in Chromium). The API docs (``/api/docs``) are Swagger UI served from
+the package and started from a file (main.py ``DOCS_PAGE``): the same policy holds for them.
 """
 
 from __future__ import annotations
@@ -29,25 +29,12 @@ CONSOLE_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
-# Swagger UI as FastAPI serves it: an inline bootstrap script and its files from jsDelivr.
-DOCS_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-    "img-src 'self' data: https://fastapi.tiangolo.com",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "frame-ancestors 'none'",
-))
-DOCS_PATHS = frozenset({"/api/docs", "/api/docs/oauth2-redirect"})
-
 HEADERS: tuple[tuple[str, str], ...] = (
     ("x-frame-options", "DENY"),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
     ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=(self)"),
+    ("permissions-policy", "camera=(self), microphone=(self), geolocation=(self)"),
 )
 
 
@@ -62,7 +49,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_POLICY if scope.get("path") in DOCS_PATHS else CONSOLE_POLICY
+        policy = CONSOLE_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -211,18 +212,56 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     install_log_redaction()  # no token, key or password from a query string in any log
 
 
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+IMMUTABLE = "public, max-age=31536000, immutable"
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>civicgrid API</title>
+<link rel="icon" type="image/svg+xml" href="/favicon.svg">
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>
+"""
+
+
+def _static_file(static_dir: Path, path: str, accept_encoding: str) -> tuple[Path, dict[str, str]] | None:
+    """The file to send for ``path`` under the built console, and its headers: the brotli or
+    gzip copy the build wrote beside it when the browser accepts one; hashed assets cached for a
+    year (their names change with their content), everything else revalidated."""
+    root = static_dir.resolve()
+    target = (static_dir / path).resolve()
+    if not path or root not in target.parents or not target.is_file():
+        return None
+    headers = {"Cache-Control": IMMUTABLE if path.startswith("assets/") else "no-cache"}
+    accepted = {part.split(";")[0].strip() for part in accept_encoding.split(",")}
+    for encoding, suffix in ENCODINGS:
+        packed = target.with_name(target.name + suffix)
+        if encoding in accepted and packed.is_file():
+            headers.update({"Content-Encoding": encoding, "Vary": "Accept-Encoding"})
+            return packed, headers
+    if any(target.with_name(target.name + suffix).is_file() for _, suffix in ENCODINGS):
+        headers["Vary"] = "Accept-Encoding"
+    return target, headers
+
+
 def _mount_web(app: FastAPI, static_dir: Path) -> None:
     index = static_dir / "index.html"
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def _docs() -> Response:
+        # Swagger UI from the package (web build: docs/), no CDN: it loads on an offline network.
+        return HTMLResponse(DOCS_PAGE, headers={"Cache-Control": "no-cache"})
 
     # A plain ``def``: the file checks below touch the disk, so they run in the thread pool
     # (FileResponse then streams the file from worker threads too).
     @app.get("/{path:path}", include_in_schema=False)
-    def _web(path: str) -> Response:
+    def _web(request: Request, path: str) -> Response:
         if path.startswith(("api/", "open311/")):
             return JSONResponse({"error": {"code": "not_found", "message": "Not found"}}, status_code=404)
-        target = (static_dir / path).resolve()
-        if path and target.is_file() and static_dir.resolve() in target.parents:
-            return FileResponse(target)
+        found = _static_file(static_dir, path, request.headers.get("accept-encoding", ""))
+        if found is not None:
+            file, headers = found
+            media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return FileResponse(file, media_type=media_type, headers=headers)
         if index.is_file():
             return FileResponse(index, headers={"Cache-Control": "no-cache"})
         return JSONResponse({"error": {"code": "web_not_built", "message":
@@ -246,7 +285,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
             await shutdown(app)
 
     app = FastAPI(title="civicgrid", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+                  docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     engine = get_engine(settings.database_url)
     app.state.settings = settings
     app.state.engine = engine
