@@ -53,8 +53,8 @@ def test_county_officer_acknowledges_a_warning(page: Any, live_server: Any, yong
     red = page.wait_for_selector('[data-test="alert-figures"] [data-level="red"]')
     assert int(red.inner_text()) >= 1
     page.click("text=重点人员失联预警")
-    page.wait_for_selector("text=连续 48 小时未能联系")
-    assert page.is_visible("text=测试依据")
+    page.wait_for_selector(".el-drawer >> text=连续 48 小时未能联系")
+    page.wait_for_selector(".el-drawer >> text=测试依据")
     page.click("button:has-text('确认收到')")
     page.wait_for_selector(".el-drawer >> text=处置中")
     ARTIFACTS.mkdir(exist_ok=True)
