@@ -16,6 +16,9 @@ class Principal:
     jurisdiction: str
     permissions: frozenset[str] = field(default_factory=frozenset)
     display_name: str = ""
+    # A session limited to one step before the account may do anything else: "password_change"
+    # (a password someone else chose) or "totp_enrolment" (a second factor is required). None: full.
+    pending: str | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions or "*" in self.permissions
