@@ -431,6 +431,30 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     return user
 
 
+def admins_exist(session: Session) -> bool:
+    """Whether any of the three administrator roles has an account (the install ran)."""
+    return repository.count_users_with_roles(session, ADMIN_ROLES) > 0
+
+
+def init_admins(session: Session, *, division_code: str, accounts: list[tuple[str, str, str]]) -> list[User]:
+    """Create the three administrators (role, username, password) at install, once: refused when
+    any exists. Their passwords were typed by the installer, so each changes it at first login."""
+    if admins_exist(session):
+        raise Conflict("三员账号已初始化", "The administrators already exist", code="admins_exist")
+    if sorted(role for role, _, _ in accounts) != sorted(ADMIN_ROLES):
+        raise Invalid("须同时创建系统、安全、审计管理员",
+                      "Create the system, security and audit administrators together")
+    users = [create_user(session, username=name, display_name=_ADMIN_NAMES[role], role=role,
+                         division_code=division_code, password=password, must_change_password=True)
+             for role, name, password in accounts]
+    record(session, "admins.init", "users", None, division_code=division_code,
+           after={role: name for role, name, _ in accounts})
+    return users
+
+
+_ADMIN_NAMES = {"sysadmin": "系统管理员", "secadmin": "安全管理员", "auditadmin": "审计管理员"}
+
+
 def _set_phone(user: User, raw: str) -> None:
     phone = normalize_phone(raw)
     cipher = get_cipher()
