@@ -86,3 +86,21 @@ def qr_svg_data_uri(uri: str) -> str:
     import segno
 
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m civicgrid.people.totp KEY``: the current code of a key, like ``oathtool --totp -b``
+    (for a tester without an authenticator app; it knows only the key it is given)."""
+    import sys
+    from datetime import UTC
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m civicgrid.people.totp KEY", file=sys.stderr)
+        return 2
+    print(code_at(args[0].replace(" ", ""), datetime.now(UTC)))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -3,7 +3,8 @@
 Every demo account shares the published demo password, so each must change it at its first login
 (the console shows the change-password page). The three administrators (三员) and the holders of
 ``pii.reveal`` then enrol an authenticator app (TOTP, RFC 6238): the console shows the QR code and
-the secret once; any authenticator app, or ``oathtool --totp -b SECRET``, gives the codes.
+the secret once; any authenticator app, ``oathtool --totp -b KEY`` or
+``python -m civicgrid.people.totp KEY`` gives the codes.
 
 Idempotent: running it again keeps what is there (reference data is re-applied as an upsert,
 existing demo accounts are left alone), so a restarted demo never duplicates anything.
@@ -130,9 +131,10 @@ def format_logins(logins: list[DemoLogin], url: str) -> str:
     """The table `civicgrid demo` prints."""
     lines = [f"\n永州市域社会治理平台 civicgrid — {url}",
              f"演示账号（初始密码均为 / initial password for all: {DEMO_PASSWORD}）",
-             "首次登录须修改密码；标 * 的账号还须绑定动态验证码（手机验证器 App 扫码，或 oathtool --totp -b 密钥）",
+             "首次登录须修改密码；标 * 的账号还须绑定动态验证码"
+             "（手机验证器 App 扫码，或 .venv/bin/python -m civicgrid.people.totp 密钥）",
              "Each account changes its password at first login; those marked * also enrol an authenticator app "
-             "(TOTP: scan the QR code, or oathtool --totp -b SECRET).", ""]
+             "(TOTP: scan the QR code, or .venv/bin/python -m civicgrid.people.totp KEY).", ""]
     width = max(len(login.username) for login in logins)
     for login in logins:
         mark = "*" if login.second_factor else " "
