@@ -144,3 +144,19 @@ def test_only_the_security_administrator_edits_role_permissions(live_server: Liv
     mine = [e for e in log if e["entity_id"] == role.code]
     assert mine and mine[0]["after"] == {"before": ["geo.read"], "after": ["geo.read", "matters.read"]}
     assert mine[0]["actor"].startswith("secadmin")
+
+
+def test_security_administrator_resets_a_lost_authenticator(live_server: LiveServer, engine: Engine) -> None:
+    _, sysadmin = _admin(live_server, engine, "sysadmin")
+    me, secadmin = _admin(live_server, engine, "secadmin")
+    mediator = make_user_committed(engine, role="mediator", division_code="431102001000")
+    session = login(live_server.url, mediator.username)
+    url = f"{live_server.url}/api/v1/users/{mediator.id}/totp"
+    assert httpx.delete(url, headers=auth_headers(sysadmin)).status_code == 403  # a reveal holder
+    assert httpx.delete(f"{live_server.url}/api/v1/users/{me}/totp", headers=auth_headers(secadmin)).status_code == 403
+    reset = httpx.delete(url, headers=auth_headers(secadmin))
+    assert reset.status_code == 200 and reset.json()["totp_enrolled"] is False
+    assert httpx.get(f"{live_server.url}/api/v1/auth/me", headers=auth_headers(session)).status_code == 401
+    again = httpx.post(f"{live_server.url}/api/v1/auth/login",
+                       json={"username": mediator.username, "password": DEFAULT_PASSWORD})
+    assert again.status_code == 200 and again.json()["pending"] == "totp_enrolment"

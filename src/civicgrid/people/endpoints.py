@@ -163,6 +163,15 @@ def assign_role(session: DbSession, user_id: str, body: RoleAssign,
     return _user_read(session, service.set_role(session, principal, user_id, body.role))
 
 
+@router.delete("/users/{user_id}/totp", response_model=UserRead,
+               responses={403: {"description": "An account whose role the caller may not grant, or one's own"},
+                          404: {"description": "Missing or out of scope"}})
+def reset_totp(session: DbSession, user_id: str,
+               principal: Principal = Depends(require("roles.assign"))) -> UserRead:
+    """重置动态验证码 — a lost authenticator: the account enrols a new one at its next login."""
+    return _user_read(session, service.reset_totp(session, principal, user_id))
+
+
 @router.post("/users/{user_id}/lock", response_model=UserRead,
              responses={403: {"description": "An account whose role the caller may not grant"},
                         404: {"description": "Missing or out of scope"}})

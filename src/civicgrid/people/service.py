@@ -549,6 +549,21 @@ def set_role(session: Session, principal: Principal, user_id: str, role_code: st
     return user
 
 
+def reset_totp(session: Session, principal: Principal, user_id: str) -> User:
+    """Forget an account's authenticator (a lost phone): its sessions end and its next login
+    enrols a new one. Only for accounts whose role the caller may grant, never one's own."""
+    user = get_user(session, principal, user_id)
+    check_grant(principal, user.role, target=user)
+    user.totp_secret = None
+    user.totp_confirmed_at = None
+    user.totp_last_step = None
+    session.flush()
+    repository.revoke_user_tokens(session, user.id, utcnow())
+    record(session, "auth.totp_reset", "users", user.id, division_code=user.division_code,
+           after={"username": user.username})
+    return user
+
+
 def set_active(session: Session, principal: Principal, user_id: str, active: bool) -> User:
     """Lock (``active=False``: sessions end, logins refused) or unlock an account; unlocking also
     lifts locks left by failed logins. Only accounts whose role the caller may grant."""
