@@ -66,12 +66,14 @@ def create_user(session: Session, *, role: str, division_code: str, username: st
 
 
 def totp_code(username: str) -> str:
-    """A code the server has not seen yet for this factory user (the step before, at or after
-    now, the earliest unused; waits for the next step when a test used all three)."""
+    """A code the server has not seen yet for this factory user: the current step or the next
+    (the server accepts one step either side of its own clock, which may have moved on while a
+    loaded machine hashed the password; never the step before). Waits for the next step when a
+    test used both."""
     secret = TOTP_SECRETS[username]
     while True:
         now = totp.step_of(utcnow())
-        for step in (now - 1, now, now + 1):
+        for step in (now, now + 1):
             if step > _last_step.get(username, -1):
                 _last_step[username] = step
                 return totp.code_for_step(secret, step)
