@@ -397,3 +397,15 @@ def test_first_login_may_only_change_the_password(live_server: LiveServer, engin
     again = _post_login(live_server, user.username, "Grid#Walk2026")
     assert again.status_code == 200 and again.json()["pending"] is None
     assert "auth.password_changed" in [action for action, _ in _events(engine, user.id)]
+
+
+def test_a_limited_session_opens_no_realtime_socket(live_server: LiveServer, engine: Engine) -> None:
+    from tests.realtime.test_socket import close_code, frame, open_socket
+
+    user = make_user_committed(engine, role="grid_worker", division_code="431102001001001",
+                               must_change_password=True)
+    token = _post_login(live_server, user.username, DEFAULT_PASSWORD).json()["access_token"]
+    with open_socket(live_server, token) as ws:
+        error = frame(ws)
+        assert (error["type"], error["code"]) == ("error", "not_authenticated")
+        assert close_code(ws) == 4401

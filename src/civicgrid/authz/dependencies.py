@@ -144,4 +144,7 @@ enrol the second factor)."""
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal behind a raw token (the WebSocket endpoint authenticates with this)."""
     principal, _ = authenticator().authenticate(session, token)
+    if principal.pending:
+        # A session limited to changing its password or enrolling a second factor opens no socket.
+        raise NotAuthenticated(*PENDING_MESSAGES.get(principal.pending, PENDING_MESSAGES["password_change"]))
     return principal
