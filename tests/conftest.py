@@ -124,7 +124,10 @@ def start_server(app: object) -> LiveServer:
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")  # type: ignore[arg-type]
+    # proxy_headers=False as `civicgrid serve` runs it: X-Forwarded-For is the app's to judge
+    # (CIVICGRID_TRUSTED_PROXIES), not uvicorn's.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio",  # type: ignore[arg-type]
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -3,7 +3,7 @@ and the out-of-jurisdiction check every domain runs against its own rows.
 
     user = create_user(db, role="grid_worker", division_code="431102001001001")
     user = make_user_committed(engine, role="county_plc_staff", division_code="431102000000")
-    token = login(live_server.url, user.username)
+    token = login(live_server.url, user.username)   # sends the TOTP code where one is needed
     httpx.get(url, headers=auth_headers(token))
     assert_out_of_scope_404(live_server.url, token, f"/api/v1/grids/{other_county_grid}")
 """
@@ -11,6 +11,7 @@ and the out-of-jurisdiction check every domain runs against its own rows.
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from functools import lru_cache
 
@@ -19,11 +20,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from civicgrid.db import transaction
-from civicgrid.people import service
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.pii import get_cipher
+from civicgrid.people import service, totp
 from civicgrid.people.models import Role, RolePermission, User
 
 DEFAULT_PASSWORD = "Test#Pass2026"
 _counter = itertools.count(1)
+# The authenticator of every factory user that needs a second factor (the three administrators,
+# holders of pii.reveal): username → TOTP secret, and the last step a login used (a code counts once).
+TOTP_SECRETS: dict[str, str] = {}
+_last_step: dict[str, int] = {}
 
 
 @lru_cache(maxsize=8)
@@ -38,22 +45,50 @@ def _username(role: str) -> str:
 
 def create_user(session: Session, *, role: str, division_code: str, username: str | None = None,
                 password: str = DEFAULT_PASSWORD, display_name: str | None = None,
-                phone: str | None = None) -> User:
-    """A user in the caller's session (flushed, not committed)."""
-    service.check_password_policy(password)
+                phone: str | None = None, must_change_password: bool = False,
+                enrol_totp: bool | None = None) -> User:
+    """A user in the caller's session (flushed, not committed). A role that needs a second factor
+    gets an enrolled authenticator (``enrol_totp=None``), whose secret :func:`login` uses."""
+    service.check_password_policy(password, username)
     name = username or _username(role)
-    return service.create_user(session, username=name, display_name=display_name or name, role=role,
+    user = service.create_user(session, username=name, display_name=display_name or name, role=role,
                                division_code=division_code, password=password, phone=phone,
-                               password_hash=_hash(password))
+                               password_hash=_hash(password), must_change_password=must_change_password)
+    if enrol_totp is None:
+        enrol_totp = service.needs_second_factor(user.role_code, user.role.permission_set)
+    if enrol_totp:
+        secret = totp.new_secret()
+        user.totp_secret = get_cipher().encrypt(secret, service.TOTP_CONTEXT)
+        user.totp_confirmed_at = utcnow()
+        session.flush()
+        TOTP_SECRETS[name] = secret
+    return user
+
+
+def totp_code(username: str) -> str:
+    """A code the server has not seen yet for this factory user: the current step or the next
+    (the server accepts one step either side of its own clock, which may have moved on while a
+    loaded machine hashed the password; never the step before). Waits for the next step when a
+    test used both."""
+    secret = TOTP_SECRETS[username]
+    while True:
+        now = totp.step_of(utcnow())
+        for step in (now, now + 1):
+            if step > _last_step.get(username, -1):
+                _last_step[username] = step
+                return totp.code_for_step(secret, step)
+        time.sleep(1)
 
 
 def make_user_committed(engine: Engine, *, role: str, division_code: str, username: str | None = None,
                         password: str = DEFAULT_PASSWORD, display_name: str | None = None,
-                        phone: str | None = None) -> User:
+                        phone: str | None = None, must_change_password: bool = False,
+                        enrol_totp: bool | None = None) -> User:
     """A user committed in its own transaction (for live-server tests)."""
     with transaction(engine) as session:
         return create_user(session, role=role, division_code=division_code, username=username,
-                           password=password, display_name=display_name, phone=phone)
+                           password=password, display_name=display_name, phone=phone,
+                           must_change_password=must_change_password, enrol_totp=enrol_totp)
 
 
 def create_role(session: Session, *, permissions: frozenset[str] | set[str] = frozenset(),
@@ -74,8 +109,12 @@ def make_role_committed(engine: Engine, *, permissions: frozenset[str] | set[str
 
 
 def login(base_url: str, username: str, password: str = DEFAULT_PASSWORD) -> str:
-    """The bearer token from POST /api/v1/auth/login (fails the test on any other answer)."""
-    response = httpx.post(f"{base_url}/api/v1/auth/login", json={"username": username, "password": password})
+    """The bearer token from POST /api/v1/auth/login, with the TOTP code of a factory user that has
+    an authenticator (fails the test on any other answer)."""
+    body = {"username": username, "password": password}
+    if username in TOTP_SECRETS:
+        body["code"] = totp_code(username)
+    response = httpx.post(f"{base_url}/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 

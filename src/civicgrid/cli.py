@@ -1,4 +1,4 @@
-"""The ``civicgrid`` command: serve, demo, db upgrade, import-divisions, user create, audit verify."""
+"""The ``civicgrid`` command: serve, demo, db upgrade, import-divisions, user create, admins init, audit verify."""
 
 from __future__ import annotations
 
@@ -319,32 +319,94 @@ app.add_typer(user_app, name="user")
 app.add_typer(roles_app, name="roles")
 
 
+def _read_password(label: str) -> str:
+    """A password typed at a hidden prompt, twice (a terminal), or one line of standard input (a
+    script) — never a command-line argument, which lands in the shell history and ``ps``."""
+    import sys
+
+    if sys.stdin.isatty():
+        return str(typer.prompt(f"{label} 的密码 / password for {label}", hide_input=True,
+                                confirmation_prompt=True))
+    line = sys.stdin.readline()
+    if not line.strip():
+        typer.echo(f"未读到 {label} 的密码（标准输入每行一个）/ no password for {label} on standard input "
+                   "(one per line)", err=True)
+        raise typer.Exit(1)
+    return line.rstrip("\r\n")
+
+
 @user_app.command("create")
 def user_create(
     username: str = typer.Option(..., "--username", help="Login name / 用户名"),
     role: str = typer.Option(..., "--role", help="Role code, e.g. grid_worker / 角色代码"),
     division: str = typer.Option(..., "--division",
                                  help="12-digit division or 15-digit grid code / 区划或网格代码"),
-    password: str = typer.Option(..., "--password", help="≥ 8 characters from ≥ 3 classes / 密码"),
     display_name: str | None = typer.Option(None, "--display-name", help="Name shown / 姓名"),
     phone: str | None = typer.Option(None, "--phone", help="Mobile number (stored encrypted) / 手机号"),
 ) -> None:
-    """Create an account / 新建账号."""
+    """Create an account; the password is read from a prompt (or a line of standard input) and
+    must be changed at first login / 新建账号（密码从提示符或标准输入读取，首次登录须修改）."""
     from civicgrid.audit.service import set_actor, system_actor
     from civicgrid.db import get_engine, transaction
     from civicgrid.kit.errors import AppError
     from civicgrid.people import service as people
 
+    password = _read_password(username)
     try:
         with transaction(get_engine()) as session:
             set_actor(session, system_actor("cli"))
             user = people.create_user(session, username=username, display_name=display_name or username,
-                                      role=role, division_code=division, password=password, phone=phone)
+                                      role=role, division_code=division, password=password, phone=phone,
+                                      must_change_password=True)
             user_id = user.id
     except AppError as exc:
         typer.echo(f"{exc.zh} / {exc.en}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"user {username} created ({role}, {division}), id {user_id} / 账号已创建")
+    typer.echo(f"user {username} created ({role}, {division}), id {user_id}; the password must be changed at "
+               "first login / 账号已创建，首次登录须修改密码")
+
+
+admins_app = typer.Typer(help="The three administrators (三员) / 系统、安全、审计管理员", no_args_is_help=True)
+app.add_typer(admins_app, name="admins")
+
+
+@admins_app.command("init")
+def admins_init(
+    division: str = typer.Option("431100000000", "--division", help="Their division (the city) / 所在区划"),
+    sysadmin: str = typer.Option("sysadmin", "--sysadmin", help="System administrator's login / 系统管理员"),
+    secadmin: str = typer.Option("secadmin", "--secadmin", help="Security administrator's login / 安全管理员"),
+    auditadmin: str = typer.Option("auditadmin", "--auditadmin", help="Audit administrator's login / 审计管理员"),
+) -> None:
+    """Create the system, security and audit administrators, once, at install / 初始化三员账号.
+
+    Each password is read from a hidden prompt (or one line of standard input each, in this order)
+    and must be changed by its administrator at first login, who then enrols an authenticator
+    (TOTP). Refuses to run when any of the three roles already has an account."""
+    from civicgrid.audit.service import set_actor, system_actor
+    from civicgrid.db import get_engine, transaction
+    from civicgrid.kit.errors import AppError
+    from civicgrid.people import service as people
+
+    names = {"sysadmin": sysadmin, "secadmin": secadmin, "auditadmin": auditadmin}
+    with transaction(get_engine(), write=False) as session:
+        done = people.admins_exist(session)
+    if done:
+        typer.echo("三员账号已初始化，不能再次运行 / the administrators already exist: admins init runs once",
+                   err=True)
+        raise typer.Exit(1)
+    passwords = {role: _read_password(name) for role, name in names.items()}
+    try:
+        with transaction(get_engine()) as session:
+            set_actor(session, system_actor("cli"))
+            people.init_admins(session, division_code=division,
+                               accounts=[(role, names[role], passwords[role]) for role in names])
+    except AppError as exc:
+        typer.echo(f"{exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    for role, name in names.items():
+        typer.echo(f"{role}: {name} created / 已创建")
+    typer.echo("Each must change the password and enrol an authenticator (TOTP) at first login. / "
+               "每位管理员首次登录须修改密码并绑定动态验证码。")
 
 
 @roles_app.command("sync")

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_failure_window_minutes: int = 15
     login_lock_minutes: int = 15
+    login_address_max_failures: int = Field(
+        default=30, ge=1,
+        description="Failed logins from one client address within the failure window before it gets 429")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (none by default)")
     max_body_bytes: int = 10 * 1024 * 1024
     timer_poll_seconds: float = 1.0
     timer_lease_seconds: int = 60

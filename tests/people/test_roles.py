@@ -15,7 +15,8 @@ from civicgrid.people.models import Role, RolePermission
 from civicgrid.people.roles_data import ROLES_FILE, _parse, load_permissions, load_roles
 from tests.factories import create_user
 
-FIXED_ROLES = {"admin", "city_plc_staff", "county_plc_staff", "city_commander", "county_commander",
+FIXED_ROLES = {"sysadmin", "secadmin", "auditadmin",
+               "admin", "city_plc_staff", "county_plc_staff", "city_commander", "county_commander",
                "station_commander", "township_officer", "village_officer", "grid_worker", "mediator",
                "petition_officer", "volunteer", "enforcement_supervisor", "auditor", "hotline_operator"}
 
@@ -24,16 +25,36 @@ def _perms(code: str) -> frozenset[str]:
     return next(r.permissions for r in load_roles() if r.code == code)
 
 
+def _grantors(code: str) -> frozenset[str]:
+    return next(r.granted_by for r in load_roles() if r.code == code)
+
+
 def test_catalogue_has_every_role_and_separates_duties() -> None:
+    """三员分立, GB/T 22239-2019 8.1.4.2 (管理用户权限分离) and 8.1.5.1–8.1.5.3 (系统管理, 审计管理,
+    安全管理): three administrators, none holding another's powers."""
     assert {r.code for r in load_roles()} == FIXED_ROLES
-    assert "users.manage" in _perms("admin")
+    assert "users.manage" in _perms("sysadmin") and "users.manage" not in _perms("admin")
+    assert {"roles.assign", "roles.manage"} <= _perms("secadmin") and "users.manage" not in _perms("secadmin")
+    assert {"audit.read", "audit.verify"} <= _perms("auditadmin")
     assert "audit.read" in _perms("auditor")
-    # 三员分立: the administrator neither reads the audit log nor personal data in clear.
-    assert not {"audit.read", "pii.reveal"} & _perms("admin")
-    assert not {"users.manage"} & _perms("auditor")
+    # Neither the system nor the business administrator reads the audit log or personal data in clear.
+    for code in ("sysadmin", "secadmin", "admin"):
+        assert not {"audit.read", "audit.verify", "pii.reveal"} & _perms(code), code
+    for code in ("auditadmin", "auditor"):
+        assert not {"users.manage", "roles.assign", "roles.manage"} & _perms(code), code
     holders = {r.code for r in load_roles() if "pii.reveal" in r.permissions}
     assert holders and holders < FIXED_ROLES
-    assert not holders & {"grid_worker", "volunteer", "admin", "auditor"}
+    assert not holders & {"grid_worker", "volunteer", "admin", "auditor", "sysadmin", "secadmin", "auditadmin"}
+    # Who grants what: nobody grants an administrator; the audit administrator grants nothing; the
+    # system administrator grants no reveal or audit role; the security administrator grants every other.
+    for code in ("sysadmin", "secadmin", "auditadmin"):
+        assert _grantors(code) == frozenset(), code
+    for role in load_roles():
+        assert "auditadmin" not in role.granted_by
+        if role.code not in ("sysadmin", "secadmin", "auditadmin"):
+            assert "secadmin" in role.granted_by, role.code
+            sensitive = "pii.reveal" in role.permissions or any(p.startswith("audit.") for p in role.permissions)
+            assert ("sysadmin" in role.granted_by) == (not sensitive), role.code
     domains = {p.code.split(".")[0] for p in load_permissions()}
     assert {"matters", "disputes", "dispatch", "volunteers", "supervision", "campaign", "personnel", "pilot",
             "dashboards"} <= domains
@@ -48,6 +69,24 @@ def test_catalogue_rejects_unknown_permissions_and_duplicates() -> None:
     raw["roles"].append(raw["roles"][0])
     with pytest.raises(ValueError, match="twice"):
         _parse(raw)
+
+
+def test_catalogue_refuses_a_break_of_the_separation_of_duties() -> None:
+    def edited(code: str, granted_by: list[str]) -> dict[str, object]:
+        raw = json.loads(Path(ROLES_FILE).read_text(encoding="utf-8"))
+        next(r for r in raw["roles"] if r["code"] == code)["granted_by"] = granted_by
+        return raw
+
+    with pytest.raises(ValueError, match="system administrator may not grant"):
+        _parse(edited("mediator", ["sysadmin", "secadmin"]))
+    with pytest.raises(ValueError, match="system administrator may not grant"):
+        _parse(edited("auditor", ["sysadmin"]))
+    with pytest.raises(ValueError, match="audit administrator grants nothing"):
+        _parse(edited("grid_worker", ["auditadmin"]))
+    with pytest.raises(ValueError, match="created at install only"):
+        _parse(edited("auditadmin", ["secadmin"]))
+    with pytest.raises(ValueError, match="unknown grantors"):
+        _parse(edited("grid_worker", ["emperor"]))
 
 
 def test_migrated_tables_match_the_catalogue_and_sync_is_idempotent(db: Session) -> None:

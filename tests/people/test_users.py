@@ -64,7 +64,7 @@ def test_user_of_another_county_is_404(live_server: LiveServer, engine: Engine) 
 
 
 def test_create_user_inside_jurisdiction_only(live_server: LiveServer, engine: Engine) -> None:
-    admin = _token(live_server, engine, "admin", LINGLING)
+    admin = _token(live_server, engine, "sysadmin", LINGLING)
     body = {"username": "zhang_san_lingling", "display_name": "张三", "role": "grid_worker",
             "division_code": "431102001001002", "password": "Grid#2026a", "phone": "+86 138-1234-5678"}
     created = httpx.post(f"{live_server.url}/api/v1/users", json=body, headers=auth_headers(admin))
@@ -72,6 +72,7 @@ def test_create_user_inside_jurisdiction_only(live_server: LiveServer, engine: E
     user = created.json()
     assert user["role"] == "grid_worker" and user["role_name"] == "网格员"
     assert user["phone"] == "138****5678" and user["jurisdiction"] == "431102001001002"
+    assert user["must_change_password"] is True and user["totp_enrolled"] is False
     assert login(live_server.url, "zhang_san_lingling", "Grid#2026a")
 
     outside = httpx.post(f"{live_server.url}/api/v1/users", headers=auth_headers(admin),
@@ -92,7 +93,7 @@ def test_create_user_inside_jurisdiction_only(live_server: LiveServer, engine: E
 
 
 def test_password_policy(live_server: LiveServer, engine: Engine) -> None:
-    admin = _token(live_server, engine, "admin", CITY)
+    admin = _token(live_server, engine, "sysadmin", CITY)
     base = {"display_name": "测试", "role": "volunteer", "division_code": "431102001001"}
     for i, weak in enumerate(["Ab1#xyz", "abcdefgh1", "ABCDEFGH#", "abcdefghij"]):
         response = httpx.post(f"{live_server.url}/api/v1/users", headers={**auth_headers(admin),
@@ -106,6 +107,18 @@ def test_password_policy(live_server: LiveServer, engine: Engine) -> None:
         response = httpx.post(f"{live_server.url}/api/v1/users", headers=auth_headers(admin),
                               json={**base, "username": f"good_{i}_pw", "password": good})
         assert response.status_code == 201, (good, response.text)
+    # Issue 9 §3: complex enough, yet what every guessing attack tries first, or the username.
+    for common in ["Password1", "Aa123456", "Woaini@1314", "Qwerty123", "Password@2026", "P@ssw0rd",
+                   "Zhang_san_pw1"]:
+        response = httpx.post(f"{live_server.url}/api/v1/users", headers=auth_headers(admin),
+                              json={**base, "username": "zhang_san_pw", "password": common})
+        assert response.status_code == 422, common
+        assert response.json()["error"]["code"] in ("common_password", "weak_password"), common
+    refused = httpx.post(f"{live_server.url}/api/v1/users", headers=auth_headers(admin),
+                         json={**base, "username": "x_common", "password": "Password1"})
+    assert refused.json()["error"] == {
+        "code": "common_password", "field": "password",
+        "message": "密码过于常见，容易被猜中（如 Password1、Aa123456、woaini1314），请换一个"}
 
 
 def test_phone_is_encrypted_masked_found_by_hash_and_reveal_is_audited(live_server: LiveServer,
@@ -149,7 +162,7 @@ def test_phone_is_encrypted_masked_found_by_hash_and_reveal_is_audited(live_serv
             AuditEntry.action == "pii.reveal", AuditEntry.entity_id == target.id)).all()
     assert len(reveals) == 1
     assert reveals[0][0].startswith("county_plc_staff")
-    assert json.loads(reveals[0][1]) == {"field": "phone", "purpose": "核实网格员联系方式", "present": True}
+    assert json.loads(str(reveals[0][1])) == {"field": "phone", "purpose": "核实网格员联系方式", "present": True}
 
 
 def test_roles_endpoint(live_server: LiveServer, engine: Engine) -> None:

@@ -23,7 +23,14 @@ from civicgrid.audit.service import Actor, set_actor
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, WriteTurnBusy, transaction
 from civicgrid.kit.clock import utcnow
-from civicgrid.kit.errors import NotAuthenticated, PermissionDenied
+from civicgrid.kit.errors import AppError, NotAuthenticated, PermissionDenied
+
+# What a limited session is told by every endpoint but the few that finish its step.
+PENDING_MESSAGES = {
+    "password_change": ("首次登录或密码已被重置，请先修改密码", "Change your password first (first login or reset)"),
+    "totp_enrolment": ("此账号须启用动态验证码（双因素认证），请先完成绑定",
+                       "This account needs a second factor: enrol an authenticator (TOTP) first"),
+}
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +72,13 @@ def bearer_token(request: Request) -> str | None:
 
 class Require:
     """A FastAPI dependency that authenticates the caller and checks one permission
-    (``""``: any logged-in user)."""
+    (``""``: any logged-in user). A session limited to a pending step (changing a password
+    someone else chose, enrolling a second factor) gets 403 everywhere but where
+    ``allow_pending`` is set."""
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str, *, allow_pending: bool = False) -> None:
         self.permission = permission
+        self.allow_pending = allow_pending
 
     def __repr__(self) -> str:
         return f"require({self.permission!r})"
@@ -109,6 +119,9 @@ class Require:
         return principal, token
 
     def _permitted(self, principal: Principal) -> Principal:
+        if principal.pending and not self.allow_pending:
+            zh, en = PENDING_MESSAGES.get(principal.pending, PENDING_MESSAGES["password_change"])
+            raise AppError(zh, en, status=403, code=f"{principal.pending}_required")
         if self.permission and not principal.can(self.permission):
             raise PermissionDenied(self.permission)
         return principal
@@ -134,8 +147,15 @@ def require(permission: str) -> Require:
 require_login = Require("")
 """For endpoints any logged-in user may call (``.permission == ""``)."""
 
+require_session = Require("", allow_pending=True)
+"""For the few endpoints a limited session may call too (who am I, log out, change the password,
+enrol the second factor)."""
+
 
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal behind a raw token (the WebSocket endpoint authenticates with this)."""
     principal, _ = authenticator().authenticate(session, token)
+    if principal.pending:
+        # A session limited to changing its password or enrolling a second factor opens no socket.
+        raise NotAuthenticated(*PENDING_MESSAGES.get(principal.pending, PENDING_MESSAGES["password_change"]))
     return principal

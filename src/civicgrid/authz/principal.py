@@ -26,6 +26,9 @@ class Principal:
     org_unit_id: str | None = None
     area_unit_id: str | None = None
     area: frozenset[str] | None = None
+    # A session limited to one step before the account may do anything else: "password_change"
+    # (a password someone else chose) or "totp_enrolment" (a second factor is required). None: full.
+    pending: str | None = None
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions or "*" in self.permissions

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.kit.statements import DriverStatement
-from civicgrid.people.models import AuthToken, LoginFailure, Role, RolePermission, User
+from civicgrid.people.models import AuthToken, LoginFailure, LoginLock, Role, RolePermission, User
 from civicgrid.people.orgs.models import OrgUnit
 
 # ---------------------------------------------------------------- users
@@ -67,21 +67,70 @@ def list_roles(session: Session) -> list[Role]:
     return list(session.scalars(select(Role).order_by(Role.code)).all())
 
 
-# ---------------------------------------------------------------- login failures
+def count_users_with_roles(session: Session, roles: tuple[str, ...]) -> int:
+    """Unscoped: the install checks whether the administrators exist."""
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.role_code.in_(roles), unscoped("the install checks whether the administrators exist"))) or 0
 
 
-def add_login_failure(session: Session, user_id: str, at: datetime, ip: str | None) -> None:
-    session.add(LoginFailure(user_id=user_id, at=at, ip=ip))
+# ---------------------------------------------------------------- login failures and locks
+
+
+def add_login_failure(session: Session, username: str, ip: str, at: datetime) -> None:
+    session.add(LoginFailure(username=username, ip=ip, at=at))
     session.flush()
 
 
-def count_login_failures(session: Session, user_id: str, since: datetime) -> int:
+def count_failures_at(session: Session, username: str, ip: str, since: datetime) -> int:
+    """Failures of one name from one address after ``since``."""
     return session.scalar(select(func.count()).select_from(LoginFailure)
-                          .where(LoginFailure.user_id == user_id, LoginFailure.at > since)) or 0
+                          .where(LoginFailure.username == username, LoginFailure.ip == ip,
+                                 LoginFailure.at > since)) or 0
 
 
-def clear_login_failures(session: Session, user_id: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.user_id == user_id))
+def address_failures(session: Session, ip: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many failures came from one address after ``since``, and the earliest of them."""
+    row = session.execute(select(func.count(), func.min(LoginFailure.at))
+                          .where(LoginFailure.ip == ip, LoginFailure.at > since)).one()
+    return int(row[0] or 0), row[1]
+
+
+def clear_failures_at(session: Session, username: str, ip: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
+
+
+def purge_failures(session: Session, ip: str, before: datetime) -> None:
+    """Forget one address's failures that no window counts any more."""
+    session.execute(delete(LoginFailure).where(LoginFailure.ip == ip, LoginFailure.at <= before))
+
+
+def get_lock(session: Session, username: str, ip: str) -> LoginLock | None:
+    return session.get(LoginLock, (username, ip))
+
+
+def set_lock(session: Session, username: str, ip: str, at: datetime, until: datetime) -> LoginLock:
+    lock = session.get(LoginLock, (username, ip))
+    if lock is None:
+        lock = LoginLock(username=username, ip=ip, locked_at=at, locked_until=until)
+        session.add(lock)
+    else:
+        lock.locked_at, lock.locked_until = at, until
+    session.flush()
+    return lock
+
+
+def locked_names(session: Session, usernames: list[str], now: datetime) -> set[str]:
+    """Which of these names are locked at some address now."""
+    if not usernames:
+        return set()
+    return set(session.scalars(select(LoginLock.username).where(LoginLock.username.in_(usernames),
+                                                                LoginLock.locked_until > now)).all())
+
+
+def clear_locks(session: Session, username: str) -> None:
+    """Lift every lock of a name (an administrator's unlock), and forget its failures."""
+    session.execute(delete(LoginLock).where(LoginLock.username == username))
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
 
 
 # ---------------------------------------------------------------- tokens
@@ -109,6 +158,7 @@ class TokenAccount:
     permissions: frozenset[str]
     org_unit_id: str | None = None
     area_version: int | None = None  # set when the user's unit has a responsibility area
+    scope: str | None = None
 
 
 def _token_account_statement(dialect: str) -> Any:
@@ -121,7 +171,7 @@ def _token_account_statement(dialect: str) -> Any:
               else func.group_concat(rp.permission, " "))
     permissions = select(joined).where(rp.role_code == u.role_code).scalar_subquery()
     return (select(t.id, t.last_seen_at, t.expires_at, t.revoked_at, u.id, u.username, u.display_name, u.role_code,
-                   u.division_code, u.is_active, permissions, u.org_unit_id, o.area_kind, o.area_version)
+                   u.division_code, u.is_active, permissions, u.org_unit_id, o.area_kind, o.area_version, t.scope)
             .join_from(AuthToken.__table__, User.__table__, u.id == t.user_id)
             .outerjoin(OrgUnit.__table__, o.id == u.org_unit_id)
             .where(t.token_hash == bindparam("token_hash"), unscoped("authentication: the token names its user")))
@@ -148,7 +198,7 @@ def token_account(source: Session | Engine, token_hash: str) -> TokenAccount | N
     return TokenAccount(id=row[0], last_seen_at=row[1], expires_at=row[2], revoked_at=row[3], user_id=row[4],
                         username=row[5], display_name=row[6], role_code=row[7], division_code=row[8],
                         is_active=bool(row[9]), permissions=_permission_set(row[10] or ""), org_unit_id=row[11],
-                        area_version=int(row[13]) if row[12] is not None else None)
+                        area_version=int(row[13]) if row[12] is not None else None, scope=row[14])
 
 
 def touch_token(session: Session, token_id: str, at: datetime) -> None:
@@ -162,8 +212,22 @@ def revoke_token(session: Session, token_id: str, at: datetime) -> None:
                     .values(revoked_at=at))
 
 
-def revoke_user_tokens(session: Session, user_id: str, at: datetime) -> int:
-    result = session.execute(update(AuthToken)
-                             .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
-                             .values(revoked_at=at))
+def revoke_role_tokens(session: Session, role_code: str, at: datetime) -> None:
+    """End the sessions of every holder of a role."""
+    holders = select(User.id).where(User.role_code == role_code, unscoped(
+        "a role's permissions changed: every holder's session ends, wherever they are")).scalar_subquery()
+    session.execute(update(AuthToken).where(AuthToken.user_id.in_(holders), AuthToken.revoked_at.is_(None))
+                    .values(revoked_at=at))
+
+
+def set_token_scope(session: Session, token_id: str, scope: str | None) -> None:
+    session.execute(update(AuthToken).where(AuthToken.id == token_id).values(scope=scope))
+
+
+def revoke_user_tokens(session: Session, user_id: str, at: datetime, *, keep: str | None = None) -> int:
+    """Revoke every live token of a user (but ``keep``, the one in use)."""
+    conditions = [AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None)]
+    if keep is not None:
+        conditions.append(AuthToken.id != keep)
+    result = session.execute(update(AuthToken).where(*conditions).values(revoked_at=at))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -15,6 +15,19 @@ from typing import Any
 
 ROLES_FILE = Path(__file__).resolve().parent / "data" / "roles.json"
 
+# 三员分立 (GB/T 22239-2019 8.1.4.2 管理用户权限分离; 8.1.5.1–8.1.5.3): three administrators,
+# created only at install (``civicgrid admins init``), granted by nobody.
+SYSADMIN, SECADMIN, AUDITADMIN = "sysadmin", "secadmin", "auditadmin"
+ADMIN_ROLES = (SYSADMIN, SECADMIN, AUDITADMIN)
+REVEAL = "pii.reveal"
+
+
+def is_sensitive(permission: str) -> bool:
+    """A permission the system administrator may never hand out: revealing personal data, reading
+    the audit log, or the administrators' own powers over roles."""
+    return permission == REVEAL or permission.startswith("audit.") or permission in ("roles.assign",
+                                                                                    "roles.manage")
+
 
 @dataclass(frozen=True)
 class RoleSpec:
@@ -25,6 +38,7 @@ class RoleSpec:
     name_en: str
     description: str
     permissions: frozenset[str]
+    granted_by: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,8 +68,28 @@ def _parse(raw: dict[str, Any]) -> tuple[list[PermissionSpec], list[RoleSpec]]:
         unknown = granted - known
         if unknown:
             raise ValueError(f"role {code!r} names unknown permissions: {sorted(unknown)}")
-        roles.append(RoleSpec(code, item["name_zh"], item["name_en"], item.get("description", ""), granted))
+        roles.append(RoleSpec(code, item["name_zh"], item["name_en"], item.get("description", ""), granted,
+                              frozenset(item.get("granted_by", ()))))
+    _check_separation(roles)
     return perms, roles
+
+
+def _check_separation(roles: list[RoleSpec]) -> None:
+    """Refuse a catalogue that breaks 三员分立: an unknown grantor, an administrator role that
+    someone may grant, the audit administrator granting anything, or the system administrator
+    granting a role that reveals personal data or reads the audit log."""
+    codes = {r.code for r in roles}
+    for role in roles:
+        unknown = role.granted_by - codes
+        if unknown:
+            raise ValueError(f"role {role.code!r} names unknown grantors: {sorted(unknown)}")
+        if role.code in ADMIN_ROLES and role.granted_by:
+            raise ValueError(f"role {role.code!r} is created at install only: it may name no grantor")
+        if AUDITADMIN in role.granted_by:
+            raise ValueError(f"role {role.code!r}: the audit administrator grants nothing")
+        if SYSADMIN in role.granted_by and any(is_sensitive(p) for p in role.permissions):
+            raise ValueError(f"role {role.code!r} reveals personal data or reads the audit log: "
+                             "the system administrator may not grant it")
 
 
 @lru_cache(maxsize=4)
@@ -67,6 +101,15 @@ def _load(path: Path) -> tuple[tuple[PermissionSpec, ...], tuple[RoleSpec, ...]]
 def load_roles(path: Path = ROLES_FILE) -> list[RoleSpec]:
     """The roles in the catalogue file (validated: every permission is declared)."""
     return list(_load(path)[1])
+
+
+def grantors(code: str, path: Path = ROLES_FILE) -> frozenset[str]:
+    """The roles that may give ``code`` to an account. A role the catalogue does not ship (made
+    by hand or by a test) is the security administrator's to grant."""
+    for role in _load(path)[1]:
+        if role.code == code:
+            return role.granted_by
+    return frozenset({SECADMIN})
 
 
 def load_permissions(path: Path = ROLES_FILE) -> list[PermissionSpec]:

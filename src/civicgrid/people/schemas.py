@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,6 +13,8 @@ from civicgrid.kit.personal import MaskedPhone
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    code: str | None = Field(default=None, max_length=16,
+                             description="The 6-digit authenticator (TOTP) code, where one is enrolled")
 
 
 class AccountRead(BaseModel):
@@ -27,21 +30,61 @@ class AccountRead(BaseModel):
     jurisdiction: str
 
 
+Pending = Literal["password_change", "totp_enrolment"]
+
+
 class MeRead(AccountRead):
-    """The logged-in user as the console needs it: the account and its permissions."""
+    """The logged-in user as the console needs it: the account, its permissions, and the step a
+    limited session must finish first (``pending``; null for a full session)."""
 
     permissions: list[str]
+    pending: Pending | None = None
+    second_factor_required: bool = False
+    totp_enrolled: bool = False
 
 
 class LoginResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds of inactivity after which the token lapses")
+    pending: Pending | None = Field(default=None, description="The step this session is limited to")
     user: MeRead
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PendingRead(BaseModel):
+    """What the session is still limited to after a step (null: a full session now)."""
+
+    pending: Pending | None
+
+
+class TotpEnrolmentRead(BaseModel):
+    """A new authenticator secret, shown this once: scan the QR code or type the secret."""
+
+    secret: str
+    uri: str = Field(description="otpauth://totp/… (RFC 6238, SHA1, 6 digits, 30 s)")
+    qr_svg: str = Field(description="The URI as a QR code, an SVG data: URI")
+
+
+class TotpConfirm(BaseModel):
+    code: str = Field(min_length=6, max_length=16)
+
+
+class RoleAssign(BaseModel):
+    role: str = Field(min_length=1, max_length=40)
+
+
+class RolePermissionsUpdate(BaseModel):
+    permissions: list[str] = Field(max_length=200)
+
+
 class UserCreate(BaseModel):
-    """A new account. The password must satisfy the policy (≥ 8 characters, ≥ 3 classes)."""
+    """A new account. The password must satisfy the policy (≥ 8 characters, ≥ 3 classes, not a
+    common one); the user changes it at first login."""
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     display_name: str = Field(min_length=1, max_length=64)
@@ -60,7 +103,9 @@ class UserRead(AccountRead):
 
     phone: MaskedPhone = Field(description="Masked, e.g. 138****5678")
     is_active: bool
-    locked: bool
+    locked: bool = Field(description="Locked after failed logins (at some client address)")
+    must_change_password: bool
+    totp_enrolled: bool
     created_at: datetime
 
 

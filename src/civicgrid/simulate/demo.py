@@ -1,5 +1,11 @@
 """`civicgrid demo`: a ready-to-use Yongzhou database with one login per role.
 
+Every demo account shares the published demo password, so each must change it at its first login
+(the console shows the change-password page). The three administrators (三员) and the holders of
+``pii.reveal`` then enrol an authenticator app (TOTP, RFC 6238): the console shows the QR code and
+the secret once; any authenticator app, ``oathtool --totp -b KEY`` or
+``python -m civicgrid.people.totp KEY`` gives the codes.
+
 Idempotent: running it again keeps what is there (reference data is re-applied as an upsert,
 existing demo accounts are left alone), so a restarted demo never duplicates anything.
 """
@@ -34,6 +40,7 @@ class DemoLogin:
     role_name: str
     division_code: str
     division_name: str
+    second_factor: bool = False
 
 
 def _first_village(session: Session) -> str:
@@ -53,7 +60,10 @@ def _first_grid(session: Session, village: str) -> str:
 # username, role, where (a resolver of the division code), display name
 Where = Callable[[Session], str]
 ACCOUNTS: list[tuple[str, str, Where, str]] = [
-    ("admin", "admin", lambda s: CITY, "系统管理员"),
+    ("sysadmin", "sysadmin", lambda s: CITY, "系统管理员 赵刚"),
+    ("secadmin", "secadmin", lambda s: CITY, "安全管理员 孙丽"),
+    ("auditadmin", "auditadmin", lambda s: CITY, "审计管理员 钱进"),
+    ("admin", "admin", lambda s: CITY, "业务管理员 吴峰"),
     ("city_plc", "city_plc_staff", lambda s: CITY, "市委政法委 王敏"),
     ("city_cmd", "city_commander", lambda s: CITY, "市局指挥总台 李强"),
     ("supervisor", "enforcement_supervisor", lambda s: CITY, "执法监督员 陈静"),
@@ -99,9 +109,11 @@ def seed(engine: Engine, *, echo: Callable[[str], None] = print) -> list[DemoLog
             code = where(session)
             if repository.user_named(session, username) is None:
                 people.create_user(session, username=username, display_name=display, role=role,
-                                   division_code=code, password=DEMO_PASSWORD, password_hash=shared_hash)
+                                   division_code=code, password=DEMO_PASSWORD, password_hash=shared_hash,
+                                   must_change_password=True)
             logins.append(DemoLogin(username, role, people.role_name(roles[role], "zh-CN"), code,
-                                    geo.name_of(session, code) or code))
+                                    geo.name_of(session, code) or code,
+                                    people.needs_second_factor(role, roles[role].permission_set)))
     return logins
 
 
@@ -121,9 +133,14 @@ def seed_matters(engine: Engine, logins: list[DemoLogin], *, weeks: float, matte
 def format_logins(logins: list[DemoLogin], url: str) -> str:
     """The table `civicgrid demo` prints."""
     lines = [f"\n永州市域社会治理平台 civicgrid — {url}",
-             f"演示账号（密码均为 / password for all: {DEMO_PASSWORD}）", ""]
+             f"演示账号（初始密码均为 / initial password for all: {DEMO_PASSWORD}）",
+             "首次登录须修改密码；标 * 的账号还须绑定动态验证码"
+             "（手机验证器 App 扫码，或 .venv/bin/python -m civicgrid.people.totp 密钥）",
+             "Each account changes its password at first login; those marked * also enrol an authenticator app "
+             "(TOTP: scan the QR code, or .venv/bin/python -m civicgrid.people.totp KEY).", ""]
     width = max(len(login.username) for login in logins)
     for login in logins:
-        lines.append(f"  {login.username.ljust(width)}  {login.role_name}（{login.role}） @ "
+        mark = "*" if login.second_factor else " "
+        lines.append(f" {mark}{login.username.ljust(width)}  {login.role_name}（{login.role}） @ "
                      f"{login.division_name} {login.division_code}")
     return "\n".join(lines) + "\n"

@@ -376,7 +376,7 @@ class Cast:
                 name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
                 user = people.create_user(session, username=username, display_name=f"{ROLE_TITLE[role]} {name}",
                                           role=role, division_code=code, password=PASSWORD,
-                                          password_hash=self._hash)
+                                          password_hash=self._hash, must_change_password=True)
                 self.created += 1
         principal = people.principal_of(user)
         self.principals[key] = principal

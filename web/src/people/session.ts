@@ -8,6 +8,14 @@ import type { CurrentUser } from '@/api/types'
 
 const TOKEN_KEY = 'civicgrid.token'
 
+/** The page that finishes a limited session's pending step, or null for a full session. */
+export function pendingRoute(pending: string | null | undefined): 'accountPassword' | 'accountTotp' | null {
+  if (pending === 'password_change') {
+    return 'accountPassword'
+  }
+  return pending === 'totp_enrolment' ? 'accountTotp' : null
+}
+
 export const useSessionStore = defineStore('session', () => {
   const token = ref<string | null>(sessionStorage.getItem(TOKEN_KEY))
   const user = ref<CurrentUser | null>(null)
@@ -23,11 +31,38 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
-  /** Sign in; the API's error message (wrong password, locked account…) is thrown as ApiError. */
-  async function login(username: string, password: string): Promise<void> {
-    const result = await unwrap(api.POST('/api/v1/auth/login', { body: { username, password } }))
+  /** Sign in; the API's error message (wrong password, locked account, code needed…) is thrown as
+   * ApiError (code `totp_required` when the account has an authenticator and no code was given). */
+  async function login(username: string, password: string, code?: string): Promise<void> {
+    const body = code ? { username, password, code } : { username, password }
+    const result = await unwrap(api.POST('/api/v1/auth/login', { body }))
     setToken(result.access_token)
     user.value = result.user
+  }
+
+  /** The step a limited session must finish first (change the password, enrol an authenticator). */
+  const pending = computed(() => user.value?.pending ?? null)
+
+  /** Change one's own password; the session may still need an authenticator afterwards. */
+  async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const result = await unwrap(api.POST('/api/v1/auth/password', {
+      body: { current_password: currentPassword, new_password: newPassword },
+    }))
+    if (user.value) {
+      user.value = { ...user.value, pending: result.pending }
+    }
+  }
+
+  /** A fresh authenticator secret: the otpauth URI, its QR code and the key, shown once. */
+  async function beginTotp(): Promise<{ secret: string; uri: string; qr_svg: string }> {
+    return unwrap(api.POST('/api/v1/auth/totp/enrol'))
+  }
+
+  async function confirmTotp(code: string): Promise<void> {
+    const result = await unwrap(api.POST('/api/v1/auth/totp/confirm', { body: { code } }))
+    if (user.value) {
+      user.value = { ...user.value, pending: result.pending, totp_enrolled: true }
+    }
   }
 
   /** Reload the user behind a token kept from before a page reload; false when it is no longer valid. */
@@ -66,5 +101,5 @@ export const useSessionStore = defineStore('session', () => {
     return user.value?.permissions.includes(permission) ?? false
   }
 
-  return { token, user, loggedIn, login, restore, logout, clear, can }
+  return { token, user, loggedIn, pending, login, changePassword, beginTotp, confirmTotp, restore, logout, clear, can }
 })

@@ -1,7 +1,7 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 
 import { leafModules, visibleModules } from '@/modules'
-import { useSessionStore } from '@/people/session'
+import { pendingRoute, useSessionStore } from '@/people/session'
 
 // Built pages are loaded on demand, so the map (ECharts) is not in the login page's bundle.
 const builtPages: Record<string, () => Promise<unknown>> = {
@@ -39,6 +39,9 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', name: 'login', component: () => import('@/people/LoginView.vue'), meta: { public: true } },
+    // A limited session lands here before anything else (issue 9: forced password change, second factor).
+    { path: '/account/password', name: 'accountPassword', component: () => import('@/people/PasswordChangeView.vue') },
+    { path: '/account/totp', name: 'accountTotp', component: () => import('@/people/TotpEnrolView.vue') },
     ...standaloneRoutes,
     {
       path: '/',
@@ -67,6 +70,13 @@ router.beforeEach(async (to) => {
   const session = useSessionStore()
   if (session.user === null && !(await session.restore())) {
     return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+  }
+  const step = pendingRoute(session.pending)
+  if (step !== null && to.name !== step) {
+    return { name: step, query: to.query.redirect ? { redirect: to.query.redirect } : {}, replace: true }
+  }
+  if (step === null && (to.name === 'accountPassword' || to.name === 'accountTotp')) {
+    return { path: '/', replace: true }
   }
   if (to.name === 'home' && session.user) {
     // On a phone, whoever reports (grid workers, volunteers) starts on the intake page.
