@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from civicgrid.alerts import service as alerts
 from civicgrid.db import transaction
 from civicgrid.kit.ids import new_id
-from tests.factories import DEFAULT_PASSWORD, make_user_committed
+from tests.factories import make_user_committed
+from tests.web.test_console import _log_in
 from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
 
 pytestmark = pytest.mark.browser
@@ -43,10 +44,7 @@ def test_county_officer_acknowledges_a_warning(page: Any, live_server: Any, yong
                                    division_code=village, source_type="test", source_id=new_id())
         alert_id = alert.id
     user = make_user_committed(engine, role="county_plc_staff", division_code=county)
-    page.goto(f"{live_server.url}/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click('[data-test="login-submit"]')
+    _log_in(page, live_server.url, user.username)  # a reveal holder: password, then the TOTP code
     page.wait_for_url("**/grids")
     page.click("text=预警中心")
     page.wait_for_url("**/alerts")
