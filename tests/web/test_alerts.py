@@ -13,8 +13,8 @@ from civicgrid.alerts import service as alerts
 from civicgrid.db import transaction
 from civicgrid.kit.ids import new_id
 from tests.factories import make_user_committed
-from tests.web.test_console import _log_in
 from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
 
