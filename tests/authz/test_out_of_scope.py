@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,7 +33,7 @@ from civicgrid.db import transaction
 from civicgrid.matters.open311 import service as open311
 from tests.authz.test_permissions import _iter_routes, _requirements
 from tests.conftest import LiveServer, Yongzhou
-from tests.factories import auth_headers, login, make_role_committed, make_user_committed
+from tests.factories import auth_headers, login, make_org_unit_committed, make_role_committed, make_user_committed
 from tests.matters.conftest import Actor, Place, place_in
 from tests.matters.test_intake import png
 
@@ -96,6 +97,23 @@ class FirstCounty:
         return str(first["service_request_id"]), str(first["token"])
 
 
+    @cached_property
+    def unit_id(self) -> str:
+        """An org unit (a police station) of the first county's township."""
+        return make_org_unit_committed(self.engine, division_code=self.place.township)
+
+    @cached_property
+    def alert_id(self) -> str:
+        """A warning raised about the first county's matter, owned by its village."""
+        from civicgrid.alerts import service as alerts
+
+        with transaction(self.engine) as session:
+            return alerts.raise_alert(session, rule=alerts.Rule("test.walk", "测试预警", "test warning"),
+                                      level="blue", reasons=[alerts.Reason("测试", "test")],
+                                      division_code=self.place.village, source_type="matter",
+                                      source_id=self.matter_id).id
+
+
 def _open311_client(engine: Engine, division_code: str, name: str) -> tuple[str, str]:
     with transaction(engine) as session:
         client, key = open311.create_client(session, name=name, division_code=division_code, created_by="test")
@@ -113,6 +131,8 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "client_id": lambda rows, path: rows.client[0],
     "service_request_id": lambda rows, path: rows.open311_request[0],
     "token": lambda rows, path: rows.open311_request[1],
+    "unit_id": lambda rows, path: rows.unit_id,
+    "alert_id": lambda rows, path: rows.alert_id,
 }
 """Path parameter name → the first-county row it names (given the route's path)."""
 
@@ -120,16 +140,26 @@ PARAM_VALUES: dict[str, str] = {
     "fmt": "json",  # Open311's response format
     "year": "2026",  # the working calendar is national, not a row of a division
     "service_code": "SR01",  # Open311 services are the city's matter catalogue
+    "action": "acknowledge",  # a warning's action (the row is the {alert_id})
 }
 """Path parameters that name no row of a division, and the value the walk sends."""
 
 NOT_SCOPED: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/matter-types/{code}"): "a matter type code: the catalogue is the city's, not a division's",
+    ("PUT", "/api/v1/roles/{code}/permissions"): "a role code: roles are the city's, edited by the security administrator",
 }
 """Routes whose row-like parameter names something no division owns, with the reason."""
 
 REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
     ("POST", "/api/v1/matters/{matter_id}/transitions"): lambda rows: {"json": {"action": "accept"}},
+    ("PUT", "/api/v1/org-units/{unit_id}/area"): lambda rows: {"json": {"grids": []}},
+    ("PUT", "/api/v1/users/{user_id}/role"): lambda rows: {"json": {"role": "grid_worker"}},
+    ("POST", "/api/v1/users/{user_id}/reveal"): lambda rows: {"json": {"purpose": "核实联系方式"}},
+    ("POST", "/api/v1/matters/{matter_id}/reveal"): lambda rows: {
+        "json": {"field": "reporter_phone", "purpose": "回访上报人"}},
+    ("POST", "/api/v1/matters/{matter_id}/print"): lambda rows: {"json": {"purpose": "存档"}},
+    ("POST", "/api/v1/org-units/{unit_id}/departments"): lambda rows: {
+        "json": {"code": f"d{uuid.uuid4().hex[:6]}", "name": "治安组"}},
     ("POST", "/api/v1/matters/{matter_id}/photos"): lambda rows: {
         "files": {"file": ("a.png", io.BytesIO(png()), "image/png")}, "data": {"stage": "report"}},
 }
