@@ -146,7 +146,7 @@ PARAM_VALUES: dict[str, str] = {
 
 NOT_SCOPED: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/matter-types/{code}"): "a matter type code: the catalogue is the city's, not a division's",
-    ("PUT", "/api/v1/roles/{code}/permissions"): "a role code: roles are the city's, edited by the security administrator",
+    ("PUT", "/api/v1/roles/{code}/permissions"): "a role code: roles are the city's (the security administrator)",
 }
 """Routes whose row-like parameter names something no division owns, with the reason."""
 
