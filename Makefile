@@ -119,14 +119,14 @@ pytest: install web
 
 pytest-sqlite: install
 	@echo "== test suite on SQLite (browser tests included) =="
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)
 
 # Outside CI a PostgreSQL server that does not answer skips this pass with a message; in CI
 # (CI=true) it fails the run. Browser tests already ran in the SQLite pass.
 pytest-postgres: install
 	@if reason=$$(PG_TEST_URL='$(PG_TEST_URL)' $(BIN)/python -c "$$PG_PROBE" 2>&1); then \
 		echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="; \
-		CIVICGRID_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS); \
+		CIVICGRID_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -q --durations=15 -m "not browser" $(PYTEST_ARGS); \
 	elif [ -n "$(IN_CI)" ]; then \
 		echo "PostgreSQL not reachable at $(PG_TEST_URL): $$reason"; \
 		echo "CI=true requires the PostgreSQL run: failing."; exit 1; \
