@@ -45,6 +45,12 @@ class Settings(BaseSettings):
                                   description="auto | memory | postgres (LISTEN/NOTIFY across processes)")
     static_dir: str = Field(default=str(PACKAGE_DIR / "static"), description="Built web console")
     default_language: str = "zh-CN"
+    inbox_channels: str = Field(default="websocket,log",
+                                description="Delivery channels behind the inbox, comma-separated: websocket, log")
+    inbox_repush_seconds: int = Field(default=15, ge=1,
+                                      description="An unacknowledged item is re-pushed this long after it was sent")
+    inbox_raise_seconds: int = Field(default=60, ge=1,
+                                     description="…and raised to a supervisor this long after it was sent")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
 
