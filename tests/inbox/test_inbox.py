@@ -239,12 +239,10 @@ def test_endpoints_list_count_read_ack_and_404_for_someone_elses_item(live_serve
     assert bad.status_code == 422
 
 
-def _socket(server: LiveServer, token: str, user_id: str) -> ClientConnection:
-    ws = connect(f"{server.ws_url}/api/v1/ws?token={token}", open_timeout=10)
+def _subscribe(ws: ClientConnection, user_id: str) -> None:
     assert json.loads(ws.recv(timeout=10))["type"] == "ready"
     ws.send(json.dumps({"action": "subscribe", "channel": f"user:{user_id}"}))
     assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
-    return ws
 
 
 def _next_event(ws: ClientConnection) -> dict[str, Any]:
@@ -257,19 +255,20 @@ def _next_event(ws: ClientConnection) -> dict[str, Any]:
 def test_a_reconnecting_client_receives_what_it_missed(live_server: LiveServer, engine: Engine,
                                                        people: People) -> None:
     token = login(live_server.url, people.worker.username)
-    ws = _socket(live_server, token, people.worker.id)
-    seen = send_order(engine, people.worker, "在线时收到")
-    pushed = _next_event(ws)
-    assert (pushed["event"], pushed["data"]["id"], pushed["data"]["title_zh"]) == ("inbox.item", seen, "在线时收到")
-    cursor = api(live_server, token, "GET", "").json()["cursor"]
-    assert cursor == seen
-    ws.close()
+    url = f"{live_server.ws_url}/api/v1/ws?token={token}"
+    with connect(url, open_timeout=10) as ws:
+        _subscribe(ws, people.worker.id)
+        seen = send_order(engine, people.worker, "在线时收到")
+        pushed = _next_event(ws)
+        assert (pushed["event"], pushed["data"]["id"], pushed["data"]["title_zh"]) == ("inbox.item", seen, "在线时收到")
+        cursor = api(live_server, token, "GET", "").json()["cursor"]
+        assert cursor == seen
 
     missed = send_order(engine, people.worker, "断线期间")  # pushed to nobody: the client is away
     later = send_order(engine, people.worker, "断线期间二")
 
-    ws = _socket(live_server, token, people.worker.id)
-    try:
+    with connect(url, open_timeout=10) as ws:
+        _subscribe(ws, people.worker.id)
         caught_up = api(live_server, token, "GET", "", since=cursor).json()
         assert [i["id"] for i in caught_up["items"]] == [missed, later]  # in order
         assert caught_up["cursor"] == later
@@ -277,5 +276,3 @@ def test_a_reconnecting_client_receives_what_it_missed(live_server: LiveServer, 
             "items": [], "cursor": later, "unread": 3, "pending_ack": 3}
         newest = send_order(engine, people.worker, "重连之后")  # and live pushes resume
         assert _next_event(ws)["data"]["id"] == newest
-    finally:
-        ws.close()
