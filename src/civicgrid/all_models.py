@@ -5,6 +5,7 @@ from civicgrid.audit import models as audit_models
 from civicgrid.events import models as events_models
 from civicgrid.gazetteer import models as gazetteer_models
 from civicgrid.geo import models as geo_models
+from civicgrid.inbox import models as inbox_models
 from civicgrid.matters import models as matters_models
 from civicgrid.matters.figures import models as matter_figures_models
 from civicgrid.matters.open311 import models as open311_models
@@ -20,6 +21,7 @@ __all__ = [
     "events_models",
     "gazetteer_models",
     "geo_models",
+    "inbox_models",
     "matter_figures_models",
     "matters_models",
     "open311_models",

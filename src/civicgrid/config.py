@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         description="SQLite: how long a write waits for its turn before answering 503 with Retry-After")
     tls_certfile: str = Field(default="", description="PEM certificate (chain) for HTTPS; empty: plain HTTP")
     tls_keyfile: str = Field(default="", description="PEM private key of tls_certfile")
+    inbox_channels: str = Field(default="websocket,log",
+                                description="Delivery channels behind the inbox, comma-separated: websocket, log")
+    inbox_repush_seconds: int = Field(default=15, ge=1,
+                                      description="An unacknowledged item is re-pushed this long after it was sent")
+    inbox_raise_seconds: int = Field(default=60, ge=1,
+                                     description="…and raised to a supervisor this long after it was sent")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
 

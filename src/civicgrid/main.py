@@ -37,6 +37,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.audit.endpoints import router as audit_router
     from civicgrid.gazetteer.endpoints import router as gazetteer_router
     from civicgrid.geo.endpoints import router as geo_router
+    from civicgrid.inbox.endpoints import router as inbox_router
     from civicgrid.matters.endpoints import router as matters_router
     from civicgrid.matters.figures.endpoints import router as matter_figures_router
     from civicgrid.matters.open311.endpoints import admin_router as open311_admin_router
@@ -61,6 +62,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(matter_figures_router)
     app.include_router(open311_router)
     app.include_router(open311_admin_router)
+    app.include_router(inbox_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

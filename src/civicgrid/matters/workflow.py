@@ -62,6 +62,7 @@ import civicgrid.matters.figures  # noqa: F401  (the rollup listener must be on 
 from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
+from civicgrid.inbox import notices as inbox_notices
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.matters import repository
@@ -284,6 +285,7 @@ def _accept(session: Session, matter: Matter, step: Step) -> None:
 def _dispatch(session: Session, matter: Matter, step: Step) -> None:
     matter.dispatched_at = step.at
     start_step(session, matter, "handle", step.at)
+    inbox_notices.matter_dispatched(session, matter, step.principal.user_id or None)
 
 
 def _resolve(session: Session, matter: Matter, step: Step) -> None:
@@ -373,6 +375,7 @@ def _supervise(session: Session, matter: Matter, step: Step) -> None:
     timers.arm(session, kind=SUPERVISION_KIND, key=f"matter_supervision:{order.id}:due", due_at=order.due_at,
                ref_type="matter_supervision", ref_id=order.id, division_code=matter.division_code,
                payload={"matter_id": matter.id})
+    inbox_notices.supervision_ordered(session, matter, step.note, order.due_at, step.principal.user_id or None)
 
 
 def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
@@ -512,6 +515,7 @@ def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
                       "owner": matter.division_code,
                       "above": owner_code(matter.grid_code, above) if above else None},
                 division_code=matter.division_code)
+    inbox_notices.deadline_alert(session, matter, alert)
 
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -29,7 +29,7 @@ from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Conflict, Invalid, NotAuthenticated, NotFound
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.personal import lookup_hash, lookup_hashes
-from civicgrid.kit.pii import derive_key, get_cipher, keyed_hash, normalize_phone
+from civicgrid.kit.pii import derive_key, get_cipher, keyed_hash, mask_phone, normalize_phone
 from civicgrid.people import passwords, repository, totp
 from civicgrid.people.models import PHONE_CONTEXT, AuthToken, Role, RolePermission, User
 from civicgrid.people.orgs import repository as org_repository
@@ -688,3 +688,8 @@ def sync_roles(session: Session) -> SyncReport:
             revoked.append(f"{spec.code}:{perm}")
     session.flush()
     return SyncReport(added, updated, granted, revoked)
+
+
+def masked_phone(user: User) -> str | None:
+    """The account's phone number masked (138****5678), for a channel that must name it in a log."""
+    return mask_phone(user.phone) if user.phone else None

@@ -422,6 +422,23 @@ const en: typeof zhCN = {
     departmentCode: 'Department code',
     addDepartment: 'New department',
   },
+  inbox: {
+    title: 'Inbox',
+    summary: '{unread} unread, {pending} to acknowledge',
+    readAll: 'Mark all read',
+    empty: 'Nothing here',
+    ack: 'Acknowledge',
+    acked: 'Acknowledged',
+    acknowledged: 'Acknowledged',
+    repushed: 'Reminder: {title}',
+    repushCount: 'Reminded {n}×',
+    kind: {
+      notification: 'Notice',
+      order: 'To do',
+      callout: 'Call-out',
+      escalation: 'Raised',
+    },
+  },
   realtime: {
     live: 'Live',
     offline: 'Live connection lost',

@@ -420,6 +420,23 @@ export default {
     departmentCode: '部门代码',
     addDepartment: '新建部门',
   },
+  inbox: {
+    title: '消息中心',
+    summary: '未读 {unread} 条，待确认 {pending} 条',
+    readAll: '全部已读',
+    empty: '暂无消息',
+    ack: '确认收到',
+    acked: '已确认',
+    acknowledged: '已确认收到',
+    repushed: '催办重推：{title}',
+    repushCount: '已催办 {n} 次',
+    kind: {
+      notification: '通知',
+      order: '待办',
+      callout: '呼叫',
+      escalation: '上报主管',
+    },
+  },
   realtime: {
     live: '实时连接',
     offline: '实时连接中断',

@@ -1,0 +1,70 @@
+"""What other modules send to the inbox, worded once: the matters closed loop's notices.
+
+Called from the transitions that cause them (``matters/workflow.py``), in their transaction.
+Takes the record duck-typed (id, number, title, division_code, grid_code), so the inbox imports
+no other domain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from civicgrid.inbox import service
+from civicgrid.inbox.models import Kind
+
+HANDLE = "matters.handle"
+
+
+class MatterLike(Protocol):
+    id: str
+    number: str
+    title: str
+    division_code: str
+    grid_code: str
+    step_due_at: datetime | None
+
+
+def _due(value: datetime | None) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    from civicgrid.kit.clock import CHINA_TZ
+
+    local = value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return f"办理期限：{local}", f"Due: {local} (Asia/Shanghai)"
+
+
+def matter_dispatched(session: Session, matter: MatterLike, actor_id: str | None) -> list[Any]:
+    """派单: the handlers of the owning unit and the grid worker of the matter's grid (holders of
+    ``matters.handle`` whose own code is the owner's or the grid's), except whoever dispatched
+    it. An order: it waits for 确认收到."""
+    due_zh, due_en = _due(matter.step_due_at)
+    return service.send_to_holders(
+        session, permission=HANDLE, division_codes={matter.division_code, matter.grid_code},
+        exclude={actor_id} if actor_id else set(), kind=Kind.ORDER,
+        title=(f"派单：{matter.number} {matter.title}", f"Dispatched to you: {matter.number} {matter.title}"),
+        body=(due_zh, due_en), link=("matter", matter.id), division_code=matter.division_code,
+        needs_ack=True, sender_id=actor_id)
+
+
+def supervision_ordered(session: Session, matter: MatterLike, note: str | None, due_at: datetime,
+                        actor_id: str | None) -> list[Any]:
+    """督办: the handlers of the owning unit get an order that waits for 确认收到."""
+    due_zh, due_en = _due(due_at)
+    return service.send_to_holders(
+        session, permission=HANDLE, division_codes={matter.division_code},
+        exclude={actor_id} if actor_id else set(), kind=Kind.ORDER,
+        title=(f"督办：{matter.number} {matter.title}", f"Supervision order: {matter.number} {matter.title}"),
+        body=(f"{note or ''}\n答复{due_zh}".strip(), f"{note or ''}\nAnswer by {due_en.removeprefix('Due: ')}".strip()),
+        link=("matter", matter.id), division_code=matter.division_code, needs_ack=True, sender_id=actor_id)
+
+
+def deadline_alert(session: Session, matter: MatterLike, alert: str) -> list[Any]:
+    """A deadline on my unit's matter: yellow (75 % used) or red (expired), to the owner's handlers."""
+    zh, en = ("即将超时", "time nearly up") if alert == "yellow" else ("已超时", "overdue")
+    return service.send_to_holders(
+        session, permission=HANDLE, division_codes={matter.division_code}, kind=Kind.NOTIFICATION,
+        title=(f"{zh}：{matter.number} {matter.title}", f"{en.capitalize()}: {matter.number} {matter.title}"),
+        body=_due(matter.step_due_at), link=("matter", matter.id), division_code=matter.division_code)
