@@ -62,8 +62,9 @@ def test_liveness_and_websocket_ping_answer_while_the_pool_is_exhausted(live_ser
                                                                        engine: Engine) -> None:
     user = make_user_committed(engine, role="county_commander", division_code=COUNTY)
     token = login(live_server.url, user.username)
-    with connect(f"{live_server.ws_url}/api/v1/ws?token={token}", open_timeout=10) as ws, \
+    with connect(f"{live_server.ws_url}/api/v1/ws", open_timeout=10) as ws, \
             httpx.Client(base_url=live_server.url, timeout=30) as client:
+        ws.send(json.dumps({"action": "auth", "token": token}))  # the socket authenticates in its first frame
         assert json.loads(ws.recv(timeout=10))["type"] == "ready"
         stuck: dict[str, Any] = {}
 

@@ -31,7 +31,8 @@ def _serve_https(tmp_path: Path, workers: int, *,
     upgrade(url)
     cert, key = self_signed_certificate(tmp_path)
     port = free_port()
-    env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false"}
+    env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_RUN_TIMER_WORKER": "false",
+           "CIVICGRID_ENV": "development"}  # serve refuses the built-in secret key elsewhere
     args = ["--port", str(port), "--workers", str(workers)]
     if through_settings:
         env |= {"CIVICGRID_TLS_CERTFILE": str(cert), "CIVICGRID_TLS_KEYFILE": str(key)}

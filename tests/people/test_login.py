@@ -327,7 +327,7 @@ def test_second_factor_code_is_required_checked_once_and_counts_as_a_failure(
         stored = conn.execute(text("SELECT totp_secret FROM users WHERE id = :i"), {"i": user.id}).scalar_one()
     from tests.factories import TOTP_SECRETS
 
-    assert TOTP_SECRETS[user.username] not in stored and stored.startswith("v1.")
+    assert TOTP_SECRETS[user.username] not in stored and stored.startswith("aes-gcm.")
 
 
 def test_enrolment_is_forced_for_a_reveal_holder_without_an_authenticator(live_server: LiveServer,

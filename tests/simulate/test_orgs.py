@@ -7,11 +7,28 @@ import httpx
 from sqlalchemy import Engine, func, select
 
 from civicgrid.db import transaction
+from civicgrid.kit.clock import utcnow
+from civicgrid.people import totp
 from civicgrid.people.orgs.models import OrgUnit
 from civicgrid.simulate.demo import DEMO_PASSWORD
 from civicgrid.simulate.orgs import STATION_LOGIN, seed_org_units
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import auth_headers, login
+
+
+def _first_login(url: str, username: str) -> str:
+    """A demo account's first login as a person does it: the demo password, a new password, then
+    an authenticator (a station commander may reveal personal data); the token is then full."""
+    token = login(url, username, DEMO_PASSWORD)
+    changed = httpx.post(f"{url}/api/v1/auth/password", headers=auth_headers(token),
+                         json={"current_password": DEMO_PASSWORD, "new_password": "Zhou#Station2026"})
+    assert changed.status_code == 200, changed.text
+    if changed.json()["pending"] == "totp_enrolment":
+        secret = httpx.post(f"{url}/api/v1/auth/totp/enrol", headers=auth_headers(token)).json()["secret"]
+        code = totp.code_for_step(secret, totp.step_of(utcnow()))
+        confirmed = httpx.post(f"{url}/api/v1/auth/totp/confirm", headers=auth_headers(token), json={"code": code})
+        assert confirmed.status_code == 200 and confirmed.json()["pending"] is None, confirmed.text
+    return token
 
 
 def _demo_units(engine: Engine) -> list[OrgUnit]:
@@ -33,7 +50,7 @@ def test_demo_units_and_the_two_township_station(live_server: LiveServer, engine
         assert len({u.division_code for u in units if u.type_code == type_code and u.division_code != "431100000000"}
                    ) == counties
 
-    token = login(live_server.url, STATION_LOGIN, DEMO_PASSWORD)
+    token = _first_login(live_server.url, STATION_LOGIN)
     station = next(u for u in units if u.name == "朝阳派出所（演示）")
     area = httpx.get(f"{live_server.url}/api/v1/org-units/{station.id}/area", headers=auth_headers(token)).json()
     assert {g[:9] for g in area["grids"]} == {"431102001", "431102002"}  # 朝阳街道 and 南津渡街道, in part

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from tests.factories import DEFAULT_PASSWORD, make_user_committed
 from tests.web.conftest import TIMEOUT_MS
+from tests.web.test_console import _enter_code
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +44,7 @@ def test_console_runs_without_csp_violations(browser: Any, live_server: Any, yon
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", DEFAULT_PASSWORD)
         page.click('[data-test="login-submit"]')
+        _enter_code(page, user.username)  # a reveal holder: the second factor
         page.wait_for_url("**/grids")
         page.wait_for_selector(f'{MAP}[data-code="{LINGLING}"][data-status="ready"]:not([data-region-count="0"])')
         page.wait_for_timeout(500)
