@@ -141,6 +141,9 @@ PARAM_VALUES: dict[str, str] = {
     "year": "2026",  # the working calendar is national, not a row of a division
     "service_code": "SR01",  # Open311 services are the city's matter catalogue
     "action": "acknowledge",  # a warning's action (the row is the {alert_id})
+    # An inbox item belongs to its recipient, not to a division: anyone else gets 404, whatever
+    # their jurisdiction (tests/inbox/test_inbox.py); this walk has no division to cross for it.
+    "item_id": "0" * 32,
 }
 """Path parameters that name no row of a division, and the value the walk sends."""
 

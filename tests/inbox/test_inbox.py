@@ -239,7 +239,8 @@ def test_endpoints_list_count_read_ack_and_404_for_someone_elses_item(live_serve
     assert bad.status_code == 422
 
 
-def _subscribe(ws: ClientConnection, user_id: str) -> None:
+def _subscribe(ws: ClientConnection, user_id: str, token: str) -> None:
+    ws.send(json.dumps({"action": "auth", "token": token}))  # the socket authenticates in its first frame
     assert json.loads(ws.recv(timeout=10))["type"] == "ready"
     ws.send(json.dumps({"action": "subscribe", "channel": f"user:{user_id}"}))
     assert json.loads(ws.recv(timeout=10))["type"] == "subscribed"
@@ -255,9 +256,9 @@ def _next_event(ws: ClientConnection) -> dict[str, Any]:
 def test_a_reconnecting_client_receives_what_it_missed(live_server: LiveServer, engine: Engine,
                                                        people: People) -> None:
     token = login(live_server.url, people.worker.username)
-    url = f"{live_server.ws_url}/api/v1/ws?token={token}"
+    url = f"{live_server.ws_url}/api/v1/ws"
     with connect(url, open_timeout=10) as ws:
-        _subscribe(ws, people.worker.id)
+        _subscribe(ws, people.worker.id, token)
         seen = send_order(engine, people.worker, "在线时收到")
         pushed = _next_event(ws)
         assert (pushed["event"], pushed["data"]["id"], pushed["data"]["title_zh"]) == ("inbox.item", seen, "在线时收到")
@@ -268,7 +269,7 @@ def test_a_reconnecting_client_receives_what_it_missed(live_server: LiveServer, 
     later = send_order(engine, people.worker, "断线期间二")
 
     with connect(url, open_timeout=10) as ws:
-        _subscribe(ws, people.worker.id)
+        _subscribe(ws, people.worker.id, token)
         caught_up = api(live_server, token, "GET", "", since=cursor).json()
         assert [i["id"] for i in caught_up["items"]] == [missed, later]  # in order
         assert caught_up["cursor"] == later
