@@ -1,7 +1,7 @@
 """gazetteer: named places (compounds, schools, markets, bus stops) for the address search
 
-Revision ID: 0018_gazetteer_places
-Revises: 0014_personal_data_type
+Revision ID: 0013_gazetteer_places
+Revises: 0012_personal_data_type
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0018_gazetteer_places"
-down_revision: str | None = "0014_personal_data_type"
+revision: str = "0013_gazetteer_places"
+down_revision: str | None = "0012_personal_data_type"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

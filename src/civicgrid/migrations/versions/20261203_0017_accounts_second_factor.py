@@ -10,8 +10,8 @@
   lock like known ones; a stranger's failures lock only the stranger's address); ``login_locks``
   holds the locks. ``users.locked_until`` is no longer written (kept for the downgrade).
 
-Revision ID: 0012_accounts_second_factor
-Revises: 0013_audit_hardening
+Revision ID: 0017_accounts_second_factor
+Revises: 0016_audit_hardening
 Create Date: 2026-12-03
 """
 
@@ -24,8 +24,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0012_accounts_second_factor"
-down_revision: str | None = "0013_audit_hardening"
+revision: str = "0017_accounts_second_factor"
+down_revision: str | None = "0016_audit_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """audit chain hardening: TRUNCATE refused, purge only through a permit, a non-owner app role
 
-Revision ID: 0013_audit_hardening
-Revises: 0021_alerts
+Revision ID: 0016_audit_hardening
+Revises: 0015_alerts
 Create Date: 2026-12-03
 
 Issue 9 §3.1/§3.2. On PostgreSQL:
@@ -28,8 +28,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_audit_hardening"
-down_revision: str | None = "0021_alerts"
+revision: str = "0016_audit_hardening"
+down_revision: str | None = "0015_alerts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """alerts: warnings (预警) with their closed loop
 
-Revision ID: 0021_alerts
-Revises: 0019_events_outbox
+Revision ID: 0015_alerts
+Revises: 0014_events_outbox
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0021_alerts"
-down_revision: str | None = "0019_events_outbox"
+revision: str = "0015_alerts"
+down_revision: str | None = "0014_events_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

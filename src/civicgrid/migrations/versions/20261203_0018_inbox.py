@@ -1,7 +1,7 @@
 """inbox: what must reach a person (notifications, orders, call-outs), read and acknowledged
 
-Revision ID: 0020_inbox
-Revises: 0012_accounts_second_factor
+Revision ID: 0018_inbox
+Revises: 0017_accounts_second_factor
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0020_inbox"
-down_revision: str | None = "0012_accounts_second_factor"
+revision: str = "0018_inbox"
+down_revision: str | None = "0017_accounts_second_factor"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ Users' phones and reporters' phones were already ciphertext (``v1.`` AES-256-GCM
 decrypting beside the new ``aes-gcm.`` / ``sm4-gcm.`` values), so they are left as they are.
 The rewrite is a migration, not an audited write: the chain keeps no personal values anyway.
 
-Revision ID: 0014_personal_data_type
+Revision ID: 0012_personal_data_type
 Revises: 0011_org_units
 Create Date: 2026-12-03
 """
@@ -21,7 +21,7 @@ from alembic import op
 
 from civicgrid.kit.personal import Personal
 
-revision: str = "0014_personal_data_type"
+revision: str = "0012_personal_data_type"
 down_revision: str | None = "0011_org_units"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """events: the outbox of domain events and their deliveries to consumers
 
-Revision ID: 0019_events_outbox
-Revises: 0018_gazetteer_places
+Revision ID: 0014_events_outbox
+Revises: 0013_gazetteer_places
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0019_events_outbox"
-down_revision: str | None = "0018_gazetteer_places"
+revision: str = "0014_events_outbox"
+down_revision: str | None = "0013_gazetteer_places"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
