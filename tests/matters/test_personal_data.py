@@ -144,7 +144,7 @@ def test_export_masks_names_too(live_server: LiveServer, engine: Engine, yongzho
     assert all(NAME not in str(cell) and PHONE not in str(cell) for row in rows for cell in row)
 
 
-def test_migration_0014_encrypts_stored_reporter_names_and_its_downgrade_restores_them(tmp_path: Path) -> None:
+def test_migration_0012_encrypts_stored_reporter_names_and_its_downgrade_restores_them(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
     # Found by its message, so the test follows the migration when the chain is renumbered.
     migration = next(r for r in ScriptDirectory.from_config(alembic_config(url)).walk_revisions()
