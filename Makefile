@@ -44,7 +44,7 @@ help:
 	@echo "make lint       ruff check, then the structure checks in tools/lint/"
 	@echo "make typecheck  mypy"
 	@echo "make pytest     the test suite only (SQLite, then PostgreSQL at PG_TEST_URL when it answers)"
-	@echo "make fuzz       schemathesis over the live API as admin and volunteer, 240 s, fails on any 5xx (run by make test when CI=true)"
+	@echo "make fuzz       schemathesis over the live API as sysadmin and volunteer, 240 s, fails on any 5xx (run by make test when CI=true)"
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make clean      remove .venv, node_modules, the built console and caches (keeps var/, your data)"
 
@@ -137,7 +137,7 @@ pytest-postgres: install
 # Schema fuzzing (issue 9 §3.5): a fresh SQLite database with the demo data, `civicgrid serve`,
 # then schemathesis (check not_a_server_error, seed 20261203) for FUZZ_SECONDS split between the
 # FUZZ_ROLES; fails on any 5xx. About 1 min of demo data plus the fuzzing time.
-FUZZ_ROLES ?= admin,volunteer
+FUZZ_ROLES ?= volunteer,sysadmin
 FUZZ_SECONDS ?= 240
 fuzz: install
 	@echo "== schema fuzzing: schemathesis as $(FUZZ_ROLES), $(FUZZ_SECONDS) s =="

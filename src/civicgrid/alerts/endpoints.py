@@ -29,6 +29,7 @@ from civicgrid.geo import service as geo
 from civicgrid.kit.errors import NotFound
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.ids import new_id
+from civicgrid.kit.pagination import Offset
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Not logged in"},
@@ -67,7 +68,7 @@ def list_alerts(session: DbSession,
                 source_type: Annotated[str | None, Query(max_length=48)] = None,
                 source_id: Annotated[str | None, Query(max_length=64)] = None,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+                offset: Offset = 0,
                 principal: Principal = Depends(require("alerts.read"))) -> AlertPage:
     """Warnings in the caller's jurisdiction, newest first."""
     total, rows = service.listing(session, principal, status=status, level=level, source_type=source_type,

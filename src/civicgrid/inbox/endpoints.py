@@ -13,6 +13,7 @@ from civicgrid.inbox import service
 from civicgrid.inbox.models import InboxItem
 from civicgrid.inbox.schemas import InboxCounts, InboxItemRead, InboxPage, MarkedRead
 from civicgrid.kit.i18n import pick
+from civicgrid.kit.pagination import Offset
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -38,7 +39,7 @@ def list_items(session: DbSession,
                unread: Annotated[bool | None, Query(description="true: unread only; false: read only")] = None,
                kind: Annotated[str | None, Query(max_length=20)] = None,
                pending_ack: Annotated[bool, Query(description="Only items still waiting for 确认收到")] = False,
-               offset: Annotated[int, Query(ge=0)] = 0,
+               offset: Offset = 0,
                limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
                principal: Principal = Depends(require(READ))) -> InboxPage:
     """My items: unread first, then newest; with ``since``, what arrived after that cursor."""

@@ -13,6 +13,7 @@ from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.i18n import pick
+from civicgrid.kit.pagination import Offset
 from civicgrid.people.orgs import service
 from civicgrid.people.orgs.models import Department, OrgUnit
 from civicgrid.people.orgs.schemas import (
@@ -64,7 +65,7 @@ def list_types(request: Request, principal: Principal = Depends(require("orgs.re
 
 
 @router.get("/org-units", response_model=OrgUnitPage)
-def list_units(session: DbSession, request: Request, offset: int = Query(0, ge=0),
+def list_units(session: DbSession, request: Request, offset: Offset = 0,
                limit: int = Query(50, ge=1, le=200), type_code: str | None = Query(None, max_length=40),
                division: str | None = Query(None, pattern=r"^\d{2,12}$", description="division code prefix"),
                q: str | None = Query(None, max_length=64),
