@@ -4,7 +4,6 @@ holder of pii.reveal then enrols an authenticator from the QR page's key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from sqlalchemy import Engine
 from civicgrid.kit.clock import utcnow
 from civicgrid.people import totp
 from tests.factories import DEFAULT_PASSWORD, make_user_committed
-from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.conftest import ARTIFACTS
 from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
@@ -22,19 +21,6 @@ pytestmark = pytest.mark.browser
 LINGLING = "431102000000"  # 零陵区
 NEW_PASSWORD = "Lingling#Grid2027"
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def _change_password(page: Any, current: str, new: str, confirm: str | None = None) -> None:

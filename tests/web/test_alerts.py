@@ -3,7 +3,6 @@ reads its reasons and legal basis, and acknowledges it (issue 14 §3)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,24 +12,11 @@ from civicgrid.alerts import service as alerts
 from civicgrid.db import transaction
 from civicgrid.kit.ids import new_id
 from tests.factories import make_user_committed
-from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.conftest import ARTIFACTS
 from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def test_county_officer_acknowledges_a_warning(page: Any, live_server: Any, yongzhou: Any, engine: Engine) -> None:

@@ -7,7 +7,6 @@ Outside CI a missing Chromium or an unbuilt console (``make web``) skips with a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.factories import DEFAULT_PASSWORD, TOTP_SECRETS, auth_headers, make_user_committed, totp_code
-from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -23,19 +22,6 @@ LINGLING = "431102000000"  # 零陵区
 CITY = "431100000000"  # 永州市
 MAP = '[data-test="division-map"]'
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def _children(engine: Engine, parent: str, level: str) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ chooses grids from a township's village, saves, and the API holds exactly those 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,26 +10,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.factories import auth_headers, login, make_user_committed
-from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.conftest import ARTIFACTS
 from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
 
 LINGLING = "431102000000"
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def _choose(page: Any, select: str, option: str) -> None:

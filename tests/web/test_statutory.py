@@ -3,7 +3,6 @@ test_console.py: outside CI a missing Chromium or unbuilt console skips, in CI i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,24 +10,11 @@ from sqlalchemy import Engine
 
 from tests.conftest import LiveServer
 from tests.factories import make_user_committed
-from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.conftest import ARTIFACTS
 from tests.web.test_console import _log_in
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors in the console: {errors}"
 
 
 def test_official_computes_a_statutory_deadline(page: Any, live_server: LiveServer, engine: Engine) -> None:
