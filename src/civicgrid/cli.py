@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from civicgrid.city import get_city
 from civicgrid.config import Settings, get_settings
 
 app = typer.Typer(help="civicgrid 市域社会治理平台 — city-scale governance platform", no_args_is_help=True)
@@ -372,7 +373,7 @@ app.add_typer(admins_app, name="admins")
 
 @admins_app.command("init")
 def admins_init(
-    division: str = typer.Option("431100000000", "--division", help="Their division (the city) / 所在区划"),
+    division: str = typer.Option("", "--division", help="Their division (default: the city of city.json) / 所在区划"),
     sysadmin: str = typer.Option("sysadmin", "--sysadmin", help="System administrator's login / 系统管理员"),
     secadmin: str = typer.Option("secadmin", "--secadmin", help="Security administrator's login / 安全管理员"),
     auditadmin: str = typer.Option("auditadmin", "--auditadmin", help="Audit administrator's login / 审计管理员"),
@@ -398,7 +399,7 @@ def admins_init(
     try:
         with transaction(get_engine()) as session:
             set_actor(session, system_actor("cli"))
-            people.init_admins(session, division_code=division,
+            people.init_admins(session, division_code=division or get_city().code,
                                accounts=[(role, names[role], passwords[role]) for role in names])
     except AppError as exc:
         typer.echo(f"{exc.zh} / {exc.en}", err=True)

@@ -3,7 +3,7 @@ import type zhCN from './zh-CN'
 
 const en: typeof zhCN = {
   app: {
-    title: 'Yongzhou City Governance Platform',
+    title: '{city} City Governance Platform',
     subtitle: 'City-scale social governance pilot',
   },
   login: {

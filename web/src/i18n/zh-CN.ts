@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's first language. Keep the keys identical to en.ts.
 export default {
   app: {
-    title: '永州市域社会治理平台',
+    title: '{city}市域社会治理平台',
     subtitle: '市域社会治理现代化试点',
   },
   login: {
