@@ -218,7 +218,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
         timers.insert_new(session, [t for group in armed for t in group])
         insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
         figures.count_inserted(session, rows)
-        take_head(session, conn)  # the audit chain's lock and head, in the same round trip
+        take_head(session, conn, [row["division_code"] for row in rows])  # its chains' locks and heads, same round trip
 
     actor, ip = session.info.get("actor"), session.info.get("ip")
     written: dict[int, Written] = {}
