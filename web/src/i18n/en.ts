@@ -243,9 +243,16 @@ const en: typeof zhCN = {
     listKinds: { power: 'Power list', responsibility: 'Responsibility list', service: 'Public-service list' },
     duration: { days: '{d} d {h} h', hours: '{h} h {m} min', minutes: '{m} min' },
   },
+  gazetteer: {
+    placeholder: 'Type the address as the caller says it, e.g. 零陵区朝阳街道东岳宫社区',
+    ambiguous: 'This name exists in several places: pick one from the list',
+  },
   intake: {
     title: 'Report a matter',
     hotlineTitle: '12345 hotline desk',
+    placeMismatch: 'The address names "{address}" but the pin lies in "{pin}". Check where the caller is.',
+    confirmPin: 'Checked: file at the pin',
+    confirmPlace: 'The address and the pin disagree: check and confirm before filing',
     type: 'Matter type',
     typePlaceholder: 'Choose a matter type',
     titleField: 'Title',

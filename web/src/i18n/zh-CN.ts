@@ -241,9 +241,16 @@ export default {
     listKinds: { power: '权力清单', responsibility: '责任清单', service: '公共服务清单' },
     duration: { days: '{d} 天 {h} 小时', hours: '{h} 小时 {m} 分', minutes: '{m} 分钟' },
   },
+  gazetteer: {
+    placeholder: '输入来电人所说的地址，如 零陵区朝阳街道东岳宫社区',
+    ambiguous: '这个地名有多处，请从列表中选择',
+  },
   intake: {
     title: '事项上报',
     hotlineTitle: '12345 热线受理',
+    placeMismatch: '地址指向“{address}”，但地图位置在“{pin}”。请核实来电人所说的位置。',
+    confirmPin: '已核实，按地图位置受理',
+    confirmPlace: '地址与地图位置不一致：请核实并勾选确认后再受理',
     type: '事项类型',
     typePlaceholder: '请选择事项类型',
     titleField: '标题',
