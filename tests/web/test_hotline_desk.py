@@ -4,6 +4,7 @@ disagrees with the typed address blocks filing until the operator confirms."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -46,10 +47,20 @@ def test_typed_address_finds_the_community_and_files_it_there(new_page: Callable
     grid = page.wait_for_selector('[data-test="hotline-grid"]')
     assert "东岳宫社区" in grid.inner_text()
     assert page.query_selector('[data-test="place-mismatch"]') is None
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    page.fill("input[name=reporter_phone]", phone)
+    page.press("input[name=reporter_phone]", "Tab")
+    assert "没有反映过" in page.wait_for_selector('[data-test="caller-history"]').inner_text()
     page.screenshot(path=str(ARTIFACTS / "hotline-address.png"))
     page.click('button[type="submit"]')
     page.wait_for_selector(".el-result")
     number = page.inner_text(".el-result__title").split()[-1]
+    # The next call from the same number shows the caller's history, masked.
+    page.click(".el-result__extra button")
+    page.fill("input[name=reporter_phone]", phone)
+    page.press("input[name=reporter_phone]", "Tab")
+    history = page.wait_for_selector('[data-test="caller-history"]:has-text("1 件")').inner_text()
+    assert "楼道堆放杂物" in history and phone not in history
 
     # The matter is the community's: its owner (or the grid inside it) is under 东岳宫社区.
     token = login(live_server.url, operator.username)

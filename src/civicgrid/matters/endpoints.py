@@ -19,9 +19,12 @@ from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
-from civicgrid.matters import catalogue, intake, service
+from civicgrid.matters import callers, catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
 from civicgrid.matters.schemas import (
+    CallerHistoryIn,
+    CallerHistoryRead,
+    CallerMatter,
     CatalogueVersionRead,
     MatterCreate,
     MatterDetail,
@@ -253,3 +256,19 @@ async def import_catalogue(
         return _version_read(version, len(catalogue.current_types(session, include_inactive=True)))
 
     return await run_in_threadpool(apply)
+
+
+@router.post("/hotline/caller-history", response_model=CallerHistoryRead, responses=ERRORS)
+def caller_history(session: DbSession, request: Request, body: CallerHistoryIn,
+                   principal: Annotated[Principal, Depends(require("matters.caller_history"))]) -> CallerHistoryRead:
+    """来电人历史 — the caller's earlier matters in the operator's scope, found by the keyed hash of
+    the phone number (sent in the body, never in the URL), shown masked; the look-up is audited."""
+    found = callers.history(session, principal, body.phone, body.purpose)
+    language = _lang(request)
+    names = {t.code: t for t in catalogue.current_types(session, include_inactive=True)}
+    return CallerHistoryRead(items=[
+        CallerMatter(id=m.id, number=m.number, title=m.title, status=str(m.status), reported_at=m.reported_at,
+                     reporter_phone=m.reporter_phone,
+                     type_name=(pick(names[m.type_code].name_zh, names[m.type_code].name_en, language)
+                                if m.type_code in names else m.type_code))
+        for m in found])

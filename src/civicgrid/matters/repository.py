@@ -282,3 +282,10 @@ def supervision_order_unscoped(session: Session, order_id: str) -> SupervisionOr
     """For the supervision deadline's timer handler, which acts for the system."""
     return session.scalar(select(SupervisionOrder).where(SupervisionOrder.id == order_id,
                                                          unscoped("timer handlers act for the system")))
+
+
+def by_reporter_phone(session: Session, hashes: Sequence[str], principal: Principal, limit: int) -> Sequence[Matter]:
+    """The caller's earlier matters (by the keyed hash of the phone), newest first, in the
+    caller's scope."""
+    return session.scalars(select(Matter).where(Matter.reporter_phone_hash.in_(hashes), _visible(principal))
+                           .order_by(Matter.reported_at.desc()).limit(limit)).all()

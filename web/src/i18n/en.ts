@@ -252,6 +252,8 @@ const en: typeof zhCN = {
     hotlineTitle: '12345 hotline desk',
     placeMismatch: 'The address names "{address}" but the pin lies in "{pin}". Check where the caller is.',
     confirmPin: 'Checked: file at the pin',
+    callerHistory: 'This number has reported {n} matters before:',
+    callerNew: 'No earlier matters from this number',
     confirmPlace: 'The address and the pin disagree: check and confirm before filing',
     type: 'Matter type',
     typePlaceholder: 'Choose a matter type',

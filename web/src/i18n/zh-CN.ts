@@ -250,6 +250,8 @@ export default {
     hotlineTitle: '12345 热线受理',
     placeMismatch: '地址指向“{address}”，但地图位置在“{pin}”。请核实来电人所说的位置。',
     confirmPin: '已核实，按地图位置受理',
+    callerHistory: '该号码此前反映过 {n} 件事项：',
+    callerNew: '该号码此前没有反映过事项',
     confirmPlace: '地址与地图位置不一致：请核实并勾选确认后再受理',
     type: '事项类型',
     typePlaceholder: '请选择事项类型',

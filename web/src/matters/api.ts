@@ -241,3 +241,12 @@ export function saveBlob(blob: Blob, filename: string): void {
   link.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
+
+// ---------------------------------------------------------------- 12345 desk
+
+export type CallerHistory = Ok<'/api/v1/hotline/caller-history', 'post'>
+
+/** The caller's earlier matters (keyed-hash match on the phone; masked; the look-up is audited). */
+export function callerHistory(phone: string): Promise<CallerHistory> {
+  return unwrap(api.POST('/api/v1/hotline/caller-history', { body: { phone, purpose: '12345 来电核实 / checking a 12345 call' } }))
+}
