@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from civicgrid.city import get_city
 from civicgrid.config import Settings, get_settings
 
 app = typer.Typer(help="civicgrid 市域社会治理平台 — city-scale governance platform", no_args_is_help=True)
@@ -55,10 +56,11 @@ def audit_verify(anchors: Path | None = typer.Option(
         result = verify(conn, known)
     if result.ok:
         against = f", {len(known)} anchors match / 与 {len(known)} 个锚点一致" if known else ""
-        typer.echo(f"audit chain intact: {result.checked} entries / 审计链完整：{result.checked} 条{against}")
+        typer.echo(f"audit chains intact: {result.checked} entries in {result.chains} chains / "
+                   f"审计链完整：{result.chains} 条链共 {result.checked} 条{against}")
         return
-    typer.echo(f"audit chain broken at seq {result.broken_seq}: {result.reason} / "
-               f"审计链在第 {result.broken_seq} 条处断裂", err=True)
+    typer.echo(f"audit chain broken at {result.where()}: {result.reason} / "
+               f"审计链 {result.chain} 在第 {result.broken_seq} 条处断裂", err=True)
     raise typer.Exit(1)
 
 
@@ -102,8 +104,8 @@ def audit_anchor(
     with get_engine().connect() as conn:
         result = verify(conn, known, checkpoint_every=every)
     if not result.ok:
-        typer.echo(f"audit chain broken at seq {result.broken_seq}: {result.reason} — not anchored / "
-                   f"审计链在第 {result.broken_seq} 条处断裂，未导出锚点", err=True)
+        typer.echo(f"audit chain broken at {result.where()}: {result.reason} — not anchored / "
+                   f"审计链 {result.chain} 在第 {result.broken_seq} 条处断裂，未导出锚点", err=True)
         raise typer.Exit(1)
     have = {(a.chain, a.seq) for a in known}
     fresh = [a for a in result.anchors() if (a.chain, a.seq) not in have]
@@ -112,7 +114,7 @@ def audit_anchor(
             typer.echo(anchor.to_json())
         return
     _append_anchors(out, fresh)
-    head = f"head seq {result.head.seq}" if result.head else "empty chain"
+    head = ", ".join(f"{h.chain} head seq {h.seq}" for h in result.heads) or "empty chain"
     typer.echo(f"{len(fresh)} anchors appended to {out} ({head}) / 已写入 {len(fresh)} 个锚点", err=True)
 
 
@@ -141,7 +143,8 @@ def audit_purge(anchors_out: Path = typer.Option(Path("var/audit-anchors.jsonl")
         return
     for anchor in report.anchors:
         typer.echo(anchor.to_json())
-    typer.echo(f"deleted {report.deleted} entries through seq {report.through_seq} (older than "
+    through = ", ".join(f"chain {chain} through seq {seq}" for chain, seq in report.through)
+    typer.echo(f"deleted {report.deleted} entries ({through}; older than "
                f"{report.cutoff:%Y-%m-%d}); anchors appended to {anchors_out} — keep a copy off the server / "
                f"已删除 {report.deleted} 条，锚点已写入 {anchors_out}")
 
@@ -372,7 +375,7 @@ app.add_typer(admins_app, name="admins")
 
 @admins_app.command("init")
 def admins_init(
-    division: str = typer.Option("431100000000", "--division", help="Their division (the city) / 所在区划"),
+    division: str = typer.Option("", "--division", help="Their division (default: the city of city.json) / 所在区划"),
     sysadmin: str = typer.Option("sysadmin", "--sysadmin", help="System administrator's login / 系统管理员"),
     secadmin: str = typer.Option("secadmin", "--secadmin", help="Security administrator's login / 安全管理员"),
     auditadmin: str = typer.Option("auditadmin", "--auditadmin", help="Audit administrator's login / 审计管理员"),
@@ -398,7 +401,7 @@ def admins_init(
     try:
         with transaction(get_engine()) as session:
             set_actor(session, system_actor("cli"))
-            people.init_admins(session, division_code=division,
+            people.init_admins(session, division_code=division or get_city().code,
                                accounts=[(role, names[role], passwords[role]) for role in names])
     except AppError as exc:
         typer.echo(f"{exc.zh} / {exc.en}", err=True)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     run_timer_worker: bool = True
     realtime_backend: str = Field(default="auto",
                                   description="auto | memory | postgres (LISTEN/NOTIFY across processes)")
+    city_dir: str = Field(
+        default="",
+        description="Directory of the city's city.json and reference data (civicgrid.city); empty: Yongzhou's, shipped")
     static_dir: str = Field(default=str(PACKAGE_DIR / "static"), description="Built web console")
     default_language: str = "zh-CN"
     write_lock_timeout_seconds: float = Field(

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicgrid import __version__
 from civicgrid.authz.dependencies import install_authenticator
+from civicgrid.city import get_city
 from civicgrid.config import Settings, get_settings
 from civicgrid.db import get_engine, session_factory, transaction
 from civicgrid.kit import textinput
@@ -306,6 +307,17 @@ def create_app(settings: Settings | None = None, *, start_workers: bool | None =
         answers while the database is slow or every pooled connection is busy (a load
         balancer's or orchestrator's probe; public)."""
         return {"status": "live", "version": __version__}
+
+    @app.get("/api/v1/city", tags=["system"])
+    def city() -> dict[str, Any]:
+        """The city this deployment governs (its city.json): names, the matter-number prefix and
+        the map's default extent. Public: the login page shows the city's name."""
+        c = get_city()
+        return {"code": c.code, "name": c.name_zh, "name_en": c.name_en, "short_name": c.short_name,
+                "province": c.province_zh, "province_en": c.province_en,
+                "matter_number_prefix": c.matter_number_prefix,
+                "map": {"west": c.map.west, "south": c.map.south, "east": c.map.east, "north": c.map.north,
+                        "centre": list(c.map.centre)}}
 
     _include_routers(app)
     _mount_web(app, Path(settings.static_dir))

@@ -75,7 +75,7 @@ def test_anchor_writes_head_and_checkpoints_as_json_lines(chain: Engine, tmp_pat
     out = _anchor(tmp_path)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(a["chain"], a["seq"], a["kind"]) for a in lines] == [
-        ("city", 2, "checkpoint"), ("city", 4, "checkpoint"), ("city", 5, "head")]
+        ("431102", 2, "checkpoint"), ("431102", 4, "checkpoint"), ("431102", 5, "head")]  # 零陵区's chain
     with chain.connect() as conn:
         hashes = dict(conn.execute(text("SELECT seq, hash FROM audit_log")).all())
     assert all(a["hash"] == hashes[a["seq"]] and a["at"] and a["anchored_at"] for a in lines)
@@ -113,7 +113,7 @@ def test_verify_with_anchors_detects_rows_rewritten_with_recomputed_hashes(chain
     anchors = _anchor(tmp_path)
     # Forge seq 3 and recompute every hash from there on, as someone holding the table could.
     with chain.connect() as conn:
-        rows = list(iter_entries(conn))
+        rows = list(iter_entries(conn, "431102"))
     utc = UTCDateTime()
     prev = rows[1]["hash"]
     updates = []
@@ -239,7 +239,7 @@ def test_purge_keeps_six_months_anchors_first_and_the_rest_still_verifies_art21_
     out = tmp_path / "purge-anchors.jsonl"
     result = _cli("audit", "purge", "--anchors-out", str(out))
     assert result.exit_code == 0, result.output
-    assert "deleted 3 entries through seq 3" in result.stdout
+    assert "deleted 3 entries (chain 431102 through seq 3;" in result.stdout
     written = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(a["kind"], a["seq"]) for a in written] == [("purge", 3), ("retained", 4)]
     with chain.connect() as conn:

@@ -106,3 +106,84 @@ def test_concurrent_writers_keep_one_unbroken_chain(chain_engine: Engine) -> Non
         actors = conn.execute(text("SELECT actor, count(*) FROM audit_log GROUP BY actor")).all()
     assert result.ok and result.checked == 60
     assert sorted(actors) == [("w0", 15), ("w1", 15), ("w2", 15), ("w3", 15)]
+
+
+# ---------------------------------------------------------------- chains per county (issue 10 §2)
+
+
+def _record_in(engine: Engine, division: str | None, n: int) -> None:
+    for i in range(n):
+        with transaction(engine) as session:
+            set_actor(session, Actor("alice", "u1"))
+            record(session, "test.event", "thing", f"{division}-{i}", division_code=division, after={"i": i})
+
+
+def test_each_county_and_the_city_keep_a_chain_of_their_own(chain_engine: Engine) -> None:
+    _record_in(chain_engine, "431102001001", 3)  # a village of 零陵区
+    _record_in(chain_engine, "431103000000", 2)  # 冷水滩区 itself
+    _record_in(chain_engine, "431100000000", 1)  # the city
+    _record_in(chain_engine, None, 1)  # tied to no division (a login)
+    with chain_engine.connect() as conn:
+        rows = conn.execute(text("SELECT chain, seq FROM audit_log ORDER BY chain, seq")).all()
+        result = verify(conn)
+    assert [tuple(r) for r in rows] == [("431102", 1), ("431102", 2), ("431102", 3), ("431103", 1),
+                                        ("431103", 2), ("city", 1), ("city", 2)]
+    assert result.ok and result.checked == 7 and result.chains == 3
+    assert sorted((h.chain, h.seq) for h in result.heads) == [("431102", 3), ("431103", 2), ("city", 2)]
+
+
+def test_verify_names_the_chain_and_first_entry_of_a_tampered_row(chain_engine: Engine) -> None:
+    from typer.testing import CliRunner
+
+    from civicgrid.cli import app as cli
+    from civicgrid.config import get_settings
+
+    _record_in(chain_engine, "431102001001", 3)
+    _record_in(chain_engine, "431103001001", 3)
+    _tamper(chain_engine, "UPDATE audit_log SET actor = 'mallory' WHERE chain = '431103' AND seq = 2")
+    with chain_engine.connect() as conn:
+        result = verify(conn)
+    assert (result.ok, result.chain, result.broken_seq) == (False, "431103", 2)
+    import os
+
+    os.environ["CIVICGRID_DATABASE_URL"], previous = str(chain_engine.url.render_as_string(hide_password=False)), \
+        os.environ.get("CIVICGRID_DATABASE_URL", "")
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(cli, ["audit", "verify"])
+    finally:
+        os.environ["CIVICGRID_DATABASE_URL"] = previous
+        get_settings.cache_clear()
+    assert out.exit_code == 1 and "chain 431103, seq 2" in out.stderr
+
+
+def test_writers_of_two_counties_do_not_wait_for_each_other(chain_engine: Engine) -> None:
+    """PostgreSQL: one transaction holding 零陵区's chain does not stop a commit in 冷水滩区; a
+    second writer of 零陵区 waits for it (SQLite serialises every writer on its database lock)."""
+    if chain_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has one writer at a time whatever the chain")
+    from civicgrid.audit.service import take_head
+
+    holder = chain_engine.connect()
+    from sqlalchemy.orm import Session
+
+    session = Session(bind=holder)
+    session.begin()
+    take_head(session, division_codes=["431102001001"])  # 零陵区's lock, held until this ends
+    try:
+        other = threading.Thread(target=_record_in, args=(chain_engine, "431103001001", 1))
+        other.start()
+        other.join(timeout=10)
+        assert not other.is_alive()  # another county committed meanwhile
+        same = threading.Thread(target=_record_in, args=(chain_engine, "431102002001", 1))
+        same.start()
+        same.join(timeout=1)
+        assert same.is_alive()  # the same county waits for the holder
+    finally:
+        session.rollback()
+        session.close()
+        holder.close()
+    same.join(timeout=10)
+    assert not same.is_alive()
+    with chain_engine.connect() as conn:
+        assert verify(conn).ok

@@ -27,7 +27,8 @@ from civicgrid.people.roles_data import load_permissions
 from tests.conftest import LiveServer
 from tests.factories import auth_headers, login, make_role_committed, make_user_committed
 
-PUBLIC = {("GET", "/api/v1/health"), ("GET", "/api/v1/health/live"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {("GET", "/api/v1/health"), ("GET", "/api/v1/health/live"), ("GET", "/api/v1/city"),
+          ("POST", "/api/v1/auth/login")}
 # Path parameters get a code-shaped value: the permission check runs before the row is looked up.
 PLACEHOLDER = "431100000000"
 

@@ -117,7 +117,10 @@ def test_village_queue_holds_work_in_every_early_state(replay: Replay) -> None:
     principal = _principal(replay.engine, "village_officer")
     with transaction(replay.engine, write=False) as session:
         statuses = {m.status for m in matters.list_matters(session, principal, queue="mine", limit=200).items}
-    assert {"reported", "accepted", "dispatched", "handling", "handled", "verified", "evaluated"} <= statuses
+        done = {m.status for m in matters.list_matters(session, principal, queue="done", limit=200).items}
+    assert {"reported", "accepted", "dispatched", "handling", "handled", "verified"} <= statuses
+    assert not statuses & {"closed", "evaluated", "rejected", "cancelled", "merged"}  # 我的待办: open work only
+    assert "evaluated" in done and done <= {"closed", "evaluated", "rejected", "cancelled", "merged"}
 
 
 def test_figures_from_rollups_equal_the_raw_records(replay: Replay) -> None:

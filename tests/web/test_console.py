@@ -91,7 +91,7 @@ def test_county_user_sees_only_their_county(browser: Any, page: Any, live_server
     page.click('[data-test="login-submit"]')
     _enter_code(page, user.username)
     page.wait_for_url("**/grids")
-    assert page.inner_text('[data-test="platform-name"]') == "永州市域社会治理平台"
+    page.wait_for_selector('[data-test="platform-name"]:text-is("永州市域社会治理平台")')  # named by city.json
     assert page.inner_text('[data-test="user-division"]') == "零陵区"
 
     # The tree's one root is the user's county, expanded to its townships, and nothing else.

@@ -208,6 +208,15 @@ def test_county_figures_page_draws_its_charts(new_page: Callable[..., Any], live
     assert cards.locator('[data-card="received"] .card-value').inner_text() == str(figures["division"]["received"])
     assert cards.locator('[data-card="closed"] .card-value').inner_text() == str(figures["division"]["closed"])
     assert "受理数" in page.inner_text('[data-test="figures-cards"]')
+    # The three rates as the API gives them; 矛盾不上交 says it is not yet available.
+    rates = {r["key"]: r for r in figures["division"]["rates"]}
+    village = page.locator('[data-rate="in_village"]').inner_text()
+    share = rates["in_village"]
+    assert "小事不出村" in village and f"{share['numerator']} / {share['denominator']}" in village
+    assert "暂不提供" in page.inner_text('[data-rate="not_escalated"]')
+    page.wait_for_selector('[data-test="chart-trend"]:not([data-drawn="0"])')
+    if figures["division"]["received"]:
+        page.wait_for_selector('[data-test="figures-breakdown"] .el-table__row')
     page.screenshot(path=str(ARTIFACTS / "matters-figures-county.png"), full_page=True)
 
 

@@ -10,7 +10,7 @@ from starlette.background import BackgroundTask
 
 from civicgrid.audit import repository
 from civicgrid.audit.schemas import AuditEntryRead, AuditPage, VerifyRead
-from civicgrid.audit.service import CHAIN, audit_export, verify
+from civicgrid.audit.service import audit_export, verify
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import CITY_PREFIX_LEN
@@ -42,27 +42,28 @@ def list_audit(session: DbSession, action: str | None = None, entity_type: str |
 def verify_chain(session: DbSession, principal: Principal = Depends(require("audit.verify"))) -> VerifyRead:
     """校验审计链 — recompute the whole chain (the same check as `civicgrid audit verify`)."""
     result = verify(session.connection())
-    return VerifyRead(ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason)
+    return VerifyRead(ok=result.ok, checked=result.checked, broken_seq=result.broken_seq, reason=result.reason,
+                      chain=None if result.ok else result.chain, chains=result.chains)
 
 
 @router.get("/anchor", response_class=Response, responses={200: {"content": {"application/x-ndjson": {}}}})
 def download_anchor(request: Request, session: DbSession, every: int = Query(1000, ge=1, le=1_000_000),
                     principal: Principal = Depends(require("audit.read"))) -> Response:
-    """审计链锚点 — the head and every n-th entry (chain, seq, hash, time) as JSON lines, for the
-    audit administrator to keep off the server (`civicgrid audit anchor` writes the same). The chain
-    is verified first: a broken chain is not anchored (409). The chain is city-wide: an auditor of
-    a smaller jurisdiction gets 404."""
+    """审计链锚点 — each chain's head and every n-th entry (chain, seq, hash, time) as JSON lines,
+    for the audit administrator to keep off the server (`civicgrid audit anchor` writes the same).
+    The chains are verified first: a broken chain is not anchored (409). Every chain (city and
+    counties) is anchored at once, a city-level task: an auditor of a smaller jurisdiction gets 404."""
     if len(principal.jurisdiction) > CITY_PREFIX_LEN:
         raise AppError("未找到", "Not found", status=404, code="not_found")
     result = verify(session.connection(), checkpoint_every=every)
     if not result.ok:
-        raise AppError(f"审计链在第 {result.broken_seq} 条处断裂，不能导出锚点",
-                       f"The audit chain is broken at seq {result.broken_seq}: no anchor", status=409,
-                       code="audit_chain_broken", details={"broken_seq": result.broken_seq})
+        raise AppError(f"审计链 {result.chain} 在第 {result.broken_seq} 条处断裂，不能导出锚点",
+                       f"The audit chain is broken at {result.where()}: no anchor", status=409,
+                       code="audit_chain_broken", details={"chain": result.chain, "broken_seq": result.broken_seq})
     body = "".join(anchor.to_json() + "\n" for anchor in result.anchors())
-    name = f"audit-anchor-{CHAIN}-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
-    head = result.head.seq if result.head else None
+    name = f"audit-anchor-{utcnow():%Y%m%dT%H%M%SZ}.jsonl"
+    head = {h.chain: h.seq for h in result.heads}
     return Response(body, media_type="application/x-ndjson",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'},
                     background=BackgroundTask(audit_export, request.app.state.engine, principal, "audit.anchor",
-                                              {"chain": CHAIN, "head_seq": head, "every": every}))
+                                              {"heads": head, "every": every}))

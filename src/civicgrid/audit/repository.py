@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.models import AuditEntry
@@ -17,17 +17,24 @@ from civicgrid.authz.scoping import CITY_PREFIX_LEN, unscoped, visible
 from civicgrid.kit.statements import DriverStatement
 
 HEAD = DriverStatement(lambda _d: select(AuditEntry.seq, AuditEntry.hash)
-                       .where(unscoped("the chain's head: every write links to it"))
+                       .where(AuditEntry.chain == bindparam("chain"),
+                              unscoped("the chain's head: every write links to it"))
                        .order_by(AuditEntry.seq.desc()).limit(1))
-"""The last entry's (seq, hash); every writing transaction reads it (compiled once, run on the
-driver: kit.statements)."""
+"""The last entry's (seq, hash) of one chain; every writing transaction reads those of its chains
+(compiled once, run on the driver: kit.statements)."""
 
 
-def iter_chain(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every entry in sequence order, streamed (``civicgrid audit verify`` recomputes the chain)."""
+def chains(conn: Connection) -> list[str]:
+    """The names of the chains that hold entries, in order."""
+    return sorted(conn.scalars(select(AuditEntry.chain).where(unscoped("verify walks every chain"))
+                               .group_by(AuditEntry.chain)))
+
+
+def iter_chain(conn: Connection, chain: str, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every entry of one chain in sequence order, streamed (``civicgrid audit verify`` recomputes it)."""
     # A statement option: Connection.execution_options() would change the connection for good,
     # and every later statement on it would run through a server-side cursor.
-    query = (select(AuditEntry.__table__).where(unscoped("verify walks the whole chain"))
+    query = (select(AuditEntry.__table__).where(AuditEntry.chain == chain, unscoped("verify walks the whole chain"))
              .order_by(AuditEntry.seq).execution_options(yield_per=batch))
     for row in conn.execute(query).mappings():
         yield dict(row)
@@ -60,7 +67,8 @@ def list_entries(session: Session, principal: Principal, *, action: str | None =
     """Newest first, with the total count for paging."""
     filters = {"action": action, "entity_type": entity_type, "actor": actor}
     rows = session.scalars(_filtered(select(AuditEntry), principal, **filters)
-                           .order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)).all()
+                           .order_by(AuditEntry.at.desc(), AuditEntry.chain, AuditEntry.seq.desc())
+                           .limit(limit).offset(offset)).all()
     total = session.scalar(_filtered(select(func.count()).select_from(AuditEntry), principal, **filters)) or 0
     return rows, int(total)
 
@@ -70,31 +78,36 @@ def list_entries(session: Session, principal: Principal, *, action: str | None =
 _CHAIN = "the chain's own bookkeeping: verify, anchors and the retention purge act for the system"
 
 
-def latest_purge_after(conn: Connection, action: str) -> str | None:
-    """The ``after`` of the newest entry with ``action`` (the latest purge's record)."""
-    return conn.scalar(select(AuditEntry.after).where(AuditEntry.action == action, unscoped(_CHAIN))
+def latest_purge_after(conn: Connection, chain: str, action: str) -> str | None:
+    """The ``after`` of the chain's newest entry with ``action`` (the latest purge's record)."""
+    return conn.scalar(select(AuditEntry.after).where(AuditEntry.chain == chain, AuditEntry.action == action,
+                                                      unscoped(_CHAIN))
                        .order_by(AuditEntry.seq.desc()).limit(1))
 
 
-def first_seq(conn: Connection) -> int | None:
-    return conn.scalar(select(func.min(AuditEntry.seq)).where(unscoped(_CHAIN)))
+def first_seq(conn: Connection, chain: str) -> int | None:
+    return conn.scalar(select(func.min(AuditEntry.seq)).where(AuditEntry.chain == chain, unscoped(_CHAIN)))
 
 
-def last_seq_before(conn: Connection, cutoff: datetime) -> int | None:
-    return conn.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.at < cutoff, unscoped(_CHAIN)))
+def last_seq_before(conn: Connection, chain: str, cutoff: datetime) -> int | None:
+    return conn.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.chain == chain, AuditEntry.at < cutoff,
+                                                               unscoped(_CHAIN)))
 
 
-def entry_at(conn: Connection, seq: int) -> Any:
+def entry_at(conn: Connection, chain: str, seq: int) -> Any:
     """(hash, at) of one entry."""
-    return conn.execute(select(AuditEntry.hash, AuditEntry.at).where(AuditEntry.seq == seq, unscoped(_CHAIN))).one()
+    return conn.execute(select(AuditEntry.hash, AuditEntry.at)
+                        .where(AuditEntry.chain == chain, AuditEntry.seq == seq, unscoped(_CHAIN))).one()
 
 
-def first_after(conn: Connection, seq: int) -> Any:
-    """(seq, hash, at) of the first entry after ``seq``, or None."""
+def first_after(conn: Connection, chain: str, seq: int) -> Any:
+    """(seq, hash, at) of the chain's first entry after ``seq``, or None."""
     return conn.execute(select(AuditEntry.seq, AuditEntry.hash, AuditEntry.at)
-                        .where(AuditEntry.seq > seq, unscoped(_CHAIN)).order_by(AuditEntry.seq).limit(1)).first()
+                        .where(AuditEntry.chain == chain, AuditEntry.seq > seq, unscoped(_CHAIN))
+                        .order_by(AuditEntry.seq).limit(1)).first()
 
 
-def delete_through(conn: Connection, seq: int) -> int:
-    """Delete the entries up to ``seq`` (the purge, under its permit); how many."""
-    return int(conn.execute(delete(AuditEntry).where(AuditEntry.seq <= seq, unscoped(_CHAIN))).rowcount or 0)
+def delete_through(conn: Connection, chain: str, seq: int) -> int:
+    """Delete the chain's entries up to ``seq`` (the purge, under its permit); how many."""
+    return int(conn.execute(delete(AuditEntry).where(AuditEntry.chain == chain, AuditEntry.seq <= seq,
+                                                     unscoped(_CHAIN))).rowcount or 0)

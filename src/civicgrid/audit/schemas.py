@@ -36,3 +36,5 @@ class VerifyRead(BaseModel):
     checked: int
     broken_seq: int | None
     reason: str
+    chain: str | None = None  # the chain of the first bad entry (a county's 6-digit code, or city)
+    chains: int = 0

@@ -2,9 +2,15 @@
 
 Every ORM write is captured automatically by a flush listener (so no service can forget);
 events that are not row writes — logins, failed logins, denied requests, reveals of personal
-data — are appended with :func:`record`. Appends are serialised: PostgreSQL takes a
-transaction-scoped advisory lock, SQLite's write transactions (BEGIN IMMEDIATE) already hold
-the database lock. The head (last seq and hash) is cached for the rest of the transaction.
+data — are appended with :func:`record`.
+
+There is one chain per county-level unit (its 6-digit code) and one city-wide (``city``: city-level
+records and entries tied to no division), chosen by the entry's division (:func:`chain_of`), so
+writes in different counties never wait for each other. Appends to one chain are serialised:
+PostgreSQL takes a transaction-scoped advisory lock per chain (in chain order, all at once at
+commit), SQLite's write transactions (BEGIN IMMEDIATE) already hold the database lock. The heads
+(last seq and hash per chain) are cached for the rest of the transaction. A sharded deployment
+(Citus, distributed by county code) keeps each chain with its county's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import getpass
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,26 +64,50 @@ def set_actor(session: Session, actor: Actor) -> None:
     session.info["actor"] = actor
 
 
-def _head(conn: Connection, session: Session) -> tuple[int, str]:
-    take_head(session, conn)
-    head: tuple[int, str] | Sent = session.info[_HEAD]
+CITY_CHAIN = "city"
+
+
+def chain_of(division_code: str | None) -> str:
+    """The chain of an entry: its county-level unit's 6-digit code, or ``city`` for city-level
+    records and entries tied to no division."""
+    if division_code and len(division_code) >= 6 and division_code[:6].isdigit() and division_code[4:6] != "00":
+        return division_code[:6]
+    return CITY_CHAIN
+
+
+def _lock_number(chain: str) -> int:
+    return 0 if chain == CITY_CHAIN else int(chain)
+
+
+def _head(conn: Connection, session: Session, chain: str = CITY_CHAIN) -> tuple[int, str]:
+    heads: dict[str, tuple[int, str] | Sent] = session.info.get(_HEAD) or {}
+    if chain not in heads:
+        take_head(session, conn, chains=[chain])
+        heads = session.info[_HEAD]
+    head = heads[chain]
     if isinstance(head, Sent):  # sent by take_head, not read yet
-        head = session.info[_HEAD] = _read_head(head)
+        head = heads[chain] = _read_head(head)
     return head
 
 
-def take_head(session: Session, conn: Connection | None = None) -> None:
-    """Take the chain's lock (PostgreSQL) and send the read of its head now, not at commit: inside
-    a :func:`~civicgrid.kit.statements.pipeline` they ride in the round trip of the statements
-    around them. For a transaction about to commit (the intake's group): the lock is held from
-    here on. Does nothing if the head is already taken."""
-    if _HEAD in session.info:
+def take_head(session: Session, conn: Connection | None = None, division_codes: Iterable[str | None] | None = None,
+              *, chains: Iterable[str] | None = None) -> None:
+    """Take the locks (PostgreSQL) of the chains of ``division_codes`` (or of ``chains``; the city
+    chain when neither is given) and send the reads of their heads now, not at commit: inside a
+    :func:`~civicgrid.kit.statements.pipeline` they ride in the round trip of the statements
+    around them. For a transaction about to commit (the intake's group): the locks are held from
+    here on. Chains already taken are skipped; new ones are locked in chain order."""
+    wanted = set(chains or ()) | ({chain_of(code) for code in division_codes} if division_codes is not None else set())
+    heads: dict[str, tuple[int, str] | Sent] = session.info.setdefault(_HEAD, {})
+    new = sorted((wanted or {CITY_CHAIN}) - heads.keys())
+    if not new:
         return
     conn = conn or session.connection()
-    with pipeline(conn):  # alone: the lock and the head in one round trip
-        if conn.dialect.name == "postgresql":
-            _LOCK.send(conn, {"key": ADVISORY_LOCK_KEY})
-        session.info[_HEAD] = _LAST.send(conn, {})
+    with pipeline(conn):  # alone: the locks and the heads in one round trip
+        for chain in new:
+            if conn.dialect.name == "postgresql":
+                _LOCK.send(conn, {"key": ADVISORY_LOCK_KEY, "chain": _lock_number(chain)})
+            heads[chain] = _LAST.send(conn, {"chain": chain})
 
 
 def _read_head(sent: Sent) -> tuple[int, str]:
@@ -86,7 +116,7 @@ def _read_head(sent: Sent) -> tuple[int, str]:
 
 
 # Every writing transaction runs these: compiled once, run on the driver (kit.statements).
-_LOCK = DriverStatement(lambda _d: text("SELECT pg_advisory_xact_lock(:key)"))
+_LOCK = DriverStatement(lambda _d: text("SELECT pg_advisory_xact_lock(:key, :chain)"))
 _LAST = repository.HEAD
 _INSERT_ENTRIES = DriverStatement.insert_into(AuditEntry)
 
@@ -107,18 +137,24 @@ def _stamp(session: Session, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _append(session: Session, conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Chain and insert stamped rows in one statement (takes the head, and on PostgreSQL the
-    advisory lock, for the rest of the transaction)."""
+    """Chain and insert stamped rows in one statement (takes the heads of their chains, and on
+    PostgreSQL the chains' advisory locks, for the rest of the transaction)."""
     if not rows:
         return
-    seq, prev = _head(conn, session)
+    by_chain: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        seq += 1
-        row["seq"] = seq
-        row["prev_hash"] = prev
-        row["hash"] = prev = entry_hash(prev, hashed_fields(row))
+        by_chain.setdefault(chain_of(row.get("division_code")), []).append(row)
+    take_head(session, conn, chains=by_chain)  # every new chain's lock and head in one round trip
+    for chain, chained in by_chain.items():
+        seq, prev = _head(conn, session, chain)
+        for row in chained:
+            seq += 1
+            row["chain"] = chain
+            row["seq"] = seq
+            row["prev_hash"] = prev
+            row["hash"] = prev = entry_hash(prev, hashed_fields(row))
+        session.info[_HEAD][chain] = (seq, prev)
     _INSERT_ENTRIES.executemany(conn, rows)
-    session.info[_HEAD] = (seq, prev)
 
 
 def _queue(session: Session, entries: list[dict[str, Any]]) -> None:
@@ -334,13 +370,13 @@ install()
 
 # ---------------------------------------------------------------- verification
 
-CHAIN = "city"  # one chain today; per-county chains will name themselves here (DESIGN.md)
+CHAIN = CITY_CHAIN  # the city-wide chain; the others are named by their county's 6-digit code
 PURGE_ACTION = "audit.purge"
 
 
 @dataclass(frozen=True)
 class Anchor:
-    """A link of the chain written down outside the database: the audit administrator keeps
+    """A link of a chain written down outside the database: the audit administrator keeps
     these off the server, and ``audit verify --anchors`` then detects a cut tail, a truncated
     table or rows rewritten with recomputed hashes. ``kind``: ``head`` (the latest entry when it
     was taken), ``checkpoint`` (every n-th entry), ``purge`` (the last entry a purge removed: the
@@ -373,7 +409,7 @@ def read_anchors(text_: str) -> list[Anchor]:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The outcome of recomputing the chain."""
+    """The outcome of recomputing the chains: on failure, the chain and its first bad entry."""
 
     ok: bool
     checked: int
@@ -382,23 +418,28 @@ class VerifyResult:
     first_seq: int | None = None
     head: Anchor | None = None
     checkpoints: tuple[Anchor, ...] = ()
+    chain: str = CHAIN
+    heads: tuple[Anchor, ...] = ()
+    chains: int = 1
 
     def anchors(self) -> list[Anchor]:
-        """What to write down now: the checkpoints and the head (once, when it is a checkpoint too)."""
-        head = [self.head] if self.head else []
-        return [a for a in self.checkpoints if not head or a.seq != head[0].seq] + head
+        """What to write down now: every chain's checkpoints and head (once, when it is a checkpoint too)."""
+        heads = {(a.chain, a.seq) for a in self.heads}
+        return [a for a in self.checkpoints if (a.chain, a.seq) not in heads] + list(self.heads)
+
+    def where(self) -> str:
+        """The first bad entry in words: ``chain 431102, seq 7``."""
+        return f"chain {self.chain}, seq {self.broken_seq}"
 
 
-def iter_entries(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
-    # A statement option: Connection.execution_options() would change the connection for good,
-    # and every later statement on it would run through a server-side cursor.
-    yield from repository.iter_chain(conn, batch)
+def iter_entries(conn: Connection, chain: str = CHAIN, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    yield from repository.iter_chain(conn, chain, batch)
 
 
-def _latest_purge(conn: Connection) -> tuple[int, str] | None:
-    """The last entry the latest purge removed and its hash, as that purge recorded them (in its
-    own entry, which the chain itself protects); None when the chain was never purged."""
-    after = repository.latest_purge_after(conn, PURGE_ACTION)
+def _latest_purge(conn: Connection, chain: str) -> tuple[int, str] | None:
+    """The last entry the chain's latest purge removed and its hash, as that purge recorded them
+    (in its own entry, which the chain itself protects); None when the chain was never purged."""
+    after = repository.latest_purge_after(conn, chain, PURGE_ACTION)
     data = json.loads(after) if after else None
     if isinstance(data, dict) and isinstance(data.get("through_seq"), int):
         return int(data["through_seq"]), str(data.get("through_hash"))
@@ -406,7 +447,30 @@ def _latest_purge(conn: Connection) -> tuple[int, str] | None:
 
 
 def verify(conn: Connection, anchors: Sequence[Anchor] = (), *, checkpoint_every: int = 0) -> VerifyResult:
-    """Recompute every link; name the first sequence number whose link is broken.
+    """Recompute every link of every chain; name the chain and the first sequence number whose
+    link is broken (see :func:`verify_chain`). An anchored chain that holds no entry any more (a
+    truncated table, a county's entries deleted) fails too."""
+    names = repository.chains(conn)
+    checked = 0
+    heads: list[Anchor] = []
+    checkpoints: list[Anchor] = []
+    for chain in sorted(set(names) | {a.chain for a in anchors}):
+        result = verify_chain(conn, chain, [a for a in anchors if a.chain == chain],
+                              checkpoint_every=checkpoint_every)
+        if not result.ok:
+            return VerifyResult(False, checked + result.checked, result.broken_seq, result.reason, chain=chain,
+                                chains=len(names))
+        checked += result.checked
+        heads.extend([result.head] if result.head else [])
+        checkpoints.extend(result.checkpoints)
+    city = next((h for h in heads if h.chain == CHAIN), None)
+    return VerifyResult(True, checked, head=city, checkpoints=tuple(checkpoints), heads=tuple(heads),
+                        chains=len(names))
+
+
+def verify_chain(conn: Connection, chain: str, anchors: Sequence[Anchor] = (), *,
+                 checkpoint_every: int = 0) -> VerifyResult:
+    """Recompute every link of one chain; name the first sequence number whose link is broken.
 
     A changed row breaks its own hash; a deleted row leaves a gap in ``seq`` (and the next
     row's ``prev_hash`` no longer matches); reordered rows break the hash of the first moved one.
@@ -417,50 +481,49 @@ def verify(conn: Connection, anchors: Sequence[Anchor] = (), *, checkpoint_every
     """
     from civicgrid.db import UTCDateTime
 
-    foreign = sorted({a.chain for a in anchors if a.chain != CHAIN})
-    if foreign:
-        raise ValueError(f"anchors of unknown chains: {', '.join(foreign)}")
+    def broken(count: int, seq: int | None, reason: str) -> VerifyResult:
+        return VerifyResult(False, count, seq, reason, chain=chain)
+
     anchored: dict[int, Anchor] = {}
     for given in anchors:
         anchored.setdefault(given.seq, given)
         if anchored[given.seq].hash != given.hash:
-            return VerifyResult(False, 0, given.seq, f"the anchors disagree about sequence {given.seq}")
+            return broken(0, given.seq, f"the anchors disagree about sequence {given.seq}")
 
-    first = repository.first_seq(conn)
+    first = repository.first_seq(conn, chain)
     expected_seq = 1
     prev = GENESIS_HASH
     if first is not None and first > 1:
-        purged = _latest_purge(conn)
+        purged = _latest_purge(conn, chain)
         if purged is None:
-            return VerifyResult(False, 0, 1, f"sequences 1–{first - 1} are missing and no audit.purge removed them")
+            return broken(0, 1, f"sequences 1–{first - 1} are missing and no audit.purge removed them")
         if purged[0] + 1 != first:
-            return VerifyResult(False, 0, purged[0] + 1, f"sequence {purged[0] + 1} is missing (the purge removed "
-                                                         f"through {purged[0]}; the first row is {first})")
+            return broken(0, purged[0] + 1, f"sequence {purged[0] + 1} is missing (the purge removed "
+                                            f"through {purged[0]}; the first row is {first})")
         expected_seq, prev = first, purged[1]
     for seq, given in anchored.items():  # anchors of purged entries: only the boundary is still known
         if seq == expected_seq - 1 and given.hash != prev:
-            return VerifyResult(False, 0, seq, f"sequence {seq} (purged) does not match its anchor")
+            return broken(0, seq, f"sequence {seq} (purged) does not match its anchor")
 
     count = 0
     checkpoints: list[Anchor] = []
     last: dict[str, Any] | None = None
     utc = UTCDateTime()
-    for row in iter_entries(conn):
+    for row in iter_entries(conn, chain):
         row["at"] = utc.process_result_value(row["at"], conn.dialect)
         seq = row["seq"]
         if seq != expected_seq:
-            return VerifyResult(False, count, expected_seq,
-                                f"sequence {expected_seq} is missing (next row found is {seq})")
+            return broken(count, expected_seq, f"sequence {expected_seq} is missing (next row found is {seq})")
         if row["prev_hash"] != prev:
-            return VerifyResult(False, count, seq, "prev_hash does not match the previous entry's hash")
+            return broken(count, seq, "prev_hash does not match the previous entry's hash")
         if entry_hash(prev, hashed_fields(row)) != row["hash"]:
-            return VerifyResult(False, count, seq, "hash does not match the entry's content")
+            return broken(count, seq, "hash does not match the entry's content")
         anchor = anchored.get(seq)
         if anchor is not None and anchor.hash != row["hash"]:
-            return VerifyResult(False, count, seq, f"sequence {seq} does not match its anchor "
-                                                   f"(taken {anchor.anchored_at or 'earlier'}): rewritten")
+            return broken(count, seq, f"sequence {seq} does not match its anchor "
+                                      f"(taken {anchor.anchored_at or 'earlier'}): rewritten")
         if checkpoint_every and seq % checkpoint_every == 0:
-            checkpoints.append(Anchor(CHAIN, seq, row["hash"], row["at"].isoformat(), "checkpoint"))
+            checkpoints.append(Anchor(chain, seq, row["hash"], row["at"].isoformat(), "checkpoint"))
         prev = row["hash"]
         expected_seq += 1
         count += 1
@@ -468,9 +531,10 @@ def verify(conn: Connection, anchors: Sequence[Anchor] = (), *, checkpoint_every
     missing = sorted(seq for seq in anchored if seq >= expected_seq)
     if missing:
         ends = f"the chain ends at {expected_seq - 1}" if last else "the chain is empty"
-        return VerifyResult(False, count, missing[0], f"anchored sequence {missing[0]} is missing ({ends})")
-    head = Anchor(CHAIN, last["seq"], last["hash"], last["at"].isoformat(), "head") if last else None
-    return VerifyResult(True, count, first_seq=first, head=head, checkpoints=tuple(checkpoints))
+        return broken(count, missing[0], f"anchored sequence {missing[0]} is missing ({ends})")
+    head = Anchor(chain, last["seq"], last["hash"], last["at"].isoformat(), "head") if last else None
+    return VerifyResult(True, count, first_seq=first, head=head, checkpoints=tuple(checkpoints), chain=chain,
+                        heads=(head,) if head else ())
 
 
 # ---------------------------------------------------------------- retention
@@ -484,15 +548,22 @@ class PurgeReport:
     through_seq: int | None
     cutoff: datetime
     anchors: tuple[Anchor, ...] = ()
+    through: tuple[tuple[str, int], ...] = ()  # (chain, last seq removed) of each chain purged
+
+
+def _chain_division(chain: str) -> str | None:
+    """A division code whose entries land in ``chain`` (the purge records itself in the chain it purged)."""
+    return None if chain == CHAIN else chain + "000000"
 
 
 def purge(engine: Engine, retention: timedelta, actor: Actor,
           write_anchors: Callable[[Sequence[Anchor]], None]) -> PurgeReport:
-    """Delete the entries older than ``retention`` (at least the statutory six months), after
-    checking the whole chain and handing the anchors of the boundary — the last entry removed and
-    the first kept — to ``write_anchors`` (which must have stored them when it returns). The
-    purge is itself an entry of the chain (``audit.purge``, with the hash the rest starts from).
-    Only this path gets past the append-only trigger: it writes a permit for its own transaction."""
+    """Delete the entries older than ``retention`` (at least the statutory six months) from every
+    chain, after checking the whole chain and handing the anchors of the boundary — the last entry
+    removed and the first kept — to ``write_anchors`` (which must have stored them when it
+    returns). Each chain's purge is itself an entry of that chain (``audit.purge``, with the hash
+    the rest starts from). Only this path gets past the append-only trigger: it writes a permit
+    for its own transaction."""
     from civicgrid.config import AUDIT_RETENTION_MIN_DAYS
     from civicgrid.db import transaction
 
@@ -501,31 +572,39 @@ def purge(engine: Engine, retention: timedelta, actor: Actor,
                        f"Audit entries are kept at least {AUDIT_RETENTION_MIN_DAYS} days (Cybersecurity Law "
                        "Art. 21)", status=422, code="retention_too_short")
     cutoff = utcnow() - retention
-    with transaction(engine) as session:
-        set_actor(session, actor)
-        conn = session.connection()
-        _head(conn, session)  # the chain's lock (PostgreSQL) until commit: nothing appends meanwhile
-        through = repository.last_seq_before(conn, cutoff)
-        if through is None:
-            return PurgeReport(0, None, cutoff)
-        checked = verify(conn)
-        if not checked.ok:
-            raise AppError(f"审计链在第 {checked.broken_seq} 条处断裂，不予清理", f"The audit chain is broken at "
-                           f"seq {checked.broken_seq}: nothing purged", status=409, code="audit_chain_broken")
-        row = repository.entry_at(conn, through)
-        through_hash = str(row.hash)
-        anchors = [Anchor(CHAIN, through, through_hash, _iso(row.at, conn), "purge")]
-        kept = repository.first_after(conn, through)
-        if kept is not None:
-            anchors.append(Anchor(CHAIN, int(kept.seq), str(kept.hash), _iso(kept.at, conn), "retained"))
-        write_anchors(anchors)  # before anything is gone
-        conn.execute(insert(AuditPurgePermit).values(through_seq=through))
-        deleted = repository.delete_through(conn, through)
-        conn.execute(delete(AuditPurgePermit))
-        record(session, PURGE_ACTION, "audit_log", after={
-            "through_seq": through, "through_hash": through_hash, "deleted": deleted,
-            "cutoff": cutoff.isoformat(), "retention_days": retention.days})
-    return PurgeReport(int(deleted), through, cutoff, tuple(anchors))
+    with engine.connect() as conn:
+        names = repository.chains(conn)
+    deleted_total, anchors_all, purged = 0, list[Anchor](), list[tuple[str, int]]()
+    for chain in names:
+        with transaction(engine) as session:
+            set_actor(session, actor)
+            conn = session.connection()
+            _head(conn, session, chain)  # the chain's lock (PostgreSQL) until commit: nothing appends meanwhile
+            through = repository.last_seq_before(conn, chain, cutoff)
+            if through is None:
+                continue
+            checked = verify_chain(conn, chain)
+            if not checked.ok:
+                raise AppError(f"审计链 {chain} 在第 {checked.broken_seq} 条处断裂，不予清理",
+                               f"The audit chain {chain} is broken at seq {checked.broken_seq}: nothing purged",
+                               status=409, code="audit_chain_broken")
+            row = repository.entry_at(conn, chain, through)
+            through_hash = str(row.hash)
+            anchors = [Anchor(chain, through, through_hash, _iso(row.at, conn), "purge")]
+            kept = repository.first_after(conn, chain, through)
+            if kept is not None:
+                anchors.append(Anchor(chain, int(kept.seq), str(kept.hash), _iso(kept.at, conn), "retained"))
+            write_anchors(anchors)  # before anything is gone
+            conn.execute(insert(AuditPurgePermit).values(chain=chain, through_seq=through))
+            deleted = repository.delete_through(conn, chain, through)
+            conn.execute(delete(AuditPurgePermit))
+            record(session, PURGE_ACTION, "audit_log", division_code=_chain_division(chain), after={
+                "chain": chain, "through_seq": through, "through_hash": through_hash, "deleted": deleted,
+                "cutoff": cutoff.isoformat(), "retention_days": retention.days})
+        deleted_total += deleted
+        anchors_all.extend(anchors)
+        purged.append((chain, through))
+    return PurgeReport(deleted_total, purged[0][1] if purged else None, cutoff, tuple(anchors_all), tuple(purged))
 
 
 def _iso(value: Any, conn: Connection) -> str | None:

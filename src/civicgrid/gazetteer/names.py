@@ -9,6 +9,8 @@ did say (街道, 镇, 社区, 村 …) tells the level they mean, so 朝阳街�
 
 from __future__ import annotations
 
+from civicgrid.city import get_city
+
 # Endings by level, longest first within each; removed one at a time (东岳宫社区居委会 →
 # 东岳宫社区 → 东岳宫). A removal that would leave fewer than two characters is not made.
 ENDINGS: dict[str, tuple[str, ...]] = {
@@ -18,7 +20,6 @@ ENDINGS: dict[str, tuple[str, ...]] = {
                 "委员会", "委会", "虚拟生活区", "生活区", "社区", "村"),
 }
 # The city's own name, which a person may put in front of anything.
-CITY_WORDS = ("湖南省", "湖南", "永州市", "永州")
 MIN_CORE = 2
 
 
@@ -67,8 +68,9 @@ def normalise(query: str) -> str:
     changed = True
     while changed:
         changed = False
-        for word in CITY_WORDS:
+        for word in get_city().spoken_names():  # longest first: 永州市 before 永州
             if text.startswith(word) and len(text) > len(word):
                 text = text[len(word):]
                 changed = True
+                break
     return text

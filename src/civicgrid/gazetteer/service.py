@@ -18,13 +18,13 @@ import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from civicgrid.audit.service import record
 from civicgrid.authz.scoping import jurisdiction_prefix
+from civicgrid.city import get_city
 from civicgrid.gazetteer import names, repository
 from civicgrid.gazetteer.importer import KINDS, parse_places_csv
 from civicgrid.gazetteer.models import Place
@@ -278,11 +278,10 @@ def kinds() -> dict[str, tuple[str, str]]:
     return dict(KINDS)
 
 
-DEMO_PLACES = Path(__file__).resolve().parents[1] / "data" / "yongzhou" / "places.generated.csv"
-
-
 def load_demo_places(session: Session) -> PlacesReport | None:
-    """Import the shipped demo places (generated, marked so) when the table is empty."""
-    if repository.any_place(session):
+    """Import the city's places file (``files.places`` of its city.json; Yongzhou ships generated
+    demo places, marked so) when the table is empty."""
+    places = get_city().places_file
+    if places is None or repository.any_place(session):
         return None
-    return import_places(session, DEMO_PLACES.read_bytes(), source="yongzhou/places.generated.csv")
+    return import_places(session, places.read_bytes(), source=f"{places.parent.name}/{places.name}")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from civicgrid.audit import service as audit
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import in_scope
+from civicgrid.city import City, get_city
 from civicgrid.config import DATA_DIR
 from civicgrid.geo import repository
 from civicgrid.geo.generator import Site, generate_layer, short_name
@@ -390,19 +391,20 @@ def generate_grid_layer(session: Session) -> ImportReport:
     return _finish(session, report, {"divisions_updated": len(updates)})
 
 
-def load_reference_data(session: Session, directory: Path = REFERENCE_DIR) -> list[ImportReport]:
-    """Import the shipped Yongzhou data (divisions, hosts, city and county outlines) and generate
-    the grid layer, in the caller's transaction. Idempotent; a few seconds on a fresh database."""
+def load_reference_data(session: Session, city: City | None = None) -> list[ImportReport]:
+    """Import the city's reference data (divisions, hosts, city and county outlines, as its
+    city.json names them; Yongzhou's by default) and generate the grid layer, in the caller's
+    transaction. Idempotent; a few seconds on a fresh database."""
+    city = city or get_city()
 
-    def read(name: str) -> bytes:
-        return (directory / name).read_bytes()
+    def source(path: Path) -> str:
+        return f"{city.directory.name}/{path.name}"
 
-    reports = [import_divisions(session, read("divisions.csv"), source="yongzhou/divisions.csv")]
-    if (directory / "hosts.csv").is_file():
-        reports.append(apply_hosts(session, read("hosts.csv"), source="yongzhou/hosts.csv"))
-    for name in ("city.geojson", "counties.geojson"):
-        if (directory / name).is_file():
-            reports.append(import_boundaries(session, read(name), source=f"yongzhou/{name}"))
+    reports = [import_divisions(session, city.divisions_file.read_bytes(), source=source(city.divisions_file))]
+    if city.hosts_file is not None:
+        reports.append(apply_hosts(session, city.hosts_file.read_bytes(), source=source(city.hosts_file)))
+    for path in city.boundary_files:
+        reports.append(import_boundaries(session, path.read_bytes(), source=source(path)))
     reports.append(generate_grid_layer(session))
     return reports
 

@@ -5,8 +5,10 @@ current one with the change applied, and makes it current. New matters take the 
 version's type (and so its time limits); open matters keep the type row they were reported
 with, so a change never moves a running deadline. Only city-level users may change it.
 
-Version 1 is the default Yongzhou catalogue in ``data/matters/catalogue.json``, written by the
-matters migration (so every database, including the test databases, starts with it).
+Version 1 is the city's catalogue (``files.catalogue`` of its city.json, see :mod:`civicgrid.city`;
+Yongzhou's is ``data/matters/catalogue.json``), written by the matters migration (so every database,
+including the test databases, starts with it). A second city names its own file and gets its own
+catalogue and categories without code changes.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import io
 import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
+from civicgrid.city import get_city
 from civicgrid.config import DATA_DIR
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
@@ -45,9 +49,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 
 
-@lru_cache(maxsize=1)
 def _default_file() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    """The city's catalogue file (``files.catalogue`` of its city.json; the shipped one otherwise)."""
+    return _catalogue_file(get_city().catalogue_file or CATALOGUE_FILE)
+
+
+@lru_cache(maxsize=4)
+def _catalogue_file(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
 
 

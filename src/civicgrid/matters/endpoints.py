@@ -3,6 +3,7 @@ photos, and the catalogue with its Excel import and export."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
@@ -19,9 +20,13 @@ from civicgrid.db import DbSession, reads_only, transaction
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
-from civicgrid.matters import catalogue, intake, service
+from civicgrid.matters import callers, catalogue, intake, service
 from civicgrid.matters.models import CatalogueVersion, MatterType
+from civicgrid.matters.repository import MatterFilter
 from civicgrid.matters.schemas import (
+    CallerHistoryIn,
+    CallerHistoryRead,
+    CallerMatter,
     CatalogueVersionRead,
     MatterCreate,
     MatterDetail,
@@ -96,31 +101,63 @@ def _json(detail: MatterDetail | MatterPublic, status: int) -> Response:
     return Response(detail.model_dump_json(), status_code=status, media_type="application/json")
 
 
+SEARCH_DOC = "Number, title or address words, or the reporter's phone (matched by its keyed hash)"
+QUEUE_DOC = "mine (open, my unit's: what needs my action) | done (my unit's finished) | division | reported_by_me"
+
+
+def queue_filter(
+        status: str | None = None,
+        overdue: Annotated[bool | None, Query(description="true: open matters that ran late (仅看超期)")] = None,
+        q: Annotated[str | None, Query(max_length=100, description=SEARCH_DOC)] = None,
+        unit: Annotated[str | None, Query(max_length=15, description="Owning unit: a division code")] = None,
+        type_code: Annotated[str | None, Query(max_length=16)] = None,
+        category: Annotated[str | None, Query(max_length=32)] = None,
+        channel: Annotated[str | None, Query(max_length=16)] = None,
+        reported_from: Annotated[date | None, Query(description="Local date (Asia/Shanghai), included")] = None,
+        reported_to: Annotated[date | None, Query(description="Local date (Asia/Shanghai), included")] = None,
+        flag: Annotated[list[str] | None, Query(description="supervised, urged, rework, escalated, duplicate "
+                                                            "(repeat for several: all must hold)")] = None,
+) -> MatterFilter:
+    """The filters a queue page and its Excel export share."""
+    return service.matter_filter(status=status, overdue=overdue, q=q, unit=unit, type_code=type_code,
+                                 category=category, channel=channel, reported_from=reported_from,
+                                 reported_to=reported_to, flags=flag or ())
+
+
 @router.get("/matters", response_model=MatterPage, responses=ERRORS)
 def list_matters(session: DbSession, principal: Annotated[Principal, Depends(require("matters.read"))],
-                 queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "mine",
-                 status: str | None = None, overdue: bool | None = None,
+                 filters: Annotated[MatterFilter, Depends(queue_filter)],
+                 queue: Annotated[str, Query(description=QUEUE_DOC)] = "mine",
                  offset: Offset = 0,
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MatterPage:
-    """A work queue: mine first, overdue on top."""
-    page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
-                                offset=offset, limit=limit)
+    """A work queue: mine first, overdue on top, then the nearest deadline; filters and a search."""
+    page = service.list_matters(session, principal, queue=queue, filters=filters, offset=offset, limit=limit)
     return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
                       offset=offset, limit=limit)
+
+
+def _described(filters: MatterFilter) -> dict[str, Any]:
+    """The filters as the audit entry records them (the phone never: only that one was searched)."""
+    out = {k: v for k, v in filters.__dict__.items() if v not in (None, (), frozenset()) and k != "phone_hashes"}
+    out["flags"] = sorted(filters.flags)
+    if filters.phone_hashes:
+        out["q"] = "(phone)"
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in out.items()}
 
 
 @router.get("/matters.xlsx", responses={**ERRORS, 200: {"content": {XLSX: {}}}})
 def export_matters(session: DbSession, request: Request,
                    principal: Annotated[Principal, Depends(require("matters.read"))],
-                   queue: Annotated[str, Query(description="mine | division | reported_by_me")] = "division",
-                   status: str | None = None, overdue: bool | None = None) -> Response:
-    """The queue as an Excel workbook (Chinese and English headers; phone numbers masked). The
-    export is recorded in the audit chain once the file has gone out."""
-    content, rows = service.export_xlsx(session, principal, queue=queue, status=status, overdue=overdue)
+                   filters: Annotated[MatterFilter, Depends(queue_filter)],
+                   queue: Annotated[str, Query(description=QUEUE_DOC)] = "division") -> Response:
+    """The queue as an Excel workbook, exactly what the page's filters show (Chinese and English
+    headers; phone numbers masked). The export is recorded in the audit chain once the file has
+    gone out."""
+    content, rows = service.export_xlsx(session, principal, queue=queue, filters=filters)
     name = f"事项清单-{principal.jurisdiction}.xlsx"
     return Response(content, media_type=XLSX, headers=attachment_headers(name),
                     background=BackgroundTask(audit_export, request.app.state.engine, principal, "matters.export",
-                                              {"queue": queue, "status": status, "overdue": overdue, "rows": rows}))
+                                              {"queue": queue, "filters": _described(filters), "rows": rows}))
 
 
 @router.get("/matters/{matter_id}", response_model=MatterDetail | MatterPublic, responses=ERRORS)
@@ -253,3 +290,19 @@ async def import_catalogue(
         return _version_read(version, len(catalogue.current_types(session, include_inactive=True)))
 
     return await run_in_threadpool(apply)
+
+
+@router.post("/hotline/caller-history", response_model=CallerHistoryRead, responses=ERRORS)
+def caller_history(session: DbSession, request: Request, body: CallerHistoryIn,
+                   principal: Annotated[Principal, Depends(require("matters.caller_history"))]) -> CallerHistoryRead:
+    """来电人历史 — the caller's earlier matters in the operator's scope, found by the keyed hash of
+    the phone number (sent in the body, never in the URL), shown masked; the look-up is audited."""
+    found = callers.history(session, principal, body.phone, body.purpose)
+    language = _lang(request)
+    names = {t.code: t for t in catalogue.current_types(session, include_inactive=True)}
+    return CallerHistoryRead(items=[
+        CallerMatter(id=m.id, number=m.number, title=m.title, status=str(m.status), reported_at=m.reported_at,
+                     reporter_phone=m.reporter_phone,
+                     type_name=(pick(names[m.type_code].name_zh, names[m.type_code].name_en, language)
+                                if m.type_code in names else m.type_code))
+        for m in found])

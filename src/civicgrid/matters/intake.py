@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 from civicgrid.audit.service import Actor, insert_rows, record_created, take_head
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import in_scope, jurisdiction_prefix
+from civicgrid.city import get_city
 from civicgrid.db import GroupCommit
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
@@ -53,7 +54,6 @@ from civicgrid.workflow.models import TimelineEvent
 DUPLICATE_RADIUS_M = 200.0
 MAX_DUPLICATE_LINKS = 5
 DUPLICATE_WINDOW = timedelta(hours=24)
-NUMBER_PREFIX = "YZ"
 
 
 @dataclass(frozen=True)
@@ -195,8 +195,9 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
         last = repository.next_number(conn, day, len(rows)) if rows else None
         stored = [_send_nearby(conn, row) for row in rows]
     first = last() - len(rows) + 1 if last is not None else 0
+    prefix = get_city().matter_number_prefix  # YZ-20261203-000001
     for n, row in enumerate(rows):
-        row["number"] = f"{NUMBER_PREFIX}-{day}-{first + n:06d}"
+        row["number"] = f"{prefix}-{day}-{first + n:06d}"
     links, numbers = _duplicate_links(rows, [read() for read in stored])
     events = [_intake_event(reports[i], row) for i, row in zip(fresh, rows, strict=True)]
     armed = [[timers.timer_values(kind=d.kind, key=wf.MATTER_WORKFLOW.timer_key_of(row["id"], d.name),
@@ -217,7 +218,7 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
         timers.insert_new(session, [t for group in armed for t in group])
         insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
         figures.count_inserted(session, rows)
-        take_head(session, conn)  # the audit chain's lock and head, in the same round trip
+        take_head(session, conn, [row["division_code"] for row in rows])  # its chains' locks and heads, same round trip
 
     actor, ip = session.info.get("actor"), session.info.get("ip")
     written: dict[int, Written] = {}

@@ -6,10 +6,11 @@ the timer handlers act for the system and say so with :func:`civicgrid.authz.sco
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -176,19 +177,85 @@ def insert_matter(conn: Connection, row: dict[str, Any]) -> Callable[[], bool]:
     return lambda: bool(sent.rows())
 
 
+@dataclass(frozen=True)
+class MatterFilter:
+    """What a queue is narrowed by (all optional; see :func:`list_matters`)."""
+
+    status: str | None = None
+    overdue: bool | None = None
+    q: str | None = None  # number, title or address words
+    phone_hashes: tuple[str, ...] = ()  # the reporter's phone, by its keyed hashes
+    unit: str | None = None  # a jurisdiction prefix (county 6, township 9, village 12 digits)
+    type_code: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    reported_from: datetime | None = None
+    reported_before: datetime | None = None
+    flags: frozenset[str] = frozenset()  # supervised, urged, rework, escalated, duplicate
+
+
+def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str]) -> Select[Any]:
+    if f.status:
+        query = query.where(Matter.status == f.status)
+    if f.overdue is not None:
+        query = query.where(Matter.overdue.is_(f.overdue))
+        if f.overdue:  # 仅看超期: what is late now, not what was once late and is closed
+            query = query.where(Matter.status.in_(open_statuses))
+    if f.q or f.phone_hashes:
+        words = (f.q or "").strip()
+        found = [Matter.number == words.upper(), Matter.number.icontains(words, autoescape=True),
+                 Matter.title.icontains(words, autoescape=True),
+                 Matter.address.icontains(words, autoescape=True)] if words else []
+        if f.phone_hashes:
+            found.append(Matter.reporter_phone_hash.in_(f.phone_hashes))
+        query = query.where(or_(*found))
+    if f.unit:
+        query = query.where(Matter.division_code.startswith(f.unit, autoescape=True))
+    if f.type_code:
+        query = query.where(Matter.type_code == f.type_code)
+    if f.category:
+        query = query.where(Matter.type_id.in_(select(MatterType.id).where(MatterType.category == f.category)))
+    if f.channel:
+        query = query.where(Matter.channel == f.channel)
+    if f.reported_from is not None:
+        query = query.where(Matter.reported_at >= f.reported_from)
+    if f.reported_before is not None:
+        query = query.where(Matter.reported_at < f.reported_before)
+    if "supervised" in f.flags:
+        query = query.where(Matter.supervised.is_(True))
+    if "rework" in f.flags:
+        query = query.where(Matter.rework_count > 0)
+    if "escalated" in f.flags:
+        query = query.where(Matter.escalations > 0)
+    if "duplicate" in f.flags:
+        query = query.where(Matter.duplicate_of.is_not(None))
+    if "urged" in f.flags:
+        urged = select(TimelineEvent.entity_id).where(TimelineEvent.entity_type == "matter",
+                                                      TimelineEvent.action == "urge")
+        query = query.where(Matter.id.in_(urged))
+    return query
+
+
 def list_matters(session: Session, principal: Principal, *, queue: str, owner_prefix: str | None,
-                 status: str | None, overdue: bool | None, offset: int, limit: int) -> tuple[list[Matter], int]:
-    """A queue: ``mine`` (owned by the caller's unit), ``division`` (everything in the jurisdiction),
-    ``reported_by_me``. Mine first, then overdue (red, then yellow) on top, then the nearest due."""
+                 status: str | None = None, overdue: bool | None = None, offset: int, limit: int,
+                 filters: MatterFilter | None = None, open_statuses: Sequence[str] = (),
+                 finished_statuses: Sequence[str] = ()) -> tuple[list[Matter], int]:
+    """A queue: ``mine`` (what the caller's unit owns and must act on: open matters only),
+    ``done`` (what it owned and finished), ``division`` (everything in the jurisdiction),
+    ``reported_by_me``; narrowed by ``filters``. Mine first, then overdue (red, then yellow) on
+    top, then the nearest due."""
     query = select(Matter).where(_visible(principal))
     if queue == "reported_by_me":
         query = query.where(Matter.reporter_id == principal.user_id)
     elif queue == "mine":
-        query = query.where(Matter.division_code == (owner_prefix or ""))
-    if status:
-        query = query.where(Matter.status == status)
-    if overdue is not None:
-        query = query.where(Matter.overdue.is_(overdue))
+        query = query.where(Matter.division_code == (owner_prefix or ""), Matter.status.in_(open_statuses))
+    elif queue == "done":
+        query = query.where(Matter.division_code == (owner_prefix or ""), Matter.status.in_(finished_statuses))
+    f = filters or MatterFilter()
+    if status is not None or overdue is not None:
+        f = MatterFilter(**{**f.__dict__, "status": status or f.status,
+                            "overdue": overdue if overdue is not None else f.overdue})
+    query = _filtered(query, f, open_statuses)
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     mine_first = case((Matter.division_code == (owner_prefix or ""), 0), else_=1)
     alert_rank = case((Matter.alert == "red", 0), (Matter.alert == "yellow", 1), else_=2)
@@ -282,3 +349,10 @@ def supervision_order_unscoped(session: Session, order_id: str) -> SupervisionOr
     """For the supervision deadline's timer handler, which acts for the system."""
     return session.scalar(select(SupervisionOrder).where(SupervisionOrder.id == order_id,
                                                          unscoped("timer handlers act for the system")))
+
+
+def by_reporter_phone(session: Session, hashes: Sequence[str], principal: Principal, limit: int) -> Sequence[Matter]:
+    """The caller's earlier matters (by the keyed hash of the phone), newest first, in the
+    caller's scope."""
+    return session.scalars(select(Matter).where(Matter.reporter_phone_hash.in_(hashes), _visible(principal))
+                           .order_by(Matter.reported_at.desc()).limit(limit)).all()

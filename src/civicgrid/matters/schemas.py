@@ -237,3 +237,26 @@ class CatalogueVersionRead(BaseModel):
     note: str
     is_current: bool
     types: int
+
+
+class CallerHistoryIn(BaseModel):
+    """The phone number of the call being taken, and why it is looked up (audited)."""
+
+    phone: str = Field(min_length=3, max_length=32)
+    purpose: str = Field(default="12345 来电核实 / checking a 12345 call", min_length=1, max_length=200)
+
+
+class CallerMatter(BaseModel):
+    """One earlier matter of the caller, as the desk shows it (the phone masked)."""
+
+    id: str
+    number: str
+    title: str
+    type_name: str
+    status: str
+    reported_at: datetime
+    reporter_phone: MaskedPhone
+
+
+class CallerHistoryRead(BaseModel):
+    items: list[CallerMatter]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -20,15 +22,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.geo import service as geo
-from civicgrid.kit.clock import utcnow
+from civicgrid.kit import pii
+from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
+from civicgrid.kit.personal import lookup_hashes
 from civicgrid.kit.printing import Document
 from civicgrid.matters import intake, report_sheet, repository
 from civicgrid.matters import workflow as wf
-from civicgrid.matters.models import Matter, MatterPhoto
+from civicgrid.matters.models import REPORTER_PHONE_CONTEXT, Matter, MatterPhoto
 from civicgrid.matters.schemas import (
     DuplicateRead,
     MatterCreate,
@@ -43,7 +48,10 @@ from civicgrid.matters.schemas import (
 from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition
 
-QUEUES = ("mine", "division", "reported_by_me")
+QUEUES = ("mine", "done", "division", "reported_by_me")
+OPEN_STATUSES = tuple(sorted(str(s) for s in wf.OPEN))
+FINISHED_STATUSES = tuple(sorted(str(s) for s in wf.FINISHED))
+FLAGS = ("supervised", "urged", "rework", "escalated", "duplicate")
 
 # Timeline actions whose note is written for the person who reported (a reason for rejecting,
 # the result of the handling, the closing remark). Dispatch instructions, escalation reasons,
@@ -228,20 +236,55 @@ class Page:
     total: int
 
 
-def list_matters(session: Session, principal: Principal, *, queue: str = "mine", status: str | None = None,
-                 overdue: bool | None = None, offset: int = 0, limit: int = 50) -> Page:
-    """A work queue (see :func:`repository.list_matters`): ``mine`` is what the caller's unit owns,
-    ``division`` everything the caller may see, ``reported_by_me`` the caller's own reports."""
-    if queue not in QUEUES:
-        raise Invalid("queue 应为 mine/division/reported_by_me", "queue must be mine, division or reported_by_me",
-                      details={"field": "queue"})
+def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: str | None = None,
+                  unit: str | None = None, type_code: str | None = None, category: str | None = None,
+                  channel: str | None = None, reported_from: date | None = None, reported_to: date | None = None,
+                  flags: Sequence[str] = ()) -> repository.MatterFilter:
+    """A queue's filters from the request, checked (dates are local days, both ends included; a
+    search that reads as a phone number also matches the reporter's phone by its keyed hash)."""
     if status is not None and status not in [str(s) for s in wf.MatterStatus]:
         raise Invalid(f"未知状态：{status}", f"Unknown status: {status}", details={"field": "status"})
+    unknown = sorted(set(flags) - set(FLAGS))
+    if unknown:
+        raise Invalid(f"未知标记：{'、'.join(unknown)}", f"Unknown flags: {', '.join(unknown)}",
+                      details={"field": "flags"})
+    if unit is not None and (not unit.isdigit() or len(unit) not in (4, 6, 9, 12, 15)):
+        raise Invalid("责任单位应为区划代码", "unit must be a division code", details={"field": "unit"})
+    words = (q or "").strip() or None
+    hashes: tuple[str, ...] = ()
+    if words and sum(ch.isdigit() for ch in words) >= 7:
+        try:
+            hashes = lookup_hashes(pii.normalize_phone(words), REPORTER_PHONE_CONTEXT)
+        except Invalid:
+            hashes = ()
+    return repository.MatterFilter(
+        status=status, overdue=overdue, q=words, phone_hashes=hashes,
+        unit=jurisdiction_prefix(unit) if unit else None, type_code=type_code or None, category=category or None,
+        channel=channel or None, reported_from=_local_midnight(reported_from),
+        reported_before=_local_midnight(reported_to + timedelta(days=1)) if reported_to else None,
+        flags=frozenset(flags))
+
+
+def _local_midnight(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=CHINA_TZ).astimezone(UTC) if day else None
+
+
+def list_matters(session: Session, principal: Principal, *, queue: str = "mine", status: str | None = None,
+                 overdue: bool | None = None, offset: int = 0, limit: int = 50,
+                 filters: repository.MatterFilter | None = None) -> Page:
+    """A work queue (see :func:`repository.list_matters`): ``mine`` is what the caller's unit owns
+    and must still act on, ``done`` what it finished, ``division`` everything the caller may see,
+    ``reported_by_me`` the caller's own reports."""
+    if queue not in QUEUES:
+        raise Invalid("queue 应为 mine/done/division/reported_by_me",
+                      "queue must be mine, done, division or reported_by_me", details={"field": "queue"})
+    f = filters or matter_filter(status=status, overdue=overdue)
     owner = principal.division_code if wf.principal_level(principal) else None
-    if queue == "mine" and owner is None:
+    if queue in ("mine", "done") and owner is None:
         queue = "reported_by_me"  # a grid worker or volunteer owns nothing: their queue is their reports
-    items, total = repository.list_matters(session, principal, queue=queue, owner_prefix=owner, status=status,
-                                           overdue=overdue, offset=max(offset, 0), limit=min(max(limit, 1), 200))
+    items, total = repository.list_matters(session, principal, queue=queue, owner_prefix=owner, filters=f,
+                                           open_statuses=OPEN_STATUSES, finished_statuses=FINISHED_STATUSES,
+                                           offset=max(offset, 0), limit=min(max(limit, 1), 200))
     return Page(items, total)
 
 
@@ -265,19 +308,21 @@ EXPORT_COLUMNS = (
 
 
 def export_xlsx(session: Session, principal: Principal, *, queue: str = "division", status: str | None = None,
-                overdue: bool | None = None) -> tuple[bytes, int]:
+                overdue: bool | None = None, filters: repository.MatterFilter | None = None) -> tuple[bytes, int]:
     """The queue as an Excel workbook (zh and en headers) and its row count. Names and phone
     numbers are masked (the schema's masked types): a bulk export is never a reveal, whatever
     the caller's permissions."""
-    page = list_matters(session, principal, queue=queue, status=status, overdue=overdue, limit=1)
+    f = filters or matter_filter(status=status, overdue=overdue)
+    page = list_matters(session, principal, queue=queue, filters=f, limit=1)
     if page.total > EXPORT_MAX_ROWS:
         raise Invalid(f"导出条数 {page.total} 超过上限 {EXPORT_MAX_ROWS}，请缩小范围（按状态或是否超时筛选）",
                       f"{page.total} rows exceed the export limit of {EXPORT_MAX_ROWS}: narrow the filters",
                       details={"field": "queue"})
     owner = principal.division_code if wf.principal_level(principal) else None
-    effective = "reported_by_me" if queue == "mine" and owner is None else queue
-    items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, status=status,
-                                       overdue=overdue, offset=0, limit=EXPORT_MAX_ROWS)
+    effective = "reported_by_me" if queue in ("mine", "done") and owner is None else queue
+    items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, filters=f,
+                                       open_statuses=OPEN_STATUSES, finished_statuses=FINISHED_STATUSES,
+                                       offset=0, limit=EXPORT_MAX_ROWS)
     names = geo.names_of(session, {m.division_code for m in items})
     rows = []
     for matter in items:

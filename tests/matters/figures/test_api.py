@@ -170,3 +170,43 @@ def test_concurrent_writers_keep_the_rollup_exact(engine: Engine) -> None:
                 s.delete(matter)
         with transaction(engine, write=False) as s:
             assert repository.sum_rollup(s, 6, "439902", day, day, principal=None).get("", {}).get("received", 0) == 0
+
+
+def test_settled_level_rates_state_their_numerators_and_denominators(live_server: LiveServer, county_token: str,
+                                                                     lingling_matters: dict[str, str]) -> None:
+    """Issue 11 §7: 小事不出村 = 1 of 2 closed settled in the village; 大事不出乡镇 = 1 of 2 (the other
+    went to the county); 矛盾不上交 is not available until petitions record what left the city."""
+    response = httpx.get(f"{live_server.url}{URL}", params={"division": "431102000000", **SPAN},
+                         headers=auth_headers(county_token))
+    rates = {r["key"]: r for r in response.json()["rates"]}
+    assert (rates["in_village"]["numerator"], rates["in_village"]["denominator"], rates["in_village"]["rate"]) == (
+        1, 2, 0.5)
+    assert (rates["in_township"]["numerator"], rates["in_township"]["denominator"]) == (1, 2)
+    assert rates["in_village"]["name"] == "小事不出村"
+    gone = rates["not_escalated"]
+    assert gone["available"] is False and gone["rate"] is None and gone["numerator"] is None
+    assert "信访" in gone["definition"]
+
+
+def test_trend_by_week_and_breakdown_by_type(live_server: LiveServer, county_token: str,
+                                             lingling_matters: dict[str, str]) -> None:
+    trend = httpx.get(f"{live_server.url}{URL}/trend", params={"division": "431102000000", **SPAN, "step": "week"},
+                      headers=auth_headers(county_token)).json()
+    periods = [(p["date_from"], p["date_to"], p["received"], p["closed"]) for p in trend["periods"]]
+    # March 2020 began on a Sunday: the first week is that one day, then Monday to Sunday.
+    assert periods[:2] == [("2020-03-01", "2020-03-01", 0, 0), ("2020-03-02", "2020-03-08", 3, 2)]
+    assert sum(p[2] for p in periods) == 3 and periods[-1][1] == "2020-03-31"
+    months = httpx.get(f"{live_server.url}{URL}/trend",
+                       params={"division": "431102000000", "from": "2020-01-15", "to": "2020-03-31", "step": "month"},
+                       headers=auth_headers(county_token)).json()["periods"]
+    assert [(p["date_from"], p["date_to"]) for p in months] == [
+        ("2020-01-15", "2020-01-31"), ("2020-02-01", "2020-02-29"), ("2020-03-01", "2020-03-31")]
+
+    parts = httpx.get(f"{live_server.url}{URL}/breakdown", params={"division": "431102000000", **SPAN},
+                      headers=auth_headers(county_token)).json()["types"]
+    assert len(parts) == 1 and (parts[0]["received"], parts[0]["closed"], parts[0]["on_time"]) == (3, 2, 1)
+    assert parts[0]["type_name"] and parts[0]["category_name"]
+    # Outside the jurisdiction: 404, as for the figures themselves.
+    hidden = httpx.get(f"{live_server.url}{URL}/breakdown", params={"division": "431103000000", **SPAN},
+                       headers=auth_headers(county_token))
+    assert hidden.status_code == 404

@@ -3,7 +3,7 @@ import type zhCN from './zh-CN'
 
 const en: typeof zhCN = {
   app: {
-    title: 'Yongzhou City Governance Platform',
+    title: '{city} City Governance Platform',
     subtitle: 'City-scale social governance pilot',
   },
   login: {
@@ -243,9 +243,18 @@ const en: typeof zhCN = {
     listKinds: { power: 'Power list', responsibility: 'Responsibility list', service: 'Public-service list' },
     duration: { days: '{d} d {h} h', hours: '{h} h {m} min', minutes: '{m} min' },
   },
+  gazetteer: {
+    placeholder: 'Type the address as the caller says it, e.g. 零陵区朝阳街道东岳宫社区',
+    ambiguous: 'This name exists in several places: pick one from the list',
+  },
   intake: {
     title: 'Report a matter',
     hotlineTitle: '12345 hotline desk',
+    placeMismatch: 'The address names "{address}" but the pin lies in "{pin}". Check where the caller is.',
+    confirmPin: 'Checked: file at the pin',
+    callerHistory: 'This number has reported {n} matters before:',
+    callerNew: 'No earlier matters from this number',
+    confirmPlace: 'The address and the pin disagree: check and confirm before filing',
     type: 'Matter type',
     typePlaceholder: 'Choose a matter type',
     titleField: 'Title',
@@ -395,6 +404,17 @@ const en: typeof zhCN = {
     noData: 'Nothing closed in this period',
     notApplicable: '—',
     rangeLabel: '{from} to {to}',
+    notAvailable: 'Not yet available',
+    ofClosed: '{n} of {d}',
+    trend: 'Trend (by {step})',
+    steps: { week: 'week', month: 'month' },
+    ranking: 'Units ranked (lowest on-time rate first)',
+    unit: 'Unit',
+    byType: 'By category and type',
+    category: 'Category',
+    type: 'Matter type',
+    onTime: 'Closed on time',
+    overdueOpen: 'Open and late',
   },
   orgs: {
     title: 'Org units and responsibility areas',

@@ -1,7 +1,7 @@
 // Simplified Chinese: the console's first language. Keep the keys identical to en.ts.
 export default {
   app: {
-    title: '永州市域社会治理平台',
+    title: '{city}市域社会治理平台',
     subtitle: '市域社会治理现代化试点',
   },
   login: {
@@ -241,9 +241,18 @@ export default {
     listKinds: { power: '权力清单', responsibility: '责任清单', service: '公共服务清单' },
     duration: { days: '{d} 天 {h} 小时', hours: '{h} 小时 {m} 分', minutes: '{m} 分钟' },
   },
+  gazetteer: {
+    placeholder: '输入来电人所说的地址，如 零陵区朝阳街道东岳宫社区',
+    ambiguous: '这个地名有多处，请从列表中选择',
+  },
   intake: {
     title: '事项上报',
     hotlineTitle: '12345 热线受理',
+    placeMismatch: '地址指向“{address}”，但地图位置在“{pin}”。请核实来电人所说的位置。',
+    confirmPin: '已核实，按地图位置受理',
+    callerHistory: '该号码此前反映过 {n} 件事项：',
+    callerNew: '该号码此前没有反映过事项',
+    confirmPlace: '地址与地图位置不一致：请核实并勾选确认后再受理',
     type: '事项类型',
     typePlaceholder: '请选择事项类型',
     titleField: '标题',
@@ -393,6 +402,17 @@ export default {
     noData: '该时段暂无办结事项',
     notApplicable: '—',
     rangeLabel: '{from} 至 {to}',
+    notAvailable: '暂不提供',
+    ofClosed: '{n} / {d} 件',
+    trend: '趋势（按{step}）',
+    steps: { week: '周', month: '月' },
+    ranking: '下级单位排名（按期办结率由低到高）',
+    unit: '单位',
+    byType: '按类别与类型',
+    category: '类别',
+    type: '事项类型',
+    onTime: '按期办结',
+    overdueOpen: '超期未办结',
   },
   orgs: {
     title: '机构与责任区',

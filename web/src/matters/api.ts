@@ -241,3 +241,23 @@ export function saveBlob(blob: Blob, filename: string): void {
   link.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
+
+// ---------------------------------------------------------------- 12345 desk
+
+export type CallerHistory = Ok<'/api/v1/hotline/caller-history', 'post'>
+
+/** The caller's earlier matters (keyed-hash match on the phone; masked; the look-up is audited). */
+export function callerHistory(phone: string): Promise<CallerHistory> {
+  return unwrap(api.POST('/api/v1/hotline/caller-history', { body: { phone, purpose: '12345 来电核实 / checking a 12345 call' } }))
+}
+
+export type FiguresTrend = Ok<'/api/v1/figures/matters/trend', 'get'>
+export type FiguresBreakdown = Ok<'/api/v1/figures/matters/breakdown', 'get'>
+
+export function fetchTrend(query: FiguresQuery & { step: 'week' | 'month' }): Promise<FiguresTrend> {
+  return unwrap(api.GET('/api/v1/figures/matters/trend', { params: { query } }))
+}
+
+export function fetchBreakdown(query: FiguresQuery): Promise<FiguresBreakdown> {
+  return unwrap(api.GET('/api/v1/figures/matters/breakdown', { params: { query } }))
+}

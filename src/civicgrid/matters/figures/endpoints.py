@@ -19,7 +19,7 @@ from civicgrid.db import DbSession
 from civicgrid.kit.excel import XLSX_MEDIA_TYPE, attachment_headers
 from civicgrid.matters.figures import service
 from civicgrid.matters.figures.export import figures_workbook
-from civicgrid.matters.figures.schemas import FiguresByChildren, FiguresRead
+from civicgrid.matters.figures.schemas import BreakdownRead, FiguresByChildren, FiguresRead, TrendRead
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"])
 
@@ -60,3 +60,18 @@ def matter_figures_xlsx(session: DbSession, division: Division, day_from: From =
     first = rows[0]
     name = f"matter-figures-{division}-{first.date_from.isoformat()}-{first.date_to.isoformat()}.xlsx"
     return Response(figures_workbook(rows), media_type=XLSX_MEDIA_TYPE, headers=attachment_headers(name))
+
+
+@router.get("/matters/trend", response_model=TrendRead, responses=ERRORS)
+def matter_trend(session: DbSession, division: Division, day_from: From = None, day_to: To = None,
+                 step: Annotated[Literal["week", "month"], Query(description="week (Mon–Sun) or month")] = "week",
+                 principal: Principal = Depends(require("matters.read"))) -> TrendRead:
+    """The same figures per week or month over the range (a trend chart's points)."""
+    return service.trend(session, principal, division, day_from, day_to, step)
+
+
+@router.get("/matters/breakdown", response_model=BreakdownRead, responses=ERRORS)
+def matter_breakdown(session: DbSession, division: Division, day_from: From = None, day_to: To = None,
+                     principal: Principal = Depends(require("matters.read"))) -> BreakdownRead:
+    """Received, closed, on time and open-and-late per category and matter type over the range."""
+    return service.breakdown(session, principal, division, day_from, day_to)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,6 +47,7 @@ CLOSED_STATUSES: tuple[str, ...] = ("closed", "evaluated")
 VOID_STATUSES: tuple[str, ...] = ("rejected", "cancelled")
 """Reports that were not taken up (不予受理 / 撤销): outside the closure-rate denominator."""
 SETTLED_LEVELS: tuple[str, ...] = ("village", "township", "county", "city")
+FINISHED_STATUSES: tuple[str, ...] = (*CLOSED_STATUSES, *VOID_STATUSES, "merged")
 WIDTHS: tuple[int, ...] = (6, 9, 12)
 """Code widths that have a rollup table, coarsest first (also the lock order of upserts)."""
 
@@ -313,3 +315,28 @@ def child_width(prefix_len: int) -> int | None:
         if prefix_len < width:
             return width
     return None
+
+
+def breakdown(session: Session, prefix: str, day_from: date, day_to: date, *,
+              principal: Principal | None) -> list[dict[str, Any]]:
+    """Per matter type (with its category): received in the range, closed in the range, closed on
+    time, and open now that ran late — straight from the matters table (the rollups have no type)."""
+    from civicgrid.matters.models import MatterType
+
+    start, end = utc_bounds(day_from, day_to)
+    reported_in = and_(Matter.reported_at >= start, Matter.reported_at < end)
+    closed_in = and_(_is_closed(), Matter.closed_at >= start, Matter.closed_at < end)
+    late_open = and_(reported_in, Matter.overdue == true(), Matter.status.not_in(FINISHED_STATUSES))
+    stmt = (select(MatterType.category, MatterType.category_zh, MatterType.category_en, Matter.type_code,
+                   MatterType.name_zh, MatterType.name_en,
+                   func.coalesce(func.sum(_flag(reported_in)), 0).label("received"),
+                   func.coalesce(func.sum(_flag(closed_in)), 0).label("closed"),
+                   func.coalesce(func.sum(_flag(and_(closed_in, Matter.overdue == false()))), 0).label("on_time"),
+                   func.coalesce(func.sum(_flag(late_open)), 0).label("overdue_open"))
+            .join(MatterType, MatterType.id == Matter.type_id)
+            .where(scope_clause(Matter.grid_code, prefix), _seen_by(Matter.grid_code, principal),
+                   or_(reported_in, closed_in))
+            .group_by(MatterType.category, MatterType.category_zh, MatterType.category_en, Matter.type_code,
+                      MatterType.name_zh, MatterType.name_en)
+            .order_by(MatterType.category, Matter.type_code))
+    return [dict(row) for row in session.execute(stmt).mappings()]

@@ -14,6 +14,19 @@ class SettledShare(BaseModel):
     share: float | None = Field(description="count ÷ closed; null when nothing was closed")
 
 
+class LevelRate(BaseModel):
+    """One of the three settled-level rates, with what it divides (docs/figures.md)."""
+
+    key: str = Field(description="in_village | in_township | not_escalated")
+    name: str = Field(description="小事不出村 / 大事不出乡镇 / 矛盾不上交, in the caller's language")
+    numerator: int | None
+    denominator: int | None
+    rate: float | None = Field(description="numerator ÷ denominator; null when the denominator is 0 or the "
+                                           "rate is not available")
+    definition: str = Field(description="what is counted, in words")
+    available: bool = True
+
+
 class FiguresRead(BaseModel):
     """The matter figures of one division over an inclusive range of local dates
     (definitions: docs/figures.md). Rates are fractions 0–1; null when the denominator is 0."""
@@ -36,6 +49,8 @@ class FiguresRead(BaseModel):
     satisfaction: float | None = Field(description="满意度: mean 1–5 over evaluated closed matters")
     satisfaction_count: int
     settled: dict[str, SettledShare] = Field(description="化解层级: village, township, county, city")
+    rates: list[LevelRate] = Field(default_factory=list,
+                                   description="小事不出村, 大事不出乡镇, 矛盾不上交 with numerators and denominators")
 
 
 class FiguresByChildren(BaseModel):
@@ -43,3 +58,33 @@ class FiguresByChildren(BaseModel):
 
     division: FiguresRead
     children: list[FiguresRead]
+
+
+class TrendRead(BaseModel):
+    """The figures of one division per week or month (each period's dates inclusive)."""
+
+    division: str
+    name: str | None
+    step: str = Field(description="week (Monday to Sunday) or month")
+    periods: list[FiguresRead]
+
+
+class TypeFigures(BaseModel):
+    category: str
+    category_name: str
+    type_code: str
+    type_name: str
+    received: int = Field(description="reported in the range")
+    closed: int = Field(description="closed in the range")
+    on_time: int = Field(description="closed in the range and never overdue")
+    overdue_open: int = Field(description="reported in the range, still open, and ran late")
+
+
+class BreakdownRead(BaseModel):
+    """A division's matters by category and type over a range of local dates."""
+
+    division: str
+    name: str | None
+    date_from: date
+    date_to: date
+    types: list[TypeFigures]

@@ -59,6 +59,7 @@ from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import Invalid
+from civicgrid.kit.i18n import pick
 from civicgrid.matters.figures import repository
 from civicgrid.matters.figures.models import COUNTERS
 from civicgrid.matters.figures.repository import (
@@ -69,7 +70,15 @@ from civicgrid.matters.figures.repository import (
     WIDTHS,
     Key,
 )
-from civicgrid.matters.figures.schemas import FiguresByChildren, FiguresRead, SettledShare
+from civicgrid.matters.figures.schemas import (
+    BreakdownRead,
+    FiguresByChildren,
+    FiguresRead,
+    LevelRate,
+    SettledShare,
+    TrendRead,
+    TypeFigures,
+)
 from civicgrid.matters.models import Matter
 
 MAX_RANGE_DAYS = 3700
@@ -284,7 +293,71 @@ def to_figures(code: str, name: str | None, day_from: date, day_to: date,
         satisfaction_count=c["satisfaction_count"],
         settled={lvl: SettledShare(count=c[f"settled_{lvl}"], share=_rate(c[f"settled_{lvl}"], closed))
                  for lvl in SETTLED_LEVELS},
+        rates=level_rates(c),
     )
+
+
+def level_rates(c: Mapping[str, int]) -> list[LevelRate]:
+    """小事不出村, 大事不出乡镇 and 矛盾不上交 (docs/figures.md). The third needs what was carried
+    above the city (to the province, to Beijing), which only petitions will record: until then it
+    is not available — never 1 − the city's share, which would count a matter the city settled
+    itself as "not carried up" and one it sent to the province as nothing at all."""
+    closed = c["closed"]
+    village = c["settled_village"]
+    township = village + c["settled_township"]
+    return [
+        LevelRate(key="in_village", name=pick("小事不出村", "Small matters settled in the village"),
+                  numerator=village, denominator=closed, rate=_rate(village, closed),
+                  definition=pick("期内办结事项中在村（社区）一级化解的 ÷ 期内办结数",
+                                  "closed in the range and settled at village level ÷ closed in the range")),
+        LevelRate(key="in_township", name=pick("大事不出乡镇", "Larger matters settled in the township"),
+                  numerator=township, denominator=closed, rate=_rate(township, closed),
+                  definition=pick("期内办结事项中在村或乡镇（街道）一级化解的 ÷ 期内办结数",
+                                  "closed in the range and settled at village or township level ÷ closed")),
+        LevelRate(key="not_escalated", name=pick("矛盾不上交", "Disputes kept inside the city"),
+                  numerator=None, denominator=None, rate=None, available=False,
+                  definition=pick("在本市化解、未上交省和北京的 ÷ 全部；"
+                                  "须信访模块记录上交省、京的事项后方可计算，暂不提供",
+                                  "settled inside the city, not carried to the province or Beijing ÷ all; not "
+                                  "available until the petitions module records what was carried up")),
+    ]
+
+
+def trend(session: Session, principal: Principal, code: str, day_from: date | None = None,
+          day_to: date | None = None, step: str = "week") -> TrendRead:
+    """The figures of a division per week (Monday–Sunday) or calendar month over the range (the
+    first and last periods cut to it); at most 120 periods."""
+    start, end = _check_range(day_from, day_to)
+    prefix, name = _resolve(session, principal, code)
+    periods: list[FiguresRead] = []
+    first = start
+    while first <= end:
+        if step == "month":
+            following = (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+        else:
+            following = first + timedelta(days=7 - first.weekday())
+        last = min(following - timedelta(days=1), end)
+        periods.append(to_figures(code, name, first, last,
+                                  figures_for_prefix(session, prefix, first, last, principal=principal)))
+        if len(periods) > 120:
+            raise Invalid("时间段过多（最多 120 个），请缩短范围或按月查看",
+                          "Too many periods (at most 120): shorten the range or step by month",
+                          details={"field": "step"})
+        first = last + timedelta(days=1)
+    return TrendRead(division=code, name=name, step=step, periods=periods)
+
+
+def breakdown(session: Session, principal: Principal, code: str, day_from: date | None = None,
+              day_to: date | None = None) -> BreakdownRead:
+    """The division's matters by category and type over the range."""
+    start, end = _check_range(day_from, day_to)
+    prefix, name = _resolve(session, principal, code)
+    rows = repository.breakdown(session, prefix, start, end, principal=principal)
+    return BreakdownRead(division=code, name=name, date_from=start, date_to=end, types=[
+        TypeFigures(category=r["category"], category_name=pick(r["category_zh"], r["category_en"]),
+                    type_code=r["type_code"], type_name=pick(r["name_zh"], r["name_en"]),
+                    received=int(r["received"]), closed=int(r["closed"]), on_time=int(r["on_time"]),
+                    overdue_open=int(r["overdue_open"])) for r in rows])
 
 
 def figures_for_prefix(session: Session, prefix: str, day_from: date, day_to: date, *,

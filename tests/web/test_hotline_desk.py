@@ -1,0 +1,101 @@
+"""The 12345 desk finds the place (issue 11 §2): the operator types what the caller says, the
+gazetteer lists every match with its chain, the chosen place puts the pin, and a pin that
+disagrees with the typed address blocks filing until the operator confirms."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from tests.conftest import LiveServer, Yongzhou
+from tests.factories import auth_headers, login, make_user_committed
+from tests.web.conftest import ARTIFACTS
+from tests.web.test_console import _log_in
+from tests.web.test_matters import new_page  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def _desk(new_page: Callable[..., Any], live_server: LiveServer, engine: Engine) -> Any:  # noqa: F811
+    operator = make_user_committed(engine, role="hotline_operator", division_code="431100000000")
+    page = new_page(viewport={"width": 1440, "height": 900})
+    _log_in(page, live_server.url, operator.username)
+    page.wait_for_url("**/grids")
+    page.goto(f"{live_server.url}/matters/hotline")
+    page.wait_for_selector('[data-test="hotline"]')
+    page.click('.el-select')  # the first matter type of the catalogue
+    page.click('.el-select-dropdown__item >> nth=0')
+    page.fill("input[name=title]", "楼道堆放杂物")
+    return page, operator
+
+
+def test_typed_address_finds_the_community_and_files_it_there(new_page: Callable[..., Any],  # noqa: F811
+                                                              live_server: LiveServer, engine: Engine,
+                                                              yongzhou: Yongzhou) -> None:
+    page, operator = _desk(new_page, live_server, engine)
+    page.fill('input[name=address]', "朝阳街道东岳宫社区")
+    first = page.wait_for_selector('[data-test="address-suggestion"] >> nth=0')
+    chain = first.inner_text().strip()
+    assert chain.startswith("零陵区 › 朝阳街道 › 东岳宫社区")  # the official name ends 居委会
+    first.click()
+    page.wait_for_selector(f'[data-test="address-place"]:text-is("{chain}")')
+    grid = page.wait_for_selector('[data-test="hotline-grid"]')
+    assert "东岳宫社区" in grid.inner_text()
+    assert page.query_selector('[data-test="place-mismatch"]') is None
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    page.fill("input[name=reporter_phone]", phone)
+    page.press("input[name=reporter_phone]", "Tab")
+    assert "没有反映过" in page.wait_for_selector('[data-test="caller-history"]').inner_text()
+    page.screenshot(path=str(ARTIFACTS / "hotline-address.png"))
+    page.click('button[type="submit"]')
+    page.wait_for_selector(".el-result")
+    number = page.inner_text(".el-result__title").split()[-1]
+    # The next call from the same number shows the caller's history, masked.
+    page.click(".el-result__extra button")
+    page.fill("input[name=reporter_phone]", phone)
+    page.press("input[name=reporter_phone]", "Tab")
+    history = page.wait_for_selector('[data-test="caller-history"]:has-text("1 件")').inner_text()
+    assert "楼道堆放杂物" in history and phone not in history
+
+    # The matter is the community's: its owner (or the grid inside it) is under 东岳宫社区.
+    token = login(live_server.url, operator.username)
+    found = httpx.get(f"{live_server.url}/api/v1/matters", params={"queue": "division", "limit": "200"},
+                      headers=auth_headers(token)).json()["items"]
+    ours = [m for m in found if number.endswith(m["number"]) or m["number"] in number]
+    assert ours, number
+    from sqlalchemy.orm import Session
+
+    from civicgrid.geo.service import name_of
+
+    with Session(engine) as session:
+        assert (name_of(session, ours[0]["grid_code"][:12]) or "").startswith("东岳宫社区")
+
+
+def test_a_pin_in_another_county_blocks_filing_until_confirmed(new_page: Callable[..., Any],  # noqa: F811
+                                                                live_server: LiveServer, engine: Engine,
+                                                                yongzhou: Yongzhou) -> None:
+    from tests.matters.conftest import place_in
+
+    elsewhere = place_in(yongzhou, "431123", 0)  # 双牌县
+    page, _operator = _desk(new_page, live_server, engine)
+    page.fill('input[name=address]', "零陵区朝阳街道")
+    page.wait_for_selector('[data-test="address-place"]')  # the words name one place: taken without a click
+    page.keyboard.press("Escape")
+    # The operator then puts the pin in 双牌县 by coordinates.
+    inputs = page.locator(".coords input")
+    inputs.nth(0).fill(str(elsewhere.lng))
+    inputs.nth(1).fill(str(elsewhere.lat))
+    page.click('.coords button')
+    page.wait_for_selector('[data-test="place-mismatch"]')
+    page.click('button[type="submit"]')
+    assert "不一致" in page.inner_text(".el-alert--error")
+    assert page.query_selector(".el-result") is None  # not filed
+    page.screenshot(path=str(ARTIFACTS / "hotline-mismatch.png"))
+    page.click('[data-test="confirm-place"]')
+    page.click('button[type="submit"]')
+    page.wait_for_selector(".el-result")
