@@ -32,12 +32,27 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64  # a Windows executable
 
 
-def _store(engine: Engine, *, kind: str = "agreement", content: bytes = PDF, division_code: str = LINGLING,
-           owner_type: str = "test_case", name: str | None = "调解协议书.pdf") -> StoredFile:
+def _store(
+    engine: Engine,
+    *,
+    kind: str = "agreement",
+    content: bytes = PDF,
+    division_code: str = LINGLING,
+    owner_type: str = "test_case",
+    name: str | None = "调解协议书.pdf",
+) -> StoredFile:
     """A file of an owner type with no access rule of its own: scoped by its division code."""
     with transaction(engine) as session:
-        return files.store(session, None, owner_type=owner_type, owner_id="case-1", division_code=division_code,
-                           kind=kind, content=content, file_name=name)
+        return files.store(
+            session,
+            None,
+            owner_type=owner_type,
+            owner_id="case-1",
+            division_code=division_code,
+            kind=kind,
+            content=content,
+            file_name=name,
+        )
 
 
 def _reader(server: LiveServer, engine: Engine, division_code: str) -> dict[str, str]:
@@ -52,12 +67,19 @@ def _blob(stored: StoredFile) -> Path:
 
 def _audit_count(engine: Engine, action: str, file_id: str) -> int:
     with transaction(engine, write=False) as session:
-        return int(session.scalar(select(func.count()).select_from(AuditEntry)
-                                  .where(AuditEntry.action == action, AuditEntry.entity_id == file_id)) or 0)
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == action, AuditEntry.entity_id == file_id)
+            )
+            or 0
+        )
 
 
-def test_a_stored_file_reads_back_equal_with_its_type_and_name(live_server: LiveServer, engine: Engine,
-                                                               yongzhou: Yongzhou) -> None:
+def test_a_stored_file_reads_back_equal_with_its_type_and_name(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     stored = _store(engine)
     assert stored.content_type == "application/pdf" and stored.size == len(PDF) and stored.backend == "fs"
     assert _blob(stored).read_bytes() == PDF  # content-addressed: ab/cd/<sha256>
@@ -76,24 +98,27 @@ def test_a_stored_file_reads_back_equal_with_its_type_and_name(live_server: Live
     assert _audit_count(engine, "files.read", stored.id) == 2
 
 
-def test_a_file_of_another_county_answers_404_like_a_missing_one(live_server: LiveServer, engine: Engine,
-                                                                 yongzhou: Yongzhou) -> None:
+def test_a_file_of_another_county_answers_404_like_a_missing_one(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     stored = _store(engine)
-    outside = httpx.get(f"{live_server.url}/api/v1/files/{stored.id}", headers=_reader(live_server, engine,
-                                                                                       LENGSHUITAN))
-    missing = httpx.get(f"{live_server.url}/api/v1/files/{'0' * 32}", headers=_reader(live_server, engine,
-                                                                                      LENGSHUITAN))
+    outside = httpx.get(
+        f"{live_server.url}/api/v1/files/{stored.id}", headers=_reader(live_server, engine, LENGSHUITAN)
+    )
+    missing = httpx.get(f"{live_server.url}/api/v1/files/{'0' * 32}", headers=_reader(live_server, engine, LENGSHUITAN))
     assert outside.status_code == 404 and outside.json()["error"]["code"] == "not_found"
     assert outside.json() == missing.json()
     assert PDF not in outside.content
     assert _audit_count(engine, "files.read", stored.id) == 0
-    city = httpx.get(f"{live_server.url}/api/v1/files/{stored.id}",
-                     headers=_reader(live_server, engine, "431100000000"))
+    city = httpx.get(
+        f"{live_server.url}/api/v1/files/{stored.id}", headers=_reader(live_server, engine, "431100000000")
+    )
     assert city.status_code == 200  # the city sees every county
 
 
-def test_bytes_changed_on_disk_are_refused_and_audited(live_server: LiveServer, engine: Engine,
-                                                       yongzhou: Yongzhou) -> None:
+def test_bytes_changed_on_disk_are_refused_and_audited(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     content = PDF + b"% unique to this test\n"
     stored = _store(engine, content=content)
     headers = _reader(live_server, engine, LINGLING)
@@ -133,19 +158,24 @@ def test_limits_by_kind_answer_413_and_leave_nothing_behind(engine: Engine) -> N
     assert not digest_path.exists()
 
 
-def test_the_type_comes_from_the_bytes_not_the_name(live_server: LiveServer, engine: Engine,
-                                                    yongzhou: Yongzhou) -> None:
+def test_the_type_comes_from_the_bytes_not_the_name(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     # An executable renamed .jpg and sent as image/jpeg is refused, over the real upload route.
     place = place_in(yongzhou, "431102", 11)
     reporter = actor(live_server, engine, "grid_worker", place.grid)
     matter = reporter.post("/api/v1/matters", body(place)).json()
-    refused = reporter.post(f"/api/v1/matters/{matter['id']}/photos",
-                            files={"file": ("photo.jpg", io.BytesIO(EXE), "image/jpeg")}, lang="en")
+    refused = reporter.post(
+        f"/api/v1/matters/{matter['id']}/photos",
+        files={"file": ("photo.jpg", io.BytesIO(EXE), "image/jpeg")},
+        lang="en",
+    )
     assert refused.status_code == 415, refused.text
     assert refused.json()["error"]["code"] == "unsupported_media_type"
     assert refused.json()["error"]["message"] == "Only JPEG, PNG or WebP files are accepted for a photo"
-    zh = reporter.post(f"/api/v1/matters/{matter['id']}/photos",
-                       files={"file": ("photo.jpg", io.BytesIO(EXE), "image/jpeg")})
+    zh = reporter.post(
+        f"/api/v1/matters/{matter['id']}/photos", files={"file": ("photo.jpg", io.BytesIO(EXE), "image/jpeg")}
+    )
     assert zh.json()["error"]["message"] == "照片只接受 JPEG、PNG 或 WebP 格式"
     # Each kind accepts its own types only: a PNG is no voice message, a PDF is no photo.
     for kind, content in (("voice", png()), ("photo", PDF), ("agreement", b"#!AMR\n" + b"\0" * 20)):
@@ -154,22 +184,25 @@ def test_the_type_comes_from_the_bytes_not_the_name(live_server: LiveServer, eng
         assert wrong.value.status == 415, kind
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
-    (png(), "image/png"),
-    (b"RIFF\x24\0\0\0WEBPVP8 ", "image/webp"),
-    (b"RIFF\x24\0\0\0WAVEfmt ", "audio/wav"),
-    (PDF, "application/pdf"),
-    (b"#!AMR\n\x3c", "audio/amr"),
-    (b"OggS\0\x02", "audio/ogg"),
-    (b"\0\0\0\x20ftypM4A \0\0\0\0", "audio/mp4"),
-    (b"ID3\x04\0\0\0\0\0\0", "audio/mpeg"),
-    (b"\xff\xfb\x90\x64\0\0", "audio/mpeg"),  # an MPEG-1 layer III frame without a tag
-    (EXE, None),
-    (b"<html><script>alert(1)</script>", None),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", None),
-    (b"\xff\xf1\x50\x80", None),  # AAC ADTS: not layer III
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
+        (png(), "image/png"),
+        (b"RIFF\x24\0\0\0WEBPVP8 ", "image/webp"),
+        (b"RIFF\x24\0\0\0WAVEfmt ", "audio/wav"),
+        (PDF, "application/pdf"),
+        (b"#!AMR\n\x3c", "audio/amr"),
+        (b"OggS\0\x02", "audio/ogg"),
+        (b"\0\0\0\x20ftypM4A \0\0\0\0", "audio/mp4"),
+        (b"ID3\x04\0\0\0\0\0\0", "audio/mpeg"),
+        (b"\xff\xfb\x90\x64\0\0", "audio/mpeg"),  # an MPEG-1 layer III frame without a tag
+        (EXE, None),
+        (b"<html><script>alert(1)</script>", None),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", None),
+        (b"\xff\xf1\x50\x80", None),  # AAC ADTS: not layer III
+    ],
+)
 def test_sniffing_recognises_each_accepted_type_by_its_magic_bytes(content: bytes, expected: str | None) -> None:
     assert kinds.sniff(content) == expected
 
@@ -177,6 +210,7 @@ def test_sniffing_recognises_each_accepted_type_by_its_magic_bytes(content: byte
 @pytest.fixture
 def failing_fsync(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The disk fails while the blob is being written (ENOSPC at fsync)."""
+
     def refuse(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
@@ -212,8 +246,7 @@ def test_a_crashed_writers_temporary_file_is_never_read(tmp_path: Path) -> None:
         store.path("../../etc/passwd")
 
 
-def test_a_matter_photo_is_read_through_its_matter(live_server: LiveServer, engine: Engine,
-                                                   yongzhou: Yongzhou) -> None:
+def test_a_matter_photo_is_read_through_its_matter(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
     """The matters domain registers its rule: a photo is readable exactly when its matter is —
     by the reporter too, though the reporter lives in another county — and by no one else there."""
     place = place_in(yongzhou, "431102", 12)
@@ -221,8 +254,11 @@ def test_a_matter_photo_is_read_through_its_matter(live_server: LiveServer, engi
     reporter = actor(live_server, engine, "grid_worker", other.grid)  # reports across the border
     matter = reporter.post("/api/v1/matters", body(place)).json()
     image = png()
-    saved = reporter.post(f"/api/v1/matters/{matter['id']}/photos",
-                          files={"file": ("现场.png", io.BytesIO(image), "image/png")}, data={"stage": "report"})
+    saved = reporter.post(
+        f"/api/v1/matters/{matter['id']}/photos",
+        files={"file": ("现场.png", io.BytesIO(image), "image/png")},
+        data={"stage": "report"},
+    )
     assert saved.status_code == 201, saved.text
     photo = saved.json()
     assert photo["url"] == f"/api/v1/files/{photo['file_id']}" and photo["size"] == len(image)
@@ -236,7 +272,11 @@ def test_a_matter_photo_is_read_through_its_matter(live_server: LiveServer, engi
         stored = session.get(StoredFile, photo["file_id"])
         assert stored is not None
         assert (stored.owner_type, stored.owner_id, stored.kind, stored.division_code) == (
-            "matter", matter["id"], "photo", place.village)
+            "matter",
+            matter["id"],
+            "photo",
+            place.village,
+        )
         assert stored.file_name == "现场.png"
     # Photos are not personal documents: reading one writes no audit entry.
     assert _audit_count(engine, "files.read", photo["file_id"]) == 0
@@ -251,8 +291,7 @@ def test_file_names_are_cleaned() -> None:
     assert len(files.clean_name("x" * 500) or "") == 200
 
 
-def test_the_default_backend_is_a_directory_from_the_settings(monkeypatch: pytest.MonkeyPatch,
-                                                              tmp_path: Path) -> None:
+def test_the_default_backend_is_a_directory_from_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CIVICGRID_FILES_DIR", str(tmp_path))
     backends.settings.cache_clear()
     try:

@@ -38,14 +38,18 @@ def blank_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def _without_foreign_keys(engine: Engine) -> str:
-    return "SET session_replication_role = replica" if engine.dialect.name == "postgresql" else \
-        "PRAGMA foreign_keys = OFF"
+    return (
+        "SET session_replication_role = replica" if engine.dialect.name == "postgresql" else "PRAGMA foreign_keys = OFF"
+    )
 
 
 def test_migration_0019_moves_photo_blobs_into_the_store_and_back(blank_url: str) -> None:
     # Found by its message, so the test follows the migration when the chain is renumbered.
-    migration = next(r for r in ScriptDirectory.from_config(alembic_config(blank_url)).walk_revisions()
-                     if (r.doc or "").startswith("files store"))
+    migration = next(
+        r
+        for r in ScriptDirectory.from_config(alembic_config(blank_url)).walk_revisions()
+        if (r.doc or "").startswith("files store")
+    )
     before = str(migration.down_revision)
     upgrade(blank_url, before)
     plain = create_engine(blank_url)
@@ -55,25 +59,46 @@ def test_migration_0019_moves_photo_blobs_into_the_store_and_back(blank_url: str
     with plain.begin() as conn:
         conn.execute(text(_without_foreign_keys(plain)))
         for photo_id, content_type, data in rows:
-            conn.execute(text("INSERT INTO matter_photos (id, matter_id, division_code, stage, content_type, size, "
-                              "sha256, data, created_at) VALUES (:id, 'm1', '431102001001', 'report', :ct, :size, "
-                              ":sha, :data, :at)"),
-                         {"id": photo_id, "ct": content_type, "size": len(data),
-                          "sha": hashlib.sha256(data).hexdigest(), "data": data, "at": at})
+            conn.execute(
+                text(
+                    "INSERT INTO matter_photos (id, matter_id, division_code, stage, content_type, size, "
+                    "sha256, data, created_at) VALUES (:id, 'm1', '431102001001', 'report', :ct, :size, "
+                    ":sha, :data, :at)"
+                ),
+                {
+                    "id": photo_id,
+                    "ct": content_type,
+                    "size": len(data),
+                    "sha": hashlib.sha256(data).hexdigest(),
+                    "data": data,
+                    "at": at,
+                },
+            )
     command.upgrade(alembic_config(blank_url), migration.revision)
 
     columns = {c["name"] for c in inspect(plain).get_columns("matter_photos")}
     assert "data" not in columns and "sha256" not in columns and "file_id" in columns
     with plain.connect() as conn:
-        moved = conn.execute(text("SELECT p.id, f.owner_type, f.owner_id, f.division_code, f.kind, f.content_type, "
-                                  "f.size, f.sha256, f.backend, f.storage_key FROM matter_photos p "
-                                  "JOIN stored_files f ON f.id = p.file_id ORDER BY p.id")).all()
+        moved = conn.execute(
+            text(
+                "SELECT p.id, f.owner_type, f.owner_id, f.division_code, f.kind, f.content_type, "
+                "f.size, f.sha256, f.backend, f.storage_key FROM matter_photos p "
+                "JOIN stored_files f ON f.id = p.file_id ORDER BY p.id"
+            )
+        ).all()
     assert [m[0] for m in moved] == ["p1", "p2", "p3"]
     root = Path(backends.settings().dir)
     for (_, owner_type, owner_id, division, kind, content_type, size, sha, backend, key), (_, ct, data) in zip(
-            moved, rows, strict=True):
+        moved, rows, strict=True
+    ):
         assert (owner_type, owner_id, division, kind, content_type, backend) == (
-            "matter", "m1", "431102001001", "photo", ct, "fs")
+            "matter",
+            "m1",
+            "431102001001",
+            "photo",
+            ct,
+            "fs",
+        )
         assert size == len(data) and sha == hashlib.sha256(data).hexdigest()
         assert (root / key).read_bytes() == data
     assert moved[0][9] == moved[2][9]  # the same bytes are one blob

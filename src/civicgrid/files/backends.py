@@ -108,7 +108,7 @@ class FilesystemBackend:
             try:
                 view = memoryview(content)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -163,8 +163,18 @@ def _canonical_query(query: str) -> str:
     return "&".join(f"{n}={v}" for n, v in sorted(pairs))
 
 
-def sigv4_authorization(method: str, url: str, headers: dict[str, str], payload_sha256: str, *,
-                        access_key: str, secret_key: str, region: str, service: str, amz_date: str) -> str:
+def sigv4_authorization(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    payload_sha256: str,
+    *,
+    access_key: str,
+    secret_key: str,
+    region: str,
+    service: str,
+    amz_date: str,
+) -> str:
     """The ``Authorization`` header of AWS Signature Version 4 for a request whose every header in
     ``headers`` is signed (``host`` and ``x-amz-date`` must be among them). ``url``'s path is used
     as given (already URI-encoded; S3 does not encode it twice)."""
@@ -173,8 +183,9 @@ def sigv4_authorization(method: str, url: str, headers: dict[str, str], payload_
     values = {h.lower(): " ".join(v.strip().split()) for h, v in headers.items()}
     canonical_headers = "".join(f"{n}:{values[n]}\n" for n in names)
     signed = ";".join(names)
-    canonical = "\n".join([method.upper(), parts.path or "/", _canonical_query(parts.query), canonical_headers,
-                           signed, payload_sha256])
+    canonical = "\n".join(
+        [method.upper(), parts.path or "/", _canonical_query(parts.query), canonical_headers, signed, payload_sha256]
+    )
     day = amz_date[:8]
     scope = f"{day}/{region}/{service}/aws4_request"
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
@@ -190,8 +201,15 @@ class S3Backend:
 
     name = "s3"
 
-    def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, region: str = "us-east-1",
-                 timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        access_key: str,
+        secret_key: str,
+        region: str = "us-east-1",
+        timeout: float = 30.0,
+    ) -> None:
         if not endpoint or not bucket:
             raise ValueError("the S3 backend needs CIVICGRID_FILES_S3_ENDPOINT and CIVICGRID_FILES_S3_BUCKET")
         self.endpoint = endpoint.rstrip("/")
@@ -213,8 +231,16 @@ class S3Backend:
         if content:
             headers["content-type"] = "application/octet-stream"
         headers["authorization"] = sigv4_authorization(
-            method, url, headers, payload, access_key=self.access_key, secret_key=self.secret_key,
-            region=self.region, service="s3", amz_date=amz_date)
+            method,
+            url,
+            headers,
+            payload,
+            access_key=self.access_key,
+            secret_key=self.secret_key,
+            region=self.region,
+            service="s3",
+            amz_date=amz_date,
+        )
         try:
             return self.client.request(method, url, headers=headers, content=content or None)
         except httpx.HTTPError as exc:
@@ -249,8 +275,14 @@ def make_backend(name: str, config: FilesSettings | None = None) -> Backend:
     if name == "fs":
         return FilesystemBackend(config.dir)
     if name == "s3":
-        return S3Backend(config.s3_endpoint, config.s3_bucket, config.s3_access_key, config.s3_secret_key,
-                         config.s3_region, config.s3_timeout_seconds)
+        return S3Backend(
+            config.s3_endpoint,
+            config.s3_bucket,
+            config.s3_access_key,
+            config.s3_secret_key,
+            config.s3_region,
+            config.s3_timeout_seconds,
+        )
     raise ValueError(f"unknown file backend: {name!r}")
 
 

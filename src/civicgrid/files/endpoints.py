@@ -16,7 +16,8 @@ from civicgrid.files import service
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not logged in"}, 403: {"description": "Permission missing"},
+    401: {"description": "Not logged in"},
+    403: {"description": "Permission missing"},
     404: {"description": "No such file, or not one the caller may read"},
     500: {"description": "file_corrupted: the stored bytes do not match their recorded SHA-256; not served"},
 }
@@ -26,15 +27,25 @@ FileId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Stored file
 def file_response(engine: Any, session: DbSession, principal: Principal, file_id: str, download: bool) -> Response:
     """The verified bytes of a file with its type, name and a strong ETag (its SHA-256)."""
     stored, content = service.open_file(engine, session, principal, file_id)
-    return Response(content, media_type=stored.content_type, headers={
-        "Cache-Control": "private, max-age=3600", "ETag": f'"{stored.sha256}"',
-        "Content-Disposition": service.content_disposition(stored, download)})
+    return Response(
+        content,
+        media_type=stored.content_type,
+        headers={
+            "Cache-Control": "private, max-age=3600",
+            "ETag": f'"{stored.sha256}"',
+            "Content-Disposition": service.content_disposition(stored, download),
+        },
+    )
 
 
 @router.get("/files/{file_id}", responses={**ERRORS, 200: {"content": {"application/octet-stream": {}}}})
-def read_file(session: DbSession, request: Request, file_id: FileId,
-              principal: Annotated[Principal, Depends(require("files.read"))],
-              download: Annotated[bool, Query(description="attachment (save) instead of inline")] = False) -> Response:
+def read_file(
+    session: DbSession,
+    request: Request,
+    file_id: FileId,
+    principal: Annotated[Principal, Depends(require("files.read"))],
+    download: Annotated[bool, Query(description="attachment (save) instead of inline")] = False,
+) -> Response:
     """A stored file's bytes (photo, voice message, agreement, case document), after checking the
     caller may read it and that the bytes are intact."""
     return file_response(request.app.state.engine, session, principal, file_id, download)

@@ -12,14 +12,28 @@ from pathlib import Path
 KINDS_FILE = Path(__file__).resolve().parent / "data" / "kinds.json"
 
 TYPE_NAMES: dict[str, str] = {
-    "image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/pdf": "PDF",
-    "audio/amr": "AMR", "audio/mpeg": "MP3", "audio/mp4": "M4A", "audio/ogg": "OGG", "audio/wav": "WAV",
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WebP",
+    "application/pdf": "PDF",
+    "audio/amr": "AMR",
+    "audio/mpeg": "MP3",
+    "audio/mp4": "M4A",
+    "audio/ogg": "OGG",
+    "audio/wav": "WAV",
 }
 """How a content type is named to a person (the 415 message lists what a kind accepts)."""
 
 EXTENSIONS: dict[str, str] = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf",
-    "audio/amr": ".amr", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/ogg": ".ogg", "audio/wav": ".wav",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "audio/amr": ".amr",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/ogg": ".ogg",
+    "audio/wav": ".wav",
 }
 
 
@@ -40,8 +54,11 @@ class Kind:
 def kinds() -> dict[str, Kind]:
     """Every kind, read once from ``data/kinds.json``."""
     raw = json.loads(KINDS_FILE.read_text(encoding="utf-8"))
-    return {code: Kind(code, v["name_zh"], v["name_en"], int(v["max_bytes"]), tuple(v["types"]), bool(v["audit_read"]))
-            for code, v in raw.items() if not code.startswith("_")}
+    return {
+        code: Kind(code, v["name_zh"], v["name_en"], int(v["max_bytes"]), tuple(v["types"]), bool(v["audit_read"]))
+        for code, v in raw.items()
+        if not code.startswith("_")
+    }
 
 
 # M4A / MP4 audio brands (ISO base media); phone recorders write M4A, isom or mp42.
@@ -71,7 +88,12 @@ def sniff(content: bytes) -> str | None:
     if head.startswith(b"ID3"):
         return "audio/mpeg"
     # An MPEG audio frame: 11 sync bits, a version that is not reserved, layer III.
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x18 != 0x08 \
-            and head[1] & 0x06 == 0x02:
+    if (
+        len(head) >= 2
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x18 != 0x08
+        and head[1] & 0x06 == 0x02
+    ):
         return "audio/mpeg"
     return None

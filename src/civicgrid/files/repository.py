@@ -21,8 +21,10 @@ OwnerIds = Callable[[Principal], Any]
 def access(principal: Principal, rules: Mapping[str, OwnerIds]) -> ColumnElement[bool]:
     """The files ``principal`` may read: of an owner type with a rule, those whose owner the rule
     yields; of any other owner type, those whose division code is visible."""
-    clauses = [and_(StoredFile.owner_type == owner_type, StoredFile.owner_id.in_(rule(principal)))
-               for owner_type, rule in sorted(rules.items())]
+    clauses = [
+        and_(StoredFile.owner_type == owner_type, StoredFile.owner_id.in_(rule(principal)))
+        for owner_type, rule in sorted(rules.items())
+    ]
     default = visible(StoredFile.division_code, principal)
     if rules:
         default = and_(StoredFile.owner_type.not_in(sorted(rules)), default)

@@ -58,8 +58,10 @@ class FileCorrupted(AppError):
     code = "file_corrupted"
 
     def __init__(self) -> None:
-        super().__init__("文件已损坏或缺失，已拒绝读取，请联系管理员", "The stored file is damaged or missing and "
-                         "was not served; contact the administrator")
+        super().__init__(
+            "文件已损坏或缺失，已拒绝读取，请联系管理员",
+            "The stored file is damaged or missing and was not served; contact the administrator",
+        )
 
 
 def _mb(limit: int) -> str:
@@ -75,17 +77,25 @@ def check(kind_code: str, content: bytes, max_bytes: int | None = None) -> str:
         raise ValueError(f"unknown file kind: {kind_code!r}")
     limit = min(kind.max_bytes, max_bytes) if max_bytes else kind.max_bytes
     if len(content) > limit:
-        raise AppError(f"{kind.name_zh}过大（上限 {_mb(limit)} MB）",
-                       f"{kind.name_en.capitalize()} too large (limit {_mb(limit)} MB)",
-                       status=413, code="payload_too_large", details={"limit_bytes": limit})
+        raise AppError(
+            f"{kind.name_zh}过大（上限 {_mb(limit)} MB）",
+            f"{kind.name_en.capitalize()} too large (limit {_mb(limit)} MB)",
+            status=413,
+            code="payload_too_large",
+            details={"limit_bytes": limit},
+        )
     if not content:
         raise Invalid("文件为空", "The file is empty", details={"field": "file"})
     content_type = kinds.sniff(content)
     if content_type not in kind.types:
         names = [kinds.TYPE_NAMES.get(t, t) for t in kind.types]
-        raise AppError(f"{kind.name_zh}只接受 {'、'.join(names[:-1])} 或 {names[-1]} 格式",
-                       f"Only {', '.join(names[:-1])} or {names[-1]} files are accepted for a {kind.name_en}",
-                       status=415, code="unsupported_media_type", details={"accepted": list(kind.types)})
+        raise AppError(
+            f"{kind.name_zh}只接受 {'、'.join(names[:-1])} 或 {names[-1]} 格式",
+            f"Only {', '.join(names[:-1])} or {names[-1]} files are accepted for a {kind.name_en}",
+            status=415,
+            code="unsupported_media_type",
+            details={"accepted": list(kind.types)},
+        )
     return content_type
 
 
@@ -102,8 +112,18 @@ def clean_name(name: str | None) -> str | None:
     return base[:200] or None
 
 
-def store(session: Session, principal: Principal | None, *, owner_type: str, owner_id: str, division_code: str,
-          kind: str, content: bytes, file_name: str | None = None, max_bytes: int | None = None) -> StoredFile:
+def store(
+    session: Session,
+    principal: Principal | None,
+    *,
+    owner_type: str,
+    owner_id: str,
+    division_code: str,
+    kind: str,
+    content: bytes,
+    file_name: str | None = None,
+    max_bytes: int | None = None,
+) -> StoredFile:
     """Check and store a file for a record, in the caller's transaction (the row is an audited
     ``create``); the bytes go to the configured backend first, whole or not at all."""
     content_type = check(kind, content, max_bytes)
@@ -113,10 +133,20 @@ def store(session: Session, principal: Principal | None, *, owner_type: str, own
     target = backends.backend()
     key = backends.blob_key(digest)
     target.put(key, content)
-    stored = StoredFile(owner_type=owner_type, owner_id=owner_id, division_code=division_code, kind=kind,
-                        content_type=content_type, size=len(content), sha256=digest, backend=target.name,
-                        storage_key=key, file_name=clean_name(file_name),
-                        created_by=principal.user_id if principal is not None else None, created_at=utcnow())
+    stored = StoredFile(
+        owner_type=owner_type,
+        owner_id=owner_id,
+        division_code=division_code,
+        kind=kind,
+        content_type=content_type,
+        size=len(content),
+        sha256=digest,
+        backend=target.name,
+        storage_key=key,
+        file_name=clean_name(file_name),
+        created_by=principal.user_id if principal is not None else None,
+        created_at=utcnow(),
+    )
     session.add(stored)
     session.flush()
     return stored
@@ -139,8 +169,12 @@ def read_bytes(stored: StoredFile) -> bytes:
         log.error("stored file %s: blob %s missing from backend %s", stored.id, stored.storage_key, stored.backend)
         raise FileCorrupted() from None
     if len(content) != stored.size or hashlib.sha256(content).hexdigest() != stored.sha256:
-        log.error("stored file %s: bytes at %s:%s do not match the recorded SHA-256", stored.id, stored.backend,
-                  stored.storage_key)
+        log.error(
+            "stored file %s: bytes at %s:%s do not match the recorded SHA-256",
+            stored.id,
+            stored.backend,
+            stored.storage_key,
+        )
         raise FileCorrupted()
     return content
 
@@ -155,8 +189,9 @@ def open_file(engine: Engine, session: Session, principal: Principal, file_id: s
     try:
         content = read_bytes(stored)
     except FileCorrupted:
-        _audit_alone(engine, principal, "files.corrupted", stored, {"sha256": stored.sha256,
-                                                                    "storage_key": stored.storage_key})
+        _audit_alone(
+            engine, principal, "files.corrupted", stored, {"sha256": stored.sha256, "storage_key": stored.storage_key}
+        )
         raise
     if kinds.kinds()[stored.kind].audit_read:
         _audit_alone(engine, principal, "files.read", stored, {"kind": stored.kind})
@@ -169,8 +204,14 @@ def _audit_alone(engine: Engine, principal: Principal, action: str, stored: Stor
     try:
         with transaction(engine) as session:
             set_actor(session, Actor(principal.username, principal.user_id))
-            record(session, action, StoredFile.__tablename__, stored.id, division_code=stored.division_code,
-                   after={"owner_type": stored.owner_type, "owner_id": stored.owner_id, **after})
+            record(
+                session,
+                action,
+                StoredFile.__tablename__,
+                stored.id,
+                division_code=stored.division_code,
+                after={"owner_type": stored.owner_type, "owner_id": stored.owner_id, **after},
+            )
     except Exception:
         log.exception("could not audit %s of stored file %s", action, stored.id)
         if action == "files.read":

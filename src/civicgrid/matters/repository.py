@@ -258,7 +258,7 @@ def photo(session: Session, matter_id: str, photo_id: str, principal: Principal)
                           .where(MatterPhoto.id == photo_id, MatterPhoto.matter_id == matter_id, _visible(principal)))
 
 
-def visible_ids(principal: Principal) -> Select[tuple[str]]:
+def visible_ids(principal: Principal) -> Select[str]:
     """The ids of the matters ``principal`` may see: the access rule of a matter's files
     (registered with the file store), so a photo is readable exactly when its matter is."""
     return select(Matter.id).where(_visible(principal))

@@ -37,16 +37,33 @@ log = logging.getLogger("alembic.runtime.migration")
 BATCH = 200
 
 stored_files = sa.table(
-    "stored_files", sa.column("id", sa.String), sa.column("owner_type", sa.String), sa.column("owner_id", sa.String),
-    sa.column("division_code", sa.String), sa.column("kind", sa.String), sa.column("content_type", sa.String),
-    sa.column("size", sa.Integer), sa.column("sha256", sa.String), sa.column("backend", sa.String),
-    sa.column("storage_key", sa.String), sa.column("file_name", sa.String), sa.column("created_by", sa.String),
-    sa.column("created_at", UTCDateTime()))
+    "stored_files",
+    sa.column("id", sa.String),
+    sa.column("owner_type", sa.String),
+    sa.column("owner_id", sa.String),
+    sa.column("division_code", sa.String),
+    sa.column("kind", sa.String),
+    sa.column("content_type", sa.String),
+    sa.column("size", sa.Integer),
+    sa.column("sha256", sa.String),
+    sa.column("backend", sa.String),
+    sa.column("storage_key", sa.String),
+    sa.column("file_name", sa.String),
+    sa.column("created_by", sa.String),
+    sa.column("created_at", UTCDateTime()),
+)
 photos = sa.table(
-    "matter_photos", sa.column("id", sa.String), sa.column("matter_id", sa.String),
-    sa.column("division_code", sa.String), sa.column("content_type", sa.String), sa.column("size", sa.Integer),
-    sa.column("sha256", sa.String), sa.column("data", sa.LargeBinary), sa.column("file_id", sa.String),
-    sa.column("created_at", UTCDateTime()))
+    "matter_photos",
+    sa.column("id", sa.String),
+    sa.column("matter_id", sa.String),
+    sa.column("division_code", sa.String),
+    sa.column("content_type", sa.String),
+    sa.column("size", sa.Integer),
+    sa.column("sha256", sa.String),
+    sa.column("data", sa.LargeBinary),
+    sa.column("file_id", sa.String),
+    sa.column("created_at", UTCDateTime()),
+)
 
 
 def upgrade() -> None:
@@ -88,9 +105,20 @@ def _move_photos_to_store() -> None:
     target = backends.backend()
     moved = 0
     while True:
-        rows = conn.execute(sa.select(photos.c.id, photos.c.matter_id, photos.c.division_code, photos.c.content_type,
-                                      photos.c.sha256, photos.c.data, photos.c.created_at)
-                            .where(photos.c.file_id.is_(None)).order_by(photos.c.id).limit(BATCH)).all()
+        rows = conn.execute(
+            sa.select(
+                photos.c.id,
+                photos.c.matter_id,
+                photos.c.division_code,
+                photos.c.content_type,
+                photos.c.sha256,
+                photos.c.data,
+                photos.c.created_at,
+            )
+            .where(photos.c.file_id.is_(None))
+            .order_by(photos.c.id)
+            .limit(BATCH)
+        ).all()
         if not rows:
             break
         for row in rows:
@@ -101,10 +129,23 @@ def _move_photos_to_store() -> None:
             key = backends.blob_key(digest)
             target.put(key, data)
             file_id = new_id()
-            conn.execute(stored_files.insert().values(
-                id=file_id, owner_type="matter", owner_id=row.matter_id, division_code=row.division_code,
-                kind="photo", content_type=row.content_type, size=len(data), sha256=digest, backend=target.name,
-                storage_key=key, file_name=None, created_by=None, created_at=row.created_at))
+            conn.execute(
+                stored_files.insert().values(
+                    id=file_id,
+                    owner_type="matter",
+                    owner_id=row.matter_id,
+                    division_code=row.division_code,
+                    kind="photo",
+                    content_type=row.content_type,
+                    size=len(data),
+                    sha256=digest,
+                    backend=target.name,
+                    storage_key=key,
+                    file_name=None,
+                    created_by=None,
+                    created_at=row.created_at,
+                )
+            )
             conn.execute(photos.update().where(photos.c.id == row.id).values(file_id=file_id))
             moved += 1
     if moved:
@@ -118,19 +159,32 @@ def downgrade() -> None:
         batch.add_column(sa.Column("sha256", sa.String(64), nullable=True))
         batch.add_column(sa.Column("data", sa.LargeBinary(), nullable=True))
     conn = op.get_bind()
-    rows = conn.execute(sa.select(photos.c.id, stored_files.c.content_type, stored_files.c.sha256,
-                                  stored_files.c.backend, stored_files.c.storage_key)
-                        .join_from(photos, stored_files, stored_files.c.id == photos.c.file_id)).all()
+    rows = conn.execute(
+        sa.select(
+            photos.c.id,
+            stored_files.c.content_type,
+            stored_files.c.sha256,
+            stored_files.c.backend,
+            stored_files.c.storage_key,
+        ).join_from(photos, stored_files, stored_files.c.id == photos.c.file_id)
+    ).all()
     for row in rows:
         data = backends.backend(row.backend).get(row.storage_key)
-        conn.execute(photos.update().where(photos.c.id == row.id).values(
-            content_type=row.content_type, size=len(data), sha256=row.sha256, data=data))
+        conn.execute(
+            photos.update()
+            .where(photos.c.id == row.id)
+            .values(content_type=row.content_type, size=len(data), sha256=row.sha256, data=data)
+        )
     with op.batch_alter_table("matter_photos") as batch:
         batch.drop_constraint(op.f("uq_matter_photos_file_id"), type_="unique")
         batch.drop_constraint(op.f("fk_matter_photos_file_id_stored_files"), type_="foreignkey")
         batch.drop_column("file_id")
-        for name, kind in (("content_type", sa.String(32)), ("size", sa.Integer()), ("sha256", sa.String(64)),
-                           ("data", sa.LargeBinary())):
+        for name, kind in (
+            ("content_type", sa.String(32)),
+            ("size", sa.Integer()),
+            ("sha256", sa.String(64)),
+            ("data", sa.LargeBinary()),
+        ):
             batch.alter_column(name, existing_type=kind, nullable=False)
     op.drop_index("ix_stored_files_owner", table_name="stored_files")
     op.drop_table("stored_files")
