@@ -129,7 +129,7 @@ def main() -> None:
                     blob_pages = conn.execute(
                         text("SELECT SUM(pgsize) FROM dbstat WHERE name = 'bench_blobs'")
                     ).scalar()
-                print(f"database bytes taken by the BLOB table: {blob_pages or 0:,} (the file store's rows: metadata only)")
+                print(f"database bytes of the BLOB table: {blob_pages or 0:,} (the file store's rows: metadata only)")
             engine.dispose()
         finally:
             drop()  # type: ignore[operator]
