@@ -68,7 +68,12 @@ def new_database(tmp_dir: Path) -> tuple[str, object]:
 
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's migrated database URL; the process settings point at it."""
+    """The session's migrated database URL; the process settings point at it (and the file
+    store at a directory of the session's own)."""
+    os.environ["CIVICGRID_FILES_DIR"] = str(tmp_path_factory.mktemp("files"))
+    from civicgrid.files import backends
+
+    backends.settings.cache_clear()
     url, cleanup = new_database(tmp_path_factory.mktemp("db"))
     os.environ["CIVICGRID_DATABASE_URL"] = url
     from civicgrid.config import get_settings

@@ -3,6 +3,7 @@
 from civicgrid.alerts import models as alerts_models
 from civicgrid.audit import models as audit_models
 from civicgrid.events import models as events_models
+from civicgrid.files import models as files_models
 from civicgrid.gazetteer import models as gazetteer_models
 from civicgrid.geo import models as geo_models
 from civicgrid.inbox import models as inbox_models
@@ -19,6 +20,7 @@ __all__ = [
     "alerts_models",
     "audit_models",
     "events_models",
+    "files_models",
     "gazetteer_models",
     "geo_models",
     "inbox_models",

@@ -46,7 +46,7 @@ PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 class FirstCounty:
     """Real rows of the first county, made on first use: a matter (reported over HTTP by a grid
-    worker, so it has its timeline), a photo of it, a user, an Open311 client and a request it
+    worker, so it has its timeline), a photo of it (and its stored file), a user, an Open311 client and a request it
     filed."""
 
     def __init__(self, server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
@@ -69,12 +69,21 @@ class FirstCounty:
         return str(response.json()["id"])
 
     @cached_property
-    def photo_id(self) -> str:
+    def photo(self) -> dict[str, Any]:
         response = self.reporter.post(f"/api/v1/matters/{self.matter_id}/photos",
                                       files={"file": ("a.png", io.BytesIO(png()), "image/png")},
                                       data={"stage": "report"})
         assert response.status_code == 201, response.text
-        return str(response.json()["id"])
+        return dict(response.json())
+
+    @cached_property
+    def photo_id(self) -> str:
+        return str(self.photo["id"])
+
+    @cached_property
+    def file_id(self) -> str:
+        """The stored file of the matter's photo (the file store reads it through the matter)."""
+        return str(self.photo["file_id"])
 
     @cached_property
     def user_id(self) -> str:
@@ -125,6 +134,7 @@ Factory = Callable[[FirstCounty, str], str]
 PARAM_FACTORIES: dict[str, Factory] = {
     "matter_id": lambda rows, path: rows.matter_id,
     "photo_id": lambda rows, path: rows.photo_id,
+    "file_id": lambda rows, path: rows.file_id,
     "user_id": lambda rows, path: rows.user_id,
     # A division code, or a grid code where the route serves grids.
     "code": lambda rows, path: rows.place.grid if "/grids/" in path else rows.place.village,

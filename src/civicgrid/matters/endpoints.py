@@ -17,6 +17,7 @@ from civicgrid.audit.service import audit_export
 from civicgrid.authz.dependencies import require, require_login
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, reads_only, transaction
+from civicgrid.files.endpoints import file_response
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
@@ -203,21 +204,19 @@ def transition(session: DbSession, matter_id: str, body: TransitionIn,
 async def upload_photo(session: DbSession, matter_id: str, file: Annotated[UploadFile, File()],
                        principal: Annotated[Principal, Depends(require("matters.read"))],
                        stage: Annotated[str, Form()] = "report") -> PhotoRead:
-    """Attach a JPEG, PNG or WebP photo (``stage`` report or result)."""
+    """Attach a JPEG, PNG or WebP photo (``stage`` report or result), kept in the file store; its
+    ``url`` is ``/api/v1/files/{file_id}``."""
     content = await file.read(service.settings().photo_max_bytes + 1)
-    photo = await run_in_threadpool(service.add_photo, session, principal, matter_id, stage, content)
-    return PhotoRead(id=photo.id, stage=photo.stage, content_type=photo.content_type, size=photo.size,
-                     sha256=photo.sha256, created_at=photo.created_at,
-                     url=f"/api/v1/matters/{matter_id}/photos/{photo.id}")
+    return await run_in_threadpool(service.add_photo, session, principal, matter_id, stage, content, file.filename)
 
 
 @router.get("/matters/{matter_id}/photos/{photo_id}", responses={**ERRORS, 200: {"content": {"image/*": {}}}})
-def get_photo(session: DbSession, matter_id: str, photo_id: str,
+def get_photo(session: DbSession, request: Request, matter_id: str, photo_id: str,
               principal: Annotated[Principal, Depends(require("matters.read"))]) -> Response:
-    """The photo's bytes, for callers who may see the matter."""
+    """The photo's bytes, for callers who may see the matter (the same bytes, checks and hash
+    verification as ``GET /api/v1/files/{file_id}``)."""
     photo = service.get_photo(session, principal, matter_id, photo_id)
-    return Response(photo.data, media_type=photo.content_type,
-                    headers={"Cache-Control": "private, max-age=3600", "ETag": f'"{photo.sha256}"'})
+    return file_response(request.app.state.engine, session, principal, photo.file_id, download=False)
 
 
 # ---------------------------------------------------------------- catalogue

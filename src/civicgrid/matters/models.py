@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicgrid.db import Base, UTCDateTime
@@ -162,21 +162,18 @@ class MatterNumberCounter(Base):
 
 
 class MatterPhoto(Base):
-    """A photo of a matter (at report, or of the result), kept in the database so that a backup
-    holds it and a failed request leaves none behind."""
+    """A photo of a matter (at report, or of the result). The bytes, type, size and hash are a
+    file of the store (``files.models.StoredFile``, owner ``matter``); this row says which stage
+    of the matter it shows."""
 
     __tablename__ = "matter_photos"
     __scope_column__ = "division_code"  # read through its matter's scope
-    __audit_redact__ = frozenset({"data"})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)
     division_code: Mapped[str] = mapped_column(String(15), nullable=False)
     stage: Mapped[str] = mapped_column(String(16), nullable=False)  # report | result
-    content_type: Mapped[str] = mapped_column(String(32), nullable=False)
-    size: Mapped[int] = mapped_column(Integer, nullable=False)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    file_id: Mapped[str] = mapped_column(ForeignKey("stored_files.id"), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import unscoped, visible
+from civicgrid.files.models import StoredFile
 from civicgrid.kit.statements import DriverStatement
 from civicgrid.matters.models import (
     CatalogueVersion,
@@ -310,15 +311,24 @@ def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]
         .order_by(TimelineEvent.entity_id, TimelineEvent.seq)).all()
 
 
-def photos_of(session: Session, matter_id: str, principal: Principal) -> Sequence[MatterPhoto]:
-    return session.scalars(select(MatterPhoto).join(Matter, Matter.id == MatterPhoto.matter_id)
+def photos_of(session: Session, matter_id: str, principal: Principal) -> list[tuple[MatterPhoto, StoredFile]]:
+    """The matter's photos with their stored files, oldest first."""
+    rows = session.execute(select(MatterPhoto, StoredFile).join(Matter, Matter.id == MatterPhoto.matter_id)
+                           .join(StoredFile, StoredFile.id == MatterPhoto.file_id)
                            .where(MatterPhoto.matter_id == matter_id, _visible(principal))
                            .order_by(MatterPhoto.created_at, MatterPhoto.id)).all()
+    return [(p, f) for p, f in rows]
 
 
 def photo(session: Session, matter_id: str, photo_id: str, principal: Principal) -> MatterPhoto | None:
     return session.scalar(select(MatterPhoto).join(Matter, Matter.id == MatterPhoto.matter_id)
                           .where(MatterPhoto.id == photo_id, MatterPhoto.matter_id == matter_id, _visible(principal)))
+
+
+def visible_ids(principal: Principal) -> Select[str]:
+    """The ids of the matters ``principal`` may see: the access rule of a matter's files
+    (registered with the file store), so a photo is readable exactly when its matter is."""
+    return select(Matter.id).where(_visible(principal))
 
 
 def duplicates_of(session: Session, matter_id: str, principal: Principal) -> Sequence[DuplicateCandidate]:

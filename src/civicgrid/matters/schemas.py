@@ -57,8 +57,11 @@ class TimelineRead(BaseModel):
 
 
 class PhotoRead(BaseModel):
+    """A photo of a matter; its bytes are the stored file ``file_id`` at ``url``."""
+
     id: str
     stage: str
+    file_id: str
     content_type: str
     size: int
     sha256: str

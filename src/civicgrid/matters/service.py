@@ -10,7 +10,6 @@ grid's first 12 digits, township, county, city).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
+from civicgrid.files import service as files
+from civicgrid.files.models import StoredFile
 from civicgrid.geo import service as geo
 from civicgrid.kit import pii
 from civicgrid.kit.clock import CHINA_TZ, utcnow
-from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
+from civicgrid.kit.errors import Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.personal import lookup_hashes
@@ -206,9 +207,7 @@ def _full_detail(session: Session, principal: Principal, matter: Matter) -> Matt
                            actor_name=e.actor_name, actor_role=e.actor_role, at=e.at, note=e.note, lng=e.lng,
                            lat=e.lat, division_code=e.division_code, data=json.loads(e.data) if e.data else None)
               for e in repository.timeline_of(session, matter.id, principal)]
-    photos = [PhotoRead(id=p.id, stage=p.stage, content_type=p.content_type, size=p.size, sha256=p.sha256,
-                        created_at=p.created_at, url=f"/api/v1/matters/{matter.id}/photos/{p.id}")
-              for p in repository.photos_of(session, matter.id, principal)]
+    photos = [photo_read(p, f) for p, f in repository.photos_of(session, matter.id, principal)]
     duplicates = _duplicates(session, principal, matter)
     orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
@@ -382,25 +381,24 @@ def act(session: Session, principal: Principal, matter_id: str, action: str, *, 
 
 # ---------------------------------------------------------------- photos
 
-_SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
-    ("image/jpeg", b"\xff\xd8\xff", 0),
-    ("image/png", b"\x89PNG\r\n\x1a\n", 0),
-)
+# A matter's files are readable by whoever may see the matter (its reporter too), wherever the
+# matter has moved since: the file store asks this rule, not the division the photo was filed under.
+files.register_owner("matter", repository.visible_ids)
 
 
-def sniff_image(content: bytes) -> str | None:
-    """The image type by magic bytes (JPEG, PNG, WebP); None for anything else."""
-    for content_type, magic, offset in _SIGNATURES:
-        if content[offset:offset + len(magic)] == magic:
-            return content_type
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+def photo_read(photo: MatterPhoto, stored: StoredFile) -> PhotoRead:
+    """A photo as the API shows it: the stage, the stored file's type, size and hash, and the
+    address of its bytes in the file store."""
+    return PhotoRead(id=photo.id, stage=photo.stage, file_id=stored.id, content_type=stored.content_type,
+                     size=stored.size, sha256=stored.sha256, created_at=photo.created_at,
+                     url=f"/api/v1/files/{stored.id}")
 
 
-def add_photo(session: Session, principal: Principal, matter_id: str, stage: str, content: bytes) -> MatterPhoto:
+def add_photo(session: Session, principal: Principal, matter_id: str, stage: str, content: bytes,
+              file_name: str | None = None) -> PhotoRead:
     """Attach a photo: ``report`` photos by the reporter or the owner unit, ``result`` photos by
-    the owner unit. Not an image → 415; over the limit → 413."""
+    the owner unit. Stored in the file store (kind ``photo``): not a JPEG/PNG/WebP by its bytes →
+    415; over ``CIVICGRID_MATTER_PHOTO_MAX_BYTES`` → 413."""
     matter = get(session, principal, matter_id)
     if stage not in ("report", "result"):
         raise Invalid("stage 应为 report 或 result", "stage must be report or result", details={"field": "stage"})
@@ -409,25 +407,18 @@ def add_photo(session: Session, principal: Principal, matter_id: str, stage: str
         raise PermissionDenied("matters.report")
     if stage == "result" and not (principal.can("matters.handle") and wf.is_owner_unit(matter, principal)):
         raise PermissionDenied("matters.handle")
-    limit = settings().photo_max_bytes
-    if len(content) > limit:
-        mb = limit // (1024 * 1024)
-        raise AppError(f"照片过大（上限 {mb} MB）", f"Photo too large (limit {mb} MB)",
-                       status=413, code="payload_too_large")
-    content_type = sniff_image(content)
-    if content_type is None:
-        raise AppError("只接受 JPEG、PNG 或 WebP 图片", "Only JPEG, PNG or WebP images are accepted",
-                       status=415, code="unsupported_media_type")
-    photo = MatterPhoto(matter_id=matter.id, division_code=matter.division_code, stage=stage,
-                        content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(),
-                        data=content, created_at=utcnow())
+    stored = files.store(session, principal, owner_type="matter", owner_id=matter.id,
+                         division_code=matter.division_code, kind="photo", content=content, file_name=file_name,
+                         max_bytes=settings().photo_max_bytes)
+    photo = MatterPhoto(matter_id=matter.id, division_code=matter.division_code, stage=stage, file_id=stored.id,
+                        created_at=utcnow())
     session.add(photo)
     session.flush()
-    return photo
+    return photo_read(photo, stored)
 
 
 def get_photo(session: Session, principal: Principal, matter_id: str, photo_id: str) -> MatterPhoto:
-    """A photo of a matter the caller may see; 404 otherwise."""
+    """A photo of a matter the caller may see; 404 otherwise (its bytes: ``files.open_file``)."""
     matter = get(session, principal, matter_id)
     photo = repository.photo(session, matter.id, photo_id, principal)
     if photo is None:

@@ -29,6 +29,10 @@ def run_migrations_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     engine.pool = pool.NullPool(engine.pool._creator)
     with engine.connect() as conn:
+        if conn.dialect.server_version_info is None:
+            # The replaced pool never ran the engine's first-connect hook, which reads the server
+            # version; SQLite's reflection (a batch migration's table copy) needs it.
+            conn.dialect.initialize(conn)
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

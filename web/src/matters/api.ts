@@ -145,17 +145,6 @@ export function uploadPhoto(id: string, file: Blob, stage: 'report' | 'result'):
   )
 }
 
-/** A photo's bytes, fetched with the bearer token (an <img src> could not send it). */
-export async function fetchPhotoBlob(matterId: string, photoId: string): Promise<Blob> {
-  const blob: unknown = await unwrap(
-    api.GET('/api/v1/matters/{matter_id}/photos/{photo_id}', {
-      params: { path: { matter_id: matterId, photo_id: photoId } },
-      parseAs: 'blob',
-    }),
-  )
-  return blob as Blob
-}
-
 export function locateGrid(lng: number, lat: number): Promise<GridLocation> {
   return unwrap(api.GET('/api/v1/grids/locate', { params: { query: { lng, lat } } }))
 }
