@@ -282,3 +282,23 @@ def supervision_order_unscoped(session: Session, order_id: str) -> SupervisionOr
     """For the supervision deadline's timer handler, which acts for the system."""
     return session.scalar(select(SupervisionOrder).where(SupervisionOrder.id == order_id,
                                                          unscoped("timer handlers act for the system")))
+
+
+# ---------------------------------------------------------------- records of external systems
+
+
+def by_external_ref(session: Session, system: str, ref: str, principal: Principal, *,
+                    for_update: bool = False) -> Matter | None:
+    """The matter that is ``system``'s record ``ref`` (a hotline ticket), if the caller may see it
+    (in its scope, or filed by it)."""
+    query = select(Matter).where(Matter.external_system == system, Matter.external_ref == ref, _visible(principal))
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def external_ref_taken(session: Session, system: str, ref: str) -> bool:
+    """Whether some matter already is ``system``'s record ``ref`` (unique per system)."""
+    found = session.scalar(select(Matter.id).where(Matter.external_system == system, Matter.external_ref == ref,
+                                                   unscoped("an external record's number is unique per system")))
+    return found is not None
