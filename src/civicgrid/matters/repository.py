@@ -184,7 +184,8 @@ def list_matters(session: Session, principal: Principal, *, queue: str, owner_pr
     if queue == "reported_by_me":
         query = query.where(Matter.reporter_id == principal.user_id)
     elif queue == "mine":
-        query = query.where(Matter.division_code == (owner_prefix or ""))
+        # A ticket returned to the hotline (退回热线) is no longer the unit's to work on.
+        query = query.where(Matter.division_code == (owner_prefix or ""), Matter.status != "handed_back")
     if status:
         query = query.where(Matter.status == status)
     if overdue is not None:
