@@ -37,12 +37,26 @@ class Client:
         return httpx.post(self.server.url + path, json=json, headers=self.headers(lang), timeout=60)
 
 
-def make_client(server: LiveServer, engine: Engine, division_code: str, *, kinds: tuple[str, ...] = HOTLINE_KINDS,
-                system_kind: str = "hotline_12345", name: str = "12345 热线") -> Client:
+def make_client(
+    server: LiveServer,
+    engine: Engine,
+    division_code: str,
+    *,
+    kinds: tuple[str, ...] = HOTLINE_KINDS,
+    system_kind: str = "hotline_12345",
+    name: str = "12345 热线",
+) -> Client:
     """A client acting as a new org unit of ``division_code``."""
-    unit_id = make_org_unit_committed(engine, division_code=division_code, type_code="government_department",
-                                      name=f"{name}中心")
+    unit_id = make_org_unit_committed(
+        engine, division_code=division_code, type_code="government_department", name=f"{name}中心"
+    )
     with transaction(engine) as session:
-        client, key = apiclients.create_client(session, name=name, system_kind=system_kind, record_kinds=list(kinds),
-                                               org_unit_id=unit_id, created_by="test")
+        client, key = apiclients.create_client(
+            session,
+            name=name,
+            system_kind=system_kind,
+            record_kinds=list(kinds),
+            org_unit_id=unit_id,
+            created_by="test",
+        )
         return Client(server, client.id, key, unit_id)

@@ -35,8 +35,10 @@ def test_the_key_travels_in_a_header_only(live_server: LiveServer, engine: Engin
     assert httpx.get(url, headers={"Authorization": f"Bearer {client.key}"}).status_code == 401
 
     wrong = httpx.get(url, headers={"X-API-Key": client.key[:-2] + "xx", "Accept-Language": "en"})
-    assert wrong.status_code == 403 and wrong.json()["error"] == {"code": "invalid_api_key",
-                                                                  "message": "Invalid or revoked API key"}
+    assert wrong.status_code == 403 and wrong.json()["error"] == {
+        "code": "invalid_api_key",
+        "message": "Invalid or revoked API key",
+    }
 
 
 def test_a_client_sends_only_its_record_kinds(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
@@ -46,20 +48,29 @@ def test_a_client_sends_only_its_record_kinds(live_server: LiveServer, engine: E
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "record_kind_not_allowed"
     assert "hotline_return_visit" in refused.json()["error"]["message"]
     # An Open311 application holds no hotline kind at all; its key opens no hotline route.
-    open311 = make_client(live_server, engine, yongzhou.city, kinds=("open311_request",), system_kind="open311",
-                          name="随手拍")
+    open311 = make_client(
+        live_server, engine, yongzhou.city, kinds=("open311_request",), system_kind="open311", name="随手拍"
+    )
     assert open311.key.startswith("o311_")
     assert open311.get(RETURNS).status_code == 403
 
 
-def test_administrators_register_list_rotate_and_revoke(live_server: LiveServer, engine: Engine,
-                                                        yongzhou: Yongzhou) -> None:
+def test_administrators_register_list_rotate_and_revoke(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     admin = actor(live_server, engine, "admin", yongzhou.city)
-    unit_id = make_org_unit_committed(engine, division_code=yongzhou.city, type_code="government_department",
-                                      name="市 12345 热线中心")
-    created = admin.post("/api/v1/api-clients", {"name": "永州 12345", "system_kind": "hotline_12345",
-                                                 "org_unit_id": unit_id,
-                                                 "record_kinds": ["hotline_ticket", "hotline_return_visit"]})
+    unit_id = make_org_unit_committed(
+        engine, division_code=yongzhou.city, type_code="government_department", name="市 12345 热线中心"
+    )
+    created = admin.post(
+        "/api/v1/api-clients",
+        {
+            "name": "永州 12345",
+            "system_kind": "hotline_12345",
+            "org_unit_id": unit_id,
+            "record_kinds": ["hotline_ticket", "hotline_return_visit"],
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     key = body["api_key"]
@@ -73,10 +84,13 @@ def test_administrators_register_list_rotate_and_revoke(live_server: LiveServer,
     assert "api_key" not in mine and "key_hash" not in mine and mine["last_used_at"] is None
     kinds = admin.get("/api/v1/api-clients/kinds").json()
     assert {"hotline_12345", "police_110", "court_case", "petition_national"} <= {
-        k["code"] for k in kinds["system_kinds"]}
+        k["code"] for k in kinds["system_kinds"]
+    }
 
-    bad_kind = admin.post("/api/v1/api-clients", {"name": "x", "system_kind": "hotline_12345", "org_unit_id": unit_id,
-                                                  "record_kinds": ["no_such_kind"]})
+    bad_kind = admin.post(
+        "/api/v1/api-clients",
+        {"name": "x", "system_kind": "hotline_12345", "org_unit_id": unit_id, "record_kinds": ["no_such_kind"]},
+    )
     assert bad_kind.status_code == 422
 
     rotated = admin.post(f"/api/v1/api-clients/{body['id']}/rotate")
@@ -96,15 +110,17 @@ def test_administrators_register_list_rotate_and_revoke(live_server: LiveServer,
     assert grid_worker.get("/api/v1/api-clients").status_code == 403
 
     with transaction(engine, write=False) as session:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "api_clients",
-                                                        AuditEntry.entity_id == body["id"])).all()
+        rows = session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "api_clients", AuditEntry.entity_id == body["id"])
+        ).all()
     assert len(rows) >= 3  # created, rotated, revoked
     for secret in (key, new_key, key_hash(key), key_hash(new_key)):
         assert all(secret not in (r.after or "") and secret not in (r.before or "") for r in rows)
 
 
-def test_administration_stays_inside_the_jurisdiction(live_server: LiveServer, engine: Engine,
-                                                      yongzhou: Yongzhou) -> None:
+def test_administration_stays_inside_the_jurisdiction(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     theirs = make_client(live_server, engine, yongzhou.lengshuitan, name="冷水滩 110")
     lingling_admin = actor(live_server, engine, "admin", yongzhou.lingling)
     assert theirs.id not in [c["id"] for c in lingling_admin.get("/api/v1/api-clients").json()]
@@ -112,8 +128,9 @@ def test_administration_stays_inside_the_jurisdiction(live_server: LiveServer, e
         response = lingling_admin.post(f"/api/v1/api-clients/{theirs.id}/{action}")
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     # A unit of another county cannot be given a client either (404, like an unknown unit).
-    outside = lingling_admin.post("/api/v1/api-clients", {"name": "x", "system_kind": "police_110",
-                                                          "org_unit_id": theirs.unit_id,
-                                                          "record_kinds": ["hotline_ticket"]})
+    outside = lingling_admin.post(
+        "/api/v1/api-clients",
+        {"name": "x", "system_kind": "police_110", "org_unit_id": theirs.unit_id, "record_kinds": ["hotline_ticket"]},
+    )
     assert outside.status_code == 404
     assert theirs.get(RETURNS).status_code == 200  # untouched

@@ -32,19 +32,32 @@ def hotline(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> Clie
 
 
 def ticket(place: Place, number: str | None = None, **fields: Any) -> dict[str, Any]:
-    return {"ticket_number": number or f"YZ12345-{uuid.uuid4().hex[:10]}", "request_type": "投诉",
-            "type_code": "SR01", "title": "小区门口垃圾三天无人清运", "description": "市民来电反映", "lng": place.lng,
-            "lat": place.lat, "caller_name": "王小明", "caller_phone": "13812345678", **fields}
+    return {
+        "ticket_number": number or f"YZ12345-{uuid.uuid4().hex[:10]}",
+        "request_type": "投诉",
+        "type_code": "SR01",
+        "title": "小区门口垃圾三天无人清运",
+        "description": "市民来电反映",
+        "lng": place.lng,
+        "lat": place.lat,
+        "caller_name": "王小明",
+        "caller_phone": "13812345678",
+        **fields,
+    }
 
 
 def matters_of(engine: Engine, number: str) -> list[Matter]:
     with transaction(engine, write=False) as session:
-        return list(session.scalars(select(Matter).where(Matter.external_system == "hotline_12345",
-                                                         Matter.external_ref == number)))
+        return list(
+            session.scalars(
+                select(Matter).where(Matter.external_system == "hotline_12345", Matter.external_ref == number)
+            )
+        )
 
 
 def test_a_ticket_becomes_a_matter_keeping_its_number_and_request_type(
-        hotline: Client, engine: Engine, place: Place, clock: FakeClock, live_server: LiveServer) -> None:
+    hotline: Client, engine: Engine, place: Place, clock: FakeClock, live_server: LiveServer
+) -> None:
     sent = ticket(place, request_type="求助")
     answer = hotline.post(TICKETS, {"tickets": [sent]})
     assert answer.status_code == 200, answer.text
@@ -53,8 +66,11 @@ def test_a_ticket_becomes_a_matter_keeping_its_number_and_request_type(
     assert (matter.channel, matter.request_type, matter.division_code) == ("hotline", "help", place.village)
     assert matter.id == answer.json()["items"][0]["result_id"]
     read = hotline.get(TICKETS, lang="en", ticket_number=sent["ticket_number"]).json()
-    assert (read["number"], read["status"], read["request_type_name"]) == (matter.number, "reported",
-                                                                           "request for help")
+    assert (read["number"], read["status"], read["request_type_name"]) == (
+        matter.number,
+        "reported",
+        "request for help",
+    )
     village = actor(live_server, engine, "village_officer", place.village)
     detail = village.get(f"/api/v1/matters/{matter.id}").json()
     assert (detail["external_ref"], detail["request_type"]) == (sent["ticket_number"], "help")
@@ -62,7 +78,8 @@ def test_a_ticket_becomes_a_matter_keeping_its_number_and_request_type(
 
 
 def test_a_duplicate_ticket_number_creates_one_matter_and_answers_the_first(
-        hotline: Client, engine: Engine, place: Place, clock: FakeClock) -> None:
+    hotline: Client, engine: Engine, place: Place, clock: FakeClock
+) -> None:
     first = ticket(place)
     answer = hotline.post(TICKETS, {"tickets": [first, dict(first)]}).json()
     assert [i["outcome"] for i in answer["items"]] == ["accepted", "duplicate"]
@@ -74,13 +91,20 @@ def test_a_duplicate_ticket_number_creates_one_matter_and_answers_the_first(
     # The same number with other content: the sender reused an id, refused (409), nothing changed.
     changed = hotline.post(TICKETS, {"tickets": [{**first, "title": "另一件事"}]}).json()
     assert changed["items"][0] | {"message": None} == {
-        "sender_id": first["ticket_number"], "outcome": "refused", "result_type": None, "result_id": None,
-        "status": 409, "code": "sender_id_reused", "message": None}
+        "sender_id": first["ticket_number"],
+        "outcome": "refused",
+        "result_type": None,
+        "result_id": None,
+        "status": 409,
+        "code": "sender_id_reused",
+        "message": None,
+    }
     assert [m.title for m in matters_of(engine, first["ticket_number"])] == ["小区门口垃圾三天无人清运"]
 
 
-def test_a_bad_item_is_refused_and_the_others_applied(hotline: Client, engine: Engine, place: Place,
-                                                      clock: FakeClock) -> None:
+def test_a_bad_item_is_refused_and_the_others_applied(
+    hotline: Client, engine: Engine, place: Place, clock: FakeClock
+) -> None:
     good, later = ticket(place), ticket(place, request_type="suggestion")
     unknown_type = ticket(place, type_code="XX99")
     beijing = ticket(place, lng=116.4074, lat=39.9042)
@@ -91,8 +115,14 @@ def test_a_bad_item_is_refused_and_the_others_applied(hotline: Client, engine: E
     body = answer.json()
     assert (body["accepted"], body["duplicate"], body["refused"]) == (2, 0, 4)
     outcomes = [(i["outcome"], i["status"], i["code"]) for i in body["items"]]
-    assert outcomes == [("accepted", 200, None), ("refused", 422, "invalid"), ("refused", 422, "invalid"),
-                        ("refused", 422, "invalid"), ("refused", 422, "invalid"), ("accepted", 200, None)]
+    assert outcomes == [
+        ("accepted", 200, None),
+        ("refused", 422, "invalid"),
+        ("refused", 422, "invalid"),
+        ("refused", 422, "invalid"),
+        ("refused", 422, "invalid"),
+        ("accepted", 200, None),
+    ]
     assert "XX99" in body["items"][1]["message"] and "outside the city" in body["items"][2]["message"]
     assert len(matters_of(engine, good["ticket_number"])) == 1
     assert len(matters_of(engine, later["ticket_number"])) == 1
@@ -104,7 +134,8 @@ def test_a_bad_item_is_refused_and_the_others_applied(hotline: Client, engine: E
 
 
 def test_a_returned_ticket_leaves_the_units_queue_and_tells_the_hotline_once(
-        hotline: Client, engine: Engine, place: Place, live_server: LiveServer, clock: FakeClock) -> None:
+    hotline: Client, engine: Engine, place: Place, live_server: LiveServer, clock: FakeClock
+) -> None:
     sent = ticket(place)
     matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
     village = actor(live_server, engine, "village_officer", place.village)
@@ -124,35 +155,49 @@ def test_a_returned_ticket_leaves_the_units_queue_and_tells_the_hotline_once(
     with transaction(engine, write=False) as session:
         events = session.scalars(select(DomainEvent).where(DomainEvent.entity_id == matter_id)).all()
     assert [(e.name, e.data["external_ref"], e.data["reason"]) for e in events] == [
-        ("matters.handed_back", sent["ticket_number"], "不属于本村职责：应由县住建局处理")]
+        ("matters.handed_back", sent["ticket_number"], "不属于本村职责：应由县住建局处理")
+    ]
     page = hotline.get("/api/v1/hotline/returns").json()
     mine = [i for i in page["items"] if i["matter_id"] == matter_id]
-    assert [(i["ticket_number"], i["reason"]) for i in mine] == [(sent["ticket_number"],
-                                                                  "不属于本村职责：应由县住建局处理")]
+    assert [(i["ticket_number"], i["reason"]) for i in mine] == [
+        (sent["ticket_number"], "不属于本村职责：应由县住建局处理")
+    ]
     assert hotline.get("/api/v1/hotline/returns", after=page["next_after"]).json()["items"] == []
     assert hotline.get(TICKETS, ticket_number=sent["ticket_number"]).json()["status"] == "handed_back"
 
     # A matter that did not come from the hotline cannot be "returned to the hotline".
     grid_worker = actor(live_server, engine, "grid_worker", place.grid)
-    own = grid_worker.post("/api/v1/matters", {"type_code": "SR01", "title": "垃圾", "lng": place.lng,
-                                               "lat": place.lat, "channel": "grid_worker"}).json()["id"]
+    own = grid_worker.post(
+        "/api/v1/matters",
+        {"type_code": "SR01", "title": "垃圾", "lng": place.lng, "lat": place.lat, "channel": "grid_worker"},
+    ).json()["id"]
     assert "return_to_hotline" not in village.get(f"/api/v1/matters/{own}").json()["allowed_actions"]
     assert village.act(own, "return_to_hotline", "误派").status_code == 409
 
 
-def test_the_hotline_records_the_callers_satisfaction(hotline: Client, engine: Engine, place: Place,
-                                                      live_server: LiveServer, clock: FakeClock) -> None:
+def test_the_hotline_records_the_callers_satisfaction(
+    hotline: Client, engine: Engine, place: Place, live_server: LiveServer, clock: FakeClock
+) -> None:
     sent = ticket(place)
     matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
-    visit = {"visit_id": f"RV-{uuid.uuid4().hex[:8]}", "ticket_number": sent["ticket_number"], "satisfaction": 4,
-             "note": "来电人表示基本满意"}
+    visit = {
+        "visit_id": f"RV-{uuid.uuid4().hex[:8]}",
+        "ticket_number": sent["ticket_number"],
+        "satisfaction": 4,
+        "note": "来电人表示基本满意",
+    }
     early = hotline.post("/api/v1/hotline/return-visits", {"visits": [visit]}).json()["items"][0]
     assert (early["outcome"], early["status"]) == ("refused", 409)  # not closed yet
 
     village = actor(live_server, engine, "village_officer", place.village)
-    for action, note, extra in (("accept", None, {}), ("dispatch", None, {}), ("start", None, {}),
-                                ("resolve", "已清运", {"result": "垃圾已清运"}), ("verify", None, {}),
-                                ("close", None, {})):
+    for action, note, extra in (
+        ("accept", None, {}),
+        ("dispatch", None, {}),
+        ("start", None, {}),
+        ("resolve", "已清运", {"result": "垃圾已清运"}),
+        ("verify", None, {}),
+        ("close", None, {}),
+    ):
         response = village.act(matter_id, action, note, **extra)
         assert response.status_code == 200, (action, response.text)
     # The handler does not record the hotline's return visit.
@@ -169,8 +214,9 @@ def test_the_hotline_records_the_callers_satisfaction(hotline: Client, engine: E
     assert timeline[-1]["action"] == "return_visit" and timeline[-1]["actor_role"] == "api_client"
 
 
-def test_a_ticket_outside_the_clients_scope_answers_404(live_server: LiveServer, engine: Engine,
-                                                        yongzhou: Yongzhou, place: Place, clock: FakeClock) -> None:
+def test_a_ticket_outside_the_clients_scope_answers_404(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, place: Place, clock: FakeClock
+) -> None:
     lingling = make_client(live_server, engine, yongzhou.lingling, name="零陵 12345 分中心")
     lengshuitan = make_client(live_server, engine, yongzhou.lengshuitan, name="冷水滩 12345 分中心")
     sent = ticket(place)
@@ -184,6 +230,7 @@ def test_a_ticket_outside_the_clients_scope_answers_404(live_server: LiveServer,
     taken = city.post(TICKETS, {"tickets": [sent]}).json()["items"][0]
     assert (taken["outcome"], taken["status"]) == ("refused", 409)
     with transaction(engine, write=False) as session:
-        count = session.scalar(select(func.count()).select_from(Matter).where(
-            Matter.external_ref == sent["ticket_number"]))
+        count = session.scalar(
+            select(func.count()).select_from(Matter).where(Matter.external_ref == sent["ticket_number"])
+        )
     assert count == 1

@@ -51,9 +51,12 @@ class ClientRequirement:
 
     def check(self, request: Request, session: Session) -> ClientCaller:
         if "api_key" in request.query_params:
-            raise AppError("API 密钥只能放在请求头中（X-API-Key），不能放在地址里：地址会写入访问日志，请更换该密钥",
-                           "The API key goes in a header (X-API-Key), never in the address: addresses are logged; "
-                           "rotate that key", status=401, code="api_key_in_query")
+            raise AppError(
+                "API 密钥只能放在请求头中（X-API-Key），不能放在地址里：地址会写入访问日志，请更换该密钥",
+                "The API key goes in a header (X-API-Key), never in the address: addresses are logged; rotate that key",
+                status=401,
+                code="api_key_in_query",
+            )
         write = request.method not in ("GET", "HEAD", "OPTIONS")
         client = service.authenticate(session, header_key(request), self.record_kind, touch=write)
         return ClientCaller(client, service.client_principal(client))

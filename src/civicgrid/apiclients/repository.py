@@ -17,12 +17,14 @@ _OPERATOR = "the operator's command line acts for the system"
 
 
 def client_by_key_hash(session: Session, key_hash: str) -> ApiClient | None:
-    return session.scalar(select(ApiClient).where(ApiClient.key_hash == key_hash,
-                                                  unscoped("authentication: the key names its client")))
+    return session.scalar(
+        select(ApiClient).where(ApiClient.key_hash == key_hash, unscoped("authentication: the key names its client"))
+    )
 
 
-def get_client(session: Session, client_id: str, principal: Principal, *, system_kind: str | None = None
-               ) -> ApiClient | None:
+def get_client(
+    session: Session, client_id: str, principal: Principal, *, system_kind: str | None = None
+) -> ApiClient | None:
     """A client registered for a division ``principal`` may see (of ``system_kind``, if given)."""
     query = select(ApiClient).where(ApiClient.id == client_id, visible(ApiClient.division_code, principal))
     if system_kind is not None:
@@ -53,9 +55,14 @@ def all_clients(session: Session, *, system_kind: str | None = None) -> Sequence
 
 def receipt(session: Session, client_id: str, kind: str, sender_id: str) -> ApiReceipt | None:
     """The receipt of a record the client sent under ``sender_id`` (the client's own rows)."""
-    return session.scalar(select(ApiReceipt).where(
-        ApiReceipt.client_id == client_id, ApiReceipt.kind == kind, ApiReceipt.sender_id == sender_id,
-        unscoped("idempotency: a client reads back its own receipts, whatever their division")))
+    return session.scalar(
+        select(ApiReceipt).where(
+            ApiReceipt.client_id == client_id,
+            ApiReceipt.kind == kind,
+            ApiReceipt.sender_id == sender_id,
+            unscoped("idempotency: a client reads back its own receipts, whatever their division"),
+        )
+    )
 
 
 def add(session: Session, row: ApiClient | ApiReceipt) -> None:

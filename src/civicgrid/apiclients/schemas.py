@@ -80,9 +80,21 @@ class BatchAnswer(BaseModel):
     @classmethod
     def of(cls, results: Sequence[Any]) -> BatchAnswer:
         """From :class:`civicgrid.apiclients.service.ItemResult` rows."""
-        items = [BatchItemResult(sender_id=r.sender_id, outcome=r.outcome, result_type=r.result_type,
-                                 result_id=r.result_id, status=r.status, code=r.code, message=r.message)
-                 for r in results]
-        return cls(accepted=sum(i.outcome == "accepted" for i in items),
-                   duplicate=sum(i.outcome == "duplicate" for i in items),
-                   refused=sum(i.outcome == "refused" for i in items), items=items)
+        items = [
+            BatchItemResult(
+                sender_id=r.sender_id,
+                outcome=r.outcome,
+                result_type=r.result_type,
+                result_id=r.result_id,
+                status=r.status,
+                code=r.code,
+                message=r.message,
+            )
+            for r in results
+        ]
+        return cls(
+            accepted=sum(i.outcome == "accepted" for i in items),
+            duplicate=sum(i.outcome == "duplicate" for i in items),
+            refused=sum(i.outcome == "refused" for i in items),
+            items=items,
+        )

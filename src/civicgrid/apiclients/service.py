@@ -97,8 +97,9 @@ def record_kinds() -> dict[str, RecordKind]:
     return dict(_record_kinds)
 
 
-OPEN311_REQUEST = register_record_kind("open311_request", "Open311 服务请求", "Open311 service request",
-                                       ["matters.report"])
+OPEN311_REQUEST = register_record_kind(
+    "open311_request", "Open311 服务请求", "Open311 service request", ["matters.report"]
+)
 
 
 # ---------------------------------------------------------------- keys
@@ -121,7 +122,7 @@ def new_api_key(system_kind: str) -> str:
 
 
 def _prefix_of(raw: str) -> str:
-    return raw[:(len(OPEN311_PREFIX) if raw.startswith(OPEN311_PREFIX) else len(KEY_PREFIX)) + 4]
+    return raw[: (len(OPEN311_PREFIX) if raw.startswith(OPEN311_PREFIX) else len(KEY_PREFIX)) + 4]
 
 
 # ---------------------------------------------------------------- registry
@@ -133,20 +134,35 @@ def kinds_of(client: ApiClient) -> list[str]:
 
 def _checked_kinds(system_kind: str, kinds: Sequence[str]) -> list[str]:
     if system_kind not in system_kinds():
-        raise Invalid(f"未知的外部系统类型：{system_kind}", f"Unknown system kind: {system_kind}",
-                      details={"field": "system_kind"})
+        raise Invalid(
+            f"未知的外部系统类型：{system_kind}",
+            f"Unknown system kind: {system_kind}",
+            details={"field": "system_kind"},
+        )
     known = record_kinds()
     clean = list(dict.fromkeys(k.strip() for k in kinds))
     unknown = [k for k in clean if k not in known]
     if unknown or not clean:
-        raise Invalid(f"未知的记录类型：{', '.join(unknown) or '（空）'}",
-                      f"Unknown record kinds: {', '.join(unknown) or '(none)'}", details={"field": "record_kinds"})
+        raise Invalid(
+            f"未知的记录类型：{', '.join(unknown) or '（空）'}",
+            f"Unknown record kinds: {', '.join(unknown) or '(none)'}",
+            details={"field": "record_kinds"},
+        )
     return clean
 
 
-def create_client(session: Session, *, name: str, system_kind: str, record_kinds: Sequence[str],
-                  created_by: str, org_unit_id: str | None = None, division_code: str | None = None,
-                  contact: str = "", principal: Principal | None = None) -> tuple[ApiClient, str]:
+def create_client(
+    session: Session,
+    *,
+    name: str,
+    system_kind: str,
+    record_kinds: Sequence[str],
+    created_by: str,
+    org_unit_id: str | None = None,
+    division_code: str | None = None,
+    contact: str = "",
+    principal: Principal | None = None,
+) -> tuple[ApiClient, str]:
     """Register a client; returns it and its key (shown this once).
 
     The client acts as ``org_unit_id`` (its division is the unit's); without a unit (Open311
@@ -158,23 +174,39 @@ def create_client(session: Session, *, name: str, system_kind: str, record_kinds
     if not clean_name or len(clean_name) > 100:
         raise Invalid("name 应为 1–100 个字符", "name must be 1 to 100 characters", details={"field": "name"})
     if org_unit_id:
-        unit = (orgs.get_unit(session, principal, org_unit_id) if principal is not None
-                else orgs_repository.unit_by_id(session, org_unit_id, "the operator's command line"))
+        unit = (
+            orgs.get_unit(session, principal, org_unit_id)
+            if principal is not None
+            else orgs_repository.unit_by_id(session, org_unit_id, "the operator's command line")
+        )
         if unit is None:
             raise NotFound("机构", "org unit")
         code = unit.division_code
     else:
         code = (division_code or "").strip()
         if not (code.isdigit() and len(code) == 12):
-            raise Invalid("division_code 应为 12 位区划代码", "division_code must be a 12-digit division code",
-                          details={"field": "division_code"})
+            raise Invalid(
+                "division_code 应为 12 位区划代码",
+                "division_code must be a 12-digit division code",
+                details={"field": "division_code"},
+            )
         if geo.name_of(session, code) is None or (principal is not None and not principal.governs(code)):
             raise NotFound("区划", "division")
     raw = new_api_key(system_kind)
-    client = ApiClient(id=new_id(), name=clean_name, contact=contact.strip()[:200], system_kind=system_kind,
-                       org_unit_id=org_unit_id or None, division_code=code,
-                       record_kinds=json.dumps(kinds), key_hash=key_hash(raw), key_prefix=_prefix_of(raw),
-                       active=True, created_at=utcnow(), created_by=created_by[:64])
+    client = ApiClient(
+        id=new_id(),
+        name=clean_name,
+        contact=contact.strip()[:200],
+        system_kind=system_kind,
+        org_unit_id=org_unit_id or None,
+        division_code=code,
+        record_kinds=json.dumps(kinds),
+        key_hash=key_hash(raw),
+        key_prefix=_prefix_of(raw),
+        active=True,
+        created_at=utcnow(),
+        created_by=created_by[:64],
+    )
     repository.add(session, client)
     return client, raw
 
@@ -189,18 +221,23 @@ def all_clients(session: Session, *, system_kind: str | None = None) -> list[Api
     return list(repository.all_clients(session, system_kind=system_kind))
 
 
-def get_client(session: Session, client_id: str, *, principal: Principal | None,
-               system_kind: str | None = None) -> ApiClient:
+def get_client(
+    session: Session, client_id: str, *, principal: Principal | None, system_kind: str | None = None
+) -> ApiClient:
     """A client inside ``principal``'s jurisdiction (``None``: the operator, anywhere); 404 otherwise."""
-    client = (repository.client_for_operator(session, client_id, system_kind=system_kind) if principal is None
-              else repository.get_client(session, client_id, principal, system_kind=system_kind))
+    client = (
+        repository.client_for_operator(session, client_id, system_kind=system_kind)
+        if principal is None
+        else repository.get_client(session, client_id, principal, system_kind=system_kind)
+    )
     if client is None:
         raise NotFound("接入方", "API client")
     return client
 
 
-def revoke_client(session: Session, client_id: str, *, principal: Principal | None,
-                  system_kind: str | None = None) -> ApiClient:
+def revoke_client(
+    session: Session, client_id: str, *, principal: Principal | None, system_kind: str | None = None
+) -> ApiClient:
     """Revoke a client's key at once (a revoked client stays revoked)."""
     client = get_client(session, client_id, principal=principal, system_kind=system_kind)
     if client.active:
@@ -228,13 +265,17 @@ def rotate_key(session: Session, client_id: str, *, principal: Principal | None)
 
 
 def missing_key() -> AppError:
-    return AppError("缺少 API 密钥：请在 X-API-Key 请求头（或 Authorization: ApiKey …）中发送登记时发放的密钥",
-                    "API key required: send the key issued at registration in the X-API-Key header "
-                    "(or Authorization: ApiKey …)", status=401, code="api_key_required")
+    return AppError(
+        "缺少 API 密钥：请在 X-API-Key 请求头（或 Authorization: ApiKey …）中发送登记时发放的密钥",
+        "API key required: send the key issued at registration in the X-API-Key header (or Authorization: ApiKey …)",
+        status=401,
+        code="api_key_required",
+    )
 
 
-def authenticate(session: Session, raw_key: str | None, record_kind: str | None = None, *,
-                 touch: bool = False) -> ApiClient:
+def authenticate(
+    session: Session, raw_key: str | None, record_kind: str | None = None, *, touch: bool = False
+) -> ApiClient:
     """The active client holding ``raw_key``: no key → 401; an unknown or revoked key, or one whose
     client may not send ``record_kind`` → 403. Attributes the session's writes to the client;
     ``touch`` stamps ``last_used_at`` (writing requests only)."""
@@ -244,8 +285,12 @@ def authenticate(session: Session, raw_key: str | None, record_kind: str | None 
     if client is None or not client.active:
         raise AppError("API 密钥无效或已被吊销", "Invalid or revoked API key", status=403, code="invalid_api_key")
     if record_kind is not None and record_kind not in kinds_of(client):
-        raise AppError(f"该接入方无权发送“{record_kind}”类记录", f"This client may not send records of kind "
-                       f"'{record_kind}'", status=403, code="record_kind_not_allowed")
+        raise AppError(
+            f"该接入方无权发送“{record_kind}”类记录",
+            f"This client may not send records of kind '{record_kind}'",
+            status=403,
+            code="record_kind_not_allowed",
+        )
     set_actor(session, Actor(f"apiclient:{client.id}"))
     if touch:
         client.last_used_at = utcnow()
@@ -257,9 +302,16 @@ def client_principal(client: ApiClient) -> Principal:
     jurisdiction) with only the permissions of the record kinds it may send."""
     known = record_kinds()
     permissions = frozenset(p for k in kinds_of(client) if k in known for p in known[k].permissions)
-    return Principal(user_id=client.id, username=f"{client.system_kind}:{client.name}"[:64], role=CLIENT_ROLE,
-                     division_code=client.division_code, jurisdiction=jurisdiction_prefix(client.division_code),
-                     permissions=permissions, display_name=client.name, org_unit_id=client.org_unit_id)
+    return Principal(
+        user_id=client.id,
+        username=f"{client.system_kind}:{client.name}"[:64],
+        role=CLIENT_ROLE,
+        division_code=client.division_code,
+        jurisdiction=jurisdiction_prefix(client.division_code),
+        permissions=permissions,
+        display_name=client.name,
+        org_unit_id=client.org_unit_id,
+    )
 
 
 # ---------------------------------------------------------------- idempotent receipt
@@ -286,8 +338,9 @@ class DifferentPayload(Conflict):
 def _check_sender_id(sender_id: str) -> str:
     clean = sender_id.strip()
     if not clean or len(clean) > 64 or "\x00" in clean:
-        raise Invalid("发送方编号应为 1–64 个字符", "The sender's id must be 1 to 64 characters",
-                      details={"field": "sender_id"})
+        raise Invalid(
+            "发送方编号应为 1–64 个字符", "The sender's id must be 1 to 64 characters", details={"field": "sender_id"}
+        )
     return clean
 
 
@@ -301,11 +354,20 @@ def receive(session: Session, client: ApiClient, kind: str, sender_id: str, dige
     earlier = repository.receipt(session, client.id, kind, sender_id)
     if earlier is not None:
         if earlier.payload_hash != digest:
-            raise DifferentPayload(f"发送方编号 {sender_id} 已用于另一条内容不同的记录",
-                                   f"Sender id {sender_id} was already used for a different record")
+            raise DifferentPayload(
+                f"发送方编号 {sender_id} 已用于另一条内容不同的记录",
+                f"Sender id {sender_id} was already used for a different record",
+            )
         return Received(earlier, False)
-    row = ApiReceipt(id=new_id(), client_id=client.id, kind=kind, sender_id=sender_id, payload_hash=digest,
-                     division_code=client.division_code, created_at=utcnow())
+    row = ApiReceipt(
+        id=new_id(),
+        client_id=client.id,
+        kind=kind,
+        sender_id=sender_id,
+        payload_hash=digest,
+        division_code=client.division_code,
+        created_at=utcnow(),
+    )
     repository.add(session, row)
     return Received(row, True)
 
@@ -339,8 +401,14 @@ class ItemResult:
 Apply = Callable[[Session, Mapping[str, Any]], Applied]
 
 
-def run_batch(session: Session, client: ApiClient, kind: str, items: Sequence[tuple[str, Mapping[str, Any]]],
-              apply: Apply, lang: str | None = None) -> list[ItemResult]:
+def run_batch(
+    session: Session,
+    client: ApiClient,
+    kind: str,
+    items: Sequence[tuple[str, Mapping[str, Any]]],
+    apply: Apply,
+    lang: str | None = None,
+) -> list[ItemResult]:
     """Apply ``(sender_id, payload)`` items one by one, each in a savepoint: an item that fails
     is rolled back alone and answered ``refused`` with its reason; the others are applied. An item
     sent before (same sender id, same payload) answers the first result without a second record."""
@@ -358,8 +426,11 @@ def run_batch(session: Session, client: ApiClient, kind: str, items: Sequence[tu
                     received.receipt.result_id = applied.result_id
                     session.flush()
             receipt = received.receipt
-            out.append(ItemResult(sender_id, "accepted" if received.fresh else "duplicate", receipt.result_type,
-                                  receipt.result_id))
+            out.append(
+                ItemResult(
+                    sender_id, "accepted" if received.fresh else "duplicate", receipt.result_type, receipt.result_id
+                )
+            )
         except AppError as exc:
             out.append(ItemResult(sender_id, "refused", status=exc.status, code=exc.code, message=exc.message(lang)))
         except IntegrityError:
@@ -368,6 +439,13 @@ def run_batch(session: Session, client: ApiClient, kind: str, items: Sequence[tu
             if earlier is not None and earlier.payload_hash == digest:
                 out.append(ItemResult(sender_id, "duplicate", earlier.result_type, earlier.result_id))
             else:
-                out.append(ItemResult(sender_id, "refused", status=409, code="conflict",
-                                      message=pick("与已有记录冲突", "Conflicts with an existing record", lang)))
+                out.append(
+                    ItemResult(
+                        sender_id,
+                        "refused",
+                        status=409,
+                        code="conflict",
+                        message=pick("与已有记录冲突", "Conflicts with an existing record", lang),
+                    )
+                )
     return out

@@ -58,8 +58,8 @@ class PoliceReferral(Contract):
 
 class MatterHandedBack(Contract):
     """A matter that came from an external system (a 12345 hotline ticket) was returned to it by
-    its owning unit (退回热线: misrouted, not the unit's to handle); the system picks it up from the
-    platform and routes it again."""
+    its owning unit (退回热线: misrouted, not the unit's to handle). The hotline reads it with its API
+    key from ``GET /api/v1/hotline/returns`` (docs/api/clients.md) and routes the ticket again."""
 
     matter_id: str = Field(description="The matter's id (matters module)")
     number: str = Field(description="The matter's number, e.g. YZ-20261203-000123")
@@ -84,8 +84,7 @@ CONTRACTS: dict[str, ContractSpec] = {spec.name: spec for spec in (
     ContractSpec("matters.dispute_reported", 1, DisputeReported, "matters", "disputes", "planned"),
     ContractSpec("dispatch.mediation_requested", 1, MediationRequested, "dispatch", "disputes", "planned"),
     ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "planned"),
-    ContractSpec("matters.handed_back", 1, MatterHandedBack, "matters", "the external system (12345 hotline: "
-                 "GET /api/v1/hotline/returns)", "live"),
+    ContractSpec("matters.handed_back", 1, MatterHandedBack, "matters", "hotline", "live"),
 )}
 
 

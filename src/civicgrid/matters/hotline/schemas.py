@@ -12,8 +12,11 @@ class TicketIn(BaseModel):
     """One hotline ticket: the hotline's own number, the request type, what and where."""
 
     ticket_number: str = Field(min_length=1, max_length=64, description="The hotline's ticket number (工单编号)")
-    request_type: str = Field(min_length=1, max_length=16,
-                              description="consultation/help/complaint/report/suggestion, or 咨询/求助/投诉/举报/建议")
+    request_type: str = Field(
+        min_length=1,
+        max_length=16,
+        description="consultation/help/complaint/report/suggestion, or 咨询/求助/投诉/举报/建议",
+    )
     type_code: str = Field(min_length=1, max_length=16, description="Matter type of the catalogue (三张清单)")
     title: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=4000)
@@ -27,8 +30,9 @@ class TicketIn(BaseModel):
 class TicketBatch(BaseModel):
     """Up to 200 tickets; each is checked on its own (a bad one is refused, the others applied)."""
 
-    tickets: list[dict[str, Any]] = Field(min_length=1, max_length=200,
-                                          description="TicketIn objects (checked one by one)")
+    tickets: list[dict[str, Any]] = Field(
+        min_length=1, max_length=200, description="TicketIn objects (checked one by one)"
+    )
 
 
 class ReturnVisitIn(BaseModel):
@@ -41,8 +45,9 @@ class ReturnVisitIn(BaseModel):
 
 
 class ReturnVisitBatch(BaseModel):
-    visits: list[dict[str, Any]] = Field(min_length=1, max_length=200,
-                                         description="ReturnVisitIn objects (checked one by one)")
+    visits: list[dict[str, Any]] = Field(
+        min_length=1, max_length=200, description="ReturnVisitIn objects (checked one by one)"
+    )
 
 
 class TicketRead(BaseModel):

@@ -28,10 +28,10 @@ from civicgrid.matters.models import REQUEST_TYPES, Channel, Matter
 from civicgrid.matters.schemas import MatterCreate
 from civicgrid.matters.workflow import HOTLINE
 
-TICKET = apiclients.register_record_kind("hotline_ticket", "12345 热线工单", "12345 hotline ticket",
-                                         ["matters.report"])
-RETURN_VISIT = apiclients.register_record_kind("hotline_return_visit", "12345 热线回访", "12345 hotline return visit",
-                                               ["matters.return_visit"])
+TICKET = apiclients.register_record_kind("hotline_ticket", "12345 热线工单", "12345 hotline ticket", ["matters.report"])
+RETURN_VISIT = apiclients.register_record_kind(
+    "hotline_return_visit", "12345 热线回访", "12345 hotline return visit", ["matters.return_visit"]
+)
 _BY_NAME = {zh: code for code, (zh, _en) in REQUEST_TYPES.items()}
 
 
@@ -46,8 +46,11 @@ def request_type_code(value: str) -> str:
     clean = value.strip()
     code = _BY_NAME.get(clean, clean.lower())
     if code not in REQUEST_TYPES:
-        raise Invalid("request_type 应为 咨询/求助/投诉/举报/建议", "request_type must be consultation, help, "
-                      "complaint, report or suggestion", details={"field": "request_type"})
+        raise Invalid(
+            "request_type 应为 咨询/求助/投诉/举报/建议",
+            "request_type must be consultation, help, complaint, report or suggestion",
+            details={"field": "request_type"},
+        )
     return code
 
 
@@ -64,22 +67,33 @@ def file_ticket(session: Session, principal: Principal, payload: Mapping[str, An
     if repository.external_ref_taken(session, HOTLINE, ref):
         raise Conflict(f"工单 {ref} 已登记为另一事项", f"Ticket {ref} is already recorded as another matter")
     try:
-        data = MatterCreate(type_code=ticket.type_code, title=ticket.title, description=ticket.description,
-                            lng=ticket.lng, lat=ticket.lat, address=ticket.address, channel=Channel.HOTLINE.value,
-                            reporter_name=ticket.caller_name, reporter_phone=ticket.caller_phone)
+        data = MatterCreate(
+            type_code=ticket.type_code,
+            title=ticket.title,
+            description=ticket.description,
+            lng=ticket.lng,
+            lat=ticket.lat,
+            address=ticket.address,
+            channel=Channel.HOTLINE.value,
+            reporter_name=ticket.caller_name,
+            reporter_phone=ticket.caller_phone,
+        )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    matter, _ = matters.report(session, principal, data,
-                               columns={"external_system": HOTLINE, "external_ref": ref, "request_type": kind})
+    matter, _ = matters.report(
+        session, principal, data, columns={"external_system": HOTLINE, "external_ref": ref, "request_type": kind}
+    )
     return apiclients.Applied("matter", matter.id)
 
 
-def receive_tickets(session: Session, client: ApiClient, principal: Principal, tickets: list[dict[str, Any]],
-                    lang: str | None) -> list[apiclients.ItemResult]:
+def receive_tickets(
+    session: Session, client: ApiClient, principal: Principal, tickets: list[dict[str, Any]], lang: str | None
+) -> list[apiclients.ItemResult]:
     """A batch of tickets, idempotent by ticket number (see :func:`apiclients.service.run_batch`)."""
     items = [(str(t.get("ticket_number") or ""), t) for t in tickets]
-    return apiclients.run_batch(session, client, TICKET.code, items,
-                                lambda s, payload: file_ticket(s, principal, payload), lang)
+    return apiclients.run_batch(
+        session, client, TICKET.code, items, lambda s, payload: file_ticket(s, principal, payload), lang
+    )
 
 
 def _ticket(session: Session, principal: Principal, ticket_number: str, *, for_update: bool = False) -> Matter:
@@ -94,11 +108,20 @@ def read_ticket(session: Session, principal: Principal, ticket_number: str, lang
     system's record of the same number)."""
     matter = _ticket(session, principal, ticket_number)
     names = REQUEST_TYPES.get(matter.request_type or "")
-    return TicketRead(ticket_number=matter.external_ref or "", matter_id=matter.id, number=matter.number,
-                      request_type=matter.request_type, request_type_name=pick(*names, lang) if names else None,
-                      status=matter.status, division_code=matter.division_code, reported_at=matter.reported_at,
-                      status_changed_at=matter.status_changed_at, closed_at=matter.closed_at, result=matter.result,
-                      satisfaction=matter.satisfaction)
+    return TicketRead(
+        ticket_number=matter.external_ref or "",
+        matter_id=matter.id,
+        number=matter.number,
+        request_type=matter.request_type,
+        request_type_name=pick(*names, lang) if names else None,
+        status=matter.status,
+        division_code=matter.division_code,
+        reported_at=matter.reported_at,
+        status_changed_at=matter.status_changed_at,
+        closed_at=matter.closed_at,
+        result=matter.result,
+        satisfaction=matter.satisfaction,
+    )
 
 
 def record_visit(session: Session, principal: Principal, payload: Mapping[str, Any]) -> apiclients.Applied:
@@ -114,12 +137,14 @@ def record_visit(session: Session, principal: Principal, payload: Mapping[str, A
     return apiclients.Applied("matter", matter.id)
 
 
-def receive_visits(session: Session, client: ApiClient, principal: Principal, visits: list[dict[str, Any]],
-                   lang: str | None) -> list[apiclients.ItemResult]:
+def receive_visits(
+    session: Session, client: ApiClient, principal: Principal, visits: list[dict[str, Any]], lang: str | None
+) -> list[apiclients.ItemResult]:
     """A batch of return visits, idempotent by the hotline's visit id."""
     items = [(str(v.get("visit_id") or ""), v) for v in visits]
-    return apiclients.run_batch(session, client, RETURN_VISIT.code, items,
-                                lambda s, payload: record_visit(s, principal, payload), lang)
+    return apiclients.run_batch(
+        session, client, RETURN_VISIT.code, items, lambda s, payload: record_visit(s, principal, payload), lang
+    )
 
 
 def returns(session: Session, client: ApiClient, after: str | None, limit: int) -> HandedBackPage:
@@ -128,7 +153,14 @@ def returns(session: Session, client: ApiClient, after: str | None, limit: int) 
     items = []
     for event in rows:
         data = json.loads(event.payload)
-        items.append(HandedBackRead(id=event.id, ticket_number=data["external_ref"], matter_id=data["matter_id"],
-                                    number=data["number"], reason=data["reason"],
-                                    handed_back_at=data["handed_back_at"]))
+        items.append(
+            HandedBackRead(
+                id=event.id,
+                ticket_number=data["external_ref"],
+                matter_id=data["matter_id"],
+                number=data["number"],
+                reason=data["reason"],
+                handed_back_at=data["handed_back_at"],
+            )
+        )
     return HandedBackPage(items=items, next_after=rows[-1].id if rows else after)

@@ -27,7 +27,8 @@ def _requests_table(client_table: str) -> sa.Table:
     """``open311_requests`` as it stands with its client key pointing at ``client_table``: SQLite's
     batch mode copies from it instead of reflecting (reflection needs an initialised dialect)."""
     return sa.Table(
-        "open311_requests", sa.MetaData(),
+        "open311_requests",
+        sa.MetaData(),
         sa.Column("id", sa.String(32), nullable=False),
         sa.Column("matter_id", sa.String(32), nullable=False),
         sa.Column("client_id", sa.String(32), nullable=False),
@@ -36,8 +37,9 @@ def _requests_table(client_table: str) -> sa.Table:
         sa.Column("media_url", sa.Text(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["matter_id"], ["matters.id"], name="fk_open311_requests_matter_id_matters"),
-        sa.ForeignKeyConstraint(["client_id"], [f"{client_table}.id"],
-                                name=f"fk_open311_requests_client_id_{client_table}"),
+        sa.ForeignKeyConstraint(
+            ["client_id"], [f"{client_table}.id"], name=f"fk_open311_requests_client_id_{client_table}"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_open311_requests"),
         sa.UniqueConstraint("matter_id", name="uq_open311_requests_matter_id"),
         sa.UniqueConstraint("client_id", "token", name="uq_open311_requests_client_id_token"),
@@ -86,11 +88,14 @@ def upgrade() -> None:
 
     # The Open311 clients become platform API clients of kind open311: same ids, same key hashes
     # (the platform hashes o311_ keys under the Open311 derivation), so every issued key works on.
-    op.execute(sa.text(
-        "INSERT INTO api_clients (id, name, contact, system_kind, org_unit_id, division_code, record_kinds, key_hash, "
-        "key_prefix, active, created_at, created_by, revoked_at, rotated_at, last_used_at) "
-        "SELECT id, name, contact, 'open311', NULL, division_code, :kinds, key_hash, key_prefix, active, created_at, "
-        "created_by, revoked_at, NULL, NULL FROM open311_clients").bindparams(kinds=_OPEN311_KINDS))
+    op.execute(
+        sa.text(
+            "INSERT INTO api_clients (id, name, contact, system_kind, org_unit_id, division_code, record_kinds, "
+            "key_hash, key_prefix, active, created_at, created_by, revoked_at, rotated_at, last_used_at) "
+            "SELECT id, name, contact, 'open311', NULL, division_code, :kinds, key_hash, key_prefix, active, "
+            "created_at, created_by, revoked_at, NULL, NULL FROM open311_clients"
+        ).bindparams(kinds=_OPEN311_KINDS)
+    )
     with op.batch_alter_table("open311_requests", copy_from=_requests_table("open311_clients")) as batch:
         batch.drop_constraint("fk_open311_requests_client_id_open311_clients", type_="foreignkey")
         batch.create_foreign_key("fk_open311_requests_client_id_api_clients", "api_clients", ["client_id"], ["id"])
@@ -101,8 +106,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("external_system", sa.String(32), nullable=True))
         batch.add_column(sa.Column("external_ref", sa.String(64), nullable=True))
         batch.add_column(sa.Column("request_type", sa.String(16), nullable=True))
-    op.create_index("ix_matters_external_system_external_ref", "matters", ["external_system", "external_ref"],
-                    unique=True)
+    op.create_index(
+        "ix_matters_external_system_external_ref", "matters", ["external_system", "external_ref"], unique=True
+    )
 
 
 def downgrade() -> None:
@@ -127,14 +133,18 @@ def downgrade() -> None:
         sa.UniqueConstraint("key_hash", name=op.f("uq_open311_clients_key_hash")),
     )
     op.create_index(op.f("ix_open311_clients_division_code"), "open311_clients", ["division_code"])
-    op.execute(sa.text(
-        "INSERT INTO open311_clients (id, name, contact, division_code, key_hash, key_prefix, active, created_at, "
-        "created_by, revoked_at) SELECT id, name, contact, division_code, key_hash, key_prefix, active, created_at, "
-        "created_by, revoked_at FROM api_clients WHERE system_kind = 'open311'"))
+    op.execute(
+        sa.text(
+            "INSERT INTO open311_clients (id, name, contact, division_code, key_hash, key_prefix, active, "
+            "created_at, created_by, revoked_at) SELECT id, name, contact, division_code, key_hash, key_prefix, "
+            "active, created_at, created_by, revoked_at FROM api_clients WHERE system_kind = 'open311'"
+        )
+    )
     with op.batch_alter_table("open311_requests", copy_from=_requests_table("api_clients")) as batch:
         batch.drop_constraint("fk_open311_requests_client_id_api_clients", type_="foreignkey")
-        batch.create_foreign_key("fk_open311_requests_client_id_open311_clients", "open311_clients", ["client_id"],
-                                 ["id"])
+        batch.create_foreign_key(
+            "fk_open311_requests_client_id_open311_clients", "open311_clients", ["client_id"], ["id"]
+        )
     op.drop_table("api_receipts")
     op.drop_index(op.f("ix_api_clients_division_code"), table_name="api_clients")
     op.drop_table("api_clients")
