@@ -113,10 +113,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_matters_external_system_external_ref", table_name="matters")
-    with op.batch_alter_table("matters") as batch:
-        batch.drop_column("request_type")
-        batch.drop_column("external_ref")
-        batch.drop_column("external_system")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): batch mode would copy the table
+    # and needs reflection, which the migration connection's dialect cannot do.
+    for column in ("request_type", "external_ref", "external_system"):
+        op.execute(f"ALTER TABLE matters DROP COLUMN {column}")
     op.create_table(
         "open311_clients",
         sa.Column("id", sa.String(32), nullable=False),
