@@ -134,3 +134,22 @@ def test_administration_stays_inside_the_jurisdiction(
     )
     assert outside.status_code == 404
     assert theirs.get(RETURNS).status_code == 200  # untouched
+
+
+def test_an_address_that_keeps_sending_bad_keys_is_slowed_down(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
+    from civicgrid.apiclients.dependencies import THROTTLE
+
+    client = make_client(live_server, engine, yongzhou.city)
+    url = live_server.url + RETURNS
+    THROTTLE.reset()
+    try:
+        for _ in range(THROTTLE.limit):
+            assert httpx.get(url, headers={"X-API-Key": "cgk_guess"}).status_code == 403
+        slowed = httpx.get(url, headers={"X-API-Key": client.key})  # even the right key waits now
+        assert slowed.status_code == 429 and slowed.json()["error"]["code"] == "too_many_failures"
+        assert 1 <= int(slowed.headers["retry-after"]) <= 300
+    finally:
+        THROTTLE.reset()
+    assert httpx.get(url, headers={"X-API-Key": client.key}).status_code == 200
