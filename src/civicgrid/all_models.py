@@ -1,6 +1,7 @@
 """Import every model module so that Base.metadata knows every table (Alembic, tests)."""
 
 from civicgrid.alerts import models as alerts_models
+from civicgrid.apiclients import models as apiclients_models
 from civicgrid.audit import models as audit_models
 from civicgrid.events import models as events_models
 from civicgrid.files import models as files_models
@@ -18,6 +19,7 @@ from civicgrid.worktime import models as worktime_models
 
 __all__ = [
     "alerts_models",
+    "apiclients_models",
     "audit_models",
     "events_models",
     "files_models",

@@ -35,6 +35,7 @@ DENIAL_STATUSES = frozenset({401, 403})
 def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
     from civicgrid.alerts.endpoints import router as alerts_router
+    from civicgrid.apiclients.endpoints import router as apiclients_router
     from civicgrid.audit.endpoints import router as audit_router
     from civicgrid.files.endpoints import router as files_router
     from civicgrid.gazetteer.endpoints import router as gazetteer_router
@@ -42,6 +43,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.inbox.endpoints import router as inbox_router
     from civicgrid.matters.endpoints import router as matters_router
     from civicgrid.matters.figures.endpoints import router as matter_figures_router
+    from civicgrid.matters.hotline.endpoints import router as hotline_router
     from civicgrid.matters.open311.endpoints import admin_router as open311_admin_router
     from civicgrid.matters.open311.endpoints import router as open311_router
     from civicgrid.people import service as people_service
@@ -66,6 +68,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(open311_admin_router)
     app.include_router(inbox_router)
     app.include_router(files_router)
+    app.include_router(apiclients_router)
+    app.include_router(hotline_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

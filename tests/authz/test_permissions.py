@@ -22,6 +22,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from sqlalchemy import Engine
 
+from civicgrid.apiclients.dependencies import ClientRequirement
 from civicgrid.authz.dependencies import Require
 from civicgrid.people.roles_data import load_permissions
 from tests.conftest import LiveServer
@@ -46,13 +47,21 @@ def _iter_routes(app: FastAPI) -> Iterator[Any]:
     return iter(iterate(app.routes)) if iterate is not None else iter(app.routes)
 
 
+def _for_clients(dependant: Dependant) -> bool:
+    """Whether the route is called by API clients with a key (``require_client``): those answer
+    401/403 by key and record kind, tested in tests/apiclients, not by a user's role."""
+    return any(isinstance(sub.call, ClientRequirement) or _for_clients(sub) for sub in dependant.dependencies)
+
+
 def _api_routes(app: FastAPI) -> list[tuple[str, str, Dependant]]:
-    """(method, path, dependant) of every HTTP endpoint under /api/v1 (WebSockets authenticate
-    in their handshake and are tested by the realtime module)."""
+    """(method, path, dependant) of every HTTP endpoint under /api/v1 that users call (WebSockets
+    authenticate in their handshake and are tested by the realtime module; API-client routes by
+    tests/apiclients)."""
     routes = []
     for route in _iter_routes(app):
         path, methods, dependant = route.path, route.methods, getattr(route, "dependant", None)
-        if path and path.startswith("/api/v1/") and methods and dependant is not None:
+        if (path and path.startswith("/api/v1/") and methods and dependant is not None
+                and not _for_clients(dependant)):
             for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
                 routes.append((method, path, dependant))
     return routes

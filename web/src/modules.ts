@@ -10,6 +10,7 @@ import {
   DataBoard,
   Flag,
   Grid,
+  Key,
   Lightning,
   List,
   Phone,
@@ -86,6 +87,7 @@ export const MODULES: ModuleEntry[] = [
     children: [
       { key: 'users', path: '/system/users', icon: User, permissions: ['users.read'], built: false },
       { key: 'orgUnits', path: '/system/org-units', icon: OfficeBuilding, permissions: ['orgs.read'], built: true },
+      { key: 'apiClients', path: '/system/api-clients', icon: Key, permissions: ['apiclients.manage'], built: true },
       { key: 'audit', path: '/system/audit', icon: Document, permissions: ['audit.read'], built: false },
       { key: 'calendar', path: '/system/calendar', icon: Calendar, permissions: ['calendar.manage'], built: true },
     ],

@@ -56,6 +56,20 @@ class PoliceReferral(Contract):
     mediator_id: str = Field(description="The mediator's account")
 
 
+class MatterHandedBack(Contract):
+    """A matter that came from an external system (a 12345 hotline ticket) was returned to it by
+    its owning unit (退回热线: misrouted, not the unit's to handle). The hotline reads it with its API
+    key from ``GET /api/v1/hotline/returns`` (docs/api/clients.md) and routes the ticket again."""
+
+    matter_id: str = Field(description="The matter's id (matters module)")
+    number: str = Field(description="The matter's number, e.g. YZ-20261203-000123")
+    external_system: str = Field(description="The system it came from, e.g. hotline_12345")
+    external_ref: str = Field(description="The system's own number of the record (the hotline's ticket number)")
+    owner_division_code: str = Field(description="12-digit division of the unit that returned it")
+    reason: str = Field(description="Why the unit returned it (required)")
+    handed_back_at: datetime = Field(description="When it was returned (UTC)")
+
+
 @dataclass(frozen=True)
 class ContractSpec:
     name: str
@@ -70,6 +84,7 @@ CONTRACTS: dict[str, ContractSpec] = {spec.name: spec for spec in (
     ContractSpec("matters.dispute_reported", 1, DisputeReported, "matters", "disputes", "planned"),
     ContractSpec("dispatch.mediation_requested", 1, MediationRequested, "dispatch", "disputes", "planned"),
     ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "planned"),
+    ContractSpec("matters.handed_back", 1, MatterHandedBack, "matters", "hotline", "live"),
 )}
 
 

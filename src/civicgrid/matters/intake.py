@@ -70,6 +70,7 @@ class Prepared:
     phone: str | None = None
     phone_hash: str | None = None
     existing_id: str | None = None
+    columns: Mapping[str, Any] = field(default_factory=dict)  # EXTERNAL_COLUMNS of the matter row
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,22 @@ class Report:
     idempotency_key: str | None
     actor: Actor | None = None
     ip: str | None = None
+    columns: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Columns a caller may set on the matter row beyond the report (an external system's record).
+EXTERNAL_COLUMNS = frozenset({"external_system", "external_ref", "request_type"})
 
 
 def prepare(session: Session, principal: Principal, data: MatterCreate, idempotency_key: str | None, *,
-            actor: Actor | None = None, ip: str | None = None) -> Prepared:
+            actor: Actor | None = None, ip: str | None = None, columns: Mapping[str, Any] | None = None) -> Prepared:
     """Check and route a report without writing. Unknown or inactive type → 422 on
     ``type_code``; a point outside every grid of the city → 422 on ``lng``; a bad hotline phone
     → 422 on ``reporter_phone``. A key already used answers with its matter (``existing_id``).
     ``actor`` and ``ip`` (by default the session's) go with the report into the audit chain."""
-    result = prepare_all(session, [Report(principal, data, idempotency_key, actor, ip)])[0]
+    if columns and not set(columns) <= EXTERNAL_COLUMNS:
+        raise ValueError(f"only {sorted(EXTERNAL_COLUMNS)} may be set beside a report")
+    result = prepare_all(session, [Report(principal, data, idempotency_key, actor, ip, dict(columns or {}))])[0]
     if isinstance(result, Invalid):
         raise result
     return result
@@ -166,7 +174,7 @@ def _checked(session: Session, r: Report, key: str | None, actor: Actor | None, 
             raise Invalid(exc.zh, exc.en, details={"field": "reporter_phone"}) from None
         # Clear here: the column type encrypts it when the row is bound (driver statements too).
         phone, phone_hash = normalized, lookup_hash(normalized, PHONE_CONTEXT)
-    return Prepared(r.principal, data, key, actor, ip, matter_type, grid, phone, phone_hash)
+    return Prepared(r.principal, data, key, actor, ip, matter_type, grid, phone, phone_hash, columns=r.columns)
 
 
 # ---------------------------------------------------------------- writing
@@ -293,6 +301,7 @@ def _matter_row(session: Session, p: Prepared, now: datetime) -> dict[str, Any]:
         "settled_division_code": None, "result": None, "satisfaction": None, "evaluation_note": None,
         "duplicate_of": None, "supervised": False, "idempotency_key": p.key, "step_started_at": now,
         "extension_days": None, "reported_division_code": owner,
+        "external_system": None, "external_ref": None, "request_type": None, **p.columns,
     }
 
 

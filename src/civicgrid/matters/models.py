@@ -46,6 +46,16 @@ class Channel(StrEnum):
     OPEN311 = "open311"
 
 
+REQUEST_TYPES: dict[str, tuple[str, str]] = {
+    "consultation": ("咨询", "consultation"),
+    "help": ("求助", "request for help"),
+    "complaint": ("投诉", "complaint"),
+    "report": ("举报", "report of wrongdoing"),
+    "suggestion": ("建议", "suggestion"),
+}
+"""The request types a 12345 hotline files its tickets under, by code: (zh, en)."""
+
+
 class CatalogueVersion(Base):
     """One published version of the catalogue. A change makes a new version; matters keep the
     version (and so the limits) they started with."""
@@ -103,6 +113,7 @@ class Matter(Base):
         Index("ix_matters_division_status", "division_code", "status"),
         Index("ix_matters_grid_code", "grid_code"),
         Index("ix_matters_type_lat", "type_code", "lat", "reported_at"),  # duplicate candidates nearby
+        Index("ix_matters_external_system_external_ref", "external_system", "external_ref", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -148,6 +159,11 @@ class Matter(Base):
     step_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the timed step began
     extension_days: Mapped[int | None] = mapped_column(Integer)  # a pending extension request (working days)
     reported_division_code: Mapped[str | None] = mapped_column(String(15))  # first owner, before any move
+    # A record of an external system (the 12345 hotline's ticket): which system and its own number,
+    # unique per system; and the caller's request type (咨询/求助/投诉/举报/建议, REQUEST_TYPES).
+    external_system: Mapped[str | None] = mapped_column(String(32))
+    external_ref: Mapped[str | None] = mapped_column(String(64))
+    request_type: Mapped[str | None] = mapped_column(String(16))
 
 
 class MatterNumberCounter(Base):

@@ -366,3 +366,23 @@ def by_reporter_phone(session: Session, hashes: Sequence[str], principal: Princi
     caller's scope."""
     return session.scalars(select(Matter).where(Matter.reporter_phone_hash.in_(hashes), _visible(principal))
                            .order_by(Matter.reported_at.desc()).limit(limit)).all()
+
+
+# ---------------------------------------------------------------- records of external systems
+
+
+def by_external_ref(session: Session, system: str, ref: str, principal: Principal, *,
+                    for_update: bool = False) -> Matter | None:
+    """The matter that is ``system``'s record ``ref`` (a hotline ticket), if the caller may see it
+    (in its scope, or filed by it)."""
+    query = select(Matter).where(Matter.external_system == system, Matter.external_ref == ref, _visible(principal))
+    if for_update:
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+def external_ref_taken(session: Session, system: str, ref: str) -> bool:
+    """Whether some matter already is ``system``'s record ``ref`` (unique per system)."""
+    found = session.scalar(select(Matter.id).where(Matter.external_system == system, Matter.external_ref == ref,
+                                                   unscoped("an external record's number is unique per system")))
+    return found is not None

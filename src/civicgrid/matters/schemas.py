@@ -127,6 +127,9 @@ class MatterRead(BaseModel):
     evaluation_note: str | None
     duplicate_of: str | None
     supervised: bool
+    external_system: str | None = None  # e.g. hotline_12345: the matter is that system's record
+    external_ref: str | None = None  # the system's own number (the hotline's ticket number)
+    request_type: str | None = None  # 咨询/求助/投诉/举报/建议 (matters.models.REQUEST_TYPES)
 
 
 class RevealIn(BaseModel):

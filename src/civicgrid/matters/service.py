@@ -84,16 +84,17 @@ def _not_found() -> NotFound:
 
 
 def report(session: Session, principal: Principal, data: MatterCreate, *,
-           idempotency_key: str | None = None) -> tuple[Matter, bool]:
+           idempotency_key: str | None = None, columns: dict[str, Any] | None = None) -> tuple[Matter, bool]:
     """Record a reported matter and route it in the caller's transaction; ``(matter, created)``.
 
     With an ``idempotency_key`` a retry returns the matter the first request created
     (``created`` False), also when two requests race: the unique key decides, the loser returns
     the winner's matter. Unknown type → 422 on ``type_code``; a point outside every grid of the
     city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``
-    (:mod:`civicgrid.matters.intake`; the API commits reports in groups).
+    (:mod:`civicgrid.matters.intake`; the API commits reports in groups). ``columns`` sets an
+    external system's record on the row (``intake.EXTERNAL_COLUMNS``: the hotline's ticket).
     """
-    written = intake.write(session, [intake.prepare(session, principal, data, idempotency_key)])[0]
+    written = intake.write(session, [intake.prepare(session, principal, data, idempotency_key, columns=columns)])[0]
     return written.matter, written.created
 
 

@@ -90,10 +90,11 @@ class MatterStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     MERGED = "merged"
+    HANDED_BACK = "handed_back"  # 退回热线: returned to the external system it came from
 
 
 S = MatterStatus
-FINISHED = frozenset({S.CLOSED, S.EVALUATED, S.REJECTED, S.CANCELLED, S.MERGED})
+FINISHED = frozenset({S.CLOSED, S.EVALUATED, S.REJECTED, S.CANCELLED, S.MERGED, S.HANDED_BACK})
 OPEN = frozenset(set(S) - FINISHED)
 WAITING = {S.REPORTED, S.ESCALATED}  # awaiting the owner's acceptance
 WORKING = {S.DISPATCHED, S.HANDLING}
@@ -406,9 +407,40 @@ def _keep_separate(session: Session, matter: Matter, step: Step) -> None:
     link.decision = "kept"
 
 
+# ---------------------------------------------------------------- external systems (12345 hotline)
+
+HOTLINE = "hotline_12345"
+
+
+def _hotline_owner(matter: Matter, step: Step) -> Refusal:
+    if matter.external_system != HOTLINE:
+        return ("本事项不是 12345 热线转来的工单", "This matter is not a ticket of the 12345 hotline")
+    return _owner(matter, step)
+
+
+def _hotline_client(matter: Matter, step: Step) -> Refusal:
+    if (matter.external_system != HOTLINE or step.principal.role != "api_client"
+            or matter.reporter_id != step.principal.user_id):
+        return ("回访结果只能由 12345 热线系统报送", "Only the 12345 hotline's system records its return visit")
+    return None
+
+
+def _hand_back(session: Session, matter: Matter, step: Step) -> None:
+    """退回热线: the ticket leaves the unit's queue (a final status) and the hotline is told
+    through the outbox (``matters.handed_back``)."""
+    from civicgrid.events import service as events
+
+    _end(session, matter, step)
+    events.publish(session, "matters.handed_back", entity_type="matter", entity_id=matter.id,
+                   division_code=matter.division_code, matter_id=matter.id, number=matter.number,
+                   external_system=matter.external_system or "", external_ref=matter.external_ref or "",
+                   owner_division_code=matter.division_code, reason=step.note or "", handed_back_at=step.at)
+
+
 # ---------------------------------------------------------------- the table
 
 H, D, V, SV = "matters.handle", "matters.dispatch", "matters.verify", "matters.supervise"
+RV = "matters.return_visit"
 EARLY = {S.REPORTED, S.ESCALATED, S.ACCEPTED}
 
 MATTER_WORKFLOW = Workflow("matter", [
@@ -444,6 +476,9 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge),
     *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
                  keep_deadlines=True) for status in EARLY],
+    Transition("return_to_hotline", EARLY | WORKING, S.HANDED_BACK, permission=H, guard=_hotline_owner,
+               effect=_hand_back, note_required=True),
+    Transition("return_visit", {S.CLOSED}, S.EVALUATED, permission=RV, guard=_hotline_client, effect=_evaluate),
 ], status_enum=MatterStatus)
 
 
@@ -456,7 +491,7 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(f"{name}：{zh}", f"{name}: {en}", details={"field": name})
         return value
 
-    if action == "evaluate":
+    if action in ("evaluate", "return_visit"):
         return {"satisfaction": need_int("satisfaction", 1, 5, "满意度应为 1–5 的整数", "satisfaction must be 1 to 5")}
     if action == "request_extension":
         return {"days": need_int("days", 1, 30, "延期天数应为 1–30 个工作日", "days must be 1 to 30 working days")}

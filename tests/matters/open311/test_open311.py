@@ -383,7 +383,7 @@ def test_admin_api_issues_lists_and_revokes_keys(live_server: LiveServer, engine
     assert post(live_server, key, service_code="SR01", lat=lingling.lat, long=lingling.lng).status_code == 403
 
     with transaction(engine, write=False) as session:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "open311_clients",
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "api_clients",
                                                         AuditEntry.entity_id == body["id"])
                                .order_by(AuditEntry.seq)).all()
     assert [r.action for r in rows] == ["create", "update"]

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from civicgrid.apiclients.models import ApiClient
 from civicgrid.audit.service import Actor, record, set_actor
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
@@ -31,7 +32,6 @@ from civicgrid.db import DbSession, transaction
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.i18n import negotiate, pick, set_language
 from civicgrid.matters.open311 import service
-from civicgrid.matters.open311.models import Open311Client
 from civicgrid.matters.open311.render import FORMATS, render
 from civicgrid.matters.open311.schemas import (
     Open311ClientCreate,
@@ -145,7 +145,7 @@ def _header_key(request: Request) -> str | None:
     return password or user or None
 
 
-def _client(session: Session, request: Request, posted: str | None = None) -> Open311Client:
+def _client(session: Session, request: Request, posted: str | None = None) -> ApiClient:
     raw = _header_key(request) or posted or request.query_params.get("api_key")
     try:
         return service.authenticate(session, raw)

@@ -1,49 +1,19 @@
-"""Every query of the Open311 interface. Client lists take the administrator's principal;
-requests take the client's (``service.client_principal``); both apply ``authz.scoping.visible``
-(DESIGN.md rule 5). Authentication by key and the operator's command line act for the system."""
+"""Every query of the Open311 interface: requests take the client's principal
+(``apiclients.service.client_principal``) and apply ``authz.scoping.visible`` (DESIGN.md rule 5).
+The clients are platform API clients (``civicgrid.apiclients.repository``)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import unscoped, visible
+from civicgrid.authz.scoping import visible
 from civicgrid.matters.models import Matter, MatterType
-from civicgrid.matters.open311.models import Open311Client, Open311Request
-
-_OPERATOR = "the operator's command line acts for the system"
-
-# ---------------------------------------------------------------- clients
-
-
-def client_by_key_hash(session: Session, key_hash: str) -> Open311Client | None:
-    return session.scalar(select(Open311Client).where(Open311Client.key_hash == key_hash,
-                                                      unscoped("authentication: the key names its client")))
-
-
-def get_client(session: Session, client_id: str, principal: Principal) -> Open311Client | None:
-    """A client registered for a division ``principal`` may see."""
-    return session.scalar(select(Open311Client).where(Open311Client.id == client_id,
-                                                      visible(Open311Client.division_code, principal)))
-
-
-def client_for_operator(session: Session, client_id: str) -> Open311Client | None:
-    return session.scalar(select(Open311Client).where(Open311Client.id == client_id, unscoped(_OPERATOR)))
-
-
-def list_clients(session: Session, principal: Principal) -> Sequence[Open311Client]:
-    query = select(Open311Client).where(visible(Open311Client.division_code, principal))
-    return session.scalars(query.order_by(Open311Client.created_at, Open311Client.id)).all()
-
-
-def all_clients(session: Session) -> Sequence[Open311Client]:
-    query = select(Open311Client).where(unscoped(_OPERATOR))
-    return session.scalars(query.order_by(Open311Client.created_at, Open311Client.id)).all()
-
+from civicgrid.matters.open311.models import Open311Request
 
 # ---------------------------------------------------------------- requests
 

@@ -23,31 +23,27 @@ GeoReport specification gives (400 bad field, 401/403 key, 404 unknown service o
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from civicgrid.audit.service import Actor, set_actor
+from civicgrid.apiclients import service as apiclients
+from civicgrid.apiclients.models import ApiClient
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import jurisdiction_prefix
-from civicgrid.config import get_settings
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.ids import new_id
-from civicgrid.kit.pii import derive_key, keyed_hash
 from civicgrid.matters import catalogue
 from civicgrid.matters import service as matters
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import Channel, Matter, MatterType
 from civicgrid.matters.open311 import repository
-from civicgrid.matters.open311.models import Open311Client, Open311Request
+from civicgrid.matters.open311.models import Open311Request
 from civicgrid.matters.open311.schemas import (
     Discovery,
     DiscoveryEndpoint,
@@ -61,8 +57,6 @@ from civicgrid.matters.open311.schemas import (
 from civicgrid.matters.schemas import MatterCreate
 from civicgrid.worktime import service as worktime
 
-KEY_PREFIX = "o311_"
-CLIENT_ROLE = "open311_client"
 DEFAULT_WINDOW = timedelta(days=90)  # GeoReport v2: the default and the longest span of GET requests
 MAX_RESULTS = 1000  # GeoReport v2: "or first 1000 requests returned"
 MAX_DESCRIPTION = 4000
@@ -104,21 +98,20 @@ def _bad(zh: str, en: str, field: str) -> BadRequest:
 
 
 # ---------------------------------------------------------------- keys and clients
+# Open311 clients are platform API clients of kind ``open311`` (civicgrid.apiclients): the same
+# keys, hashes, revocation and scoping; this module keeps the GeoReport wording of its answers.
 
-
-@lru_cache(maxsize=4)
-def _key_key(secret: str) -> bytes:
-    return derive_key("open311-api-key", secret)
+OPEN311 = "open311"
 
 
 def key_hash(raw_key: str) -> str:
     """The keyed hash an API key is stored and looked up by."""
-    return keyed_hash(raw_key, _key_key(get_settings().secret_key))
+    return apiclients.key_hash(raw_key)
 
 
 def new_api_key() -> str:
     """A fresh key: ``o311_`` and 43 URL-safe characters (256 random bits)."""
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return apiclients.new_api_key(OPEN311)
 
 
 def _division_name(session: Session, code: str, cache: dict[str, str | None] | None = None) -> str | None:
@@ -130,7 +123,7 @@ def _division_name(session: Session, code: str, cache: dict[str, str | None] | N
     return name
 
 
-def client_read(session: Session, client: Open311Client) -> Open311ClientRead:
+def client_read(session: Session, client: ApiClient) -> Open311ClientRead:
     """The administrator's view of a client (never the key or its hash)."""
     return Open311ClientRead(id=client.id, name=client.name, contact=client.contact,
                              division_code=client.division_code,
@@ -140,81 +133,62 @@ def client_read(session: Session, client: Open311Client) -> Open311ClientRead:
 
 
 def create_client(session: Session, *, name: str, division_code: str, contact: str = "", created_by: str,
-                  principal: Principal | None = None) -> tuple[Open311Client, str]:
+                  principal: Principal | None = None) -> tuple[ApiClient, str]:
     """Register a client for a division; returns the client and its API key (shown this once).
 
     ``principal`` (the administrator, when called through the API) must govern the division:
     a division outside the caller's jurisdiction answers 404 like an unknown one.
     """
-    code = division_code.strip()
-    if not (code.isdigit() and len(code) == 12):
-        raise Invalid("division_code 应为 12 位区划代码", "division_code must be a 12-digit division code",
-                      details={"field": "division_code"})
-    if geo.name_of(session, code) is None or (principal is not None and not principal.governs(code)):
-        raise NotFound("区划", "division")
-    clean_name = name.strip()
-    if not clean_name or len(clean_name) > 100:
-        raise Invalid("name 应为 1–100 个字符", "name must be 1 to 100 characters", details={"field": "name"})
-    raw = new_api_key()
-    client = Open311Client(id=new_id(), name=clean_name, contact=contact.strip()[:200], division_code=code,
-                           key_hash=key_hash(raw), key_prefix=raw[:len(KEY_PREFIX) + 4], active=True,
-                           created_at=utcnow(), created_by=created_by[:64])
-    session.add(client)
-    session.flush()
-    return client, raw
+    return apiclients.create_client(session, name=name, system_kind=OPEN311,
+                                    record_kinds=[apiclients.OPEN311_REQUEST.code], division_code=division_code,
+                                    contact=contact, created_by=created_by, principal=principal)
 
 
-def list_clients(session: Session, principal: Principal) -> list[Open311Client]:
-    """The clients registered for divisions inside the caller's jurisdiction."""
-    return list(repository.list_clients(session, principal))
+def list_clients(session: Session, principal: Principal) -> list[ApiClient]:
+    """The Open311 clients registered for divisions inside the caller's jurisdiction."""
+    return apiclients.list_clients(session, principal, system_kind=OPEN311)
 
 
-def all_clients(session: Session) -> list[Open311Client]:
-    """Every client (the command line, run by the operator)."""
-    return list(repository.all_clients(session))
+def all_clients(session: Session) -> list[ApiClient]:
+    """Every Open311 client (the command line, run by the operator)."""
+    return apiclients.all_clients(session, system_kind=OPEN311)
 
 
-def get_client(session: Session, client_id: str, *, principal: Principal | None) -> Open311Client:
-    """A client registered for a division ``principal`` may see (``None``: the operator on the
-    command line, anywhere); 404 otherwise."""
-    client = (repository.client_for_operator(session, client_id) if principal is None
-              else repository.get_client(session, client_id, principal))
-    if client is None:
-        raise NotFound("Open311 接入方", "Open311 client")
-    return client
+def get_client(session: Session, client_id: str, *, principal: Principal | None) -> ApiClient:
+    """An Open311 client registered for a division ``principal`` may see (``None``: the operator
+    on the command line, anywhere); 404 otherwise."""
+    try:
+        return apiclients.get_client(session, client_id, principal=principal, system_kind=OPEN311)
+    except NotFound:
+        raise NotFound("Open311 接入方", "Open311 client") from None
 
 
-def revoke_client(session: Session, client_id: str, *, principal: Principal | None) -> Open311Client:
+def revoke_client(session: Session, client_id: str, *, principal: Principal | None) -> ApiClient:
     """Revoke a client's key at once (idempotent: a revoked client stays revoked); ``None``: the
     operator on the command line."""
-    client = get_client(session, client_id, principal=principal)
-    if client.active:
-        client.active = False
-        client.revoked_at = utcnow()
-        session.flush()
-    return client
+    get_client(session, client_id, principal=principal)
+    return apiclients.revoke_client(session, client_id, principal=principal, system_kind=OPEN311)
 
 
-def authenticate(session: Session, raw_key: str | None) -> Open311Client:
-    """The active client holding ``raw_key``: no key → 401, an unknown or revoked one → 403.
+def authenticate(session: Session, raw_key: str | None) -> ApiClient:
+    """The active client holding ``raw_key``: no key → 401, an unknown or revoked one (or a platform
+    client not allowed to file Open311 requests) → 403.
 
     Attributes the session's writes to the client in the audit chain.
     """
     if not raw_key:
         raise AppError("缺少 api_key：请使用登记时发放的 API 密钥",
                        "api_key is required: use the key issued at registration", status=401, code="api_key_required")
-    client = repository.client_by_key_hash(session, key_hash(raw_key.strip()))
-    if client is None or not client.active:
-        raise AppError("api_key 无效或已被吊销", "Invalid or revoked api_key", status=403, code="invalid_api_key")
-    set_actor(session, Actor(f"open311:{client.id}"))
-    return client
+    try:
+        return apiclients.authenticate(session, raw_key, apiclients.OPEN311_REQUEST.code)
+    except AppError:
+        raise AppError("api_key 无效或已被吊销", "Invalid or revoked api_key", status=403,
+                       code="invalid_api_key") from None
 
 
-def client_principal(client: Open311Client) -> Principal:
+def client_principal(client: ApiClient) -> Principal:
     """The client as the matters service sees a reporter: it may report, inside its division."""
-    return Principal(user_id=client.id, username=f"open311:{client.name}"[:64], role=CLIENT_ROLE,
-                     division_code=client.division_code, jurisdiction=jurisdiction_prefix(client.division_code),
-                     permissions=frozenset({"matters.report"}), display_name=client.name)
+    return apiclients.client_principal(client)
 
 
 # ---------------------------------------------------------------- services
@@ -316,7 +290,7 @@ def _title(description: str | None, t: MatterType) -> str:
     return (first_line[:60] or t.name_zh)[:120]
 
 
-def submit(session: Session, client: Open311Client, fields: Mapping[str, str], *, token: str | None,
+def submit(session: Session, client: ApiClient, fields: Mapping[str, str], *, token: str | None,
            lang: str) -> RequestCreated:
     """``POST requests``: create the matter at once and answer with its id.
 
@@ -432,7 +406,7 @@ def _csv(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
-def list_requests(session: Session, client: Open311Client, query: RequestQuery, lang: str) -> list[ServiceRequest]:
+def list_requests(session: Session, client: ApiClient, query: RequestQuery, lang: str) -> list[ServiceRequest]:
     """``GET requests``: the Open311 requests under the client's division, newest first, at most
     1000. ``service_request_id`` (comma list) overrides every other filter, as the specification
     says; otherwise the window is the last 90 days unless ``start_date``/``end_date`` say
@@ -474,7 +448,7 @@ def list_requests(session: Session, client: Open311Client, query: RequestQuery, 
     return _to_requests(session, client, rows, lang)
 
 
-def get_request(session: Session, client: Open311Client, service_request_id: str, lang: str) -> ServiceRequest:
+def get_request(session: Session, client: ApiClient, service_request_id: str, lang: str) -> ServiceRequest:
     """``GET requests/{id}``: one request under the client's division; 404 otherwise."""
     rows = repository.list_requests(session, client_principal(client), client.id,
                                     ids=[service_request_id.strip()], limit=1)
@@ -484,7 +458,7 @@ def get_request(session: Session, client: Open311Client, service_request_id: str
     return _to_requests(session, client, rows, lang)[0]
 
 
-def resolve_token(session: Session, client: Open311Client, token: str) -> TokenAnswer:
+def resolve_token(session: Session, client: ApiClient, token: str) -> TokenAnswer:
     """``GET tokens/{token}``: the request id a token stands for (the filing client's only)."""
     link = repository.request_by_token(session, client.id, token.strip(), client_principal(client))
     if link is None:
@@ -543,7 +517,7 @@ def _status_notes(matter: Matter, public: tuple[str, str | None] | None, lang: s
     return pick(f"{label}：{public[1]}", f"{label}: {public[1]}", lang)
 
 
-def _to_requests(session: Session, client: Open311Client, rows: Iterable[tuple[Matter, Open311Request]],
+def _to_requests(session: Session, client: ApiClient, rows: Iterable[tuple[Matter, Open311Request]],
                  lang: str) -> list[ServiceRequest]:
     pairs = [(m, r) for m, r in rows]
     types = repository.types_by_id(session, {m.type_id for m, _ in pairs})

@@ -1,0 +1,1 @@
+"""Platform API clients: external systems that send records with a key (docs/api/clients.md)."""
