@@ -91,10 +91,13 @@ class UnitMember(Base):
     """A member (an account) of a response unit: who receives its orders and may report for it."""
 
     __tablename__ = "response_unit_members"
+    # One id, not (unit, user): the audit chain's entity id holds 64 characters.
+    __table_args__ = (UniqueConstraint("unit_id", "user_id", name="uq_response_unit_members_unit_id_user_id"),)
 
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     unit_id: Mapped[str] = mapped_column(String(32), ForeignKey("response_units.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+                                         nullable=False)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False,
                                          index=True)
 
 

@@ -43,8 +43,10 @@ def upgrade() -> None:
 
     op.create_table(
         "response_unit_members",
-        sa.Column("unit_id", sa.String(32), sa.ForeignKey("response_units.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("unit_id", sa.String(32), sa.ForeignKey("response_units.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("user_id", sa.String(32), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+        sa.UniqueConstraint("unit_id", "user_id", name="uq_response_unit_members_unit_id_user_id"),
     )
     op.create_index("ix_response_unit_members_user_id", "response_unit_members", ["user_id"])
 
