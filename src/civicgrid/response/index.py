@@ -131,7 +131,7 @@ class UnitIndex:
         cx, cy = self.cell_of(lng, lat)
         cos_lat = max(0.1, math.cos(math.radians(lat)))
         cell_m = CELL_DEG * METRES_PER_DEG * cos_lat  # the narrower side of a bucket
-        fastest = params.max_speed() / params.detour.get(urban_class, 1.3)  # metres of distance per second
+        fastest = params.max_speed(urban_class) / params.detour.get(urban_class, 1.3)  # metres of distance per second
         max_rings = int(params.max_radius_m / cell_m) + 2
         best: list[tuple[float, str, Candidate]] = []  # a max-heap by ETA (negated)
         with self.lock:

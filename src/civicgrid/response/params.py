@@ -64,9 +64,11 @@ class Params:
         if self.ring_basis not in ("call", "dispatch"):
             raise ValueError("response parameters: rings.basis must be 'call' or 'dispatch'")
 
-    def max_speed(self) -> float:
-        """The fastest speed of any type in any class (m/s): the lower bound of any ETA per metre."""
-        return max(v for by_class in self.speed.values() for v in by_class.values())
+    def max_speed(self, urban_class: str | None = None) -> float:
+        """The fastest speed of any type (in the class, or in any class), m/s: with the detour
+        factor, the lower bound of any ETA per metre."""
+        return max(v for by_class in self.speed.values() for c, v in by_class.items()
+                   if urban_class is None or c == urban_class)
 
     def eta_seconds(self, unit_type: str, urban_class: str, distance_m: float) -> float:
         """Distance × detour factor / speed of the type in the class of the incident's place, plus
