@@ -246,3 +246,34 @@ def test_110_intake_keeps_the_number_and_clock_points_and_is_idempotent(
     with transaction(engine, write=False) as session:
         assert response.repository.incident_by_source(session, "110", "110-20310602-000123") is not None
         assert session.scalar(select(func.count()).select_from(Alert).where(Alert.source_id == first["id"])) == 0
+
+
+@pytest.mark.usefixtures("clock")
+def test_same_place_within_10_minutes_proposes_a_merge_and_a_category_may_dispatch_itself(
+        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from civicgrid.response.params import get_params
+
+    (place,) = places_in(yongzhou, "431102", None, 1, skip=30)
+    station = make_org_unit_committed(engine, division_code=COUNTY, area=[place.grid])
+    operator = caller(live_server, engine, "command_operator", COUNTY)
+    officer = caller(live_server, engine, "patrol_officer", COUNTY)
+    unit = make_unit(engine, org_unit_id=station, unit_type="patrol_car", members=[officer.user_id],
+                     call_sign="零陵快警-T3")
+    ok(officer.post(f"/api/v1/response/units/{unit}/positions", {"points": [north(place, 200)]}), 202)
+    monkeypatch.setitem(get_params().categories["fire"], "auto_dispatch", True)
+    first = ok(operator.post("/api/v1/response/incidents", {"category": "fire", "priority": 2,
+                                                            "lng": place.lng, "lat": place.lat}), 201)
+    assert first["status"] == "dispatched" and [a["unit_id"] for a in first["assignments"]] == [unit]
+    assert first["merge_candidates"] == []
+    clock.advance(timedelta(minutes=9))
+    second = ok(operator.post("/api/v1/response/incidents", {"category": "traffic", "priority": 3,
+                                                             **north(place, 60)}), 201)
+    assert second["merge_candidates"] == [first["number"]] and second["status"] == "received"
+    merged = ok(operator.post(f"/api/v1/response/incidents/{second['id']}/actions/merge",
+                              {"merged_into": first["id"]}))
+    assert (merged["status"], merged["merged_into_id"]) == ("merged", first["id"])
+    clock.advance(timedelta(minutes=2))  # 11 minutes after the first: no longer proposed
+    third = ok(operator.post("/api/v1/response/incidents", {"category": "traffic", "priority": 3,
+                                                            **north(place, 60)}), 201)
+    assert third["merge_candidates"] == []
