@@ -83,6 +83,12 @@ class Settings(BaseSettings):
                                       description="An unacknowledged item is re-pushed this long after it was sent")
     inbox_raise_seconds: int = Field(default=60, ge=1,
                                      description="…and raised to a supervisor this long after it was sent")
+    response_config: str = Field(default="", description="Rapid response parameters (JSON: ETA speeds and detour "
+                                 "factors, cross-border distance, ring rules); empty: the shipped response.json")
+    response_track_flush_seconds: float = Field(default=2.0, gt=0,
+                                                description="Unit positions are written as a track batch this often")
+    response_track_retention_days: int = Field(default=90, ge=1,
+                                               description="Unit position tracks older than this are purged")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
 

@@ -51,10 +51,15 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     """Declarative base of every model. ``__audit__ = False`` opts a model out of the audit chain;
-    ``__audit_redact__`` names columns whose values never enter it (password hashes, ciphertext)."""
+    ``__audit_redact__`` names columns whose values never enter it (password hashes, ciphertext).
+    ``__telemetry__ = "why"`` marks a table of telemetry (unit positions): rows arriving many times
+    a second per device, never one audit entry each; the chain records the state changes they
+    feed instead. A telemetry table is never audited, whatever ``__audit__`` says, and is written
+    in batches with Core statements (``audit.service.audited`` is the one test)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     __audit__: bool = True
+    __telemetry__: str | None = None
     __audit_redact__: frozenset[str] = frozenset()
 
 

@@ -36,6 +36,10 @@ async def startup(app: FastAPI, settings: Settings, run_workers: bool) -> None:
     await asyncio.to_thread(hub.start)  # waits until LISTEN is in place
     app.state.hub = hub
     await asyncio.to_thread(_warm, app)
+    from civicgrid.response.telemetry import Flusher
+
+    app.state.track_flusher = Flusher(app.state.engine, settings.response_track_flush_seconds)
+    app.state.track_flusher.start()
     # What startup built lives as long as the process: keep it out of the collector's full
     # passes, which would otherwise walk it again and again (each a pause of ~0.2 s here).
     gc.collect()
@@ -63,6 +67,13 @@ def _warm(app: FastAPI) -> None:
             index_for(session)
     except Exception:  # an empty or half-loaded database: the first report builds it instead
         log.exception("could not build the grid index at startup")
+    from civicgrid.response.index import index_for as unit_index_for
+
+    try:  # the dispatch index, from the units and their latest written positions
+        with transaction(app.state.engine, write=False) as session:
+            unit_index_for(session)
+    except Exception:
+        log.exception("could not build the dispatch index at startup")
 
 
 async def shutdown(app: FastAPI) -> None:
@@ -84,6 +95,10 @@ async def shutdown(app: FastAPI) -> None:
     if hub is not None:
         await asyncio.to_thread(hub.stop)
         app.state.hub = None
+    flusher = getattr(app.state, "track_flusher", None)
+    if flusher is not None:
+        await asyncio.to_thread(flusher.stop)  # the pending unit positions are written first
+        app.state.track_flusher = None
     from civicgrid.matters.intake import stop_committers
 
     await asyncio.to_thread(stop_committers)  # reports still queued are written first

@@ -50,6 +50,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.people.endpoints import router as people_router
     from civicgrid.people.orgs.endpoints import router as orgs_router
     from civicgrid.realtime.endpoints import router as realtime_router
+    from civicgrid.response.endpoints import router as response_router
     from civicgrid.worktime.endpoints import router as worktime_router
 
     install_authenticator(people_service)
@@ -70,6 +71,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(files_router)
     app.include_router(apiclients_router)
     app.include_router(hotline_router)
+    app.include_router(response_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

@@ -20,7 +20,7 @@ import io
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -30,13 +30,17 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from civicgrid.db import transaction
+from civicgrid.kit.clock import utcnow
 from civicgrid.matters.open311 import service as open311
+from civicgrid.workflow.engine import SYSTEM
 from tests.authz.test_permissions import _iter_routes, _requirements
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import auth_headers, login, make_org_unit_committed, make_role_committed, make_user_committed
 from tests.matters.conftest import Actor, Place, place_in
 from tests.matters.test_intake import png
 
+# The system acting city-wide, to make rows (the scoping helper needs a jurisdiction prefix).
+CITY = replace(SYSTEM, jurisdiction="4311")
 FIRST = "431102"  # 零陵区: where the rows are
 FIRST_COUNTY = "431102000000"
 OTHER_COUNTY = "431103000000"  # 冷水滩区: where the caller is
@@ -122,6 +126,46 @@ class FirstCounty:
                                       division_code=self.place.village, source_type="matter",
                                       source_id=self.matter_id).id
 
+    @cached_property
+    def response_units(self) -> tuple[str, str]:
+        """Two response units of a first-county station, signed on, placed near the place."""
+        from civicgrid.response import service as response
+        from civicgrid.response.index import index_for
+        from civicgrid.response.telemetry import Point, accept
+
+        station = make_org_unit_committed(self.engine, division_code=FIRST_COUNTY)
+        ids = []
+        with transaction(self.engine) as session:
+            for _ in range(2):
+                unit = response.create_unit(session, CITY, call_sign=f"走查快警-{uuid.uuid4().hex[:6]}",
+                                            unit_type="patrol_car", org_unit_id=station, members=[])
+                response.unit_action(session, CITY, unit.id, "sign_on", None)
+                ids.append(unit.id)
+        with transaction(self.engine, write=False) as session:
+            index = index_for(session)
+        accept(index, str(self.engine.url), [Point(u, utcnow(), self.place.lng, self.place.lat + 0.001) for u in ids])
+        return ids[0], ids[1]
+
+    @cached_property
+    def incident_id(self) -> str:
+        """An incident at the first county's place, with the first unit sent to it."""
+        from civicgrid.response import service as response
+
+        with transaction(self.engine) as session:
+            created = response.create_incident(session, CITY, category="public_order", priority=2,
+                                               lng=self.place.lng, lat=self.place.lat)
+            response.dispatch(session, CITY, created.incident.id, [self.response_units[0]])
+            return created.incident.id
+
+    @cached_property
+    def assignment_id(self) -> str:
+        from civicgrid.response import service as response
+
+        with transaction(self.engine, write=False) as session:
+            incident = response.repository.incident_by_id(session, self.incident_id, "test")
+            assert incident is not None
+            return response.assignments_of(session, incident)[0].id
+
 
 def _open311_client(engine: Engine, division_code: str, name: str) -> tuple[str, str]:
     with transaction(engine) as session:
@@ -143,6 +187,9 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "token": lambda rows, path: rows.open311_request[1],
     "unit_id": lambda rows, path: rows.unit_id,
     "alert_id": lambda rows, path: rows.alert_id,
+    "response_unit_id": lambda rows, path: rows.response_units[0],
+    "incident_id": lambda rows, path: rows.incident_id,
+    "assignment_id": lambda rows, path: rows.assignment_id,
 }
 """Path parameter name → the first-county row it names (given the route's path)."""
 
@@ -154,6 +201,8 @@ PARAM_VALUES: dict[str, str] = {
     # An inbox item belongs to its recipient, not to a division: anyone else gets 404, whatever
     # their jurisdiction (tests/inbox/test_inbox.py); this walk has no division to cross for it.
     "item_id": "0" * 32,
+    "unit_action": "sign_on",  # a response unit's action (the row is the {response_unit_id})
+    "incident_action": "handle",  # an incident's action (the row is the {incident_id})
 }
 """Path parameters that name no row of a division, and the value the walk sends."""
 
@@ -173,6 +222,10 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
     ("POST", "/api/v1/matters/{matter_id}/print"): lambda rows: {"json": {"purpose": "存档"}},
     ("POST", "/api/v1/org-units/{unit_id}/departments"): lambda rows: {
         "json": {"code": f"d{uuid.uuid4().hex[:6]}", "name": "治安组"}},
+    ("POST", "/api/v1/response/units/{response_unit_id}/positions"): lambda rows: {
+        "json": {"points": [{"lng": rows.place.lng, "lat": rows.place.lat}]}},
+    ("POST", "/api/v1/response/incidents/{incident_id}/dispatch"): lambda rows: {
+        "json": {"unit_ids": [rows.response_units[1]]}},
     ("POST", "/api/v1/matters/{matter_id}/photos"): lambda rows: {
         "files": {"file": ("a.png", io.BytesIO(png()), "image/png")}, "data": {"stage": "report"}},
 }

@@ -67,7 +67,7 @@ export const MODULES: ModuleEntry[] = [
     permissions: ['disputes.read', 'petitions.read'],
     built: false,
   },
-  { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: false },
+  { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },
   {
     key: 'volunteers',
     path: '/volunteers',

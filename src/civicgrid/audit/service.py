@@ -182,11 +182,18 @@ def record(session: Session, action: str, entity_type: str, entity_id: str | Non
     }])
 
 
+def audited(model: type[Base]) -> bool:
+    """Whether writes of ``model`` enter the chain: not when it opts out (``__audit__ = False``,
+    bookkeeping derived from audited rows) or is a telemetry table (``__telemetry__``, positions:
+    zero entries per report by design, DESIGN.md "Live data")."""
+    return bool(model.__audit__) and not model.__telemetry__
+
+
 def record_created(session: Session, model: type[Base], row: dict[str, Any]) -> None:
     """Queue the ``create`` entry of a row written with a Core ``INSERT`` (hot paths that skip the
     unit of work): the same entry the flush listener makes for an ORM insert, so the chain cannot
     tell the two apart. ``row`` must hold every column the insert wrote."""
-    if not model.__audit__:
+    if not audited(model):
         return
     columns, keys = _shape(model)
     after = {key: (REDACTED if redacted else _jsonable(row.get(key))) for key, redacted in columns}
@@ -329,18 +336,18 @@ def _entity_type(obj: Base) -> str:
 def _on_after_flush(session: Session, _ctx: UOWTransaction) -> None:
     entries: list[dict[str, Any]] = []
     for obj in session.new:
-        if isinstance(obj, Base) and type(obj).__audit__:
+        if isinstance(obj, Base) and audited(type(obj)):
             entries.append({"action": "create", "entity_type": _entity_type(obj), "entity_id": _identity(obj),
                             "division_code": _division(obj), "after": _columns(obj)})
     for obj in session.dirty:
-        if isinstance(obj, Base) and type(obj).__audit__ and session.is_modified(obj, include_collections=False):
+        if isinstance(obj, Base) and audited(type(obj)) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
             if after:
                 entries.append({"action": "update", "entity_type": _entity_type(obj),
                                 "entity_id": _identity(obj), "division_code": _division(obj),
                                 "before": before, "after": after})
     for obj in session.deleted:
-        if isinstance(obj, Base) and type(obj).__audit__:
+        if isinstance(obj, Base) and audited(type(obj)):
             entries.append({"action": "delete", "entity_type": _entity_type(obj), "entity_id": _identity(obj),
                             "division_code": _division(obj), "before": _columns(obj)})
     _queue(session, entries)

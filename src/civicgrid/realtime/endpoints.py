@@ -6,6 +6,8 @@ Client → server (JSON text frames)::
     {"action": "subscribe", "channel": "division:431102"}
     {"action": "unsubscribe", "channel": "division:431102"}
     {"action": "ping"}
+    {"action": "<registered>", ...}              a frame a domain registered (register_frame):
+                                                  e.g. "position" (rapid response: unit positions)
 
 Server → client::
 
@@ -26,6 +28,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket
@@ -43,6 +46,19 @@ router = APIRouter(tags=["realtime"])
 PING_SECONDS = 25.0
 REVALIDATE_SECONDS = 60.0
 CLOSE_TOO_SLOW = 1013
+
+FrameHandler = Callable[[WebSocket, Principal, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+_frame_handlers: dict[str, FrameHandler] = {}
+
+
+def register_frame(action: str, handler: FrameHandler) -> None:
+    """Let a domain take client → server frames of one ``action`` (a unit's positions, say) on the
+    one authenticated socket: ``await handler(websocket, principal, frame)`` runs on the event loop
+    (it must not block: hand database work to a thread or, better, do none) and may return a frame
+    to send back. An ``AppError`` it raises goes back as an ``error`` frame; the socket stays open."""
+    if action in ("auth", "subscribe", "unsubscribe", "ping"):
+        raise ValueError(f"frame action {action!r} is the hub's own")
+    _frame_handlers[action] = handler
 
 
 @router.websocket("/api/v1/ws")
@@ -109,6 +125,14 @@ class Connection:
                     self._error(sub, exc, channel=channel)
             elif action == "ping":
                 sub.push({"type": "pong", "at": utcnow().isoformat()})
+            elif isinstance(action, str) and action in _frame_handlers and isinstance(frame, dict):
+                try:
+                    reply = await _frame_handlers[action](self.websocket, self.principal, frame)
+                except AppError as exc:
+                    self._error(sub, exc, action=action)
+                else:
+                    if reply is not None:
+                        sub.push(reply)
             elif action == "auth":
                 self._error(sub, Invalid("已经登录", "Already authenticated", code="already_authenticated"))
             else:

@@ -1,0 +1,617 @@
+"""The rules of rapid response: units, incidents and their intake (desk, 110, matters), the
+recommendation by travel time, dispatch through the inbox, the assignment steps, the 1-3-5 ring
+of each incident and the figures. Services flush, never commit (the request does)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from civicgrid.alerts import service as alerts
+from civicgrid.authz.principal import Principal
+from civicgrid.db import after_commit
+from civicgrid.geo import service as geo
+from civicgrid.inbox import service as inbox
+from civicgrid.inbox.models import Kind
+from civicgrid.kit.clock import utcnow
+from civicgrid.kit.errors import AppError, Invalid, NotFound
+from civicgrid.realtime import hub
+from civicgrid.response import places, repository
+from civicgrid.response.index import Candidate, UnitEntry, UnitIndex, index_for
+from civicgrid.response.models import (
+    Assignment,
+    AssignmentStatus,
+    Incident,
+    IncidentSource,
+    IncidentStatus,
+    ResponseUnit,
+    UnitMember,
+    UnitStatus,
+    UnitType,
+)
+from civicgrid.response.params import get_params, great_circle_m
+from civicgrid.response.workflow import (
+    ASSIGNMENT_WORKFLOW,
+    INCIDENT_WORKFLOW,
+    UNIT_STATUS_ACTION,
+    UNIT_WORKFLOW,
+    ack_deadline,
+    unit_status_from,
+)
+from civicgrid.timers import service as timers
+from civicgrid.workflow.engine import SYSTEM
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+MERGE_METRES = 100.0
+MERGE_WITHIN = timedelta(minutes=10)
+STATION_TYPE = "police_station"
+
+RULE_PRIORITY = alerts.Rule("response.priority_one", "一级警情", "Priority-1 incident")
+RULE_NO_ACK = alerts.Rule("response.order_not_acknowledged", "派警指令60秒未确认", "Order not acknowledged in 60 s")
+RULE_RING_MISSED = alerts.Rule("response.ring_missed", "未达到快反圈时限", "Rapid-response ring missed",
+                               legal_basis="湖南省城市快警 1、3、5 分钟快反；永州 农村 15 分钟")
+
+
+def county_of(code: str) -> str:
+    return code[:6] + "000000"
+
+
+def _tier(principal: Principal) -> str:
+    """city / county / station: the tier of command a caller's jurisdiction gives."""
+    if principal.area_unit_id is None and len(principal.jurisdiction) <= 4:
+        return "city"
+    if principal.area_unit_id is None and len(principal.jurisdiction) <= 6:
+        return "county"
+    return "station"
+
+
+# ---------------------------------------------------------------- units
+
+
+def create_unit(session: Session, principal: Principal, *, call_sign: str, unit_type: str, org_unit_id: str,
+                members: Sequence[str]) -> ResponseUnit:
+    """Register a unit under an org unit of the caller's jurisdiction (off duty until it signs on)."""
+    if unit_type not in set(UnitType):
+        raise Invalid(f"未知警力类型：{unit_type}", f"Unknown unit type: {unit_type}", details={"field": "unit_type"})
+    org = repository.org_unit(session, org_unit_id)
+    if org is None or not principal.governs(org.division_code):
+        raise NotFound("机构", "org unit")
+    if repository.call_sign_taken(session, call_sign):
+        raise Invalid("呼号已被使用", "Call sign already in use", details={"field": "call_sign"})
+    unit = ResponseUnit(call_sign=call_sign, unit_type=unit_type, org_unit_id=org.id,
+                        division_code=org.division_code, created_at=utcnow())
+    UNIT_WORKFLOW.start(session, unit, principal, action="register", status=UnitStatus.OFF_DUTY)
+    session.flush()
+    for user_id in dict.fromkeys(members):
+        repository.add(session, UnitMember(unit_id=unit.id, user_id=user_id))
+    session.flush()
+    _index_after_commit(session, unit, list(dict.fromkeys(members)))
+    return unit
+
+
+def _index_after_commit(session: Session, unit: ResponseUnit, members: list[str] | None = None) -> None:
+    """Put the unit's committed state into this process's index."""
+    index = index_for(session)
+    if members is None:
+        entry = index.get(unit.id)
+        members_set = entry.members if entry is not None else frozenset()
+    else:
+        members_set = frozenset(members)
+    snapshot = UnitEntry(unit.id, unit.call_sign, unit.unit_type, unit.division_code, unit.org_unit_id,
+                         str(unit.status), members_set)
+    after_commit(session, lambda: index.put(snapshot))
+
+
+def get_unit(session: Session, principal: Principal, unit_id: str) -> ResponseUnit:
+    unit = repository.get_unit(session, principal, unit_id)
+    if unit is None and _is_member(session, principal, unit_id):
+        unit = repository.unit_by_id(session, unit_id, "a member reads their own unit")
+    if unit is None:
+        raise NotFound("警力单元", "unit")
+    return unit
+
+
+def _is_member(session: Session, principal: Principal, unit_id: str) -> bool:
+    return unit_id in repository.units_of_user(session, principal.user_id)
+
+
+def acting_for(principal: Principal, code: str) -> Principal:
+    """The caller acting as a member of a unit on a record the unit was sent to: the record's
+    code becomes their jurisdiction for this step (an assignment grants it; the timeline still
+    names them)."""
+    return replace(principal, jurisdiction=code, area=None, area_unit_id=None)
+
+
+def unit_action(session: Session, principal: Principal, unit_id: str, action: str, note: str | None) -> ResponseUnit:
+    """Sign on / off, stand down / up: a member for their unit, or a unit manager in scope."""
+    if action not in ("sign_on", "sign_off", "stand_down", "stand_up"):
+        raise Invalid("该状态由派警自动决定", "That status follows from the unit's assignments")
+    if _is_member(session, principal, unit_id):
+        unit = repository.unit_by_id(session, unit_id, "a member acts for their own unit")
+        assert unit is not None
+        actor = acting_for(principal, unit.division_code)
+    else:
+        unit = get_unit(session, principal, unit_id)
+        actor = principal
+    UNIT_WORKFLOW.transition(session, unit, action, actor, note=note)
+    session.flush()
+    _index_after_commit(session, unit)
+    return unit
+
+
+def list_units(session: Session, principal: Principal, *, status: str | None, limit: int,
+               offset: int) -> tuple[int, list[ResponseUnit]]:
+    return repository.list_units(session, principal, status=status, limit=limit, offset=offset)
+
+
+def members_of(session: Session, unit_ids: Sequence[str]) -> dict[str, list[str]]:
+    return repository.members_of(session, unit_ids)
+
+
+def derive_unit_status(session: Session, unit_id: str) -> None:
+    """Move the unit to the status its live assignments give it (a system step on its timeline)."""
+    unit = repository.unit_by_id(session, unit_id, "a unit's status derives from its assignments")
+    if unit is None:
+        return
+    target = unit_status_from(repository.active_assignments_of_unit(session, unit_id))
+    current = UnitStatus(unit.status)
+    if target is None:
+        if current in (UnitStatus.ASSIGNED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
+            UNIT_WORKFLOW.transition(session, unit, "released", SYSTEM)
+    elif target != current:
+        UNIT_WORKFLOW.transition(session, unit, UNIT_STATUS_ACTION[target], SYSTEM)
+    session.flush()
+    _index_after_commit(session, unit)
+
+
+def unit_index(session: Session) -> UnitIndex:
+    return index_for(session)
+
+
+# ---------------------------------------------------------------- incidents
+
+
+@dataclass
+class Created:
+    incident: Incident
+    recommendations: list[Candidate]
+    merge_candidates: list[Incident] = field(default_factory=list)
+    auto_dispatched: list[Assignment] = field(default_factory=list)
+
+
+def _number(session: Session, at: datetime) -> str:
+    day = at.astimezone(LOCAL)
+    start = day.replace(hour=0, minute=0, second=0, microsecond=0)
+    seq = repository.count_incidents_since(session, start) + 1
+    return f"JQ{day:%Y%m%d}{seq:05d}"
+
+
+def _locate(session: Session, lng: float, lat: float) -> str:
+    grid = geo.locate_code(session, lng, lat)
+    if grid is None:
+        raise Invalid("该位置不在本市任何网格内", "The place lies in no grid of the city",
+                      details={"field": "lng"})
+    return grid
+
+
+def create_incident(session: Session, principal: Principal, *, category: str, priority: int, lng: float,
+                    lat: float, summary: str = "", source: str = IncidentSource.DESK, source_ref: str | None = None,
+                    source_clock: dict[str, Any] | None = None, call_received_at: datetime | None = None,
+                    k: int | None = None) -> Created:
+    """Receive an incident: locate it (grid → station area → county), classify its place (urban
+    class, ring zone and target), start its life cycle, propose merges (the same place ± 100 m
+    within 10 minutes), raise a priority-1 incident to the county view, rank the available units
+    by ETA, and dispatch the first when the category says so."""
+    params = get_params()
+    if category not in params.categories:
+        raise Invalid(f"未知警情类别：{category}", f"Unknown incident category: {category}",
+                      details={"field": "category"})
+    grid = _locate(session, lng, lat)
+    if not principal.governs(grid):
+        raise Invalid("该位置不在您的管辖范围内", "The place lies outside your jurisdiction", details={"field": "lng"})
+    now = utcnow()
+    zone, klass = places.ring_zone(session, grid, lng, lat)
+    target = params.ring_target(zone, priority) or params.ring_target("town", priority) or 300
+    incident = Incident(
+        number=_number(session, now), category=category, priority=priority, summary=summary, lng=lng, lat=lat,
+        division_code=grid, county_code=county_of(grid), station_id=repository.station_of_grid(session, grid),
+        urban_class=klass, source=str(source), source_ref=source_ref,
+        source_clock=(json.dumps(source_clock, ensure_ascii=False, sort_keys=True, default=str)
+                      if source_clock else None),
+        call_received_at=call_received_at or now, ring_zone=zone, ring_target_seconds=target,
+        ring_basis=params.ring_basis, created_by=principal.user_id or None, created_at=now)
+    merge = [i for i in repository.nearby_open_incidents(session, lng, lat, now - MERGE_WITHIN, 0.002)
+             if great_circle_m(lng, lat, i.lng, i.lat) <= MERGE_METRES and principal.governs(i.division_code)]
+    INCIDENT_WORKFLOW.start(session, incident, principal, action="receive", status=IncidentStatus.RECEIVED,
+                            data={"source": str(source), "source_ref": source_ref, "zone": zone,
+                                  "target_seconds": target})
+    session.flush()
+    if priority == 1:
+        alerts.raise_alert(session, rule=RULE_PRIORITY, level="orange",
+                           reasons=[alerts.Reason(f"一级警情 {incident.number}：{summary[:60]}",
+                                                  f"Priority-1 incident {incident.number}")],
+                           division_code=incident.county_code, source_type="response_incident",
+                           source_id=incident.id, source_label=incident.number, ack_within=timedelta(minutes=5))
+    recommendations = recommend(session, incident, k=k)
+    created = Created(incident, recommendations, merge)
+    if params.categories[category].get("auto_dispatch"):
+        first = next((c for c in recommendations if not c.cross_border), None)
+        if first is not None:
+            created.auto_dispatched = dispatch(session, principal, incident.id, [first.unit_id])
+    return created
+
+
+def recommend(session: Session, incident: Incident, *, k: int | None = None,
+              types: Iterable[str] | None = None) -> list[Candidate]:
+    """The available units that reach the incident first, by ETA (the in-memory index)."""
+    params = get_params()
+    return index_for(session).nearest(incident.lng, incident.lat, county=incident.county_code[:6],
+                                      urban_class=incident.urban_class, params=params, k=k or params.k,
+                                      types=frozenset(types) if types else None)
+
+
+def receive_110(session: Session, principal: Principal, items: Sequence[dict[str, Any]]) -> list[Created]:
+    """Incidents from the 110 call-handling system: each keeps its 110 incident number
+    (``number_110``) and the source's clock points (``clock``: ``call_received_at`` and any other
+    the source gives, ISO times). A number already received answers the incident it made
+    (idempotent), without recommendations."""
+    out: list[Created] = []
+    for item in items:
+        existing = repository.incident_by_source(session, IncidentSource.CALL_110, str(item["number_110"]))
+        if existing is not None:
+            out.append(Created(existing, []))
+            continue
+        clock = dict(item.get("clock") or {})
+        received = clock.get("call_received_at")
+        out.append(create_incident(
+            session, principal, category=item["category"], priority=int(item["priority"]), lng=float(item["lng"]),
+            lat=float(item["lat"]), summary=str(item.get("summary") or ""), source=IncidentSource.CALL_110,
+            source_ref=str(item["number_110"]), source_clock=clock,
+            call_received_at=received if isinstance(received, datetime) else
+            (datetime.fromisoformat(received) if received else None)))
+    return out
+
+
+def _user_units(session: Session, principal: Principal) -> list[str]:
+    return repository.units_of_user(session, principal.user_id) if principal.user_id else []
+
+
+def get_incident(session: Session, principal: Principal, incident_id: str) -> Incident:
+    """An incident in the caller's jurisdiction, or one a unit of theirs is sent to (until
+    released); 404 otherwise."""
+    incident = repository.get_incident(session, principal, incident_id, _user_units(session, principal))
+    if incident is None:
+        raise NotFound("警情", "incident")
+    return incident
+
+
+def list_incidents(session: Session, principal: Principal, *, statuses: Sequence[str] | None, limit: int,
+                   offset: int) -> tuple[int, list[Incident]]:
+    return repository.list_incidents(session, principal, statuses=statuses, limit=limit, offset=offset,
+                                     user_units=_user_units(session, principal))
+
+
+def assignments_of(session: Session, incident: Incident) -> list[Assignment]:
+    return repository.assignments_of(session, incident.id)
+
+
+def timeline(session: Session, incident: Incident) -> list[Any]:
+    return repository.timeline_of(session, "response_incident", incident.id)
+
+
+def _scoped_incident(session: Session, principal: Principal, incident_id: str) -> Incident:
+    incident = repository.get_incident(session, principal, incident_id)
+    if incident is None:
+        raise NotFound("警情", "incident")
+    return incident
+
+
+def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids: Sequence[str]) -> list[Assignment]:
+    """Send units (派警): an assignment per unit, its order in each member's inbox (acknowledge,
+    re-pushed at 15 s, raised at 60 s), a 60 s acknowledgement deadline, the incident to
+    ``dispatched``. Only available units; a unit of another county needs the county or city tier."""
+    incident = _scoped_incident(session, principal, incident_id)
+    if incident.status not in (IncidentStatus.RECEIVED, IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE):
+        raise AppError("该警情已结束，不能派警", "The incident is no longer open", status=409, code="incident_closed")
+    if not unit_ids:
+        raise Invalid("请选择要派出的警力", "Choose at least one unit", details={"field": "unit_ids"})
+    params = get_params()
+    index = index_for(session)
+    units = repository.units_by_ids(session, unit_ids)
+    members = repository.members_of(session, list(units))
+    made: list[Assignment] = []
+    now = utcnow()
+    for unit_id in dict.fromkeys(unit_ids):
+        unit = units.get(unit_id)
+        if unit is None:
+            raise NotFound("警力单元", "unit")
+        if unit.status != UnitStatus.AVAILABLE:
+            raise AppError(f"{unit.call_sign} 当前不可派（{unit.status}）",
+                           f"{unit.call_sign} is not available ({unit.status})", status=409, code="unit_not_available")
+        cross = not unit.division_code.startswith(incident.county_code[:6])
+        if cross and _tier(principal) == "station":
+            raise AppError("跨区域调派须由县（区）局或市局指挥台下令",
+                           "Dispatching a unit of another county needs the county or city tier",
+                           status=403, code="cross_border_needs_higher_tier")
+        entry = index.get(unit.id)
+        distance = eta = None
+        if entry is not None and entry.lng is not None and entry.lat is not None:
+            d = great_circle_m(incident.lng, incident.lat, entry.lng, entry.lat)
+            distance, eta = int(d), int(params.eta_seconds(unit.unit_type, incident.urban_class, d))
+        assignment = Assignment(incident_id=incident.id, unit_id=unit.id, division_code=incident.division_code,
+                                cross_border=cross, eta_seconds=eta, distance_m=distance,
+                                ordered_by=principal.user_id or None, ordered_at=now)
+        ASSIGNMENT_WORKFLOW.start(session, assignment, principal, action="order", status=AssignmentStatus.ORDERED,
+                                  data={"unit": unit.call_sign, "eta_seconds": eta, "cross_border": cross},
+                                  deadlines=ack_deadline)
+        session.flush()
+        items = inbox.send(session, recipients=members.get(unit.id, []), kind=Kind.ORDER,
+                           title=(f"派警：{incident.number} {params.categories[incident.category]['zh']}",
+                                  f"Dispatch: {incident.number} {params.categories[incident.category]['en']}"),
+                           body=(incident.summary, incident.summary), link=("response_assignment", assignment.id),
+                           division_code=incident.division_code, needs_ack=True, sender_id=principal.user_id or None)
+        assignment.order_item_ids = json.dumps([i.id for i in items])
+        made.append(assignment)
+    if incident.status == IncidentStatus.RECEIVED:
+        INCIDENT_WORKFLOW.transition(session, incident, "dispatch", principal,
+                                     data={"units": [units[u].call_sign for u in dict.fromkeys(unit_ids)]})
+    session.flush()
+    for unit_id in dict.fromkeys(unit_ids):
+        derive_unit_status(session, unit_id)
+    _notify_units(session, incident)
+    return made
+
+
+def _notify_units(session: Session, incident: Incident) -> None:
+    """Push the incident's state to the members of units sent to it (their user channels: an
+    assignment grants the pushes whatever the member's jurisdiction)."""
+    live = [a for a in repository.assignments_of(session, incident.id) if a.status != AssignmentStatus.RELEASED]
+    members = repository.members_of(session, [a.unit_id for a in live])
+    for user_id in {m for ms in members.values() for m in ms}:
+        hub.publish(session, channel=f"user:{user_id}", event="response.incident",
+                    data={"id": incident.id, "number": incident.number, "status": str(incident.status)},
+                    division_code=None)
+
+
+def assignment_action(session: Session, principal: Principal, assignment_id: str, action: str, *,
+                      note: str | None = None, lng: float | None = None, lat: float | None = None) -> Assignment:
+    """A step of an assignment: acknowledge / depart / arrive / release by a member of its unit
+    (whatever their jurisdiction), or release by a commander who sees the incident."""
+    assignment = repository.get_assignment(session, assignment_id, "checked below: the unit's member or the "
+                                           "incident's scope")
+    if assignment is None:
+        raise NotFound("派警", "assignment")
+    incident = repository.incident_by_id(session, assignment.incident_id, "the assignment's own incident")
+    assert incident is not None
+    member = _is_member(session, principal, assignment.unit_id) and principal.can("dispatch.respond")
+    if member:
+        actor = acting_for(principal, assignment.division_code)
+    elif repository.get_incident(session, principal, incident.id) is not None:
+        actor = principal
+    else:
+        raise NotFound("派警", "assignment")
+    ASSIGNMENT_WORKFLOW.transition(session, assignment, action, actor, note=note, lng=lng, lat=lat)
+    session.flush()
+    if action == "acknowledge":
+        if incident.acknowledged_at is None:
+            incident.acknowledged_at = assignment.acknowledged_at
+        _settle_order_items(session, principal, assignment, member)
+    elif action == "depart":
+        _settle_order_items(session, principal, assignment, member)
+    elif action == "arrive":
+        if incident.acknowledged_at is None:
+            incident.acknowledged_at = assignment.acknowledged_at
+        _settle_order_items(session, principal, assignment, member)
+        _arrived(session, actor, incident, assignment)
+    session.flush()
+    derive_unit_status(session, assignment.unit_id)
+    _notify_units(session, incident)
+    return assignment
+
+
+def _settle_order_items(session: Session, principal: Principal, assignment: Assignment, member: bool) -> None:
+    """The order is acknowledged: the member's own inbox item is acknowledged, and the re-push and
+    raise of the other members' copies stop (one member answers for the unit)."""
+    for item_id in json.loads(assignment.order_item_ids or "[]"):
+        if member:
+            try:
+                inbox.acknowledge(session, principal, item_id)
+                continue
+            except NotFound:
+                pass
+        timers.cancel(session, inbox.repush_key(item_id))
+        timers.cancel(session, inbox.raise_key(item_id))
+
+
+def _arrived(session: Session, actor: Principal, incident: Incident, assignment: Assignment) -> None:
+    """First unit on scene: the incident is on scene and its ring is decided; later units are
+    reinforcement."""
+    at = assignment.on_scene_at or utcnow()
+    if incident.first_on_scene_at is None and incident.status == IncidentStatus.DISPATCHED:
+        assignment.wave = "first"
+        INCIDENT_WORKFLOW.transition(session, incident, "arrive", actor, data={"unit_id": assignment.unit_id})
+        incident.first_on_scene_at = at
+        _decide_ring(session, incident)
+    else:
+        assignment.wave = "reinforcement"
+        if incident.reinforcement_on_scene_at is None:
+            incident.reinforcement_on_scene_at = at
+
+
+def _decide_ring(session: Session, incident: Incident) -> None:
+    start = incident.call_received_at if incident.ring_basis == "call" else (incident.dispatched_at
+                                                                              or incident.call_received_at)
+    assert incident.first_on_scene_at is not None
+    incident.arrival_seconds = max(0, round((incident.first_on_scene_at - start).total_seconds()))
+    incident.ring_hit = incident.arrival_seconds <= incident.ring_target_seconds
+    if not incident.ring_hit:
+        alerts.raise_alert(session, rule=RULE_RING_MISSED, level="yellow",
+                           reasons=[alerts.Reason(
+                               f"{incident.number} 到场用时 {incident.arrival_seconds} 秒，超过 "
+                               f"{incident.ring_target_seconds} 秒时限（{incident.ring_zone}）",
+                               f"{incident.number} arrived after {incident.arrival_seconds} s, over the "
+                               f"{incident.ring_target_seconds} s target ({incident.ring_zone})")],
+                           division_code=incident.county_code, source_type="response_incident",
+                           source_id=incident.id, source_label=incident.number)
+
+
+def ack_overdue(session: Session, assignment_id: str) -> None:
+    """Timer: the order was not acknowledged within 60 s — raise the incident to the county view."""
+    assignment = repository.get_assignment(session, assignment_id, "the acknowledgement timer acts for the system")
+    if assignment is None or assignment.status != AssignmentStatus.ORDERED:
+        return
+    incident = repository.incident_by_id(session, assignment.incident_id, "the acknowledgement timer")
+    if incident is None:
+        return
+    unit = repository.unit_by_id(session, assignment.unit_id, "the acknowledgement timer names the unit")
+    sign = unit.call_sign if unit is not None else assignment.unit_id
+    alerts.raise_alert(session, rule=RULE_NO_ACK, level="orange",
+                       reasons=[alerts.Reason(f"{sign} 60 秒内未确认派警指令（{incident.number}）",
+                                              f"{sign} did not acknowledge the order within 60 s ({incident.number})")],
+                       division_code=incident.county_code, source_type="response_assignment",
+                       source_id=assignment.id, source_label=incident.number, ack_within=timedelta(minutes=5))
+
+
+def incident_action(session: Session, principal: Principal, incident_id: str, action: str, *,
+                    note: str | None = None, data: dict[str, Any] | None = None) -> Incident:
+    """handle / file_report (the response report) / close / cancel / transfer / merge; a member of
+    a unit sent to it may handle it and file the report."""
+    data = dict(data or {})
+    incident = repository.get_incident(session, principal, incident_id)
+    actor = principal
+    if incident is None:
+        user_units = _user_units(session, principal)
+        incident = repository.get_incident(session, principal, incident_id, user_units)
+        if incident is None:
+            raise NotFound("警情", "incident")
+        if action not in ("handle", "file_report"):
+            raise NotFound("警情", "incident")
+        actor = acting_for(principal, incident.division_code)
+    if action == "merge":
+        target = repository.get_incident(session, principal, str(data.get("merged_into") or ""))
+        if target is None:
+            raise Invalid("要并入的警情不存在", "The incident to merge into does not exist",
+                          details={"field": "merged_into"})
+    INCIDENT_WORKFLOW.transition(session, incident, action, actor, note=note, data=data)
+    session.flush()
+    if incident.status in (IncidentStatus.CANCELLED, IncidentStatus.TRANSFERRED, IncidentStatus.MERGED,
+                           IncidentStatus.CLOSED):
+        for assignment in repository.assignments_of(session, incident.id):
+            if assignment.status != AssignmentStatus.RELEASED:
+                ASSIGNMENT_WORKFLOW.transition(session, assignment, "release", SYSTEM,
+                                               note=f"警情{incident.status} / incident {incident.status}")
+                session.flush()
+                derive_unit_status(session, assignment.unit_id)
+    _notify_units(session, incident)
+    return incident
+
+
+def allowed_incident_actions(incident: Incident, principal: Principal) -> list[str]:
+    return INCIDENT_WORKFLOW.allowed_actions(incident, principal)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _percentile(values: list[int], q: float) -> float | None:
+    """Nearest-rank percentile (docs/figures.md): the smallest value with at least q of the values at or below."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(q * 100) * len(ordered) // 100))
+    return float(ordered[rank - 1])
+
+
+@dataclass
+class RingFigure:
+    key: str
+    incidents: int = 0
+    arrived: int = 0
+    within: int = 0
+    arrivals: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "incidents": self.incidents, "arrived": self.arrived, "within_target": self.within,
+                "share_within_target": (self.within / self.arrived) if self.arrived else None,
+                "median_arrival_seconds": statistics.median(self.arrivals) if self.arrivals else None,
+                "p90_arrival_seconds": _percentile(self.arrivals, 0.9)}
+
+
+GROUPS = ("county", "station", "ring", "category", "hour")
+
+
+def ring_figures(session: Session, principal: Principal, *, start: datetime, end: datetime,
+                 by: str) -> list[dict[str, Any]]:
+    """The 1-3-5 figures of the incidents received in [start, end) that the caller may see, grouped
+    by county, station, ring zone, category or local hour of the call (docs/figures.md)."""
+    if by not in GROUPS:
+        raise Invalid(f"分组须为 {'、'.join(GROUPS)} 之一", f"by must be one of {', '.join(GROUPS)}",
+                      details={"field": "by"})
+    groups: dict[str, RingFigure] = defaultdict(lambda: RingFigure(""))
+    for incident in repository.incidents_for_figures(session, principal, start, end):
+        if incident.status in (IncidentStatus.CANCELLED, IncidentStatus.MERGED):
+            continue
+        key = {"county": incident.county_code, "station": incident.station_id or "",
+               "ring": incident.ring_zone, "category": incident.category,
+               "hour": f"{incident.call_received_at.astimezone(LOCAL).hour:02d}"}[by]
+        figure = groups[key]
+        figure.key = key
+        figure.incidents += 1
+        if incident.arrival_seconds is not None:
+            figure.arrived += 1
+            figure.arrivals.append(incident.arrival_seconds)
+            figure.within += 1 if incident.ring_hit else 0
+    return [groups[k].as_dict() for k in sorted(groups)]
+
+
+# ---------------------------------------------------------------- positions
+
+
+def report_positions(index: UnitIndex, url: str, principal: Principal, unit_id: str,
+                     points: Sequence[tuple[float, float, datetime | None, float | None, float | None]]) -> int:
+    """Positions of a unit from one of its members (a REST call or a WebSocket frame): telemetry
+    (:mod:`civicgrid.response.telemetry`) — the index moves now, the track is written in the next
+    batch, no request transaction, no audit entry. A member of the unit, or a caller whose
+    jurisdiction holds the unit (a station's vehicle terminal account); anyone else gets 404."""
+    from civicgrid.response import telemetry
+
+    entry = index.get(unit_id)
+    if entry is None or not (principal.user_id in entry.members or principal.governs(entry.division_code)):
+        raise NotFound("警力单元", "unit")
+    now = utcnow()
+    batch = [telemetry.Point(unit_id, at or now, lng, lat, speed, heading) for lng, lat, at, speed, heading in points]
+    return telemetry.accept(index, url, batch)
+
+
+# ---------------------------------------------------------------- ring zones
+
+
+def create_zone(session: Session, principal: Principal, *, zone: str, label: str, division_code: str,
+                polygon: dict[str, Any]) -> Any:
+    """Draw a key-site or central-city zone (a GeoJSON polygon, WGS-84) in the caller's jurisdiction;
+    it overrides the default zone of the places it covers for incidents received from now on."""
+    from shapely.geometry import mapping
+
+    from civicgrid.response.models import RingZone
+
+    if not principal.governs(division_code):
+        raise NotFound("区划", "division")
+    geom = geo.area_polygon(polygon)
+    row = RingZone(zone=zone, label=label, division_code=division_code, polygon=json.dumps(mapping(geom)),
+                   active=True, created_at=utcnow())
+    repository.add(session, row)
+    session.flush()
+    after_commit(session, places.forget_zones)
+    return row
+
+
+def list_zones(session: Session, principal: Principal) -> list[Any]:
+    return repository.list_zones(session, principal)
