@@ -7,6 +7,7 @@ Outside CI a PostgreSQL URL that cannot be reached skips the run with a message;
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
@@ -27,9 +28,11 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _fresh_postgres(base_url: str) -> tuple[str, str]:
-    """Create a throw-away database on the server; return (url, name)."""
+    """Create a throw-away database on the server; return (url, name). Under pytest-xdist each
+    worker makes its own (the name says which: gw0, gw1, ...; "main" without xdist)."""
     url = make_url(base_url)
-    name = f"civicgrid_test_{uuid.uuid4().hex[:10]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"civicgrid_test_{worker}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -206,3 +209,20 @@ def _fresh_calendar_cache() -> Iterator[None]:
 
     forget()
     index.forget()  # a rolled-back import must not leave its grids in the process index
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API keeps its asyncio loop set as the main thread's running loop for as
+    long as the session's Chromium lives, so under pytest-xdist a test that a worker runs after a
+    browser test would look as if it ran on the event loop (the app refuses database calls
+    there: kit.statements). Tests that do not drive the browser run with that loop unset."""
+    loop = asyncio._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
