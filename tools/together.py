@@ -38,8 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, command in jobs.items():
         log = args.logs / f"{name}.log"
         with log.open("wb") as out:
-            process = subprocess.Popen(["bash", "-c", command], stdout=out, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            process = subprocess.Popen(
+                ["bash", "-c", command],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         running[name] = (process, log, time.monotonic())
         print(f"[together] {name}: started `{command}` (log: {log})", flush=True)
 
