@@ -8,6 +8,7 @@ Outside CI a PostgreSQL URL that cannot be reached skips the run with a message;
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import threading
@@ -15,7 +16,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,6 +28,24 @@ from civicgrid.db import dispose_engines, get_engine
 from civicgrid.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# httpx's module functions (httpx.get, httpx.post, ...) give up after 5 s by default: shorter
+# than a first request that builds a process cache (the grid index) on a 2-core machine running
+# the suite's parallel workers. Calls that name no timeout wait up to 60 s here.
+HTTP_TIMEOUT = 60.0
+
+
+def _patient(function: Any) -> Any:
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return function(*args, **kwargs)
+
+    return call
+
+
+for _name in ("request", "stream", "get", "options", "head", "post", "put", "patch", "delete"):
+    setattr(httpx, _name, _patient(getattr(httpx, _name)))
 
 
 def _fresh_postgres(base_url: str) -> tuple[str, str]:
