@@ -155,10 +155,14 @@ def start_server(app: object) -> LiveServer:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    # Startup (the app's lifespan: realtime backend, caches) can take long on a 2-core machine
+    # running several workers; a server that failed shows as a dead thread at once.
+    deadline = time.monotonic() + 120
     while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live server did not start")
+        if not thread.is_alive():
+            raise RuntimeError("live server did not start (its thread ended: see the log above)")
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start within 120 s")
         time.sleep(0.05)
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
 
