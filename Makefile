@@ -21,6 +21,14 @@ WEB_BUILT := src/civicgrid/static/index.html
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 # Extra pytest arguments for both passes, e.g. `make test PYTEST_ARGS="-x -k audit"`.
 PYTEST_ARGS ?=
+# Each pass runs on pytest-xdist workers, every worker with its own database, live server and
+# clock (tests/conftest.py); PYTEST_WORKERS=0 runs a pass in one process. Without pytest-xdist
+# installed (a venv older than pyproject.toml) the passes run in one process each.
+PYTEST_WORKERS ?= 2
+HAVE_XDIST = $(shell $(BIN)/python -c 'import xdist' 2>/dev/null && echo yes)
+XDIST_ARGS = $(if $(and $(HAVE_XDIST),$(filter-out 0,$(PYTEST_WORKERS))),-n $(PYTEST_WORKERS) --dist loadgroup)
+# Where `make pytest` writes each pass's log (printed whole when the pass ends).
+TEST_LOGS := test-artifacts/logs
 IN_CI := $(filter 1 true TRUE True yes,$(CI))
 # Connects once to PG_TEST_URL (an SQLAlchemy URL); on failure prints the reason on one line.
 define PG_PROBE
@@ -43,7 +51,7 @@ help:
 	@echo "make web        build the web console into src/civicgrid/static"
 	@echo "make lint       ruff check, then the structure checks in tools/lint/"
 	@echo "make typecheck  mypy"
-	@echo "make pytest     the test suite only (SQLite, then PostgreSQL at PG_TEST_URL when it answers)"
+	@echo "make pytest     the test suite only: SQLite and PostgreSQL (PG_TEST_URL, when it answers) passes at once"
 	@echo "make fuzz       schemathesis over the live API as sysadmin and volunteer, 240 s, fails on any 5xx (run by make test when CI=true)"
 	@echo "make bench      run every benchmark in bench/"
 	@echo "make clean      remove .venv, node_modules, the built console and caches (keeps var/, your data)"
@@ -107,26 +115,32 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# In CI the schema fuzzing runs beside the two test passes (it fuzzes its own server for a fixed
+# time); outside CI `make fuzz` runs it alone.
 test: install web
 	@$(MAKE) lint
 	@$(MAKE) typecheck
-	@$(MAKE) pytest
-	@if [ -n "$(IN_CI)" ]; then $(MAKE) fuzz; else echo "schema fuzzing skipped outside CI (make fuzz runs it)"; fi
+	@if [ -n "$(IN_CI)" ]; then $(MAKE) pytest FUZZ_TOO=1; \
+	else $(MAKE) pytest; echo "schema fuzzing skipped outside CI (make fuzz runs it)"; fi
 
+# The SQLite and PostgreSQL passes run at the same time, each into $(TEST_LOGS)/<pass>.log,
+# and each log is printed whole when its pass ends (tools/together.py); the 15 slowest tests of
+# each pass are at the end of its log.
 pytest: install web
-	@$(MAKE) pytest-sqlite
-	@$(MAKE) pytest-postgres
+	@$(BIN)/python tools/together.py --logs $(TEST_LOGS) \
+		sqlite='$(MAKE) pytest-sqlite' postgres='$(MAKE) pytest-postgres' \
+		$(if $(FUZZ_TOO),fuzz='$(MAKE) fuzz')
 
 pytest-sqlite: install
-	@echo "== test suite on SQLite (browser tests included) =="
-	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)
+	@echo "== test suite on SQLite (browser tests included) $(XDIST_ARGS) =="
+	$(BIN)/pytest -q --durations=15 $(XDIST_ARGS) $(PYTEST_ARGS)
 
 # Outside CI a PostgreSQL server that does not answer skips this pass with a message; in CI
 # (CI=true) it fails the run. Browser tests already ran in the SQLite pass.
 pytest-postgres: install
 	@if reason=$$(PG_TEST_URL='$(PG_TEST_URL)' $(BIN)/python -c "$$PG_PROBE" 2>&1); then \
-		echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="; \
-		CIVICGRID_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -q --durations=15 -m "not browser" $(PYTEST_ARGS); \
+		echo "== test suite on PostgreSQL ($(PG_TEST_URL)) $(XDIST_ARGS) =="; \
+		CIVICGRID_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/pytest -q --durations=15 -m "not browser" $(XDIST_ARGS) $(PYTEST_ARGS); \
 	elif [ -n "$(IN_CI)" ]; then \
 		echo "PostgreSQL not reachable at $(PG_TEST_URL): $$reason"; \
 		echo "CI=true requires the PostgreSQL run: failing."; exit 1; \

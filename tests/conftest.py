@@ -7,6 +7,8 @@ Outside CI a PostgreSQL URL that cannot be reached skips the run with a message;
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import socket
 import threading
@@ -14,7 +16,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,11 +29,31 @@ from civicgrid.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# httpx's module functions (httpx.get, httpx.post, ...) give up after 5 s by default: shorter
+# than a first request that builds a process cache (the grid index) on a 2-core machine running
+# the suite's parallel workers. Calls that name no timeout wait up to 60 s here.
+HTTP_TIMEOUT = 60.0
+
+
+def _patient(function: Any) -> Any:
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        return function(*args, **kwargs)
+
+    return call
+
+
+for _name in ("request", "stream", "get", "options", "head", "post", "put", "patch", "delete"):
+    setattr(httpx, _name, _patient(getattr(httpx, _name)))
+
 
 def _fresh_postgres(base_url: str) -> tuple[str, str]:
-    """Create a throw-away database on the server; return (url, name)."""
+    """Create a throw-away database on the server; return (url, name). Under pytest-xdist each
+    worker makes its own (the name says which: gw0, gw1, ...; "main" without xdist)."""
     url = make_url(base_url)
-    name = f"civicgrid_test_{uuid.uuid4().hex[:10]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"civicgrid_test_{worker}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -136,10 +160,14 @@ def start_server(app: object) -> LiveServer:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    # Startup (the app's lifespan: realtime backend, caches) can take long on a 2-core machine
+    # running several workers; a server that failed shows as a dead thread at once.
+    deadline = time.monotonic() + 120
     while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live server did not start")
+        if not thread.is_alive():
+            raise RuntimeError("live server did not start (its thread ended: see the log above)")
+        if time.monotonic() > deadline:
+            raise RuntimeError("live server did not start within 120 s")
         time.sleep(0.05)
     return LiveServer(f"http://127.0.0.1:{port}", server, thread)
 
@@ -211,3 +239,20 @@ def _fresh_calendar_cache() -> Iterator[None]:
 
     forget()
     index.forget()  # a rolled-back import must not leave its grids in the process index
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API keeps its asyncio loop set as the main thread's running loop for as
+    long as the session's Chromium lives, so under pytest-xdist a test that a worker runs after a
+    browser test would look as if it ran on the event loop (the app refuses database calls
+    there: kit.statements). Tests that do not drive the browser run with that loop unset."""
+    loop = asyncio._get_running_loop()
+    if loop is None or "browser" in request.fixturenames:
+        yield
+        return
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)

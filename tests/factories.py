@@ -127,7 +127,7 @@ def assert_out_of_scope_404(base_url: str, token: str, path: str, method: str = 
                             json: object | None = None) -> None:
     """A row outside the caller's jurisdiction answers 404 — the same body as a row that does not
     exist, so nothing leaks. Call it with a path naming a real row of another jurisdiction."""
-    response = httpx.request(method, f"{base_url}{path}", headers=auth_headers(token), json=json)
+    response = httpx.request(method, f"{base_url}{path}", headers=auth_headers(token), json=json, timeout=30)
     assert response.status_code == 404, (
         f"{method} {path}: expected 404, got {response.status_code} {response.text}")
     assert response.json()["error"]["code"] == "not_found", response.text

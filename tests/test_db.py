@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -65,23 +66,26 @@ def test_processes_sharing_a_sqlite_file_take_turns_to_write(tmp_path: Path) -> 
     for exactly as long as it holds it, then go at once."""
     database = tmp_path / "turns.sqlite3"
     engine = make_engine(f"sqlite:///{database}")
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from civicgrid.db import ProcessLock\n"
-        f"lock = ProcessLock(Path({str(database) + '.write-lock'!r}))\n"
-        "lock.acquire(); print('held', flush=True); time.sleep(0.6); lock.release(); print('free', flush=True)\n"
-    )], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        started = time.monotonic()
+    holder = _hold_write_lock(database)
+    finished: list[float] = []
+
+    def write() -> None:
         with transaction(engine) as session:
             session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
-        waited = time.monotonic() - started
-        assert holder.stdout.readline().strip() == "free"
-        assert 0.4 < waited < 5
+        finished.append(time.monotonic())
+
+    writer = threading.Thread(target=write)
+    try:
+        writer.start()
+        writer.join(0.5)
+        assert writer.is_alive() and not finished  # waiting for the other process's turn
+        let_go_at = time.monotonic()
+        holder.let_go()
+        writer.join(10)
+        assert len(finished) == 1 and finished[0] > let_go_at  # went only once the other let go
+        assert finished[0] - let_go_at < 5  # and then at once, not after a busy-wait's sleep
     finally:
-        holder.wait(timeout=10)
+        holder.close()
         engine.dispose()
 
 
@@ -91,7 +95,8 @@ def test_an_idle_postgresql_connection_is_pinged_and_a_dead_one_replaced(db_url:
     past the window is pinged, and a dead one is replaced before anyone gets it."""
     if not db_url.startswith("postgresql"):
         pytest.skip("the PostgreSQL pass runs this")
-    monkeypatch.setattr(civicgrid.db, "PING_AFTER_IDLE_SECONDS", 0.2)
+    # A window no scheduling delay reaches; "idle past it" is made by ageing the pool's own stamp.
+    monkeypatch.setattr(civicgrid.db, "PING_AFTER_IDLE_SECONDS", 600.0)
     engine = make_engine(db_url)
     killer = create_engine(db_url, poolclass=NullPool)
     pings: list[object] = []
@@ -101,22 +106,31 @@ def test_an_idle_postgresql_connection_is_pinged_and_a_dead_one_replaced(db_url:
         pings.append(dbapi_connection)
         return real_ping(dbapi_connection)
 
+    def idle_past_the_window(record_info: dict[str, float]) -> None:
+        record_info[civicgrid.db._IDLE_SINCE] -= 601.0  # as if checked in ten minutes ago
+
     monkeypatch.setattr(engine.dialect, "do_ping", counted_ping)
     try:
         with engine.connect() as conn:
             first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            record_info = conn.connection.info  # the pool record's: outlives this checkout
         with engine.connect() as conn:  # back at once: not pinged
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first
         assert pings == []
-        time.sleep(0.3)
+        idle_past_the_window(record_info)
         with engine.connect() as conn:  # idle past the window: pinged, alive, kept
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == first
         assert len(pings) == 1
         with killer.connect() as other:  # the server drops the connection while it waits in the pool
             other.exec_driver_sql(f"SELECT pg_terminate_backend({first})")
-        time.sleep(0.3)
+            deadline = time.monotonic() + 10
+            while other.exec_driver_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {first}").scalar():
+                assert time.monotonic() < deadline, "the terminated backend never went away"
+                time.sleep(0.01)
+        idle_past_the_window(record_info)
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != first
+        assert len(pings) == 2
     finally:
         engine.dispose()
         killer.dispose()
@@ -140,7 +154,7 @@ def test_a_nested_write_transaction_fails_at_once_instead_of_waiting_for_itself(
             outer.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
             with transaction(engine):
                 pass
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 5.0  # not after the 10 s wait for its turn (it is the error, not a timeout)
         # The outer transaction rolled back and let go: the next writer goes at once.
         with transaction(engine) as session:
             session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
@@ -187,7 +201,7 @@ def test_a_request_that_opens_a_second_write_transaction_gets_an_error_at_once(d
         started = time.monotonic()
         refused = httpx.post(f"{server.url}/nested", timeout=30)
         assert refused.status_code == 500 and refused.json() == {"error": "reentry"}
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 5.0  # not after the 10 s wait for its turn
         assert httpx.get(f"{server.url}/nested", timeout=30).json() == {"ok": "yes"}
         from concurrent.futures import ThreadPoolExecutor
 
@@ -198,44 +212,69 @@ def test_a_request_that_opens_a_second_write_transaction_gets_an_error_at_once(d
         server.stop()
 
 
-def _hold_write_lock(database: Path, seconds: float) -> subprocess.Popen[str]:
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from civicgrid.db import ProcessLock\n"
-        f"lock = ProcessLock(Path({str(database) + '.write-lock'!r}))\n"
-        f"lock.acquire(); print('held', flush=True); time.sleep({seconds}); lock.release(); print('free', flush=True)\n"
-    )], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
+class _Holder:
+    """Another process that holds the SQLite write lock until the test tells it to let go."""
+
+    def __init__(self, database: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from civicgrid.db import ProcessLock\n"
+            f"lock = ProcessLock(Path({str(database) + '.write-lock'!r}))\n"
+            "lock.acquire(); print('held', flush=True)\n"
+            "sys.stdin.readline(); lock.release(); print('free', flush=True)\n"
+        )], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "held"
+
+    def let_go(self) -> None:
+        """Release the lock; returns once the other process has let go."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline().strip() == "free"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate(timeout=10)
+
+
+def _hold_write_lock(database: Path) -> _Holder:
+    return _Holder(database)
 
 
 def test_the_process_lock_gives_up_after_its_timeout_and_leaves_no_claim_behind(tmp_path: Path) -> None:
     from civicgrid.db import ProcessLock
 
     database = tmp_path / "timeout.sqlite3"
-    holder = _hold_write_lock(database, 1.0)
+    holder = _hold_write_lock(database)
     lock = ProcessLock(Path(str(database) + ".write-lock"))
     try:
         started = time.monotonic()
         assert lock.acquire(timeout=0.2) is False
-        assert 0.15 < time.monotonic() - started < 0.8
-        assert lock.acquire(timeout=5) is True  # adopts the waiter still pending: gets it when freed
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "free"
+        assert time.monotonic() - started >= 0.2  # waited its timeout, not less
+        got: list[bool] = []
+        later = threading.Thread(target=lambda: got.append(lock.acquire(timeout=30)))
+        later.start()  # adopts the waiter still pending: gets the lock when the other lets go
+        holder.let_go()
+        later.join(30)
+        assert got == [True]
         lock.release()
         # A caller that gives up leaves nothing holding the lock once the other process lets go.
-        second = _hold_write_lock(database, 0.5)
-        assert lock.acquire(timeout=0.1) is False
-        assert second.stdout is not None and second.stdout.readline().strip() == "free"
-        second.wait(timeout=10)
-        time.sleep(0.2)  # the abandoned waiter took the lock and let go at once
-        elsewhere = ProcessLock(Path(str(database) + ".write-lock"))  # another open file: contends with ours
-        assert elsewhere.acquire(timeout=1.0) is True
+        second = _hold_write_lock(database)
+        try:
+            assert lock.acquire(timeout=0.1) is False
+            second.let_go()
+        finally:
+            second.close()
+        # The abandoned waiter takes the lock and lets go at once: another open file gets it.
+        elsewhere = ProcessLock(Path(str(database) + ".write-lock"))
+        assert elsewhere.acquire(timeout=10) is True
         elsewhere.release()
-        assert lock.acquire(timeout=1.0) is True
+        assert lock.acquire(timeout=10) is True
         lock.release()
     finally:
-        holder.wait(timeout=10)
+        holder.close()
 
 
 def test_a_write_that_cannot_get_its_turn_answers_503_with_retry_after(db_url: str, live_server: object,
@@ -251,18 +290,18 @@ def test_a_write_that_cannot_get_its_turn_answers_503_with_retry_after(db_url: s
     monkeypatch.setattr(get_settings(), "write_lock_timeout_seconds", 0.5)
     url = live_server.url  # type: ignore[attr-defined]
     database = Path(db_url.removeprefix("sqlite:///"))
-    holder = _hold_write_lock(database, 3.0)
+    holder = _hold_write_lock(database)  # held until the test lets go: however slow the machine
     try:
         started = time.monotonic()
         busy = httpx.post(f"{url}/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}, timeout=30)
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 10  # gave up after its 0.5 s (before: hung for 60 s)
         assert busy.status_code == 503
         assert busy.headers["Retry-After"] == "2"
         assert busy.json()["error"]["code"] == "write_busy"
         assert "系统繁忙" in busy.json()["error"]["message"]
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "free"
+        holder.let_go()
     finally:
-        holder.wait(timeout=10)
+        holder.close()
     refused = httpx.post(f"{url}/api/v1/auth/login", json={"username": "nobody", "password": "x" * 12}, timeout=30)
     assert refused.status_code == 401
 
@@ -279,15 +318,24 @@ def test_a_group_commit_without_the_write_turn_fails_its_jobs_at_once(tmp_path: 
     database = tmp_path / "group.sqlite3"
     engine = make_engine(f"sqlite:///{database}")
     committer: GroupCommit[int, int] = GroupCommit(engine, lambda _session, jobs: list(jobs))
-    holder = _hold_write_lock(database, 2.0)
+    attempts: list[float] = []
+    real_acquire = civicgrid.db.ProcessLock.acquire
+
+    def counted_acquire(self: civicgrid.db.ProcessLock, timeout: float | None = None) -> bool:
+        attempts.append(timeout or 0.0)
+        return real_acquire(self, timeout)
+
+    monkeypatch.setattr(civicgrid.db.ProcessLock, "acquire", counted_acquire)
+    holder = _hold_write_lock(database)
     try:
-        started = time.monotonic()
         futures = [committer.enqueue(n) for n in range(6)]
-        wait(futures, timeout=10)
-        assert time.monotonic() - started < 1.5  # two batches at most, 0.3 s each
+        wait(futures, timeout=30)
         assert all(isinstance(future.exception(), WriteTurnBusy) for future in futures)
+        # Two batches at most (the first job may start one alone); job by job would be six waits.
+        assert 1 <= len(attempts) <= 2
+        holder.let_go()
     finally:
-        holder.wait(timeout=10)
+        holder.close()
     try:
         assert committer.submit(7) == 7  # the turn is free again: the writer thread carries on
     finally:

@@ -31,7 +31,7 @@ def tokens(engine: Engine, live_server: LiveServer, yongzhou: Yongzhou) -> dict[
 
 def _get(server: LiveServer, path: str, token: str | None = None, **params: object) -> httpx.Response:
     headers = auth_headers(token) if token else {}
-    return httpx.get(f"{server.url}{path}", headers=headers, params=params)  # type: ignore[arg-type]
+    return httpx.get(f"{server.url}{path}", headers=headers, params=params, timeout=30)  # type: ignore[arg-type]
 
 
 def _paths(yongzhou: Yongzhou) -> list[str]:

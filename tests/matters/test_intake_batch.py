@@ -117,55 +117,70 @@ def test_concurrent_posts_are_committed_in_groups_and_stay_exact(live_server: Li
 # ---------------------------------------------------------------- the group commit itself
 
 
-def _slow_work(started: threading.Event) -> Any:
+def _held_work(started: threading.Event, release: threading.Event) -> Any:
+    """A batch's work that signals ``started`` and then holds its transaction open until the test
+    sets ``release``: the jobs queued meanwhile must wait for the next batch."""
     def work(session: Session, jobs: list[int]) -> list[int | Exception]:
         session.execute(text("SELECT 1"))
         if 666 in jobs:
             raise RuntimeError("the whole batch fails")
         started.set()
-        time.sleep(0.05)  # long enough for the other callers to queue behind this batch
+        assert release.wait(30), "the test never released the batch"
         return [ValueError(f"job {j}") if j < 0 else j * 2 for j in jobs]
     return work
 
 
-def _run_together(group: GroupCommit[int, int], started: threading.Event, first: int,
+def _run_together(group: GroupCommit[int, int], started: threading.Event, release: threading.Event, first: int,
                   jobs: list[int]) -> dict[int, object]:
-    """``first`` starts a batch; ``jobs`` queue while it runs."""
+    """``first`` starts a batch (a caller blocked in ``submit``); ``jobs`` are queued while that
+    batch's transaction is held open, and only then is it let go: no sleep decides the batches."""
     results: dict[int, object] = {}
-    lock = threading.Lock()
 
-    def call(job: int) -> None:
+    def outcome(call: Any) -> object:
         try:
-            outcome: object = group.submit(job)
+            return call()
         except Exception as exc:
-            outcome = exc
-        with lock:
-            results[job] = outcome
+            return exc
 
     started.clear()
-    leader = threading.Thread(target=call, args=(first,))
+    release.clear()
+    leader = threading.Thread(target=lambda: results.__setitem__(first, outcome(lambda: group.submit(first))))
     leader.start()
-    assert started.wait(5)
-    threads = [threading.Thread(target=call, args=(j,)) for j in jobs]
-    for t in threads:
-        t.start()
-    for t in [leader, *threads]:
-        t.join(30)
+    assert started.wait(30), "the first batch never started"
+    futures = {j: group.enqueue(j) for j in jobs}  # queued behind the batch that is being written
+    release.set()
+    leader.join(30)
+    assert not leader.is_alive()
+    for j, future in futures.items():
+        results[j] = outcome(lambda future=future: future.result(timeout=30))
     return results
 
 
 def test_group_commit_batches_callers_and_keeps_failures_to_their_own(engine: Engine) -> None:
-    started = threading.Event()
-    group: GroupCommit[int, int] = GroupCommit(engine, _slow_work(started))
-    results = _run_together(group, started, 1, [2, 3, -4, 5, 7, 8])
-    assert {j: results[j] for j in (1, 2, 3, 5, 7, 8)} == {1: 2, 2: 4, 3: 6, 5: 10, 7: 14, 8: 16}
-    assert isinstance(results[-4], ValueError)  # a job's own failure goes to its caller alone
-    assert (group.batches, group.jobs) == (2, 7)  # the six that queued shared one transaction
+    started, release = threading.Event(), threading.Event()
+    group: GroupCommit[int, int] = GroupCommit(engine, _held_work(started, release))
+    try:
+        results = _run_together(group, started, release, 1, [2, 3, -4, 5, 7, 8])
+        assert {j: results[j] for j in (1, 2, 3, 5, 7, 8)} == {1: 2, 2: 4, 3: 6, 5: 10, 7: 14, 8: 16}
+        assert isinstance(results[-4], ValueError)  # a job's own failure goes to its caller alone
+        assert (group.batches, group.jobs) == (2, 7)  # the six that queued shared one transaction
 
-    results = _run_together(group, started, 10, [11, 666, 12])
-    assert {j: results[j] for j in (10, 11, 12)} == {10: 20, 11: 22, 12: 24}
-    assert isinstance(results[666], RuntimeError)  # its batch was split; it failed alone
-    assert group.jobs == 10
+        results = _run_together(group, started, release, 10, [11, 666, 12])
+        assert {j: results[j] for j in (10, 11, 12)} == {10: 20, 11: 22, 12: 24}
+        assert isinstance(results[666], RuntimeError)  # its batch was split; it failed alone
+        # 10 alone, then [11, 666, 12] failed as a batch and ran one by one: 11 and 12 committed.
+        assert (group.batches, group.jobs) == (5, 10)
+    finally:
+        release.set()
+        group.stop()
+
+
+def _until(condition: Any, what: str) -> None:
+    """Wait for ``condition()`` to hold (another thread gets there), failing after 10 s."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
 
 
 def test_fair_lock_serves_waiters_in_arrival_order() -> None:
@@ -177,7 +192,8 @@ def test_fair_lock_serves_waiters_in_arrival_order() -> None:
         t = threading.Thread(target=lambda n=n: (lock.acquire(), order.append(n), lock.release()))
         t.start()
         threads.append(t)
-        time.sleep(0.02)  # each waiter is queued before the next one asks
+        # Each waiter is in the queue before the next one asks (the lock's own queue, not a sleep).
+        _until(lambda n=n: len(lock._waiters) == n + 1, f"waiter {n} to queue")
     lock.release()
     for t in threads:
         t.join(5)
