@@ -46,6 +46,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.people.endpoints import router as people_router
     from civicgrid.people.orgs.endpoints import router as orgs_router
     from civicgrid.realtime.endpoints import router as realtime_router
+    from civicgrid.supervision.endpoints import router as supervision_router
     from civicgrid.worktime.endpoints import router as worktime_router
 
     install_authenticator(people_service)
@@ -63,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(open311_router)
     app.include_router(open311_admin_router)
     app.include_router(inbox_router)
+    app.include_router(supervision_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

@@ -64,7 +64,7 @@ def compute(session: Session, clock: Clock, statutory_code: str | None = None) -
     return statutory.deadline(rule, clock.start_at, adjustments(clock), worktime.load(session))
 
 
-def _warn_at(clock: Clock, due: datetime | None) -> datetime | None:
+def warn_at(clock: Clock, due: datetime | None) -> datetime | None:
     if due is None:
         return None
     rule = catalogue.rules()[clock.rule_code]
@@ -92,6 +92,11 @@ def _withdraw(session: Session, alert_id: str | None, reason: str, note: str) ->
     alert = alerts_repository.get_unscoped(session, alert_id)
     if alert is not None and alert.status in OPEN_STATUSES:
         ALERT_WORKFLOW.transition(session, alert, "withdraw", SYSTEM, note=note, data={"reason": reason})
+
+
+def withdraw_warning(session: Session, clock: Clock, note: str) -> None:
+    """A lawful exception ends the limit: its open pre-deadline warning is withdrawn with that reason."""
+    _withdraw(session, clock.warning_alert_id, "lawful_exception", note[:500])
 
 
 def _raise_breach(session: Session, clock: Clock, due: datetime) -> None:
@@ -149,7 +154,7 @@ def settle(session: Session, principal: Principal, clock: Clock, trigger: Intake
                             "met_at": clock.met_at.isoformat() if clock.met_at else None}
 
     if met_in_time:
-        clock.due_at, clock.warn_at = due, _warn_at(clock, due)
+        clock.due_at, clock.warn_at = due, warn_at(clock, due)
         if status is K.BREACHED:
             _withdraw(session, clock.breach_alert_id, "late_data",
                       f"数据迟到：实际于 {_fmt(clock.met_at)} 完成，未超过期限 {_fmt(due)} / late data: done in time")
@@ -183,7 +188,7 @@ def settle(session: Session, principal: Principal, clock: Clock, trigger: Intake
         _raise_breach(session, clock, due)
         return
 
-    warn = _warn_at(clock, due)
+    warn = warn_at(clock, due)
     if status is K.BREACHED:
         _withdraw(session, clock.breach_alert_id, "late_data",
                   f"迟到数据表明期限为 {_fmt(due)}，尚未届满 / late data: due at {_fmt(due)}, not yet passed")
@@ -218,7 +223,7 @@ def open_clock(session: Session, principal: Principal, case: CaseRecord, rule: c
                   law_version=version.law_version, start_at=start_at, adjustments="[]")
     result = compute(session, clock)
     clock.due_at, clock.explanation = result.due_at, result.explanation_zh
-    clock.warn_at = _warn_at(clock, result.due_at)
+    clock.warn_at = warn_at(clock, result.due_at)
     CLOCK_WORKFLOW.start(session, clock, principal, action="start", status=K.RUNNING, deadlines=clock_deadlines,
                          data={"rule": rule.code, "statutory": version.statutory, "start_at": start_at.isoformat(),
                                "due_at": clock.due_at.isoformat() if clock.due_at else None})

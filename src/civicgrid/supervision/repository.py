@@ -237,3 +237,21 @@ def events_of_case(session: Session, principal: Principal, case_id: str) -> list
 def latest_event_at(session: Session, case_id: str) -> datetime | None:
     return session.scalar(select(func.max(IntakeEvent.event_at)).where(IntakeEvent.case_id == case_id,
                                                                        unscoped(INTAKE)))
+
+
+def recent_breaches(session: Session, principal: Principal, *, limit: int) -> list[Clock]:
+    return list(session.scalars(select(Clock).where(Clock.status == "breached",
+                                                    visible(Clock.division_code, principal))
+                                .order_by(Clock.breached_at.desc()).limit(limit)))
+
+
+def cases_by_ids(session: Session, principal: Principal, ids: set[str]) -> list[CaseRecord]:
+    if not ids:
+        return []
+    return list(session.scalars(select(CaseRecord).where(CaseRecord.id.in_(sorted(ids)),
+                                                         visible(CaseRecord.division_code, principal))))
+
+
+def recent_exceptions(session: Session, principal: Principal, *, limit: int) -> list[ClockException]:
+    return list(session.scalars(select(ClockException).where(visible(ClockException.division_code, principal))
+                                .order_by(ClockException.recorded_at.desc()).limit(limit)))
