@@ -132,8 +132,9 @@ class FirstCounty:
         at = utcnow() - timedelta(hours=1)
         ref = f"walk-{uuid.uuid4().hex[:8]}"
         events = [
-            intake.EventIn(f"{ref}-1", "case.opened", at, {"case": ref, "kind": "criminal", "unit_id": self.unit_id,
-                                                           "title": "走查案件", "persons": [{"id": "P1", "name": "王五"}]}),
+            intake.EventIn(f"{ref}-1", "case.opened", at, {
+                "case": ref, "kind": "criminal", "unit_id": self.unit_id, "title": "走查案件",
+                "persons": [{"id": "P1", "name": "王五"}]}),
             intake.EventIn(f"{ref}-2", "measure.started", at, {"case": ref, "measure": "D1",
                                                                "kind": "criminal_detention", "person": "P1"}),
             intake.EventIn(f"{ref}-3", "property.moved", at, {"case": ref, "item": "I1", "action": "seize",
