@@ -4,8 +4,11 @@ duplicate events (刑事诉讼法 2018 Arts. 85, 91, 105, 119; 公安机关办�
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from civicgrid.alerts.models import Alert
+from civicgrid.authz.scoping import unscoped
+from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock
 from tests.conftest import Yongzhou
 from tests.supervision.helpers import (
@@ -165,13 +168,7 @@ def test_left_after_the_deadline_leaves_the_breach_at_the_deadline(engine: Engin
     assert breach.status == "raised"
 
 
-def _all_alerts(engine: Engine) -> list:  # type: ignore[type-arg]
-    from sqlalchemy import select
-
-    from civicgrid.alerts.models import Alert
-    from civicgrid.authz.scoping import unscoped
-    from civicgrid.db import transaction
-
+def _all_alerts(engine: Engine) -> list[Alert]:
     with transaction(engine) as session:
         rows = list(session.scalars(select(Alert).where(unscoped("test"))))
         session.expunge_all()

@@ -125,7 +125,7 @@ def ingest(session: DbSession, body: BatchBody, principal: Principal = Depends(r
     result = intake.apply_batch(session, principal, body.sender, events)
     return BatchAnswer(applied=result.applied, duplicates=result.duplicates, refused=result.refused,
                        results=[EventResult(index=o.index, event_id=o.event_id, outcome=o.outcome,
-                                            reason=pick(o.reason_zh, o.reason_en) if o.reason_zh else None,
+                                            reason=pick(o.reason_zh, o.reason_en or "") if o.reason_zh else None,
                                             reason_zh=o.reason_zh, reason_en=o.reason_en, field=o.field)
                                 for o in result.results])
 
