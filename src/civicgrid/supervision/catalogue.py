@@ -70,7 +70,7 @@ class Version:
 
     @property
     def law_version(self) -> str:
-        return ",".join(sorted({f"{b.law.key}:{b.law.version}" for b in self.basis}))[:32]
+        return ",".join(sorted({f"{b.law.key}:{b.law.version}" for b in self.basis}))[:200]
 
     def covers(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (self.valid_until is None

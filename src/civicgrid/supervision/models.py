@@ -211,7 +211,7 @@ class Clock(Base):
     sender_id: Mapped[str] = mapped_column(String(64))
     rule_code: Mapped[str] = mapped_column(String(64))  # catalogue rule
     statutory_code: Mapped[str] = mapped_column(String(64))  # statutory counting rule in force for it
-    law_version: Mapped[str] = mapped_column(String(32))
+    law_version: Mapped[str] = mapped_column(String(200))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     adjustments: Mapped[str] = mapped_column(Text, default="[]")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

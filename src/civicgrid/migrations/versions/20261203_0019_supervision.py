@@ -101,7 +101,7 @@ def upgrade() -> None:
         sa.Column("sender_id", sa.String(64), nullable=False),
         sa.Column("rule_code", sa.String(64), nullable=False),
         sa.Column("statutory_code", sa.String(64), nullable=False),
-        sa.Column("law_version", sa.String(32), nullable=False),
+        sa.Column("law_version", sa.String(200), nullable=False),
         sa.Column("start_at", UTCDateTime(), nullable=False),
         sa.Column("adjustments", sa.Text(), nullable=False),
         sa.Column("due_at", UTCDateTime(), nullable=True),
