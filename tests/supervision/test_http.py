@@ -132,3 +132,33 @@ def test_rule_catalogue_route_shows_disabled_rules(engine: Engine, live_server: 
     assert psa["enabled_today"] is False and "未经官方文本核实" in psa["disabled_reason"]
     assert [v["valid_until"] for v in psa["versions"]] == ["2025-12-31", None]
     assert json.dumps(by_code["stale_case"]["status"]) == '"planned"'
+
+
+def test_file_upload_names_row_and_column(engine: Engine, live_server: LiveServer, yongzhou: Yongzhou,
+                                          clock: FakeClock) -> None:
+    """The same events by CSV, for units without an interface: applied rows, and refusals naming
+    the row (header = row 1) and the column."""
+    clock.set(cst("2026-10-05 12:00"))
+    township = yongzhou.village_in("431102")[:9] + "000"
+    unit = station(engine, township)
+    centre = make_user_committed(engine, role="supervision_centre_staff", division_code=yongzhou.lingling)
+    h = auth_headers(login(live_server.url, centre.username))
+    text = "\n".join([
+        "event_id,event,at,case,kind,unit_id,title,measure,person,person_name,stage,amount_fen",
+        f"u1,case.opened,2026-10-05 08:00,CSV1,criminal,{unit},表格报送案件,,,,,120000",
+        "u2,measure.started,2026-10-05 08:30,CSV1,summons,,,S1,P1,李四,,",
+        "u3,case.stage_changed,2026-10-05 09:00,CSV1,,,,,,,prosecution_review,",
+        "u4,measure.started,昨天,CSV1,summons,,,S2,P1,,,",
+        "u5,case.opened,2026-10-05 08:00,CSV2,criminal,{unit},金额有误,,,,,十二元".replace("{unit}", unit),
+    ])
+    response = httpx.post(f"{live_server.url}{URL}/events/upload", headers=h, data={"sender": "station-upload"},
+                          files={"file": ("events.csv", text.encode("utf-8-sig"), "text/csv")}, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["applied"], body["refused"]) == (2, 3), body
+    by_row = {r["row"]: r for r in body["results"]}
+    assert by_row[2]["outcome"] == by_row[3]["outcome"] == "applied"
+    assert (by_row[4]["outcome"], by_row[4]["column"]) == ("refused", "stage")
+    assert (by_row[5]["outcome"], by_row[5]["column"]) == ("refused", "at")
+    assert (by_row[6]["outcome"], by_row[6]["column"]) == ("refused", "amount_fen")
+    assert clocks_of(engine, "CSV1")["summons_duration"].due_at == cst("2026-10-05 20:30")

@@ -36,6 +36,8 @@ class EventResult(BaseModel):
     reason_zh: str | None = None
     reason_en: str | None = None
     field: str | None = None
+    row: int | None = Field(default=None, description="File upload: the row (the header is row 1)")
+    column: str | None = Field(default=None, description="File upload: the column")
 
 
 class BatchAnswer(BaseModel):
