@@ -101,7 +101,8 @@ def _clock(c: Clock, case: CaseRecord | None = None) -> ClockRead:
                      rule_name=pick(rule.name_zh, rule.name_en), severity=rule.severity,
                      statutory_code=c.statutory_code, law_version=c.law_version, status=str(c.status),
                      start_at=c.start_at, warn_at=c.warn_at, due_at=c.due_at, met_at=c.met_at,
-                     breached_at=c.breached_at, explanation=c.explanation, case_title=case.title if case else None,
+                     breached_at=c.breached_at, explanation=c.explanation, warned=c.warning_alert_id is not None,
+                     case_title=case.title if case else None,
                      exception_options=[e.code for e in rule.exceptions])
 
 

@@ -151,6 +151,7 @@ class ClockRead(BaseModel):
     met_at: datetime | None
     breached_at: datetime | None
     explanation: str
+    warned: bool = Field(default=False, description="The yellow warning before the deadline has been raised")
     case_title: str | None = None
     exception_options: list[str] = []
 

@@ -13,6 +13,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
   matterCatalogue: () => import('@/matters/CatalogueView.vue'),
   calendar: () => import('@/worktime/CalendarView.vue'),
   orgUnits: () => import('@/people/OrgUnitsView.vue'),
+  supervision: () => import('@/supervision/BoardView.vue'),
 }
 
 // Pages with their own phone-sized shell instead of the console layout (grid workers and
