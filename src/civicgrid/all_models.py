@@ -14,6 +14,7 @@ from civicgrid.matters.open311 import models as open311_models
 from civicgrid.people import models as people_models
 from civicgrid.people.orgs import models as org_models
 from civicgrid.response import models as response_models
+from civicgrid.supervision import models as supervision_models
 from civicgrid.timers import models as timers_models
 from civicgrid.workflow import models as workflow_models
 from civicgrid.worktime import models as worktime_models
@@ -33,6 +34,7 @@ __all__ = [
     "org_models",
     "people_models",
     "response_models",
+    "supervision_models",
     "timers_models",
     "workflow_models",
     "worktime_models",

@@ -51,6 +51,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.people.orgs.endpoints import router as orgs_router
     from civicgrid.realtime.endpoints import router as realtime_router
     from civicgrid.response.endpoints import router as response_router
+    from civicgrid.supervision.endpoints import router as supervision_router
     from civicgrid.worktime.endpoints import router as worktime_router
 
     install_authenticator(people_service)
@@ -72,6 +73,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(apiclients_router)
     app.include_router(hotline_router)
     app.include_router(response_router)
+    app.include_router(supervision_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

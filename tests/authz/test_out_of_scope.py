@@ -166,6 +166,46 @@ class FirstCounty:
             assert incident is not None
             return response.assignments_of(session, incident)[0].id
 
+    @cached_property
+    def supervision(self) -> dict[str, str]:
+        """A police case of the first county's station (sent through the supervision intake): its
+        id, a person, a property item and the family-notice clock of the person's detention."""
+        from datetime import timedelta
+
+        from sqlalchemy import select
+
+        from civicgrid.authz.principal import Principal
+        from civicgrid.authz.scoping import unscoped
+        from civicgrid.kit.clock import utcnow
+        from civicgrid.supervision import intake
+        from civicgrid.supervision.models import CaseRecord, Clock
+
+        who = Principal(user_id="", username="walk", role="test", division_code=FIRST_COUNTY, jurisdiction=FIRST,
+                        permissions=frozenset({"supervision.ingest"}))
+        at = utcnow() - timedelta(hours=1)
+        ref = f"walk-{uuid.uuid4().hex[:8]}"
+        events = [
+            intake.EventIn(f"{ref}-1", "case.opened", at, {
+                "case": ref, "kind": "criminal", "unit_id": self.unit_id, "title": "走查案件",
+                "persons": [{"id": "P1", "name": "王五"}]}),
+            intake.EventIn(f"{ref}-2", "measure.started", at, {"case": ref, "measure": "D1",
+                                                               "kind": "criminal_detention", "person": "P1"}),
+            intake.EventIn(f"{ref}-3", "property.moved", at, {"case": ref, "item": "I1", "action": "seize",
+                                                              "description": "手机", "measure": "seized"}),
+        ]
+        with transaction(self.engine) as session:
+            result = intake.apply_batch(session, who, "walk", events)
+            assert result.applied == 3, result
+            case = session.scalars(select(CaseRecord).where(CaseRecord.external_id == ref, unscoped("test"))).one()
+            clock = session.scalars(select(Clock).where(Clock.case_id == case.id, unscoped("test"),
+                                                        Clock.rule_code == "detention_family_notice")).one()
+            from civicgrid.supervision import repository as sup
+
+            person = sup.person_by_external(session, case.id, "P1")
+            item = sup.property_by_external(session, case.id, "I1")
+            assert person is not None and item is not None
+            return {"case_id": case.id, "person_id": person.id, "property_id": item.id, "clock_id": clock.id}
+
 
 def _open311_client(engine: Engine, division_code: str, name: str) -> tuple[str, str]:
     with transaction(engine) as session:
@@ -190,6 +230,10 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "response_unit_id": lambda rows, path: rows.response_units[0],
     "incident_id": lambda rows, path: rows.incident_id,
     "assignment_id": lambda rows, path: rows.assignment_id,
+    "case_id": lambda rows, path: rows.supervision["case_id"],
+    "person_id": lambda rows, path: rows.supervision["person_id"],
+    "property_id": lambda rows, path: rows.supervision["property_id"],
+    "clock_id": lambda rows, path: rows.supervision["clock_id"],
 }
 """Path parameter name → the first-county row it names (given the route's path)."""
 
@@ -226,6 +270,8 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
         "json": {"points": [{"lng": rows.place.lng, "lat": rows.place.lat}]}},
     ("POST", "/api/v1/response/incidents/{incident_id}/dispatch"): lambda rows: {
         "json": {"unit_ids": [rows.response_units[1]]}},
+    ("POST", "/api/v1/supervision/clocks/{clock_id}/exceptions"): lambda rows: {
+        "json": {"kind": "family_notice_impossible", "approver": "李局长", "document_no": "零公〔2026〕1号"}},
     ("POST", "/api/v1/matters/{matter_id}/photos"): lambda rows: {
         "files": {"file": ("a.png", io.BytesIO(png()), "image/png")}, "data": {"stage": "report"}},
 }

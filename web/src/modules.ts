@@ -75,7 +75,7 @@ export const MODULES: ModuleEntry[] = [
     permissions: ['volunteers.read', 'volunteers.participate'],
     built: false,
   },
-  { key: 'supervision', path: '/supervision', icon: View, permissions: ['supervision.read'], built: false },
+  { key: 'supervision', path: '/supervision', icon: View, permissions: ['supervision.read'], built: true },
   { key: 'campaign', path: '/campaign', icon: Aim, permissions: ['campaign.read'], built: false },
   { key: 'personnel', path: '/personnel', icon: Briefcase, permissions: ['personnel.read'], built: false },
   { key: 'pilot', path: '/pilot', icon: Flag, permissions: ['pilot.read'], built: false },

@@ -15,6 +15,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
   calendar: () => import('@/worktime/CalendarView.vue'),
   orgUnits: () => import('@/people/OrgUnitsView.vue'),
   apiClients: () => import('@/apiclients/ApiClientsView.vue'),
+  supervision: () => import('@/supervision/BoardView.vue'),
 }
 
 // Pages with their own phone-sized shell instead of the console layout (grid workers and

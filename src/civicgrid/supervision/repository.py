@@ -1,0 +1,257 @@
+"""Every query of the supervision records, scoped by the caller or marked as the system's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicgrid.authz.principal import Principal
+from civicgrid.authz.scoping import unscoped, visible
+from civicgrid.supervision.models import (
+    CaseDocument,
+    CasePerson,
+    CaseRecord,
+    Clock,
+    ClockException,
+    CustodyTransfer,
+    HandlingArea,
+    IntakeEvent,
+    Measure,
+    MeasureExtension,
+    PropertyItem,
+    Room,
+    RoomVisit,
+)
+from civicgrid.workflow.models import TimelineEvent
+
+INTAKE = "the intake resolves a sender's own references; the caller's jurisdiction is checked on the case"
+TIMER = "a clock's timer acts for the system"
+
+
+# ------------------------------------------------------------------ intake (system reads)
+
+
+def event_seen(session: Session, sender_id: str, event_id: str) -> IntakeEvent | None:
+    return session.scalars(select(IntakeEvent).where(IntakeEvent.sender_id == sender_id,
+                                                     IntakeEvent.event_id == event_id, unscoped(INTAKE))).first()
+
+
+def case_by_external(session: Session, sender_id: str, external_id: str) -> CaseRecord | None:
+    return session.scalars(select(CaseRecord).where(CaseRecord.sender_id == sender_id,
+                                                    CaseRecord.external_id == external_id, unscoped(INTAKE))).first()
+
+
+def person_by_external(session: Session, case_id: str, external_id: str) -> CasePerson | None:
+    return session.scalars(select(CasePerson).where(CasePerson.case_id == case_id,
+                                                    CasePerson.external_id == external_id, unscoped(INTAKE))).first()
+
+
+def measure_by_external(session: Session, case_id: str, external_id: str) -> Measure | None:
+    return session.scalars(select(Measure).where(Measure.case_id == case_id, Measure.external_id == external_id,
+                                                 unscoped(INTAKE))).first()
+
+
+def property_by_external(session: Session, case_id: str, external_id: str) -> PropertyItem | None:
+    return session.scalars(select(PropertyItem).where(PropertyItem.case_id == case_id,
+                                                      PropertyItem.external_id == external_id,
+                                                      unscoped(INTAKE))).first()
+
+
+def area_by_code(session: Session, unit_id: str, code: str) -> HandlingArea | None:
+    return session.scalars(select(HandlingArea).where(HandlingArea.unit_id == unit_id, HandlingArea.code == code,
+                                                      unscoped(INTAKE))).first()
+
+
+def room_by_code(session: Session, area_id: str, code: str) -> Room | None:
+    return session.scalars(select(Room).where(Room.area_id == area_id, Room.code == code, unscoped(INTAKE))).first()
+
+
+def open_visit(session: Session, person_id: str) -> RoomVisit | None:
+    return session.scalars(select(RoomVisit).where(RoomVisit.person_id == person_id, RoomVisit.left_at.is_(None),
+                                                   unscoped(INTAKE)).order_by(RoomVisit.entered_at.desc())).first()
+
+
+def running_measures_of(session: Session, person_id: str) -> list[Measure]:
+    return list(session.scalars(select(Measure).where(Measure.person_id == person_id, Measure.status == "running",
+                                                      unscoped(INTAKE))))
+
+
+def clocks_of_case(session: Session, case_id: str) -> list[Clock]:
+    return list(session.scalars(select(Clock).where(Clock.case_id == case_id, unscoped(INTAKE))
+                                .order_by(Clock.created_at, Clock.id)))
+
+
+def clocks_of_measure(session: Session, measure_id: str) -> list[Clock]:
+    return list(session.scalars(select(Clock).where(Clock.measure_id == measure_id, unscoped(INTAKE))))
+
+
+def clock_by_rule(session: Session, case_id: str, subject_id: str, rule_code: str) -> Clock | None:
+    return session.scalars(select(Clock).where(Clock.case_id == case_id, Clock.subject_id == subject_id,
+                                               Clock.rule_code == rule_code, unscoped(INTAKE))).first()
+
+
+def documents_of(session: Session, case_id: str) -> list[CaseDocument]:
+    return list(session.scalars(select(CaseDocument).where(CaseDocument.case_id == case_id, unscoped(INTAKE))))
+
+
+def clock_unscoped(session: Session, clock_id: str) -> Clock | None:
+    return session.scalars(select(Clock).where(Clock.id == clock_id, unscoped(TIMER))).first()
+
+
+def case_unscoped(session: Session, case_id: str) -> CaseRecord | None:
+    return session.scalars(select(CaseRecord).where(CaseRecord.id == case_id, unscoped(TIMER))).first()
+
+
+# ------------------------------------------------------------------ reads for a caller
+
+
+def get_case(session: Session, principal: Principal, case_id: str) -> CaseRecord | None:
+    return session.scalars(select(CaseRecord).where(CaseRecord.id == case_id,
+                                                    visible(CaseRecord.division_code, principal))).first()
+
+
+def list_cases(session: Session, principal: Principal, *, offset: int, limit: int,
+               kind: str | None = None) -> tuple[int, list[CaseRecord]]:
+    query = select(CaseRecord).where(visible(CaseRecord.division_code, principal))
+    if kind:
+        query = query.where(CaseRecord.kind == kind)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(query.order_by(CaseRecord.last_event_at.desc(), CaseRecord.id).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def persons_of(session: Session, principal: Principal, case_id: str) -> list[CasePerson]:
+    return list(session.scalars(select(CasePerson).where(CasePerson.case_id == case_id,
+                                                         visible(CasePerson.division_code, principal))
+                                .order_by(CasePerson.created_at, CasePerson.id)))
+
+
+def get_person(session: Session, principal: Principal, person_id: str) -> CasePerson | None:
+    return session.scalars(select(CasePerson).where(CasePerson.id == person_id,
+                                                    visible(CasePerson.division_code, principal))).first()
+
+
+def measures_of(session: Session, principal: Principal, case_id: str) -> list[Measure]:
+    return list(session.scalars(select(Measure).where(Measure.case_id == case_id,
+                                                      visible(Measure.division_code, principal))
+                                .order_by(Measure.started_at, Measure.id)))
+
+
+def extensions_of(session: Session, principal: Principal, measure_ids: list[str]) -> list[MeasureExtension]:
+    if not measure_ids:
+        return []
+    return list(session.scalars(select(MeasureExtension).where(MeasureExtension.measure_id.in_(measure_ids),
+                                                               visible(MeasureExtension.division_code, principal))
+                                .order_by(MeasureExtension.at)))
+
+
+def clocks_for(session: Session, principal: Principal, case_id: str) -> list[Clock]:
+    return list(session.scalars(select(Clock).where(Clock.case_id == case_id, visible(Clock.division_code, principal))
+                                .order_by(Clock.start_at, Clock.id)))
+
+
+def get_clock(session: Session, principal: Principal, clock_id: str) -> Clock | None:
+    return session.scalars(select(Clock).where(Clock.id == clock_id, visible(Clock.division_code, principal))).first()
+
+
+def exceptions_of(session: Session, principal: Principal, clock_ids: list[str]) -> list[ClockException]:
+    if not clock_ids:
+        return []
+    return list(session.scalars(select(ClockException).where(ClockException.clock_id.in_(clock_ids),
+                                                             visible(ClockException.division_code, principal))
+                                .order_by(ClockException.recorded_at)))
+
+
+def property_of(session: Session, principal: Principal, case_id: str) -> list[PropertyItem]:
+    return list(session.scalars(select(PropertyItem).where(PropertyItem.case_id == case_id,
+                                                           visible(PropertyItem.division_code, principal))
+                                .order_by(PropertyItem.created_at, PropertyItem.id)))
+
+
+def get_property(session: Session, principal: Principal, property_id: str) -> PropertyItem | None:
+    return session.scalars(select(PropertyItem).where(PropertyItem.id == property_id,
+                                                      visible(PropertyItem.division_code, principal))).first()
+
+
+def custody_chain(session: Session, principal: Principal, property_id: str) -> list[CustodyTransfer]:
+    return list(session.scalars(select(CustodyTransfer).where(CustodyTransfer.property_id == property_id,
+                                                              visible(CustodyTransfer.division_code, principal))
+                                .order_by(CustodyTransfer.at, CustodyTransfer.id)))
+
+
+def documents_for(session: Session, principal: Principal, case_id: str) -> list[CaseDocument]:
+    return list(session.scalars(select(CaseDocument).where(CaseDocument.case_id == case_id,
+                                                           visible(CaseDocument.division_code, principal))
+                                .order_by(CaseDocument.issued_at)))
+
+
+def visits_of_case(session: Session, principal: Principal, case_id: str) -> list[RoomVisit]:
+    return list(session.scalars(select(RoomVisit).where(RoomVisit.case_id == case_id,
+                                                        visible(RoomVisit.division_code, principal))
+                                .order_by(RoomVisit.entered_at)))
+
+
+def live_clocks(session: Session, principal: Principal, *, limit: int) -> list[Clock]:
+    """Running limits, nearest deadline first (the board's countdowns)."""
+    return list(session.scalars(select(Clock).where(Clock.status.in_(["running", "paused"]),
+                                                    visible(Clock.division_code, principal))
+                                .order_by(Clock.due_at.is_(None), Clock.due_at).limit(limit)))
+
+
+def clock_counts(session: Session, principal: Principal) -> list[Any]:
+    return list(session.execute(select(Clock.status, func.count()).where(visible(Clock.division_code, principal))
+                                .group_by(Clock.status)))
+
+
+def room_board(session: Session, principal: Principal, area_id: str) -> tuple[HandlingArea | None, list[Any]]:
+    area = session.scalars(select(HandlingArea).where(HandlingArea.id == area_id,
+                                                      visible(HandlingArea.division_code, principal))).first()
+    if area is None:
+        return None, []
+    rows = session.execute(select(RoomVisit, Room).outerjoin(Room, Room.id == RoomVisit.room_id)
+                           .where(RoomVisit.area_id == area_id, RoomVisit.left_at.is_(None),
+                                  visible(RoomVisit.division_code, principal)).order_by(RoomVisit.entered_at))
+    return area, list(rows)
+
+
+def timeline_of(session: Session, principal: Principal, entity_type: str, ids: list[str],
+                division_code: str) -> list[TimelineEvent]:
+    """Timeline entries of the case's records (read for a case already found in scope)."""
+    if not ids:
+        return []
+    return list(session.scalars(select(TimelineEvent).where(TimelineEvent.entity_type == entity_type,
+                                                            TimelineEvent.entity_id.in_(ids),
+                                                            visible(TimelineEvent.division_code, principal))
+                                .order_by(TimelineEvent.at, TimelineEvent.seq)))
+
+
+def events_of_case(session: Session, principal: Principal, case_id: str) -> list[IntakeEvent]:
+    return list(session.scalars(select(IntakeEvent).where(IntakeEvent.case_id == case_id,
+                                                          visible(IntakeEvent.division_code, principal))
+                                .order_by(IntakeEvent.event_at, IntakeEvent.received_at)))
+
+
+def latest_event_at(session: Session, case_id: str) -> datetime | None:
+    return session.scalar(select(func.max(IntakeEvent.event_at)).where(IntakeEvent.case_id == case_id,
+                                                                       unscoped(INTAKE)))
+
+
+def recent_breaches(session: Session, principal: Principal, *, limit: int) -> list[Clock]:
+    return list(session.scalars(select(Clock).where(Clock.status == "breached",
+                                                    visible(Clock.division_code, principal))
+                                .order_by(Clock.breached_at.desc()).limit(limit)))
+
+
+def cases_by_ids(session: Session, principal: Principal, ids: set[str]) -> list[CaseRecord]:
+    if not ids:
+        return []
+    return list(session.scalars(select(CaseRecord).where(CaseRecord.id.in_(sorted(ids)),
+                                                         visible(CaseRecord.division_code, principal))))
+
+
+def recent_exceptions(session: Session, principal: Principal, *, limit: int) -> list[ClockException]:
+    return list(session.scalars(select(ClockException).where(visible(ClockException.division_code, principal))
+                                .order_by(ClockException.recorded_at.desc()).limit(limit)))

@@ -1,0 +1,46 @@
+"""执法监管看板 in a real browser (issue 15 acceptance): a person enters a case-handling area on a
+12-hour 传唤; at 11 hours the station's board turns yellow without a reload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from civicgrid.kit.clock import utcnow
+from civicgrid.supervision.workflow import DUE_KIND, WARN_KIND
+from civicgrid.timers.worker import TimerWorker
+from tests.factories import make_user_committed
+from tests.supervision.helpers import ev, ingester, send, station
+from tests.web.conftest import ARTIFACTS
+from tests.web.test_console import _log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_board_turns_yellow_at_eleven_hours(page: Any, live_server: Any, yongzhou: Any, engine: Engine) -> None:
+    township = yongzhou.village_in("431127")[:9] + "000"  # a county no other browser test writes in
+    unit = station(engine, township)
+    who = ingester(township)
+    start = utcnow() - timedelta(hours=11) + timedelta(seconds=20)  # the warning (1 h before) falls due in 20 s
+    send(engine, who, [ev("case.opened", start - timedelta(minutes=5), case="WEB1", kind="criminal", unit_id=unit,
+                          title="看板测试案件"),
+                       ev("measure.started", start, case="WEB1", measure="S1", kind="summons",
+                          person={"id": "P1", "name": "赵六"}),
+                       ev("person.entered", start, case="WEB1", person="P1", area="BA", room="R1")])
+    officer = make_user_committed(engine, role="case_officer", division_code=township)
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{live_server.url}/supervision")
+    page.wait_for_selector(".el-table__body-wrapper >> text=看板测试案件", timeout=30_000)
+    assert page.locator('[data-tone="success"]').count() >= 1
+    page.wait_for_timeout(21_000)
+    worker = TimerWorker(engine, kinds=[WARN_KIND, DUE_KIND])
+    worker.run_due()  # the warning timer raises the yellow warning, pushed on the division channel
+    page.wait_for_selector('[data-tone="warning"]', timeout=15_000)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=\"count-yellow\"] strong')?.textContent) >= 1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "supervision-board.png"))
