@@ -2,6 +2,7 @@
 
 from civicgrid.alerts import models as alerts_models
 from civicgrid.audit import models as audit_models
+from civicgrid.disputes import models as disputes_models
 from civicgrid.events import models as events_models
 from civicgrid.gazetteer import models as gazetteer_models
 from civicgrid.geo import models as geo_models
@@ -18,6 +19,7 @@ from civicgrid.worktime import models as worktime_models
 __all__ = [
     "alerts_models",
     "audit_models",
+    "disputes_models",
     "events_models",
     "gazetteer_models",
     "geo_models",

@@ -35,6 +35,7 @@ def _include_routers(app: FastAPI) -> None:
     """Each domain's router; add a line when a domain lands."""
     from civicgrid.alerts.endpoints import router as alerts_router
     from civicgrid.audit.endpoints import router as audit_router
+    from civicgrid.disputes.endpoints import router as disputes_router
     from civicgrid.gazetteer.endpoints import router as gazetteer_router
     from civicgrid.geo.endpoints import router as geo_router
     from civicgrid.inbox.endpoints import router as inbox_router
@@ -63,6 +64,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(open311_router)
     app.include_router(open311_admin_router)
     app.include_router(inbox_router)
+    app.include_router(disputes_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

@@ -43,7 +43,7 @@ from civicgrid.matters.models import Matter
 
 CLOSED_STATUSES: tuple[str, ...] = ("closed", "evaluated")
 """A matter counts as closed (办结) while its status is one of these and ``closed_at`` is set."""
-VOID_STATUSES: tuple[str, ...] = ("rejected", "cancelled")
+VOID_STATUSES: tuple[str, ...] = ("rejected", "cancelled", "handed_off")  # handed_off: counted as a dispute
 """Reports that were not taken up (不予受理 / 撤销): outside the closure-rate denominator."""
 SETTLED_LEVELS: tuple[str, ...] = ("village", "township", "county", "city")
 WIDTHS: tuple[int, ...] = (6, 9, 12)
