@@ -283,3 +283,40 @@ def test_another_countys_user_gets_404(live_server: LiveServer, engine: Engine, 
     assert_out_of_scope_404(live_server.url, other.token, f"/api/v1/disputes/{dispute_id}/agreement/print",
                             method="POST", json={"purpose": "存档"})
     assert dispute_id not in json.dumps(other.get("/api/v1/disputes").json())
+
+
+def test_a_missing_screening_report_warns_and_a_zero_report_counts(
+        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    from civicgrid.db import transaction
+    from civicgrid.disputes import service
+
+    filed = bodies(live_server, engine, yongzhou, "431124", 2)  # 道县: villages no other disputes test uses
+    silent = bodies(live_server, engine, yongzhou, "431124", 30)
+    assert filed.place.village != silent.place.village
+    for b in (filed, silent):
+        assert b.village_committee
+    # Village committees report weekly (local practice): the week 2026-11-30 … 12-06 is due by
+    # 24:00 on 12-07 (one grace day). A zero report filed on time counts as filed.
+    wrong_start = filed.village.post("/api/v1/dispute-screening-reports", {
+        "division_code": filed.place.village, "period_start": "2026-12-01", "found": 0})
+    assert wrong_start.status_code == 422
+    zero = filed.village.post("/api/v1/dispute-screening-reports", {
+        "division_code": filed.place.village, "period_start": "2026-11-30", "found": 0, "note": "本周无纠纷"})
+    assert zero.status_code == 201, zero.text
+    assert zero.json()["on_time"] is True and zero.json()["period_end"] == "2026-12-06"
+    again = filed.village.post("/api/v1/dispute-screening-reports", {
+        "division_code": filed.place.village, "period_start": "2026-11-30", "found": 1})
+    assert again.status_code == 409
+
+    with transaction(engine) as session:
+        warned = service.check_screening(session, china(2026, 12, 8, 1, 0))
+    assert silent.place.village in warned and filed.place.village not in warned
+    source = f"{silent.place.village}:village:2026-11-30"
+    assert len(_alerts(engine, "disputes.screening_missing", source)) == 1
+    with transaction(engine) as session:  # a rule warns once while its warning is open
+        service.check_screening(session, china(2026, 12, 8, 2, 0))
+    assert len(_alerts(engine, "disputes.screening_missing", source)) == 1
+
+    figures = filed.village.get("/api/v1/dispute-figures", division_code=filed.place.village, start="2026-12-01",
+                                end="2026-12-31").json()
+    assert figures["screening_due"] == 1 and figures["screening_on_time_rate"] == 1.0
