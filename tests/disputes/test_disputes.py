@@ -320,3 +320,49 @@ def test_a_missing_screening_report_warns_and_a_zero_report_counts(
     figures = filed.village.get("/api/v1/dispute-figures", division_code=filed.place.village, start="2026-12-01",
                                 end="2026-12-31").json()
     assert figures["screening_due"] == 1 and figures["screening_on_time_rate"] == 1.0
+
+
+def test_the_mediator_registry_suggests_by_category_nearness_and_load(
+        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    b = bodies(live_server, engine, yongzhou, "431102", 23)
+    county = b.county
+    bad = county.post("/api/v1/mediators", {"full_name": "王老师", "category": "five_elders",
+                                            "org_unit_id": b.village_committee})
+    assert bad.status_code == 422  # a five-elders mediator names the kind
+    elder = county.post("/api/v1/mediators", {"full_name": "王建国", "phone": "13900139000", "category": "five_elders",
+                                              "elder_kind": "teacher", "specialties": ["neighbours"],
+                                              "org_unit_id": b.village_committee})
+    assert elder.status_code == 201, elder.text
+    assert elder.json()["full_name"] == "王**" and elder.json()["phone"] == "139****9000"
+    lawyer = county.post("/api/v1/mediators", {"full_name": "赵律师", "category": "lawyer",
+                                               "specialties": ["contract"], "org_unit_id": b.township_committee})
+    assert lawyer.status_code == 201, lawyer.text
+    dispute_id = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee)).json()["id"]
+    ranked = county.get(f"/api/v1/disputes/{dispute_id}/mediator-suggestions").json()
+    assert [m["id"] for m in ranked][:2] == [elder.json()["id"], lawyer.json()["id"]]
+    accepted = act(b.village, dispute_id, "accept", mediator_id=elder.json()["id"])
+    assert accepted.status_code == 200 and accepted.json()["mediator_id"] == elder.json()["id"]
+    listed = county.get("/api/v1/mediators", org_unit_id=b.village_committee).json()["items"]
+    assert listed[0]["load"] == 1 and listed[0]["elder_kind"] == "teacher"
+
+
+def test_a_police_incident_arrives_by_the_police_mediation_contract_once(
+        engine: Engine, yongzhou: Yongzhou, worker: DrainingWorker) -> None:
+    from civicgrid.db import transaction
+    from civicgrid.disputes.models import Dispute
+    from civicgrid.events import service as events
+    from civicgrid.kit.clock import utcnow
+    from tests.matters.conftest import place_in
+
+    place = place_in(yongzhou, "431102", 25)
+    with transaction(engine) as session:
+        events.publish(session, "dispatch.mediation_requested", entity_type="incident", entity_id="JQ-0001",
+                       division_code=place.village, incident_id="JQ-0001", grid_code=place.grid,
+                       place="村口小卖部", happened_at=utcnow(), summary="两邻居因停车争吵，民警到场后建议调解",
+                       party_count=2, party_roles=["报警人", "对方"], officer_id="officer-1")
+    worker.run_due()
+    worker.run_due()
+    with engine.connect() as conn:
+        rows = conn.execute(select(Dispute.source, Dispute.division_code, Dispute.place, Dispute.status)
+                            .where(Dispute.incident_id == "JQ-0001")).all()
+    assert rows == [("police", place.grid, "村口小卖部", "registered")]

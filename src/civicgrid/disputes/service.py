@@ -124,7 +124,8 @@ def check_party(raw: PartyIn) -> dict[str, Any]:
             raise Invalid("护照号码格式不正确（5–20 位字母或数字）", "Passport number: 5 to 20 letters or digits",
                           details={"field": "id_number"})
         elif not _DOC_NUMBER.match(number):
-            raise Invalid("证件号码格式不正确", "Document number: letters and digits only", details={"field": "id_number"})
+            raise Invalid("证件号码格式不正确", "Document number: letters and digits only",
+                          details={"field": "id_number"})
         if number:
             values["id_number"] = number
             values["id_number_hash"] = lookup_hash(f"{raw.doc_type}:{number}", "dispute_parties.id_number")
@@ -133,7 +134,8 @@ def check_party(raw: PartyIn) -> dict[str, Any]:
         if raw.address:
             values["address"] = " ".join(raw.address.split())
         if raw.org_name or raw.uscc:
-            raise Invalid("个人当事人不填写单位信息", "A person has no organisation fields", details={"field": "org_name"})
+            raise Invalid("个人当事人不填写单位信息", "A person has no organisation fields",
+                          details={"field": "org_name"})
     else:
         org = " ".join((raw.org_name or "").split())
         if not org:
@@ -159,8 +161,8 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
                       details={"field": "division_code"})
     if body.source == "court":
         if not body.court_mode or body.court_receipt_at is None:
-            raise Invalid("法院委派/委托调解须填写方式和签收时间", "A court referral needs its mode and the signed receipt",
-                          details={"field": "court_mode"})
+            raise Invalid("法院委派/委托调解须填写方式和签收时间",
+                          "A court referral needs its mode and the signed receipt", details={"field": "court_mode"})
     elif body.court_mode or body.court_receipt_at:
         raise Invalid("只有法院移送的纠纷填写委派/委托方式", "Only a court referral has a court mode",
                       details={"field": "court_mode"})
@@ -263,7 +265,8 @@ def draft_agreement(session: Session, principal: Principal, dispute_id: str, bod
         raise AppError("只有承办单位可以制作调解协议", "Only the handling body drafts the agreement", status=409,
                        code="not_handler")
     if repository.agreement_of(session, dispute.id, principal) is not None:
-        raise AppError("该纠纷已有调解协议", "The dispute has an agreement already", status=409, code="agreement_exists")
+        raise AppError("该纠纷已有调解协议", "The dispute has an agreement already", status=409,
+                       code="agreement_exists")
     row = Agreement(dispute_id=dispute.id, division_code=dispute.division_code, kind="written", facts=body.facts,
                     issues=body.issues, responsibilities=body.responsibilities, terms=body.terms,
                     performance=body.performance, perform_by=body.perform_by, created_at=utcnow())
@@ -387,7 +390,8 @@ def print_agreement(session: Session, principal: Principal, dispute_id: str, pur
     def build(row: AgreementSheet, clear: dict[str, Any]) -> Document:
         unit_name = None
         if row.dispute.settled_unit_id or row.dispute.handler_unit_id:
-            unit = repository.unit_for_routing(session, row.dispute.settled_unit_id or row.dispute.handler_unit_id or "")
+            unit_id = row.dispute.settled_unit_id or row.dispute.handler_unit_id or ""
+            unit = repository.unit_for_routing(session, unit_id)
             unit_name = unit.name if unit else None
         return sheet.document(row.dispute, row.agreement, row.parties, unit_name=unit_name,
                               purpose=" ".join(purpose.split()))
@@ -588,8 +592,8 @@ def check_screening(session: Session, now: datetime | None = None) -> list[str]:
             due = screening_due(level, end).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
             alerts.raise_alert(
                 session, rule=RULES["screening"], level="yellow",
-                reasons=[alerts.Reason(f"{unit.name} {start.isoformat()} 至 {end.isoformat()} 的矛盾纠纷排查报告应于 {due} 前报送，"
-                                       "尚未报送（无纠纷也须零报告）",
+                reasons=[alerts.Reason(f"{unit.name} {start.isoformat()} 至 {end.isoformat()} 的矛盾纠纷排查报告"
+                                       f"应于 {due} 前报送，尚未报送（无纠纷也须零报告）",
                                        f"{unit.name}: the screening report for {start.isoformat()}–{end.isoformat()} "
                                        f"was due by {due} and is not filed (a zero report is required when "
                                        "nothing was found)")],
@@ -650,7 +654,8 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
 
 FIGURE_COLUMNS = [
     ("received", "受理数", "Received"), ("concluded", "办结数", "Concluded"), ("settled", "调解成功", "Settled"),
-    ("failed", "调解不成", "Failed"), ("refused", "拒绝调解", "Refused"), ("success_rate", "调解成功率", "Success rate"),
+    ("failed", "调解不成", "Failed"), ("refused", "拒绝调解", "Refused"),
+    ("success_rate", "调解成功率", "Success rate"),
     ("settled_village", "村级化解", "Settled at village"), ("settled_township", "乡镇级化解", "Settled at township"),
     ("settled_county", "县级化解", "Settled at county"), ("settled_city", "市级化解", "Settled at city"),
     ("on_time_rate", "按期办结率", "On-time rate"), ("agreements_effective", "书面协议生效", "Written agreements"),

@@ -133,7 +133,8 @@ def set_handler(session: Session, dispute: Dispute, unit_id: str) -> None:
         raise Invalid("承办单位不存在", "No such handling unit", details={"field": "unit_id"})
     kind = catalogue.handler_kind_of(unit.type_code)
     if kind is None:
-        raise Invalid("该机构不能承办矛盾纠纷调解", "That org unit cannot handle a dispute", details={"field": "unit_id"})
+        raise Invalid("该机构不能承办矛盾纠纷调解", "That org unit cannot handle a dispute",
+                      details={"field": "unit_id"})
     prefix = jurisdiction_prefix(unit.division_code)
     if not (dispute.division_code.startswith(prefix) or unit.division_code[:6] == dispute.division_code[:6]):
         raise Invalid("承办单位须在纠纷所在地的上级区划内", "The handling unit must lie over the dispute's place",
@@ -295,7 +296,8 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
     if action in ("route", "transfer"):
         unit_id = data.get("unit_id")
         if not isinstance(unit_id, str) or not unit_id:
-            raise Invalid("unit_id：必填（承办单位）", "unit_id: required (the handling unit)", details={"field": "unit_id"})
+            raise Invalid("unit_id：必填（承办单位）", "unit_id: required (the handling unit)",
+                          details={"field": "unit_id"})
         return {"unit_id": unit_id}
     if action == "accept":
         mediator_id = data.get("mediator_id")
@@ -410,7 +412,8 @@ def on_limit(session: Session, timer: Timer) -> None:
     due = dispute.due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     if dispute.court_mode:
         rule = statutory.get_rule(COURT_RULES[dispute.court_mode])
-        reasons = [alerts.Reason(f"纠纷 {dispute.number}：{rule.name_zh}{rule.amount_zh}自签收起算，至 {due} 届满，尚未办结",
+        reasons = [alerts.Reason(f"纠纷 {dispute.number}：{rule.name_zh}{rule.amount_zh}自签收起算，"
+                                 f"至 {due} 届满，尚未办结",
                                  f"dispute {dispute.number}: {rule.name_en}, {rule.amount_en} from the signed receipt, "
                                  f"ended {due}; not concluded")]
         alert_rule, level = RULES["limit_court"], "orange"
