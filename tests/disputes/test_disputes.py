@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -64,6 +65,15 @@ def test_a_neighbour_dispute_settled_by_the_village_committee_counts_at_village(
     export = b.village.get("/api/v1/dispute-figures/export", division_code=b.place.village, start="2026-12-01",
                            end="2026-12-31")
     assert export.status_code == 200 and export.content[:2] == b"PK"
+    deadline = time.monotonic() + 10  # the download is audited after the response has gone out
+    while True:
+        with engine.connect() as conn:
+            audited = conn.execute(select(AuditEntry.after).where(
+                AuditEntry.action == "disputes.export", AuditEntry.actor == b.village.user.username)).all()
+        if audited or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(audited) == 1 and json.loads(audited[0][0])["figures"] == b.place.village
 
 
 def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
