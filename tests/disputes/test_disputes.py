@@ -376,3 +376,17 @@ def test_a_police_incident_arrives_by_the_police_mediation_contract_once(
         rows = conn.execute(select(Dispute.source, Dispute.division_code, Dispute.place, Dispute.status)
                             .where(Dispute.incident_id == "JQ-0001")).all()
     assert rows == [("police", place.grid, "村口小卖部", "registered")]
+
+
+def test_the_demo_creates_disputes_at_every_stage_once(engine: Engine, yongzhou: Yongzhou) -> None:
+    from civicgrid.disputes.models import Dispute
+    from civicgrid.simulate.disputes import seed_disputes
+
+    assert seed_disputes(engine, echo=lambda _: None) > 0
+    with engine.connect() as conn:
+        statuses = {s for (s,) in conn.execute(select(Dispute.status).where(Dispute.summary.like("%（演示）")))}
+        levels = {lv for (lv,) in conn.execute(select(Dispute.settled_level).where(
+            Dispute.summary.like("%（演示）"), Dispute.settled_level.is_not(None)))}
+    assert statuses == {"registered", "routed", "mediating", "settled", "failed", "refused"}
+    assert levels == {"village", "township"}
+    assert seed_disputes(engine, echo=lambda _: None) == 0
