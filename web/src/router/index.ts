@@ -6,6 +6,7 @@ import { pendingRoute, useSessionStore } from '@/people/session'
 // Built pages are loaded on demand, so the map (ECharts) is not in the login page's bundle.
 const builtPages: Record<string, () => Promise<unknown>> = {
   alerts: () => import('@/alerts/AlertsView.vue'),
+  disputes: () => import('@/disputes/DisputesView.vue'),
   grids: () => import('@/geo/GridsView.vue'),
   matterQueue: () => import('@/matters/QueueView.vue'),
   matterHotline: () => import('@/matters/HotlineView.vue'),
