@@ -29,18 +29,24 @@ class Bodies:
 
     @cached_property
     def village_committee(self) -> str:
-        return make_org_unit_committed(self.engine, division_code=self.place.village, type_code="village_mediation",
-                                       name="村人民调解委员会")
+        return make_org_unit_committed(
+            self.engine, division_code=self.place.village, type_code="village_mediation", name="村人民调解委员会"
+        )
 
     @cached_property
     def township_committee(self) -> str:
-        return make_org_unit_committed(self.engine, division_code=self.place.township,
-                                       type_code="township_mediation", name="乡镇人民调解委员会")
+        return make_org_unit_committed(
+            self.engine, division_code=self.place.township, type_code="township_mediation", name="乡镇人民调解委员会"
+        )
 
     @cached_property
     def county_centre(self) -> str:
-        return make_org_unit_committed(self.engine, division_code=self.place.county,
-                                       type_code="joint_mediation_centre", name="县矛盾纠纷多元化解中心")
+        return make_org_unit_committed(
+            self.engine,
+            division_code=self.place.county,
+            type_code="joint_mediation_centre",
+            name="县矛盾纠纷多元化解中心",
+        )
 
     @cached_property
     def village(self) -> Actor:
@@ -61,14 +67,31 @@ def bodies(server: LiveServer, engine: Engine, yongzhou: Yongzhou, prefix: str, 
 
 def dispute_body(place: Place, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "title": "邻里排水纠纷", "summary": "两户因院墙排水沟发生争执", "happened_on": "2026-12-06",
-        "lng": place.lng, "lat": place.lat, "category": "neighbours", "source": "screening",
+        "title": "邻里排水纠纷",
+        "summary": "两户因院墙排水沟发生争执",
+        "happened_on": "2026-12-06",
+        "lng": place.lng,
+        "lat": place.lat,
+        "category": "neighbours",
+        "source": "screening",
         "people_involved": 2,
         "parties": [
-            {"kind": "person", "role": "applicant", "full_name": "张三", "doc_type": "resident_id",
-             "id_number": VALID_ID, "phone": "13800138000", "address": "湖南省永州市零陵区某村一组"},
-            {"kind": "person", "role": "respondent", "full_name": "李四", "doc_type": "passport",
-             "id_number": "E12345678"},
+            {
+                "kind": "person",
+                "role": "applicant",
+                "full_name": "张三",
+                "doc_type": "resident_id",
+                "id_number": VALID_ID,
+                "phone": "13800138000",
+                "address": "湖南省永州市零陵区某村一组",
+            },
+            {
+                "kind": "person",
+                "role": "respondent",
+                "full_name": "李四",
+                "doc_type": "passport",
+                "id_number": "E12345678",
+            },
         ],
     }
     body.update(extra)

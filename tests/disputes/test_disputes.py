@@ -32,7 +32,8 @@ def _alerts(engine: Engine, rule: str, source_id: str) -> list[Alert]:
 
 
 def test_a_neighbour_dispute_settled_by_the_village_committee_counts_at_village(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 6)
     created = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee))
     assert created.status_code == 201, created.text
@@ -55,21 +56,26 @@ def test_a_neighbour_dispute_settled_by_the_village_committee_counts_at_village(
     assert final["agreement"]["kind"] == "oral" and final["agreement"]["status"] == "effective"
     assert not final["overdue"]
 
-    figures = b.village.get("/api/v1/dispute-figures", division_code=b.place.village, start="2026-12-01",
-                            end="2026-12-31")
+    figures = b.village.get(
+        "/api/v1/dispute-figures", division_code=b.place.village, start="2026-12-01", end="2026-12-31"
+    )
     assert figures.status_code == 200, figures.text
     f = figures.json()
     assert f["received"] == 1 and f["settled"] == 1 and f["success_rate"] == 1.0 and f["on_time_rate"] == 1.0
     assert f["settled_levels"] == {"village": 1, "township": 0, "county": 0, "city": 0}
     assert f["settled_level_shares"]["village"] == 1.0
-    export = b.village.get("/api/v1/dispute-figures/export", division_code=b.place.village, start="2026-12-01",
-                           end="2026-12-31")
+    export = b.village.get(
+        "/api/v1/dispute-figures/export", division_code=b.place.village, start="2026-12-01", end="2026-12-31"
+    )
     assert export.status_code == 200 and export.content[:2] == b"PK"
     deadline = time.monotonic() + 10  # the download is audited after the response has gone out
     while True:
         with engine.connect() as conn:
-            audited = conn.execute(select(AuditEntry.after).where(
-                AuditEntry.action == "disputes.export", AuditEntry.actor == b.village.user.username)).all()
+            audited = conn.execute(
+                select(AuditEntry.after).where(
+                    AuditEntry.action == "disputes.export", AuditEntry.actor == b.village.user.username
+                )
+            ).all()
         if audited or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -77,24 +83,31 @@ def test_a_neighbour_dispute_settled_by_the_village_committee_counts_at_village(
 
 
 def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock,
-        worker: DrainingWorker) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock, worker: DrainingWorker
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 9)
-    created = b.village.post("/api/v1/disputes", dispute_body(
-        b.place, title="山林边界纠纷", category="land_forest", complexity="complex", unit_id=b.village_committee))
+    created = b.village.post(
+        "/api/v1/disputes",
+        dispute_body(
+            b.place, title="山林边界纠纷", category="land_forest", complexity="complex", unit_id=b.village_committee
+        ),
+    )
     assert created.status_code == 201, created.text
     dispute_id = created.json()["id"]
     assert act(b.village, dispute_id, "accept").status_code == 200
     for _ in range(2):
-        session = b.village.post(f"/api/v1/disputes/{dispute_id}/sessions",
-                                 {"participants": "双方当事人、村调委会", "notes": "双方各执一词", "result": "failed"})
+        session = b.village.post(
+            f"/api/v1/disputes/{dispute_id}/sessions",
+            {"participants": "双方当事人、村调委会", "notes": "双方各执一词", "result": "failed"},
+        )
         assert session.status_code == 201, session.text
 
     # A transfer needs its reason; escalation is a transfer to the township committee.
     no_reason = act(b.village, dispute_id, "transfer", unit_id=b.township_committee)
     assert no_reason.status_code == 422 and no_reason.json()["error"]["code"] == "note_required"
-    moved = act(b.village, dispute_id, "transfer", "两次调解不成，涉及两村山界，提请乡镇调委会",
-                unit_id=b.township_committee)
+    moved = act(
+        b.village, dispute_id, "transfer", "两次调解不成，涉及两村山界，提请乡镇调委会", unit_id=b.township_committee
+    )
     assert moved.status_code == 200, moved.text
     assert moved.json()["status"] == "routed" and moved.json()["handler_level"] == "township"
     assert moved.json()["failed_attempts"] == 2 and moved.json()["transfers"] == 1
@@ -102,19 +115,30 @@ def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
     assert act(b.village, dispute_id, "accept").status_code == 409
     assert act(b.township, dispute_id, "accept").status_code == 200
 
-    drafted = b.township.post(f"/api/v1/disputes/{dispute_id}/agreement", {
-        "facts": "两户山林边界不清", "issues": "界址", "responsibilities": "双方均有责任",
-        "terms": "以老界碑为准重新立界", "performance": "乡镇林业站现场立界", "perform_by": "2026-12-20"})
+    drafted = b.township.post(
+        f"/api/v1/disputes/{dispute_id}/agreement",
+        {
+            "facts": "两户山林边界不清",
+            "issues": "界址",
+            "responsibilities": "双方均有责任",
+            "terms": "以老界碑为准重新立界",
+            "performance": "乡镇林业站现场立界",
+            "perform_by": "2026-12-20",
+        },
+    )
     assert drafted.status_code == 201, drafted.text
     parties = b.township.get(f"/api/v1/disputes/{dispute_id}").json()["parties"]
     # The seal needs every signature first (人民调解法 Art. 29).
     early = b.township.post(f"/api/v1/disputes/{dispute_id}/agreement/seal")
     assert early.status_code == 409
     for party in parties:
-        assert b.township.post(f"/api/v1/disputes/{dispute_id}/agreement/signatures",
-                               {"party_id": party["id"]}).status_code == 200
-    assert b.township.post(f"/api/v1/disputes/{dispute_id}/agreement/signatures",
-                           {"mediator": True}).status_code == 200
+        assert (
+            b.township.post(
+                f"/api/v1/disputes/{dispute_id}/agreement/signatures", {"party_id": party["id"]}
+            ).status_code
+            == 200
+        )
+    assert b.township.post(f"/api/v1/disputes/{dispute_id}/agreement/signatures", {"mediator": True}).status_code == 200
     sealed = b.township.post(f"/api/v1/disputes/{dispute_id}/agreement/seal")
     assert sealed.status_code == 200, sealed.text
     agreement = sealed.json()
@@ -125,10 +149,12 @@ def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
     actions = [e["action"] for e in final["timeline"]]
     assert actions.index("transfer") < actions.index("seal") < actions.index("settle_written")
 
-    figures = b.township.get("/api/v1/dispute-figures", division_code=b.place.township, start="2026-12-01",
-                             end="2026-12-31").json()
-    mine = b.township.get("/api/v1/dispute-figures", division_code=b.place.village, start="2026-12-01",
-                          end="2026-12-31").json()
+    figures = b.township.get(
+        "/api/v1/dispute-figures", division_code=b.place.township, start="2026-12-01", end="2026-12-31"
+    ).json()
+    mine = b.township.get(
+        "/api/v1/dispute-figures", division_code=b.place.village, start="2026-12-01", end="2026-12-31"
+    ).json()
     assert mine["settled_levels"]["township"] == 1 and mine["settled_levels"]["village"] == 0
     assert figures["settled_levels"]["township"] >= 1
 
@@ -136,11 +162,13 @@ def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
     # Art. 205), counted from the next day: effective 2026-12-07 → the period ends 2027-01-06 24:00.
     due = datetime.fromisoformat(agreement["judicial_due_at"]).astimezone(CHINA_TZ)
     assert due == china(2027, 1, 7)
-    assert (due - timedelta(minutes=1)).date() - datetime.fromisoformat(
-        agreement["effective_at"]).astimezone(CHINA_TZ).date() == timedelta(days=30)
+    assert (due - timedelta(minutes=1)).date() - datetime.fromisoformat(agreement["effective_at"]).astimezone(
+        CHINA_TZ
+    ).date() == timedelta(days=30)
     with engine.connect() as conn:
-        timer = conn.execute(select(Timer).where(Timer.kind == "disputes.judicial_reminder",
-                                                 Timer.ref_id == agreement["id"])).one()
+        timer = conn.execute(
+            select(Timer).where(Timer.kind == "disputes.judicial_reminder", Timer.ref_id == agreement["id"])
+        ).one()
     assert timer.due_at.astimezone(CHINA_TZ) == china(2026, 12, 31)  # the reminder lead: 7 days before
     clock.set(china(2026, 12, 31, 0, 1))
     worker.run_due()
@@ -149,7 +177,8 @@ def test_a_land_dispute_failing_twice_in_the_village_is_settled_at_the_township(
 
 
 def test_a_wrong_check_digit_is_refused_in_both_languages_and_a_passport_is_accepted(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 11)
     wrong = dispute_body(b.place)
     wrong["parties"][0]["id_number"] = WRONG_ID
@@ -167,15 +196,17 @@ def test_a_wrong_check_digit_is_refused_in_both_languages_and_a_passport_is_acce
     assert ok.status_code == 201, ok.text
     assert [p["doc_type"] for p in ok.json()["parties"]] == ["resident_id", "passport"]
     # An organisation's unified social credit code is checked (GB 32100).
-    org = dispute_body(b.place, parties=[{"kind": "organisation", "org_name": "某物业公司",
-                                          "uscc": "91350100M000100Y44"}])
+    org = dispute_body(
+        b.place, parties=[{"kind": "organisation", "org_name": "某物业公司", "uscc": "91350100M000100Y44"}]
+    )
     assert b.village.post("/api/v1/disputes", org).status_code == 422
     org["parties"][0]["uscc"] = "91350100M000100Y43"
     assert b.village.post("/api/v1/disputes", org).status_code == 201
 
 
 def test_an_elder_mediator_sees_parties_masked_and_printing_is_one_audited_reveal(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 13)
     created = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee))
     dispute_id = created.json()["id"]
@@ -187,11 +218,20 @@ def test_an_elder_mediator_sees_parties_masked_and_printing_is_one_audited_revea
     assert first["full_name"] == "张*" and first["phone"] == "138****8000"
     assert first["id_number"] == "110105********002X" and "某村一组" not in (first["address"] or "")
     assert "张三" not in json.dumps(seen, ensure_ascii=False)
-    assert elder.post(f"/api/v1/disputes/{dispute_id}/reveal", {
-        "party_id": first["id"], "field": "phone", "purpose": "联系当事人"}).status_code == 403
+    assert (
+        elder.post(
+            f"/api/v1/disputes/{dispute_id}/reveal",
+            {"party_id": first["id"], "field": "phone", "purpose": "联系当事人"},
+        ).status_code
+        == 403
+    )
 
-    assert elder.post(f"/api/v1/disputes/{dispute_id}/agreement", {
-        "facts": "排水沟堵塞", "issues": "排水", "terms": "共同疏通"}).status_code == 201
+    assert (
+        elder.post(
+            f"/api/v1/disputes/{dispute_id}/agreement", {"facts": "排水沟堵塞", "issues": "排水", "terms": "共同疏通"}
+        ).status_code
+        == 201
+    )
     url = f"/api/v1/disputes/{dispute_id}/agreement/print"
     assert elder.post(url, {"purpose": "送达"}).status_code == 403
     mediator = Actor(live_server, engine, "mediator", b.place.village)  # holds pii.reveal
@@ -202,21 +242,34 @@ def test_an_elder_mediator_sees_parties_masked_and_printing_is_one_audited_revea
     mark = re.search(r'data-watermark="([^"]+)"', page)
     assert mark and mediator.user.username in mark.group(1)
     with engine.connect() as conn:
-        entries = conn.execute(select(AuditEntry.after).where(
-            AuditEntry.action == "pii.reveal", AuditEntry.entity_id == dispute_id)).all()
+        entries = conn.execute(
+            select(AuditEntry.after).where(AuditEntry.action == "pii.reveal", AuditEntry.entity_id == dispute_id)
+        ).all()
     assert len(entries) == 1
-    assert json.loads(entries[0][0]) == {"fields": ["parties"], "purpose": "送达当事人", "document": "人民调解协议书",
-                                         "print": True}
+    assert json.loads(entries[0][0]) == {
+        "fields": ["parties"],
+        "purpose": "送达当事人",
+        "document": "人民调解协议书",
+        "print": True,
+    }
 
 
 def test_pre_filing_commissioned_mediation_breaches_at_30_days_from_the_signed_receipt(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock,
-        worker: DrainingWorker) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock, worker: DrainingWorker
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 15)
     receipt = china(2026, 12, 7, 9, 0)
-    created = b.county.post("/api/v1/disputes", dispute_body(
-        b.place, source="court", court_mode="pre_filing", court_receipt_at=receipt.isoformat(),
-        category="contract", unit_id=b.county_centre))
+    created = b.county.post(
+        "/api/v1/disputes",
+        dispute_body(
+            b.place,
+            source="court",
+            court_mode="pre_filing",
+            court_receipt_at=receipt.isoformat(),
+            category="contract",
+            unit_id=b.county_centre,
+        ),
+    )
     assert created.status_code == 201, created.text
     dispute = created.json()
     assert dispute["limit_basis"] == "court_commissioned_pre_filing"
@@ -236,7 +289,8 @@ def test_pre_filing_commissioned_mediation_breaches_at_30_days_from_the_signed_r
 
 
 def test_fail_needs_the_routes_left_and_a_refusal_ends_mediation(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 17)
     one = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee)).json()
     assert act(b.village, one["id"], "accept").status_code == 200
@@ -257,17 +311,30 @@ def test_fail_needs_the_routes_left_and_a_refusal_ends_mediation(
     from civicgrid.events.models import DomainEvent
 
     with engine.connect() as conn:
-        events = conn.execute(select(DomainEvent.payload).where(DomainEvent.name == "disputes.police_referral",
-                                                                DomainEvent.entity_id == three["id"])).all()
+        events = conn.execute(
+            select(DomainEvent.payload).where(
+                DomainEvent.name == "disputes.police_referral", DomainEvent.entity_id == three["id"]
+            )
+        ).all()
     assert len(events) == 1 and json.loads(events[0][0])["reasons"] == ["一方扬言持刀报复"]
 
 
 def test_a_matter_handed_off_counts_once_as_a_dispute(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, worker: DrainingWorker) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, worker: DrainingWorker
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 19)
     reporter = Actor(live_server, engine, "grid_worker", b.place.grid)
-    reported = reporter.post("/api/v1/matters", {"type_code": "JF01", "title": "邻居占道堆放杂物", "description": "",
-                                                 "lng": b.place.lng, "lat": b.place.lat, "channel": "grid_worker"})
+    reported = reporter.post(
+        "/api/v1/matters",
+        {
+            "type_code": "JF01",
+            "title": "邻居占道堆放杂物",
+            "description": "",
+            "lng": b.place.lng,
+            "lat": b.place.lat,
+            "channel": "grid_worker",
+        },
+    )
     assert reported.status_code == 201, reported.text
     matter_id = reported.json()["id"]
     handed = b.village.post(f"/api/v1/matters/{matter_id}/transitions", {"action": "hand_off"})
@@ -279,8 +346,17 @@ def test_a_matter_handed_off_counts_once_as_a_dispute(
     mine = [d for d in listing if d["matter_id"] == matter_id]
     assert len(mine) == 1 and mine[0]["source"] == "matter" and mine[0]["category"] == "neighbours"
     # A matter type without the hand-off cannot be handed off.
-    other = reporter.post("/api/v1/matters", {"type_code": "SR01", "title": "垃圾", "description": "",
-                                              "lng": b.place.lng, "lat": b.place.lat, "channel": "grid_worker"})
+    other = reporter.post(
+        "/api/v1/matters",
+        {
+            "type_code": "SR01",
+            "title": "垃圾",
+            "description": "",
+            "lng": b.place.lng,
+            "lat": b.place.lat,
+            "channel": "grid_worker",
+        },
+    )
     refused = b.village.post(f"/api/v1/matters/{other.json()['id']}/transitions", {"action": "hand_off"})
     assert refused.status_code == 409
 
@@ -290,13 +366,19 @@ def test_another_countys_user_gets_404(live_server: LiveServer, engine: Engine, 
     dispute_id = b.village.post("/api/v1/disputes", dispute_body(b.place)).json()["id"]
     other = Actor(live_server, engine, "county_plc_staff", "431103000000")
     assert_out_of_scope_404(live_server.url, other.token, f"/api/v1/disputes/{dispute_id}")
-    assert_out_of_scope_404(live_server.url, other.token, f"/api/v1/disputes/{dispute_id}/agreement/print",
-                            method="POST", json={"purpose": "存档"})
+    assert_out_of_scope_404(
+        live_server.url,
+        other.token,
+        f"/api/v1/disputes/{dispute_id}/agreement/print",
+        method="POST",
+        json={"purpose": "存档"},
+    )
     assert dispute_id not in json.dumps(other.get("/api/v1/disputes").json())
 
 
 def test_a_missing_screening_report_warns_and_a_zero_report_counts(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     from civicgrid.db import transaction
     from civicgrid.disputes import service
 
@@ -307,15 +389,21 @@ def test_a_missing_screening_report_warns_and_a_zero_report_counts(
         assert b.village_committee
     # Village committees report weekly (local practice): the week 2026-11-30 … 12-06 is due by
     # 24:00 on 12-07 (one grace day). A zero report filed on time counts as filed.
-    wrong_start = filed.village.post("/api/v1/dispute-screening-reports", {
-        "division_code": filed.place.village, "period_start": "2026-12-01", "found": 0})
+    wrong_start = filed.village.post(
+        "/api/v1/dispute-screening-reports",
+        {"division_code": filed.place.village, "period_start": "2026-12-01", "found": 0},
+    )
     assert wrong_start.status_code == 422
-    zero = filed.village.post("/api/v1/dispute-screening-reports", {
-        "division_code": filed.place.village, "period_start": "2026-11-30", "found": 0, "note": "本周无纠纷"})
+    zero = filed.village.post(
+        "/api/v1/dispute-screening-reports",
+        {"division_code": filed.place.village, "period_start": "2026-11-30", "found": 0, "note": "本周无纠纷"},
+    )
     assert zero.status_code == 201, zero.text
     assert zero.json()["on_time"] is True and zero.json()["period_end"] == "2026-12-06"
-    again = filed.village.post("/api/v1/dispute-screening-reports", {
-        "division_code": filed.place.village, "period_start": "2026-11-30", "found": 1})
+    again = filed.village.post(
+        "/api/v1/dispute-screening-reports",
+        {"division_code": filed.place.village, "period_start": "2026-11-30", "found": 1},
+    )
     assert again.status_code == 409
 
     with transaction(engine) as session:
@@ -327,25 +415,38 @@ def test_a_missing_screening_report_warns_and_a_zero_report_counts(
         service.check_screening(session, china(2026, 12, 8, 2, 0))
     assert len(_alerts(engine, "disputes.screening_missing", source)) == 1
 
-    figures = filed.village.get("/api/v1/dispute-figures", division_code=filed.place.village, start="2026-12-01",
-                                end="2026-12-31").json()
+    figures = filed.village.get(
+        "/api/v1/dispute-figures", division_code=filed.place.village, start="2026-12-01", end="2026-12-31"
+    ).json()
     assert figures["screening_due"] == 1 and figures["screening_on_time_rate"] == 1.0
 
 
 def test_the_mediator_registry_suggests_by_category_nearness_and_load(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     b = bodies(live_server, engine, yongzhou, "431102", 23)
     county = b.county
-    bad = county.post("/api/v1/mediators", {"full_name": "王老师", "category": "five_elders",
-                                            "org_unit_id": b.village_committee})
+    bad = county.post(
+        "/api/v1/mediators", {"full_name": "王老师", "category": "five_elders", "org_unit_id": b.village_committee}
+    )
     assert bad.status_code == 422  # a five-elders mediator names the kind
-    elder = county.post("/api/v1/mediators", {"full_name": "王建国", "phone": "13900139000", "category": "five_elders",
-                                              "elder_kind": "teacher", "specialties": ["neighbours"],
-                                              "org_unit_id": b.village_committee})
+    elder = county.post(
+        "/api/v1/mediators",
+        {
+            "full_name": "王建国",
+            "phone": "13900139000",
+            "category": "five_elders",
+            "elder_kind": "teacher",
+            "specialties": ["neighbours"],
+            "org_unit_id": b.village_committee,
+        },
+    )
     assert elder.status_code == 201, elder.text
     assert elder.json()["full_name"] == "王**" and elder.json()["phone"] == "139****9000"
-    lawyer = county.post("/api/v1/mediators", {"full_name": "赵律师", "category": "lawyer",
-                                               "specialties": ["contract"], "org_unit_id": b.township_committee})
+    lawyer = county.post(
+        "/api/v1/mediators",
+        {"full_name": "赵律师", "category": "lawyer", "specialties": ["contract"], "org_unit_id": b.township_committee},
+    )
     assert lawyer.status_code == 201, lawyer.text
     dispute_id = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee)).json()["id"]
     ranked = county.get(f"/api/v1/disputes/{dispute_id}/mediator-suggestions").json()
@@ -357,7 +458,8 @@ def test_the_mediator_registry_suggests_by_category_nearness_and_load(
 
 
 def test_a_police_incident_arrives_by_the_police_mediation_contract_once(
-        engine: Engine, yongzhou: Yongzhou, worker: DrainingWorker) -> None:
+    engine: Engine, yongzhou: Yongzhou, worker: DrainingWorker
+) -> None:
     from civicgrid.db import transaction
     from civicgrid.disputes.models import Dispute
     from civicgrid.events import service as events
@@ -366,15 +468,29 @@ def test_a_police_incident_arrives_by_the_police_mediation_contract_once(
 
     place = place_in(yongzhou, "431102", 25)
     with transaction(engine) as session:
-        events.publish(session, "dispatch.mediation_requested", entity_type="incident", entity_id="JQ-0001",
-                       division_code=place.village, incident_id="JQ-0001", grid_code=place.grid,
-                       place="村口小卖部", happened_at=utcnow(), summary="两邻居因停车争吵，民警到场后建议调解",
-                       party_count=2, party_roles=["报警人", "对方"], officer_id="officer-1")
+        events.publish(
+            session,
+            "dispatch.mediation_requested",
+            entity_type="incident",
+            entity_id="JQ-0001",
+            division_code=place.village,
+            incident_id="JQ-0001",
+            grid_code=place.grid,
+            place="村口小卖部",
+            happened_at=utcnow(),
+            summary="两邻居因停车争吵，民警到场后建议调解",
+            party_count=2,
+            party_roles=["报警人", "对方"],
+            officer_id="officer-1",
+        )
     worker.run_due()
     worker.run_due()
     with engine.connect() as conn:
-        rows = conn.execute(select(Dispute.source, Dispute.division_code, Dispute.place, Dispute.status)
-                            .where(Dispute.incident_id == "JQ-0001")).all()
+        rows = conn.execute(
+            select(Dispute.source, Dispute.division_code, Dispute.place, Dispute.status).where(
+                Dispute.incident_id == "JQ-0001"
+            )
+        ).all()
     assert rows == [("police", place.grid, "村口小卖部", "registered")]
 
 
@@ -385,8 +501,14 @@ def test_the_demo_creates_disputes_at_every_stage_once(engine: Engine, yongzhou:
     assert seed_disputes(engine, echo=lambda _: None) > 0
     with engine.connect() as conn:
         statuses = {s for (s,) in conn.execute(select(Dispute.status).where(Dispute.summary.like("%（演示）")))}
-        levels = {lv for (lv,) in conn.execute(select(Dispute.settled_level).where(
-            Dispute.summary.like("%（演示）"), Dispute.settled_level.is_not(None)))}
+        levels = {
+            lv
+            for (lv,) in conn.execute(
+                select(Dispute.settled_level).where(
+                    Dispute.summary.like("%（演示）"), Dispute.settled_level.is_not(None)
+                )
+            )
+        }
     assert statuses == {"registered", "routed", "mediating", "settled", "failed", "refused"}
     assert levels == {"village", "township"}
     assert seed_disputes(engine, echo=lambda _: None) == 0

@@ -35,8 +35,9 @@ def categories() -> dict[str, Category]:
     for item in raw["categories"]:
         if item["code"] in out:
             raise ValueError(f"dispute category {item['code']!r} is listed twice")
-        out[item["code"]] = Category(item["code"], item["zh"], item["en"], tuple(item.get("matter_types", ())),
-                                     item.get("sector"))
+        out[item["code"]] = Category(
+            item["code"], item["zh"], item["en"], tuple(item.get("matter_types", ())), item.get("sector")
+        )
     return out
 
 
@@ -69,8 +70,11 @@ HANDLER_KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "township_committee": ("乡镇（街道）人民调解委员会", "Township mediation committee", ("township_mediation",)),
     "sector_committee": ("行业性专业性调解委员会", "Sector mediation committee", ("sector_mediation",)),
     "county_centre": ("县级矛盾纠纷多元化解中心", "County joint mediation centre", ("joint_mediation_centre",)),
-    "department": ("行政调解（职能部门）", "Administrative mediation (department)",
-                   ("government_department", "justice_office", "police_station")),
+    "department": (
+        "行政调解（职能部门）",
+        "Administrative mediation (department)",
+        ("government_department", "justice_office", "police_station"),
+    ),
     "court_commissioned": ("法院委派/委托调解", "Court-commissioned mediation", ("court",)),
     "arbitration": ("仲裁", "Arbitration", ("arbitration_commission",)),
 }
@@ -84,8 +88,13 @@ def handler_kind_of(unit_type: str) -> str | None:
 
 
 LEVEL_OF_PREFIX = {12: "village", 9: "township", 6: "county", 4: "city", 2: "province"}
-LEVEL_NAMES = {"village": ("村（社区）级", "village"), "township": ("乡镇（街道）级", "township"),
-               "county": ("县（区）级", "county"), "city": ("市级", "city"), "province": ("省级", "province")}
+LEVEL_NAMES = {
+    "village": ("村（社区）级", "village"),
+    "township": ("乡镇（街道）级", "township"),
+    "county": ("县（区）级", "county"),
+    "city": ("市级", "city"),
+    "province": ("省级", "province"),
+}
 
 # ---------------------------------------------------------------- mediators
 

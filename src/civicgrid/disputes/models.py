@@ -73,8 +73,11 @@ class Dispute(Base):
     __tablename__ = "disputes"
     __scope_column__ = "division_code"
     __table_args__ = (
-        Index("ix_disputes_division_code_pattern", "division_code",
-              postgresql_ops={"division_code": "varchar_pattern_ops"}),
+        Index(
+            "ix_disputes_division_code_pattern",
+            "division_code",
+            postgresql_ops={"division_code": "varchar_pattern_ops"},
+        ),
         Index("ix_disputes_division_status", "division_code", "status"),
         Index("ix_disputes_registered_at", "registered_at"),
         Index("ix_disputes_handler_unit", "handler_unit_id", "status"),
@@ -228,8 +231,9 @@ class ScreeningReport(Base):
 
     __tablename__ = "dispute_screening_reports"
     __scope_column__ = "division_code"
-    __table_args__ = (UniqueConstraint("division_code", "level", "period_start",
-                                       name="uq_dispute_screening_reports_period"),)
+    __table_args__ = (
+        UniqueConstraint("division_code", "level", "period_start", name="uq_dispute_screening_reports_period"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     division_code: Mapped[str] = mapped_column(String(12), nullable=False, index=True)

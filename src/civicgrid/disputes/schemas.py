@@ -21,8 +21,9 @@ class PartyIn(BaseModel):
     full_name: str | None = Field(default=None, max_length=60)
     org_name: str | None = Field(default=None, max_length=200)
     uscc: str | None = Field(default=None, max_length=18)
-    doc_type: Literal["resident_id", "hmt_residence_permit", "foreigner_permanent_residence", "passport",
-                      "none"] = "none"
+    doc_type: Literal["resident_id", "hmt_residence_permit", "foreigner_permanent_residence", "passport", "none"] = (
+        "none"
+    )
     id_number: str | None = Field(default=None, max_length=32)
     phone: str | None = Field(default=None, max_length=20)
     address: str | None = Field(default=None, max_length=200)

@@ -73,23 +73,37 @@ CONCLUDED = frozenset({S.SETTLED, S.FAILED, S.REFUSED})
 LIMIT_KIND = "disputes.limit"
 REMINDER_KIND = "disputes.judicial_reminder"
 
-COURT_RULES = {"pre_filing": "court_commissioned_pre_filing", "entrusted_ordinary": "court_entrusted_ordinary",
-               "entrusted_summary": "court_entrusted_summary"}
+COURT_RULES = {
+    "pre_filing": "court_commissioned_pre_filing",
+    "entrusted_ordinary": "court_entrusted_ordinary",
+    "entrusted_summary": "court_entrusted_summary",
+}
 
 RULES = {
-    "limit_court": alerts.Rule("disputes.limit_court", "法院委派/委托调解超过期限",
-                               "Court-referred mediation past its limit",
-                               "最高人民法院关于人民法院特邀调解的规定（2016）第27条"),
-    "limit_practice": alerts.Rule("disputes.limit_practice", "人民调解超过本市惯例时限",
-                                  "People's mediation past the city's practice limit", None),
-    "police": alerts.Rule("disputes.police_referral", "纠纷可能激化，已报告公安机关",
-                          "Dispute likely to turn into a public-order or criminal case: reported to the police",
-                          "人民调解法（2010）第25条"),
-    "judicial": alerts.Rule("disputes.judicial_confirmation_due", "调解协议司法确认申请期限将届满",
-                            "The period to apply for judicial confirmation is ending",
-                            "人民调解法（2010）第33条；民事诉讼法（2023）第205条"),
-    "screening": alerts.Rule("disputes.screening_missing", "矛盾纠纷排查报告逾期未报",
-                             "Screening report not filed by its day", None),
+    "limit_court": alerts.Rule(
+        "disputes.limit_court",
+        "法院委派/委托调解超过期限",
+        "Court-referred mediation past its limit",
+        "最高人民法院关于人民法院特邀调解的规定（2016）第27条",
+    ),
+    "limit_practice": alerts.Rule(
+        "disputes.limit_practice", "人民调解超过本市惯例时限", "People's mediation past the city's practice limit", None
+    ),
+    "police": alerts.Rule(
+        "disputes.police_referral",
+        "纠纷可能激化，已报告公安机关",
+        "Dispute likely to turn into a public-order or criminal case: reported to the police",
+        "人民调解法（2010）第25条",
+    ),
+    "judicial": alerts.Rule(
+        "disputes.judicial_confirmation_due",
+        "调解协议司法确认申请期限将届满",
+        "The period to apply for judicial confirmation is ending",
+        "人民调解法（2010）第33条；民事诉讼法（2023）第205条",
+    ),
+    "screening": alerts.Rule(
+        "disputes.screening_missing", "矛盾纠纷排查报告逾期未报", "Screening report not filed by its day", None
+    ),
 }
 
 Refusal = tuple[str, str] | None
@@ -113,8 +127,11 @@ def handles(dispute: Dispute, principal: Principal) -> bool:
 
 
 def _handler(dispute: Dispute, step: Step) -> Refusal:
-    return None if handles(dispute, step.principal) else (
-        "只有承办单位（或其上级）可以执行此操作", "Only the handling body (or a level above it) may do this")
+    return (
+        None
+        if handles(dispute, step.principal)
+        else ("只有承办单位（或其上级）可以执行此操作", "Only the handling body (or a level above it) may do this")
+    )
 
 
 def _session(entity: Any) -> Session:
@@ -133,12 +150,16 @@ def set_handler(session: Session, dispute: Dispute, unit_id: str) -> None:
         raise Invalid("承办单位不存在", "No such handling unit", details={"field": "unit_id"})
     kind = catalogue.handler_kind_of(unit.type_code)
     if kind is None:
-        raise Invalid("该机构不能承办矛盾纠纷调解", "That org unit cannot handle a dispute",
-                      details={"field": "unit_id"})
+        raise Invalid(
+            "该机构不能承办矛盾纠纷调解", "That org unit cannot handle a dispute", details={"field": "unit_id"}
+        )
     prefix = jurisdiction_prefix(unit.division_code)
     if not (dispute.division_code.startswith(prefix) or unit.division_code[:6] == dispute.division_code[:6]):
-        raise Invalid("承办单位须在纠纷所在地的上级区划内", "The handling unit must lie over the dispute's place",
-                      details={"field": "unit_id"})
+        raise Invalid(
+            "承办单位须在纠纷所在地的上级区划内",
+            "The handling unit must lie over the dispute's place",
+            details={"field": "unit_id"},
+        )
     if dispute.handler_unit_id == unit.id:
         raise Invalid("已由该单位承办", "That unit handles it already", details={"field": "unit_id"})
     dispute.handler_unit_id = unit.id
@@ -178,9 +199,16 @@ def arm_limit(session: Session, dispute: Dispute, at: datetime) -> None:
         dispute.due_at = min(_end_of_local_day(at, days), _end_of_local_day(first, int(practice["mediation_max_days"])))
         dispute.limit_basis = f"local_practice:{days}d"
     timers.cancel(session, limit_key(dispute.id))
-    timers.arm(session, kind=LIMIT_KIND, key=limit_key(dispute.id), due_at=dispute.due_at, ref_type="dispute",
-               ref_id=dispute.id, division_code=dispute.division_code,
-               payload={"due": dispute.due_at.isoformat()})
+    timers.arm(
+        session,
+        kind=LIMIT_KIND,
+        key=limit_key(dispute.id),
+        due_at=dispute.due_at,
+        ref_type="dispute",
+        ref_id=dispute.id,
+        division_code=dispute.division_code,
+        payload={"due": dispute.due_at.isoformat()},
+    )
 
 
 # ---------------------------------------------------------------- effects
@@ -197,8 +225,9 @@ def _accept(session: Session, dispute: Dispute, step: Step) -> None:
     mediator_id = step.data.get("mediator_id")
     if mediator_id:
         if repository.mediator(session, step.principal, str(mediator_id)) is None:
-            raise Invalid("调解员不存在或不在本辖区", "No such mediator in your jurisdiction",
-                          details={"field": "mediator_id"})
+            raise Invalid(
+                "调解员不存在或不在本辖区", "No such mediator in your jurisdiction", details={"field": "mediator_id"}
+            )
         dispute.mediator_id = str(mediator_id)
     arm_limit(session, dispute, step.at)
     if dispute.mediation_started_at is None:
@@ -230,11 +259,23 @@ def _settle(outcome: str) -> Any:
         dispute.settled_division_code = dispute.handler_division_code
         dispute.settled_unit_id = dispute.handler_unit_id
         if outcome == "oral":
-            agreement = Agreement(dispute_id=dispute.id, division_code=dispute.division_code, kind="oral",
-                                  terms=str(step.data.get("terms") or step.note or ""), created_at=step.at,
-                                  effective_at=step.at)
-            AGREEMENT_WORKFLOW.start(session, agreement, step.principal, action="record_oral", status="effective",
-                                     note="口头协议（人民调解法第30条）")
+            agreement = Agreement(
+                dispute_id=dispute.id,
+                division_code=dispute.division_code,
+                kind="oral",
+                terms=str(step.data.get("terms") or step.note or ""),
+                created_at=step.at,
+                effective_at=step.at,
+            )
+            AGREEMENT_WORKFLOW.start(
+                session,
+                agreement,
+                step.principal,
+                action="record_oral",
+                status="effective",
+                note="口头协议（人民调解法第30条）",
+            )
+
     return effect
 
 
@@ -253,42 +294,83 @@ def _report_police(session: Session, dispute: Dispute, step: Step) -> None:
     to the police — a hand-off (``disputes.police_referral``) and a warning to the place."""
     dispute.police_reported = True
     reason = " ".join((step.note or "").split())
-    events.publish(session, "disputes.police_referral", entity_type="dispute", entity_id=dispute.id,
-                   division_code=dispute.division_code, dispute_id=dispute.id, risk_level=dispute.risk_level,
-                   reasons=[reason], mediator_id=step.principal.user_id or "system")
-    alerts.raise_alert(session, rule=RULES["police"], level="orange",
-                       reasons=[alerts.Reason(f"纠纷 {dispute.number} 可能激化：{reason}",
-                                              f"dispute {dispute.number} may escalate: {reason}")],
-                       division_code=dispute.division_code, source_type="dispute", source_id=dispute.id,
-                       source_label=dispute.number, principal=step.principal)
+    events.publish(
+        session,
+        "disputes.police_referral",
+        entity_type="dispute",
+        entity_id=dispute.id,
+        division_code=dispute.division_code,
+        dispute_id=dispute.id,
+        risk_level=dispute.risk_level,
+        reasons=[reason],
+        mediator_id=step.principal.user_id or "system",
+    )
+    alerts.raise_alert(
+        session,
+        rule=RULES["police"],
+        level="orange",
+        reasons=[
+            alerts.Reason(
+                f"纠纷 {dispute.number} 可能激化：{reason}", f"dispute {dispute.number} may escalate: {reason}"
+            )
+        ],
+        division_code=dispute.division_code,
+        source_type="dispute",
+        source_id=dispute.id,
+        source_label=dispute.number,
+        principal=step.principal,
+    )
 
 
 def _has_effective_written(dispute: Dispute, step: Step) -> Refusal:
     agreement = repository.agreement_of(_session(dispute), dispute.id, step.principal)
     if agreement is None or agreement.kind != "written" or agreement.status != "effective":
-        return ("书面调解协议尚未生效（须各方当事人和调解员签名并加盖调解委员会印章）",
-                "The written agreement is not effective yet (all parties and the mediator sign, then the seal)")
+        return (
+            "书面调解协议尚未生效（须各方当事人和调解员签名并加盖调解委员会印章）",
+            "The written agreement is not effective yet (all parties and the mediator sign, then the seal)",
+        )
     return _handler(dispute, step)
 
 
 R, M, SV = "disputes.register", "disputes.mediate", "disputes.supervise"
 ACTIVE = {S.REGISTERED, S.ROUTED, S.MEDIATING}
 
-DISPUTE_WORKFLOW = Workflow("dispute", [
-    *[Transition("route", {S.REGISTERED}, S.ROUTED, permission=p, effect=_route) for p in (R, SV)],
-    Transition("accept", {S.ROUTED}, S.MEDIATING, permission=M, guard=_handler, effect=_accept),
-    Transition("transfer", {S.ROUTED, S.MEDIATING}, S.ROUTED, permission=M, guard=_handler, effect=_transfer,
-               note_required=True),
-    Transition("transfer", {S.ROUTED, S.MEDIATING}, S.ROUTED, permission=SV, effect=_transfer, note_required=True),
-    Transition("settle_oral", {S.MEDIATING}, S.SETTLED, permission=M, guard=_handler, effect=_settle("oral")),
-    Transition("settle_written", {S.MEDIATING}, S.SETTLED, permission=M, guard=_has_effective_written,
-               effect=_settle("written")),
-    Transition("fail", {S.MEDIATING}, S.FAILED, permission=M, guard=_handler, effect=_fail, note_required=True),
-    Transition("refuse", ACTIVE, S.REFUSED, permission=M, guard=_handler, effect=_refuse, note_required=True),
-    Transition("refuse", ACTIVE, S.REFUSED, permission=R, effect=_refuse, note_required=True),
-    *[Transition("report_police", {s}, s, permission=M, effect=_report_police, keep_deadlines=True,
-                 note_required=True) for s in ACTIVE],
-], status_enum=DisputeStatus)
+DISPUTE_WORKFLOW = Workflow(
+    "dispute",
+    [
+        *[Transition("route", {S.REGISTERED}, S.ROUTED, permission=p, effect=_route) for p in (R, SV)],
+        Transition("accept", {S.ROUTED}, S.MEDIATING, permission=M, guard=_handler, effect=_accept),
+        Transition(
+            "transfer",
+            {S.ROUTED, S.MEDIATING},
+            S.ROUTED,
+            permission=M,
+            guard=_handler,
+            effect=_transfer,
+            note_required=True,
+        ),
+        Transition("transfer", {S.ROUTED, S.MEDIATING}, S.ROUTED, permission=SV, effect=_transfer, note_required=True),
+        Transition("settle_oral", {S.MEDIATING}, S.SETTLED, permission=M, guard=_handler, effect=_settle("oral")),
+        Transition(
+            "settle_written",
+            {S.MEDIATING},
+            S.SETTLED,
+            permission=M,
+            guard=_has_effective_written,
+            effect=_settle("written"),
+        ),
+        Transition("fail", {S.MEDIATING}, S.FAILED, permission=M, guard=_handler, effect=_fail, note_required=True),
+        Transition("refuse", ACTIVE, S.REFUSED, permission=M, guard=_handler, effect=_refuse, note_required=True),
+        Transition("refuse", ACTIVE, S.REFUSED, permission=R, effect=_refuse, note_required=True),
+        *[
+            Transition(
+                "report_police", {s}, s, permission=M, effect=_report_police, keep_deadlines=True, note_required=True
+            )
+            for s in ACTIVE
+        ],
+    ],
+    status_enum=DisputeStatus,
+)
 
 
 def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -296,25 +378,31 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
     if action in ("route", "transfer"):
         unit_id = data.get("unit_id")
         if not isinstance(unit_id, str) or not unit_id:
-            raise Invalid("unit_id：必填（承办单位）", "unit_id: required (the handling unit)",
-                          details={"field": "unit_id"})
+            raise Invalid(
+                "unit_id：必填（承办单位）", "unit_id: required (the handling unit)", details={"field": "unit_id"}
+            )
         return {"unit_id": unit_id}
     if action == "accept":
         mediator_id = data.get("mediator_id")
         return {"mediator_id": mediator_id} if isinstance(mediator_id, str) and mediator_id else {}
     if action == "fail":
         routes = data.get("routes")
-        if (not isinstance(routes, list) or not routes
-                or any(r not in catalogue.OTHER_ROUTES for r in routes)):
-            raise Invalid("routes：须告知当事人其他途径（arbitration/administrative/litigation，人民调解法第26条）",
-                          "routes: name the routes left to the parties (arbitration, administrative, litigation; "
-                          "People's Mediation Law Art. 26)", details={"field": "routes"})
+        if not isinstance(routes, list) or not routes or any(r not in catalogue.OTHER_ROUTES for r in routes):
+            raise Invalid(
+                "routes：须告知当事人其他途径（arbitration/administrative/litigation，人民调解法第26条）",
+                "routes: name the routes left to the parties (arbitration, administrative, litigation; "
+                "People's Mediation Law Art. 26)",
+                details={"field": "routes"},
+            )
         return {"routes": [str(r) for r in dict.fromkeys(routes)]}
     if action == "settle_oral":
         terms = data.get("terms")
         if not isinstance(terms, str) or not terms.strip():
-            raise Invalid("terms：口头协议的内容必填", "terms: the oral agreement's content is required",
-                          details={"field": "terms"})
+            raise Invalid(
+                "terms：口头协议的内容必填",
+                "terms: the oral agreement's content is required",
+                details={"field": "terms"},
+            )
         return {"terms": terms}
     return {}
 
@@ -345,8 +433,10 @@ def _all_signed(agreement: Agreement, step: Step) -> Refusal:
     session = _session(agreement)
     parties = repository.parties_unscoped(session, agreement.dispute_id, "sealing checks every party's signature")
     if not parties or any(p.signed_at is None for p in parties) or agreement.mediator_signed_at is None:
-        return ("须各方当事人和调解员签名后方可加盖印章（人民调解法第29条）",
-                "Every party and the mediator must sign before the seal is applied (People's Mediation Law Art. 29)")
+        return (
+            "须各方当事人和调解员签名后方可加盖印章（人民调解法第29条）",
+            "Every party and the mediator must sign before the seal is applied (People's Mediation Law Art. 29)",
+        )
     return None
 
 
@@ -361,8 +451,14 @@ def _reminder(agreement: Agreement, step: Step) -> Iterable[Deadline]:
     if agreement.judicial_due_at is None:
         return []
     lead = timedelta(days=int(catalogue.practice()["judicial_reminder_lead_days"]))
-    return [Deadline("judicial_reminder", max(step.at, agreement.judicial_due_at - lead), REMINDER_KIND,
-                     {"due": agreement.judicial_due_at.isoformat()})]
+    return [
+        Deadline(
+            "judicial_reminder",
+            max(step.at, agreement.judicial_due_at - lead),
+            REMINDER_KIND,
+            {"due": agreement.judicial_due_at.isoformat()},
+        )
+    ]
 
 
 def _apply_confirmation(session: Session, agreement: Agreement, step: Step) -> None:
@@ -387,14 +483,32 @@ def _not_applied(agreement: Agreement, step: Step) -> Refusal:
     return None if agreement.judicial_status == "none" else ("已申请司法确认", "Already applied")
 
 
-AGREEMENT_WORKFLOW = Workflow("mediation_agreement", [
-    Transition("sign", {"drafted"}, "drafted", permission=M, keep_deadlines=True),
-    Transition("seal", {"drafted"}, "effective", permission=M, guard=_all_signed, effect=_seal, deadlines=_reminder),
-    Transition("apply_confirmation", {"effective"}, "effective", permission=M, guard=_not_applied,
-               effect=_apply_confirmation),
-    Transition("record_court_decision", {"effective"}, "effective", permission=M, guard=_applied,
-               effect=_court_decision, keep_deadlines=True),
-])
+AGREEMENT_WORKFLOW = Workflow(
+    "mediation_agreement",
+    [
+        Transition("sign", {"drafted"}, "drafted", permission=M, keep_deadlines=True),
+        Transition(
+            "seal", {"drafted"}, "effective", permission=M, guard=_all_signed, effect=_seal, deadlines=_reminder
+        ),
+        Transition(
+            "apply_confirmation",
+            {"effective"},
+            "effective",
+            permission=M,
+            guard=_not_applied,
+            effect=_apply_confirmation,
+        ),
+        Transition(
+            "record_court_decision",
+            {"effective"},
+            "effective",
+            permission=M,
+            guard=_applied,
+            effect=_court_decision,
+            keep_deadlines=True,
+        ),
+    ],
+)
 
 
 # ---------------------------------------------------------------- timer handlers
@@ -405,26 +519,44 @@ def on_limit(session: Session, timer: Timer) -> None:
     """The dispute's limit ran out while it is still open: overdue, and a warning to its place."""
     payload = json.loads(timer.payload or "{}")
     dispute = repository.get_unscoped(session, timer.ref_id, "the limit timer acts for the system")
-    if (dispute is None or dispute.status not in OPEN or dispute.due_at is None
-            or dispute.due_at != datetime.fromisoformat(str(payload.get("due")))):
+    if (
+        dispute is None
+        or dispute.status not in OPEN
+        or dispute.due_at is None
+        or dispute.due_at != datetime.fromisoformat(str(payload.get("due")))
+    ):
         return
     dispute.overdue = True
     due = dispute.due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
     if dispute.court_mode:
         rule = statutory.get_rule(COURT_RULES[dispute.court_mode])
-        reasons = [alerts.Reason(f"纠纷 {dispute.number}：{rule.name_zh}{rule.amount_zh}自签收起算，"
-                                 f"至 {due} 届满，尚未办结",
-                                 f"dispute {dispute.number}: {rule.name_en}, {rule.amount_en} from the signed receipt, "
-                                 f"ended {due}; not concluded")]
+        reasons = [
+            alerts.Reason(
+                f"纠纷 {dispute.number}：{rule.name_zh}{rule.amount_zh}自签收起算，至 {due} 届满，尚未办结",
+                f"dispute {dispute.number}: {rule.name_en}, {rule.amount_en} from the signed receipt, "
+                f"ended {due}; not concluded",
+            )
+        ]
         alert_rule, level = RULES["limit_court"], "orange"
     else:
         label = catalogue.practice()
-        reasons = [alerts.Reason(f"纠纷 {dispute.number}：调解时限至 {due}（{label['label_zh']}），尚未办结",
-                                 f"dispute {dispute.number}: mediation due {due} ({label['label_en']}); not concluded")]
+        reasons = [
+            alerts.Reason(
+                f"纠纷 {dispute.number}：调解时限至 {due}（{label['label_zh']}），尚未办结",
+                f"dispute {dispute.number}: mediation due {due} ({label['label_en']}); not concluded",
+            )
+        ]
         alert_rule, level = RULES["limit_practice"], "yellow"
-    alerts.raise_alert(session, rule=alert_rule, level=level, reasons=reasons,
-                       division_code=dispute.handler_division_code or dispute.division_code,
-                       source_type="dispute", source_id=dispute.id, source_label=dispute.number)
+    alerts.raise_alert(
+        session,
+        rule=alert_rule,
+        level=level,
+        reasons=reasons,
+        division_code=dispute.handler_division_code or dispute.division_code,
+        source_type="dispute",
+        source_id=dispute.id,
+        source_label=dispute.number,
+    )
 
 
 @timers.handler(REMINDER_KIND)
@@ -437,13 +569,24 @@ def on_judicial_reminder(session: Session, timer: Timer) -> None:
     if dispute is None:
         raise NotFound()
     due = agreement.judicial_due_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d")
-    reasons = [alerts.Reason(f"纠纷 {dispute.number} 的调解协议申请司法确认的期限至 {due} 24:00（人民调解法第33条），"
-                             "请提醒双方当事人共同申请",
-                             f"dispute {dispute.number}: the parties may jointly apply for judicial confirmation "
-                             f"until 24:00 on {due} (People's Mediation Law Art. 33)")]
-    alerts.raise_alert(session, rule=RULES["judicial"], level="blue", reasons=reasons,
-                       division_code=dispute.settled_division_code or dispute.division_code,
-                       source_type="mediation_agreement", source_id=agreement.id, source_label=dispute.number)
+    reasons = [
+        alerts.Reason(
+            f"纠纷 {dispute.number} 的调解协议申请司法确认的期限至 {due} 24:00（人民调解法第33条），"
+            "请提醒双方当事人共同申请",
+            f"dispute {dispute.number}: the parties may jointly apply for judicial confirmation "
+            f"until 24:00 on {due} (People's Mediation Law Art. 33)",
+        )
+    ]
+    alerts.raise_alert(
+        session,
+        rule=RULES["judicial"],
+        level="blue",
+        reasons=reasons,
+        division_code=dispute.settled_division_code or dispute.division_code,
+        source_type="mediation_agreement",
+        source_id=agreement.id,
+        source_label=dispute.number,
+    )
 
 
 __all__ = ["AGREEMENT_WORKFLOW", "DISPUTE_WORKFLOW", "SESSION_WORKFLOW", "MediationSession"]

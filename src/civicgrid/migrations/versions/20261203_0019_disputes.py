@@ -72,8 +72,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("matter_id", name=op.f("uq_disputes_matter_id")),
         sa.UniqueConstraint("incident_id", name=op.f("uq_disputes_incident_id")),
     )
-    op.create_index("ix_disputes_division_code_pattern", "disputes", ["division_code"],
-                    postgresql_ops={"division_code": "varchar_pattern_ops"})
+    op.create_index(
+        "ix_disputes_division_code_pattern",
+        "disputes",
+        ["division_code"],
+        postgresql_ops={"division_code": "varchar_pattern_ops"},
+    )
     op.create_index("ix_disputes_division_status", "disputes", ["division_code", "status"])
     op.create_index("ix_disputes_registered_at", "disputes", ["registered_at"])
     op.create_index("ix_disputes_handler_unit", "disputes", ["handler_unit_id", "status"])
@@ -173,8 +177,7 @@ def upgrade() -> None:
         sa.Column("on_time", sa.Boolean(), nullable=False),
         sa.UniqueConstraint("division_code", "level", "period_start", name="uq_dispute_screening_reports_period"),
     )
-    op.create_index(op.f("ix_dispute_screening_reports_division_code"), "dispute_screening_reports",
-                    ["division_code"])
+    op.create_index(op.f("ix_dispute_screening_reports_division_code"), "dispute_screening_reports", ["division_code"])
 
 
 def downgrade() -> None:
