@@ -3,6 +3,7 @@
 from civicgrid.alerts import models as alerts_models
 from civicgrid.apiclients import models as apiclients_models
 from civicgrid.audit import models as audit_models
+from civicgrid.disputes import models as disputes_models
 from civicgrid.events import models as events_models
 from civicgrid.files import models as files_models
 from civicgrid.gazetteer import models as gazetteer_models
@@ -23,6 +24,7 @@ __all__ = [
     "alerts_models",
     "apiclients_models",
     "audit_models",
+    "disputes_models",
     "events_models",
     "files_models",
     "gazetteer_models",

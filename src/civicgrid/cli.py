@@ -520,6 +520,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     from civicgrid.db import get_engine
     from civicgrid.migrate import upgrade
     from civicgrid.simulate.demo import format_logins, seed, seed_matters
+    from civicgrid.simulate.disputes import seed_disputes
     from civicgrid.simulate.orgs import seed_org_units
 
     _ensure_demo_secret()
@@ -527,6 +528,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     upgrade(settings.database_url)
     logins = seed(get_engine(), echo=typer.echo)
     logins += seed_org_units(get_engine(), echo=typer.echo)
+    seed_disputes(get_engine(), echo=typer.echo)
     if weeks > 0:
         typer.echo(seed_matters(get_engine(), logins, weeks=weeks, matters_per_day=matters_per_day, seed=sim_seed,
                                 echo=typer.echo))

@@ -37,6 +37,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.alerts.endpoints import router as alerts_router
     from civicgrid.apiclients.endpoints import router as apiclients_router
     from civicgrid.audit.endpoints import router as audit_router
+    from civicgrid.disputes.endpoints import router as disputes_router
     from civicgrid.files.endpoints import router as files_router
     from civicgrid.gazetteer.endpoints import router as gazetteer_router
     from civicgrid.geo.endpoints import router as geo_router
@@ -74,6 +75,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(hotline_router)
     app.include_router(response_router)
     app.include_router(supervision_router)
+    app.include_router(disputes_router)
 
 
 def _audit_denial(app: FastAPI, request: Request, status: int, code: str) -> None:

@@ -116,6 +116,17 @@ class FirstCounty:
         return make_org_unit_committed(self.engine, division_code=self.place.township)
 
     @cached_property
+    def dispute(self) -> tuple[str, str]:
+        """(id, party id) of a dispute registered in the first county's village."""
+        response = self.reporter.post("/api/v1/disputes", {
+            "title": "邻里纠纷", "happened_on": "2026-12-01", "lng": self.place.lng, "lat": self.place.lat,
+            "category": "neighbours", "source": "screening",
+            "parties": [{"kind": "person", "full_name": "张三", "doc_type": "passport", "id_number": "E1234567"}]})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return str(body["id"]), str(body["parties"][0]["id"])
+
+    @cached_property
     def alert_id(self) -> str:
         """A warning raised about the first county's matter, owned by its village."""
         from civicgrid.alerts import service as alerts
@@ -234,6 +245,7 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "person_id": lambda rows, path: rows.supervision["person_id"],
     "property_id": lambda rows, path: rows.supervision["property_id"],
     "clock_id": lambda rows, path: rows.supervision["clock_id"],
+    "dispute_id": lambda rows, path: rows.dispute[0],
 }
 """Path parameter name → the first-county row it names (given the route's path)."""
 
@@ -264,6 +276,15 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
     ("POST", "/api/v1/matters/{matter_id}/reveal"): lambda rows: {
         "json": {"field": "reporter_phone", "purpose": "回访上报人"}},
     ("POST", "/api/v1/matters/{matter_id}/print"): lambda rows: {"json": {"purpose": "存档"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/transitions"): lambda rows: {"json": {"action": "accept"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/sessions"): lambda rows: {"json": {"result": "progress"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/agreement"): lambda rows: {
+        "json": {"facts": "事实", "issues": "争议", "terms": "协议"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/agreement/signatures"): lambda rows: {"json": {"mediator": True}},
+    ("POST", "/api/v1/disputes/{dispute_id}/agreement/judicial"): lambda rows: {"json": {"action": "apply"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/agreement/print"): lambda rows: {"json": {"purpose": "存档"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/reveal"): lambda rows: {
+        "json": {"party_id": rows.dispute[1], "field": "full_name", "purpose": "核实当事人"}},
     ("POST", "/api/v1/org-units/{unit_id}/departments"): lambda rows: {
         "json": {"code": f"d{uuid.uuid4().hex[:6]}", "name": "治安组"}},
     ("POST", "/api/v1/response/units/{response_unit_id}/positions"): lambda rows: {

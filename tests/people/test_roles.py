@@ -17,7 +17,7 @@ from tests.factories import create_user
 
 FIXED_ROLES = {"sysadmin", "secadmin", "auditadmin",
                "admin", "city_plc_staff", "county_plc_staff", "city_commander", "county_commander",
-               "station_commander", "township_officer", "village_officer", "grid_worker", "mediator",
+               "station_commander", "township_officer", "village_officer", "grid_worker", "mediator", "elder_mediator",
                "petition_officer", "volunteer", "enforcement_supervisor", "auditor", "hotline_operator",
                "command_operator", "patrol_officer",
                "supervision_centre_staff", "police_legal_reviewer", "case_officer"}

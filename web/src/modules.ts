@@ -65,7 +65,7 @@ export const MODULES: ModuleEntry[] = [
     path: '/disputes',
     icon: Connection,
     permissions: ['disputes.read', 'petitions.read'],
-    built: false,
+    built: true,
   },
   { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },
   {

@@ -20,8 +20,9 @@ class Contract(BaseModel):
 
 
 class DisputeReported(Contract):
-    """A reported matter of a dispute type (catalogue category ``disputes``) was accepted:
-    the disputes module registers it for mediation (登记一次，源头化解)."""
+    """A reported matter of a type whose catalogue ``handoff`` is ``disputes`` was handed off
+    (action ``hand_off``, the matter closes as 移交矛盾纠纷): the disputes module registers it for
+    mediation once (登记一次，源头化解)."""
 
     matter_id: str = Field(description="The matter's id (matters module)")
     number: str = Field(description="The matter's number, e.g. YZ20261203000123")
@@ -35,19 +36,25 @@ class DisputeReported(Contract):
 
 class MediationRequested(Contract):
     """A police call or incident is better settled by mediation (警调对接): the dispatch module
-    hands it to the mediation committee of the place."""
+    hands it to the mediation committee of the place. The parties travel as a count and roles
+    only: their names and contacts are personal data, read from the dispatch module through its
+    audited reveal when the mediator needs them."""
 
     incident_id: str = Field(description="The incident's id (dispatch module)")
     division_code: str = Field(description="Division where it happened")
     grid_code: str | None = Field(None, description="Grid where it happened")
+    place: str | None = Field(None, description="Where it happened, in words (a place, not a person's home)")
     happened_at: datetime = Field(description="When it happened (UTC)")
     summary: str = Field(description="What the officer recorded")
+    party_count: int = Field(2, description="How many parties (people or organisations) are involved")
+    party_roles: list[str] = Field(default_factory=list,
+                                   description="The parties' roles as recorded (e.g. 报警人, 对方), no names")
     officer_id: str = Field(description="The account of the officer who referred it")
 
 
 class PoliceReferral(Contract):
-    """A mediator found a risk the police must handle (民转刑 risk, threats, violence): the
-    disputes module hands the case to the police station of the place."""
+    """A mediator found a risk the police must handle (民转刑 risk, threats, violence; 人民调解法
+    Art. 25): the disputes module hands the case to the police station of the place."""
 
     dispute_id: str = Field(description="The dispute's id (disputes module)")
     division_code: str = Field(description="Division of the dispute")
@@ -81,9 +88,9 @@ class ContractSpec:
 
 
 CONTRACTS: dict[str, ContractSpec] = {spec.name: spec for spec in (
-    ContractSpec("matters.dispute_reported", 1, DisputeReported, "matters", "disputes", "planned"),
+    ContractSpec("matters.dispute_reported", 1, DisputeReported, "matters", "disputes", "live"),
     ContractSpec("dispatch.mediation_requested", 1, MediationRequested, "dispatch", "disputes", "planned"),
-    ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "planned"),
+    ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "live"),
     ContractSpec("matters.handed_back", 1, MatterHandedBack, "matters", "hotline", "live"),
 )}
 

@@ -82,6 +82,8 @@ def publish(session: Session, name: str, *, entity_type: str, entity_id: str, di
     """Write the event and arm its delivery to every subscribed consumer, in the caller's
     transaction. The fields must satisfy the event's contract."""
     spec = contract(name)
+    if "division_code" in spec.model.model_fields and "division_code" not in fields:
+        fields["division_code"] = division_code  # a contract that carries the division gets the event's
     payload = spec.model(**fields).model_dump(mode="json")
     event = DomainEvent(name=name, version=spec.version, entity_type=entity_type, entity_id=entity_id,
                         division_code=division_code, payload=json.dumps(payload, ensure_ascii=False, sort_keys=True),

@@ -20,6 +20,7 @@ STATUSES = {
     "reported": "已上报", "escalated": "已上报上级", "returned": "已退回", "accepted": "已受理",
     "dispatched": "已派遣", "handling": "办理中", "handled": "已办理", "verified": "已核查", "closed": "已办结",
     "evaluated": "已评价", "rejected": "不予受理", "cancelled": "已撤销", "merged": "已合并",
+    "handed_off": "已移交矛盾纠纷化解",
 }
 ACTIONS = {
     "report": "上报", "accept": "受理", "reject": "不予受理", "cancel": "撤销", "dispatch": "派遣",
@@ -27,6 +28,7 @@ ACTIONS = {
     "evaluate": "评价回访", "escalate": "上报上级", "return": "退回（非本级事项）", "reassign": "改派",
     "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
     "supervise": "督办", "answer_supervision": "答复督办", "urge": "催办", "merge": "合并", "keep_separate": "保留",
+    "hand_off": "移交矛盾纠纷",
 }
 CHANNELS = {"grid_worker": "网格员", "resident": "群众", "hotline": "12345 热线", "volunteer": "志愿者",
             "open311": "开放接口"}

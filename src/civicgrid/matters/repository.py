@@ -231,8 +231,9 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
     if "duplicate" in f.flags:
         query = query.where(Matter.duplicate_of.is_not(None))
     if "urged" in f.flags:
-        urged = select(TimelineEvent.entity_id).where(TimelineEvent.entity_type == "matter",
-                                                      TimelineEvent.action == "urge")
+        urged = select(TimelineEvent.entity_id).where(
+            TimelineEvent.entity_type == "matter", TimelineEvent.action == "urge",
+            unscoped("a flag of the matters the outer query already scopes"))
         query = query.where(Matter.id.in_(urged))
     return query
 

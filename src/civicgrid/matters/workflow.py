@@ -91,10 +91,11 @@ class MatterStatus(StrEnum):
     CANCELLED = "cancelled"
     MERGED = "merged"
     HANDED_BACK = "handed_back"  # 退回热线: returned to the external system it came from
+    HANDED_OFF = "handed_off"  # 移交矛盾纠纷: registered by the disputes module, counted there
 
 
 S = MatterStatus
-FINISHED = frozenset({S.CLOSED, S.EVALUATED, S.REJECTED, S.CANCELLED, S.MERGED, S.HANDED_BACK})
+FINISHED = frozenset({S.CLOSED, S.EVALUATED, S.REJECTED, S.CANCELLED, S.MERGED, S.HANDED_BACK, S.HANDED_OFF})
 OPEN = frozenset(set(S) - FINISHED)
 WAITING = {S.REPORTED, S.ESCALATED}  # awaiting the owner's acceptance
 WORKING = {S.DISPATCHED, S.HANDLING}
@@ -437,6 +438,28 @@ def _hand_back(session: Session, matter: Matter, step: Step) -> None:
                    owner_division_code=matter.division_code, reason=step.note or "", handed_back_at=step.at)
 
 
+def _can_hand_off(matter: Matter, step: Step) -> Refusal:
+    session = object_session(matter)
+    matter_type = repository.type_by_id(session, matter.type_id) if session else None
+    if matter_type is None or matter_type.handoff != "disputes":
+        return ("该事项类型不移交矛盾纠纷化解", "This matter type is not handed off to dispute resolution")
+    return _owner(matter, step)
+
+
+def _hand_off(session: Session, matter: Matter, step: Step) -> None:
+    """移交矛盾纠纷: the matter closes here, without a settled level (the dispute's counts instead),
+    and the disputes module registers it from the ``matters.dispute_reported`` hand-off."""
+    from civicgrid.events import service as events
+
+    matter_type = repository.type_by_id(session, matter.type_id)
+    assert matter_type is not None
+    _end(session, matter, step)
+    events.publish(session, "matters.dispute_reported", entity_type="matter", entity_id=matter.id,
+                   division_code=matter.division_code, matter_id=matter.id, number=matter.number,
+                   type_code=matter.type_code, type_name=matter_type.name_zh, grid_code=matter.grid_code,
+                   reported_at=matter.reported_at, summary=matter.description or matter.title)
+
+
 # ---------------------------------------------------------------- the table
 
 H, D, V, SV = "matters.handle", "matters.dispatch", "matters.verify", "matters.supervise"
@@ -474,6 +497,7 @@ MATTER_WORKFLOW = Workflow("matter", [
     *[Transition("urge", {status}, status, permission=permission, guard=_above, keep_deadlines=True)
       for status in OPEN for permission in (SV, D)],
     Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge),
+    Transition("hand_off", EARLY, S.HANDED_OFF, permission=H, guard=_can_hand_off, effect=_hand_off),
     *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
                  keep_deadlines=True) for status in EARLY],
     Transition("return_to_hotline", EARLY | WORKING, S.HANDED_BACK, permission=H, guard=_hotline_owner,

@@ -146,6 +146,7 @@ class Traits:
 
     reject: bool = False
     cancel: bool = False
+    hand_off: bool = False  # a dispute-type matter handed off to the disputes module (移交矛盾纠纷)
     merge: bool = False  # a repeat report: merge it into the original (else keep it separate)
     wrong_owner: bool = False  # returned upward as wrongly assigned, then reassigned
     hand_escalate: bool = False
@@ -218,6 +219,7 @@ SHOWCASE: tuple[Showcase, ...] = (
     Showcase("SR07", "grid", ("office", 1050), {"rework": True, "satisfaction": 4}),
     Showcase("MS04", "grid", ("office", 1040), {"reject": True}, channel="hotline"),
     Showcase("SR06", "grid", ("office", 1030), {"cancel": True}),
+    Showcase("JF02", "grid", ("office", 1025), {"hand_off": True}),
     Showcase("JF01", "grid", ("office", 1020), {"hand_escalate": True, "satisfaction": 4}),
     Showcase("ZA02", "village", ("office", 1010), {"wrong_owner": True}),
     Showcase("SR04", "township", ("office", 1000), {"late": True, "handle_share": 1.6, "satisfaction": 3}),
@@ -817,6 +819,9 @@ class Simulation:
                     return
                 if first and status == S.REPORTED and traits.cancel:
                     self._act(session, owner, agent, "cancel", "上报人反映问题已自行解决，撤销。")
+                    return
+                if first and status == S.REPORTED and traits.hand_off and "hand_off" in allowed:
+                    self._act(session, owner, agent, "hand_off", "属矛盾纠纷，移交矛盾纠纷多元化解。")
                     return
                 if traits.wrong_owner and "returned" not in agent.done and "return" in allowed:
                     agent.done.add("returned")

@@ -7,6 +7,7 @@ import { pendingRoute, useSessionStore } from '@/people/session'
 const builtPages: Record<string, () => Promise<unknown>> = {
   alerts: () => import('@/alerts/AlertsView.vue'),
   dispatch: () => import('@/response/DispatchView.vue'),
+  disputes: () => import('@/disputes/DisputesView.vue'),
   grids: () => import('@/geo/GridsView.vue'),
   matterQueue: () => import('@/matters/QueueView.vue'),
   matterHotline: () => import('@/matters/HotlineView.vue'),

@@ -44,8 +44,9 @@ from civicgrid.matters.models import Matter
 
 CLOSED_STATUSES: tuple[str, ...] = ("closed", "evaluated")
 """A matter counts as closed (办结) while its status is one of these and ``closed_at`` is set."""
-VOID_STATUSES: tuple[str, ...] = ("rejected", "cancelled", "handed_back")
-"""Reports that were not taken up (不予受理 / 撤销 / 退回热线): outside the closure-rate denominator."""
+VOID_STATUSES: tuple[str, ...] = ("rejected", "cancelled", "handed_back", "handed_off")
+"""Reports that were not taken up here (不予受理 / 撤销 / 退回热线 / 移交矛盾纠纷 — a hand-off counts as
+a dispute): outside the closure-rate denominator."""
 SETTLED_LEVELS: tuple[str, ...] = ("village", "township", "county", "city")
 FINISHED_STATUSES: tuple[str, ...] = (*CLOSED_STATUSES, *VOID_STATUSES, "merged")
 WIDTHS: tuple[int, ...] = (6, 9, 12)
