@@ -105,8 +105,8 @@ def list_matters(session: DbSession, principal: Annotated[Principal, Depends(req
     """A work queue: mine first, overdue on top."""
     page = service.list_matters(session, principal, queue=queue, status=status, overdue=overdue,
                                 offset=offset, limit=limit)
-    return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
-                      offset=offset, limit=limit)
+    return MatterPage(items=service.with_names(session, [service.to_read(session, m, principal) for m in page.items]),
+                      total=page.total, offset=offset, limit=limit)
 
 
 @router.get("/matters.xlsx", responses={**ERRORS, 200: {"content": {XLSX: {}}}})

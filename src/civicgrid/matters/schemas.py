@@ -48,6 +48,8 @@ class TimelineRead(BaseModel):
     to_status: str
     actor_name: str
     actor_role: str | None
+    actor_display_name: str | None = Field(None, description="The actor's name as people read it (not the login)")
+    actor_unit_name: str | None = Field(None, description="The actor's org unit, if they belong to one")
     at: datetime
     note: str | None
     lng: float | None
@@ -76,6 +78,7 @@ class DuplicateRead(BaseModel):
 class SupervisionRead(BaseModel):
     id: str
     issuer_division_code: str
+    issuer_division_name: str | None = None
     note: str
     due_at: datetime
     status: str
@@ -124,6 +127,8 @@ class MatterRead(BaseModel):
     evaluation_note: str | None
     duplicate_of: str | None
     supervised: bool
+    grid_name: str | None = Field(None, description="The grid's name, for people to read")
+    division_name: str | None = Field(None, description="The owning division's name")
 
 
 class RevealIn(BaseModel):

@@ -40,6 +40,7 @@ from civicgrid.matters.schemas import (
     SupervisionRead,
     TimelineRead,
 )
+from civicgrid.people import service as people
 from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition
 
@@ -156,7 +157,8 @@ def _type_name(session: Session, matter: Matter, lang: str | None = None) -> str
     return pick(t.name_zh, t.name_en, lang) if t else matter.type_code
 
 
-_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name != "type_name")
+_NAMED = ("type_name", "grid_name", "division_name")  # looked up, not columns of the matter
+_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name not in _NAMED)
 
 
 def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
@@ -173,6 +175,16 @@ def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
 def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
     """A queue row; the reporter's name and phone always masked (a reveal is its own call)."""
     return MatterRead(**_read_values(matter, principal), type_name=_type_name(session, matter))
+
+
+def with_names(session: Session, rows: list[MatterRead]) -> list[MatterRead]:
+    """Queue rows with their grid and owning division named (two queries for the page)."""
+    divisions = geo.names_of(session, {r.division_code for r in rows})
+    grids = geo.grid_names_of(session, {r.grid_code for r in rows})
+    for row in rows:
+        row.grid_name = grids.get(row.grid_code)
+        row.division_name = divisions.get(row.division_code)
+    return rows
 
 
 def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail | MatterPublic:
@@ -194,18 +206,28 @@ def full_detail(session: Session, principal: Principal, matter_id: str) -> Matte
 
 
 def _full_detail(session: Session, principal: Principal, matter: Matter) -> MatterDetail:
+    timeline = repository.timeline_of(session, matter.id, principal)
+    actors = people.actor_labels(session, [e.actor_id for e in timeline if e.actor_id])
     events = [TimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
-                           actor_name=e.actor_name, actor_role=e.actor_role, at=e.at, note=e.note, lng=e.lng,
-                           lat=e.lat, division_code=e.division_code, data=json.loads(e.data) if e.data else None)
-              for e in repository.timeline_of(session, matter.id, principal)]
+                           actor_name=e.actor_name, actor_role=e.actor_role,
+                           actor_display_name=actors.get(e.actor_id or "", (None, None))[0],
+                           actor_unit_name=actors.get(e.actor_id or "", (None, None))[1], at=e.at, note=e.note,
+                           lng=e.lng, lat=e.lat, division_code=e.division_code,
+                           data=json.loads(e.data) if e.data else None)
+              for e in timeline]
     photos = [PhotoRead(id=p.id, stage=p.stage, content_type=p.content_type, size=p.size, sha256=p.sha256,
                         created_at=p.created_at, url=f"/api/v1/matters/{matter.id}/photos/{p.id}")
               for p in repository.photos_of(session, matter.id, principal)]
     duplicates = _duplicates(session, principal, matter)
-    orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
+    supervision = repository.supervision_orders(session, matter.id, principal)
+    names = geo.names_of(session, {matter.division_code} | {o.issuer_division_code for o in supervision})
+    orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code,
+                              issuer_division_name=names.get(o.issuer_division_code), note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
-              for o in repository.supervision_orders(session, matter.id, principal)]
-    return MatterDetail(**_read_values(matter, principal), type_name=_type_name(session, matter), timeline=events,
+              for o in supervision]
+    values = _read_values(matter, principal)
+    values.update(grid_name=geo.name_of(session, matter.grid_code), division_name=names.get(matter.division_code))
+    return MatterDetail(**values, type_name=_type_name(session, matter), timeline=events,
                         photos=photos, duplicates=duplicates,
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
 
