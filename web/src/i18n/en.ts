@@ -34,6 +34,7 @@ const en: typeof zhCN = {
     logout: 'Sign out',
   },
   header: {
+    menu: 'Menu',
     role: 'Role',
     division: 'Jurisdiction',
     language: 'Language',
@@ -176,6 +177,9 @@ const en: typeof zhCN = {
     keep: 'Keep as a separate matter',
     supervision: 'Supervision orders',
     noSupervision: 'No supervision orders',
+    system: 'System',
+    someone: '(unknown)',
+    onSite: 'on site',
     supervisionDue: 'Due',
     answer: 'Answer',
     actions: 'Actions',

@@ -32,6 +32,7 @@ export default {
     logout: '退出登录',
   },
   header: {
+    menu: '菜单',
     role: '角色',
     division: '辖区',
     language: '语言',
@@ -174,6 +175,9 @@ export default {
     keep: '保留为独立事项',
     supervision: '督办单',
     noSupervision: '无督办',
+    system: '系统',
+    someone: '（未知人员）',
+    onSite: '现场定位',
     supervisionDue: '督办期限',
     answer: '答复',
     actions: '可执行操作',
