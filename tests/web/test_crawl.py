@@ -14,8 +14,8 @@ page of a matter reported in the demo village. The walk fails on:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
