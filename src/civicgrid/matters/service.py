@@ -26,7 +26,7 @@ from civicgrid.kit.errors import AppError, Invalid, NotFound, PermissionDenied
 from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.printing import Document
-from civicgrid.matters import intake, report_sheet, repository
+from civicgrid.matters import intake, labels, report_sheet, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import Matter, MatterPhoto
 from civicgrid.matters.schemas import (
@@ -271,18 +271,28 @@ EXPORT_MAX_ROWS = 20_000
 
 EXPORT_COLUMNS = (
     Column("number", "事项编号", "Number", 22), Column("type_name", "事项类型", "Type", 18),
-    Column("title", "标题", "Title", 30), Column("status", "状态", "Status"),
-    Column("owner_level", "责任层级", "Owner level"), Column("division_name", "责任单位", "Owning unit", 20),
-    Column("department", "责任部门", "Department", 18), Column("grid_code", "网格编码", "Grid code", 18),
-    Column("address", "地址", "Address", 24), Column("channel", "来源渠道", "Channel"),
+    Column("title", "标题", "Title", 30), Column("status", "状态", "Status", labels=labels.STATUS_ZH),
+    Column("owner_level", "责任层级", "Owner level", labels=labels.LEVEL_ZH),
+    Column("division_name", "责任单位", "Owning unit", 20),
+    Column("department", "责任部门", "Department", 18), Column("grid_name", "所属网格", "Grid", 18),
+    Column("address", "地址", "Address", 24), Column("channel", "来源渠道", "Channel", labels=labels.CHANNEL_ZH),
     Column("reported_at", "上报时间", "Reported at", 18, "yyyy-mm-dd hh:mm"),
     Column("step_due_at", "当前时限", "Current deadline", 18, "yyyy-mm-dd hh:mm"),
-    Column("alert", "预警", "Alert"), Column("overdue", "曾超时", "Ever overdue"),
+    Column("alert", "预警", "Alert", labels=labels.ALERT_ZH), Column("overdue", "曾超时", "Ever overdue"),
     Column("escalations", "上报次数", "Escalations"), Column("rework_count", "返工次数", "Reworks"),
     Column("closed_at", "办结时间", "Closed at", 18, "yyyy-mm-dd hh:mm"),
-    Column("settled_level", "化解层级", "Settled level"), Column("satisfaction", "满意度", "Satisfaction"),
+    Column("settled_level", "化解层级", "Settled level", labels=labels.LEVEL_ZH),
+    Column("satisfaction", "满意度", "Satisfaction"),
     Column("reporter_name", "上报人（脱敏）", "Reporter (masked)", 12),
     Column("reporter_phone", "联系电话（脱敏）", "Phone (masked)", 16),
+    # The codes behind the words above, hidden (for re-import and for machines).
+    Column("type_code", "事项类型代码", "Type code", hidden=True),
+    Column("status", "状态代码", "Status code", hidden=True),
+    Column("owner_level", "责任层级代码", "Owner level code", hidden=True),
+    Column("division_code", "责任单位代码", "Owning unit code", hidden=True),
+    Column("grid_code", "网格编码", "Grid code", hidden=True),
+    Column("channel", "来源渠道代码", "Channel code", hidden=True),
+    Column("settled_level", "化解层级代码", "Settled level code", hidden=True),
 )
 
 
@@ -300,12 +310,7 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
     effective = "reported_by_me" if queue == "mine" and owner is None else queue
     items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, status=status,
                                        overdue=overdue, offset=0, limit=EXPORT_MAX_ROWS)
-    names = geo.names_of(session, {m.division_code for m in items})
-    rows = []
-    for matter in items:
-        row = to_read(session, matter, principal).model_dump()
-        row["division_name"] = names.get(matter.division_code, matter.division_code)
-        rows.append(row)
+    rows = [row.model_dump() for row in with_names(session, [to_read(session, m, principal) for m in items])]
     return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)
 
 
