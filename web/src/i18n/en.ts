@@ -341,6 +341,8 @@ const en: typeof zhCN = {
     importHint: 'As published each year by the State Council; one bad row refuses the whole table',
     imported: '{year} imported: {holidays} holidays, {workdays} adjusted working days',
     importError: 'Import refused: {message}',
+    sourceBuiltin: 'State Council holiday arrangement (built in, chinese-calendar {version})',
+    sourceUpload: 'Uploaded by an administrator',
     selectYear: 'Click a year to see its days',
   },
   statutory: {

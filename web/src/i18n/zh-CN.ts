@@ -325,7 +325,7 @@ export default {
     holidays: '节假日（天）',
     workdays: '调休上班（天）',
     updatedAt: '更新时间',
-    gapsTitle: '以下年份尚未导入节假日安排，相关期限按周一至周五计算',
+    gapsTitle: '提示：以下年份尚未导入节假日安排，相关期限暂按周一至周五计算；国务院办公厅公布安排后请在下方导入',
     noGaps: '所有已用到的年份均已导入节假日安排',
     days: '{year} 年节假日与调休安排',
     date: '日期',
@@ -339,6 +339,8 @@ export default {
     importHint: '按国务院办公厅每年发布的节假日安排填写；任何一行有误则整表不导入',
     imported: '{year} 年安排已导入：节假日 {holidays} 天，调休上班 {workdays} 天',
     importError: '导入被拒绝：{message}',
+    sourceBuiltin: '国务院办公厅节假日安排（系统内置，chinese-calendar {version}）',
+    sourceUpload: '管理员上传',
     selectYear: '点击年份查看明细',
   },
   statutory: {
