@@ -53,14 +53,25 @@ def _a_matter(server: LiveServer, yongzhou: Yongzhou, accounts: list[tuple[str, 
     worker = next(a for a in accounts if a[0] == "grid_worker")
     officer = next(a for a in accounts if a[0] == "village_officer")
     spot = place_in(yongzhou, worker[1])
-    body = {"type_code": "SR01", "title": "路口垃圾堆积", "description": "三天未清运", "lng": spot.lng,
-            "lat": spot.lat, "channel": "grid_worker"}
-    created = httpx.post(f"{server.url}/api/v1/matters", json=body,
-                         headers=auth_headers(login(server.url, worker[3])), timeout=30)
+    body = {
+        "type_code": "SR01",
+        "title": "路口垃圾堆积",
+        "description": "三天未清运",
+        "lng": spot.lng,
+        "lat": spot.lat,
+        "channel": "grid_worker",
+    }
+    created = httpx.post(
+        f"{server.url}/api/v1/matters", json=body, headers=auth_headers(login(server.url, worker[3])), timeout=30
+    )
     assert created.status_code == 201, created.text
     matter_id = str(created.json()["id"])
-    accepted = httpx.post(f"{server.url}/api/v1/matters/{matter_id}/transitions", json={"action": "accept"},
-                          headers=auth_headers(login(server.url, officer[3])), timeout=30)
+    accepted = httpx.post(
+        f"{server.url}/api/v1/matters/{matter_id}/transitions",
+        json={"action": "accept"},
+        headers=auth_headers(login(server.url, officer[3])),
+        timeout=30,
+    )
     assert accepted.status_code == 200, accepted.text
     return matter_id
 
@@ -71,8 +82,10 @@ class Watch:
     def __init__(self, page: Any) -> None:
         self.problems: list[str] = []
         page.on("response", self._response)
-        page.on("console", lambda msg: self.problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: self.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc}"))
 
     def _response(self, response: Any) -> None:
@@ -127,9 +140,9 @@ def demo(live_server: LiveServer, yongzhou: Yongzhou, engine: Engine) -> Demo:
 
 
 @pytest.mark.parametrize("role", [role for _, role, _, _ in ACCOUNTS])
-def test_every_demo_role_opens_every_page_of_its_menu(role: str, demo: Demo,
-                                                       watched: Callable[[], tuple[Any, Watch]],
-                                                       live_server: LiveServer) -> None:
+def test_every_demo_role_opens_every_page_of_its_menu(
+    role: str, demo: Demo, watched: Callable[[], tuple[Any, Watch]], live_server: LiveServer
+) -> None:
     logins = [a[3] for a in demo.accounts]
     _, _, display, username = next(a for a in demo.accounts if a[0] == role)
     failures: list[str] = []
@@ -138,9 +151,11 @@ def test_every_demo_role_opens_every_page_of_its_menu(role: str, demo: Demo,
     page.wait_for_selector('[data-test="nav"]')
     _settle(page)
     paths = _menu_paths(page)
-    permissions = page.evaluate("() => fetch('/api/v1/auth/me', {headers: {Authorization: 'Bearer ' + "
-                                "sessionStorage.getItem('civicgrid.token')}}).then(r => r.json())"
-                                ".then(me => me.permissions)")
+    permissions = page.evaluate(
+        "() => fetch('/api/v1/auth/me', {headers: {Authorization: 'Bearer ' + "
+        "sessionStorage.getItem('civicgrid.token')}}).then(r => r.json())"
+        ".then(me => me.permissions)"
+    )
     if "matters.read" in permissions:
         paths.append(f"/matters/{demo.matter_id}")
     assert paths, f"{role}: an empty menu"

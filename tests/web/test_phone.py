@@ -62,16 +62,28 @@ def _act(page: Any, action: str, status: str, **fields: str) -> None:
     _no_sideways_scroll(page, f"the matter page after {action}")
 
 
-def test_village_officer_works_a_matter_to_its_close_on_a_phone(phone: Any, live_server: LiveServer,
-                                                               yongzhou: Yongzhou, engine: Engine) -> None:
+def test_village_officer_works_a_matter_to_its_close_on_a_phone(
+    phone: Any, live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
     spot = place_in(yongzhou, "431102", 1)
     worker = make_user_committed(engine, role="grid_worker", division_code=spot.grid, display_name="网格员 蒋小燕")
-    officer = make_user_committed(engine, role="village_officer", division_code=spot.village,
-                                  display_name="社区书记 黄丽")
+    officer = make_user_committed(
+        engine, role="village_officer", division_code=spot.village, display_name="社区书记 黄丽"
+    )
     title = f"楼道堆放杂物 {worker.username[-6:]}"
-    created = httpx.post(f"{live_server.url}/api/v1/matters", headers=auth_headers(login(live_server.url, worker.username)),
-                         json={"type_code": "SR01", "title": title, "description": "楼道堆放杂物",
-                               "lng": spot.lng, "lat": spot.lat, "channel": "grid_worker"}, timeout=30)
+    created = httpx.post(
+        f"{live_server.url}/api/v1/matters",
+        headers=auth_headers(login(live_server.url, worker.username)),
+        json={
+            "type_code": "SR01",
+            "title": title,
+            "description": "楼道堆放杂物",
+            "lng": spot.lng,
+            "lat": spot.lat,
+            "channel": "grid_worker",
+        },
+        timeout=30,
+    )
     assert created.status_code == 201, created.text
     matter_id = created.json()["id"]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -108,7 +120,9 @@ def test_village_officer_works_a_matter_to_its_close_on_a_phone(phone: Any, live
     phone.click('[data-test="phone-menu"]')
     drawer = phone.wait_for_selector('[data-test="phone-drawer"]')
     assert "社区书记 黄丽" in drawer.inner_text()
-    paths = phone.eval_on_selector_all('[data-test="phone-drawer"] [data-path]', "items => items.map(i => i.dataset.path)")
+    paths = phone.eval_on_selector_all(
+        '[data-test="phone-drawer"] [data-path]', "items => items.map(i => i.dataset.path)"
+    )
     assert "/matters/queue" in paths and "/grids" in paths
     phone.keyboard.press("Escape")
     for path in paths:
