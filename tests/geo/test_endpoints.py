@@ -167,6 +167,28 @@ def test_grid_worker_map_shows_only_their_grid(live_server: LiveServer, engine: 
     own = _get(live_server, f"/api/v1/geo/{grid}.geojson", token)
     assert own.status_code == 200, own.text
     assert [f["properties"]["code"] for f in own.json()["features"]] == [grid]
-    assert _get(live_server, f"/api/v1/geo/{grid[:12]}.geojson", token).status_code == 404  # the village is wider
+    # The village holding the grid (where the intake and 12345 maps start) draws that one grid.
+    village = _get(live_server, f"/api/v1/geo/{grid[:12]}.geojson", token)
+    assert village.status_code == 200, village.text
+    assert [f["properties"]["code"] for f in village.json()["features"]] == [grid]
+    # …but not another village, nor the township above.
+    assert _get(live_server, f"/api/v1/geo/{grid[:9]}000.geojson", token).status_code == 404
     other = yongzhou.grid_in("431103")
     assert _get(live_server, f"/api/v1/geo/{other}.geojson", token).status_code == 404
+
+
+def test_grid_worker_tree_is_their_grid(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou) -> None:
+    """The 网格管理 tree starts at the account's jurisdiction; for a grid worker that is a 15-digit
+    grid code, answered as the tree's one leaf (it was 422; issue 11 §1)."""
+    grid = yongzhou.grid_in("431102")
+    user = make_user_committed(engine, role="grid_worker", division_code=grid)
+    token = login(live_server.url, user.username)
+    node = _get(live_server, f"/api/v1/divisions/{grid}", token)
+    assert node.status_code == 200, node.text
+    body = node.json()
+    assert (body["code"], body["level"], body["parent_code"], body["child_count"]) == (grid, "grid", grid[:12], 0)
+    assert body["name"] and not body["name"].isdigit()
+    assert _get(live_server, f"/api/v1/divisions/{grid}/children", token).json() == []
+    other = yongzhou.grid_in("431103")
+    assert _get(live_server, f"/api/v1/divisions/{other}", token).status_code == 404
+    assert _get(live_server, f"/api/v1/divisions/{grid[:12]}", token).status_code == 404

@@ -71,29 +71,65 @@ def test_excel_round_trip_and_a_bad_sheet_is_refused_whole(live_server: LiveServ
     assert exported.status_code == 200
     workbook = load_workbook(io.BytesIO(exported.content))
     sheet = workbook.worksheets[0]
-    assert [c.value for c in sheet[1]][:3] == ["code", "category", "category_zh"]
+    # Chinese headers first; the keys import reads in a hidden second row (issue 11 §6).
+    assert [c.value for c in sheet[1]][:3] == ["编码", "类别代码", "类别"]
+    assert [c.value for c in sheet[2]][:3] == ["code", "category", "category_zh"]
+    assert sheet.row_dimensions[2].hidden
+    column = {c.value: c.column_letter for c in sheet[2]}
     rows = sheet.max_row - 2
     before = admin.get("/api/v1/catalogue/versions").json()[0]["version"]
 
-    sheet["M5"] = "soon"  # column M = handle (limit), row 5
+    handle = column["handle"]
+    sheet[f"{handle}5"] = "soon"  # the handling limit, row 5
     buffer = io.BytesIO()
     workbook.save(buffer)
     refused = admin.post("/api/v1/catalogue.xlsx", files={"file": ("c.xlsx", buffer.getvalue())}, lang="en")
     assert refused.status_code == 422
     error = refused.json()["error"]
-    assert (error["row"], error["column"]) == (5, "M") and "Row 5, column M" in error["message"]
+    assert (error["row"], error["column"]) == (5, handle) and f"Row 5, column {handle}" in error["message"]
     assert admin.get("/api/v1/catalogue/versions").json()[0]["version"] == before  # nothing applied
 
-    sheet["M5"] = 3
-    sheet["F5"] = "Renamed in Excel"
+    sheet[f"{handle}5"] = 3
+    sheet[f"{column['name_en']}5"] = "Renamed in Excel"
     buffer = io.BytesIO()
     workbook.save(buffer)
     imported = admin.post("/api/v1/catalogue.xlsx", files={"file": ("c.xlsx", buffer.getvalue())})
     assert imported.status_code == 201, imported.text
     assert imported.json()["version"] == before + 1 and imported.json()["types"] == rows
-    code = sheet["A5"].value
+    code = sheet[f"{column['code']}5"].value
     now = {t["code"]: t for t in admin.get("/api/v1/matter-types", lang="en").json()}
     assert now[code]["name"] == "Renamed in Excel" and now[code]["limits"]["handle"]["amount"] == 3
 
     garbage = admin.post("/api/v1/catalogue.xlsx", files={"file": ("c.xlsx", b"not a workbook")})
     assert garbage.status_code == 422
+
+
+def test_catalogue_export_reads_in_words_and_reimports_unchanged(live_server: LiveServer, engine: Engine) -> None:
+    """Levels, lists and units in Chinese (村级, 工作时), codes in hidden columns; importing the
+    export as it is publishes a version identical to the one exported (issue 11 §6)."""
+    admin = actor(live_server, engine, "admin", "431100000000")
+    first = admin.get("/api/v1/catalogue.xlsx")
+    sheet = load_workbook(io.BytesIO(first.content)).worksheets[0]
+    keys = [c.value for c in sheet[2]]
+    headers = [c.value for c in sheet[1]]
+    garbage = next(r for r in sheet.iter_rows(min_row=3, values_only=True) if r[keys.index("code")] == "SR01")
+    assert garbage[keys.index("owner_level_label")] == "村级" and garbage[keys.index("owner_level")] == "village"
+    assert garbage[keys.index("handle_unit_label")] == "工作时"
+    assert headers[keys.index("owner_level_label")] == "责任层级"
+    letters = {key: cell.column_letter for key, cell in zip(keys, sheet[2], strict=True)}
+    assert sheet.column_dimensions[letters["owner_level"]].hidden
+    assert not sheet.column_dimensions[letters["owner_level_label"]].hidden
+
+    types_before = admin.get("/api/v1/matter-types", include_inactive="true").json()
+    imported = admin.post("/api/v1/catalogue.xlsx", files={"file": ("c.xlsx", first.content)})
+    assert imported.status_code == 201, imported.text
+    again = admin.get("/api/v1/catalogue.xlsx")
+
+    def data(content: bytes) -> list[tuple[object, ...]]:
+        return list(load_workbook(io.BytesIO(content)).worksheets[0].iter_rows(values_only=True))
+
+    assert data(again.content) == data(first.content)
+    types_after = admin.get("/api/v1/matter-types", include_inactive="true").json()
+    strip = ("id", "catalogue_version", "version")
+    assert [{k: v for k, v in t.items() if k not in strip} for t in types_after] == [
+        {k: v for k, v in t.items() if k not in strip} for t in types_before]

@@ -70,6 +70,16 @@ def test_village_matter_is_settled_in_the_village(live_server: LiveServer, engin
     actions = [e["action"] for e in evaluated["timeline"]]
     assert actions == ["report", "accept", "dispatch", "start", "resolve", "verify", "close", "evaluate"]
     assert all(e["actor_name"] for e in evaluated["timeline"])
+    # People read names, not logins or codes (issue 11 §6): the actor's display name, the grid's
+    # and the owning village's names.
+    by_action = {e["action"]: e for e in evaluated["timeline"]}
+    assert by_action["report"]["actor_display_name"] == grid_worker.user.display_name
+    assert by_action["accept"]["actor_display_name"] == village.user.display_name
+    assert evaluated["grid_name"] and not evaluated["grid_name"].isdigit()
+    assert evaluated["division_name"] and not evaluated["division_name"].isdigit()
+    row = next(m for m in ok(village.get("/api/v1/matters", queue="division", limit="200"))["items"]
+               if m["id"] == matter["id"])
+    assert (row["grid_name"], row["division_name"]) == (evaluated["grid_name"], evaluated["division_name"])
 
 
 def test_township_matter_escalates_to_the_county_when_time_runs_out(

@@ -33,6 +33,14 @@ def test_queue_export(live_server: LiveServer, engine: Engine, yongzhou: Yongzho
     assert len(mine) == 1
     phone_column = rows[1].index("Phone (masked)")
     assert mine[0][phone_column] == "138****8000"  # masked even for a caller allowed to reveal
+    # Words people read (issue 11 §6): 村级, 已上报, the grid's name; the codes in hidden columns.
+    row = dict(zip(rows[0], mine[0], strict=True))
+    assert (row["状态"], row["责任层级"], row["来源渠道"]) == ("已上报", "村级", "12345 热线")
+    assert row["所属网格"] and not str(row["所属网格"]).isdigit()
+    assert (row["状态代码"], row["责任层级代码"], row["网格编码"]) == ("reported", "village", place.grid)
+    letters = {name: cell.column_letter for name, cell in zip(rows[0], sheet[1], strict=True)}
+    assert sheet.column_dimensions[letters["网格编码"]].hidden
+    assert not sheet.column_dimensions[letters["所属网格"]].hidden
     deadline = time.monotonic() + 5
     while True:  # the download is recorded after the response has gone out
         with transaction(engine, write=False) as session:

@@ -245,6 +245,15 @@ def test_city_admin_sees_catalogue_and_calendar(new_page: Callable[..., Any], li
     assert all(str(y["year"]) in shown for y in years["years"]), shown
     if years["gaps"]:
         assert str(years["gaps"][0]["year"]) in page.inner_text('[data-test="calendar-gaps"]')
+        # A missing arrangement is a notice, not a red error banner (issue 11 §6).
+        assert "el-alert--error" not in (page.get_attribute('[data-test="calendar-gaps"]', "class") or "")
+    # The current year first; the shipped source named in words.
+    first = page.locator('[data-test="calendar-years"] .el-table__body-wrapper .el-table__row').first.inner_text()
+    current = page.evaluate("() => new Date().getFullYear()")
+    if any(y["year"] == current for y in years["years"]):
+        assert first.startswith(str(current)), first
+    if any(y["source"].startswith("chinese-calendar") for y in years["years"]):
+        assert "国务院办公厅节假日安排" in shown
     page.locator('[data-test="calendar-years"] .el-table__row').first.click()
     page.wait_for_selector('[data-test="calendar-days"] .el-table__row')
     page.screenshot(path=str(ARTIFACTS / "matters-calendar.png"), full_page=True)

@@ -15,7 +15,8 @@ from civicgrid.geo.schemas import DivisionRead, GridRead
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
 
-DivisionCode = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit division code")]
+DivisionCode = Annotated[str, Path(pattern=r"^(\d{12}|\d{15})$",
+                                   description="12-digit division code, or a 15-digit grid code (a leaf)")]
 GridCode = Annotated[str, Path(pattern=r"^\d{15}$", description="15-digit grid code")]
 MapCode = Annotated[str, Path(pattern=r"^(\d{12}|\d{15})$", description="12-digit division or 15-digit grid code")]
 ERRORS: dict[int | str, dict[str, Any]] = {

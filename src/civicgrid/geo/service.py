@@ -417,6 +417,11 @@ def names_of(session: Session, codes: Iterable[str]) -> dict[str, str]:
     return {code: d.name for code, d in repository.get_divisions(session, codes).items()}
 
 
+def grid_names_of(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Names of many grids (15 digits) in one query; unknown codes are left out."""
+    return {g.code: g.name for g in repository.grids_by_codes(session, sorted(set(codes)))}
+
+
 def name_of(session: Session, code: str) -> str | None:
     """The name of a division (12 digits) or grid (15 digits); None if unknown."""
     if len(code) == 15:
@@ -466,8 +471,24 @@ def _read(d: Division, child_count: int) -> DivisionRead:
     )
 
 
+def _grid_as_division(grid: Grid) -> DivisionRead:
+    """A grid as the leaf of the division tree: a grid worker's jurisdiction is one grid, so the
+    tree rooted at it has that one node (issue 11: the tree asked for a 15-digit code and got 422)."""
+    return DivisionRead(
+        code=grid.code, name=grid.name, level="grid", parent_code=grid.village_code, urban_rural_code=None,
+        lng=grid.lng, lat=grid.lat, point_source="generated" if grid.generated else None, host_code=None,
+        has_boundary=grid.boundary is not None, boundary_generated=grid.generated, child_count=0,
+    )
+
+
 def get_division(session: Session, principal: Principal, code: str) -> DivisionRead:
-    """A division inside the caller's jurisdiction (404 otherwise)."""
+    """A division inside the caller's jurisdiction (404 otherwise); a 15-digit grid code answers
+    the grid as a leaf of the tree."""
+    if len(code) == 15:
+        grid = repository.get_grid(session, code, principal)
+        if grid is None:
+            raise _grid_not_found()
+        return _grid_as_division(grid)
     d = repository.get_division(session, code, principal)
     if d is None:
         raise _division_not_found()
@@ -475,7 +496,11 @@ def get_division(session: Session, principal: Principal, code: str) -> DivisionR
 
 
 def list_children(session: Session, principal: Principal, code: str) -> list[DivisionRead]:
-    """The in-scope children of a division the caller governs (404 if it does not)."""
+    """The in-scope children of a division the caller governs (404 if it does not); a grid has none."""
+    if len(code) == 15:
+        if repository.get_grid(session, code, principal) is None:
+            raise _grid_not_found()
+        return []
     if repository.get_division(session, code, principal) is None:
         raise _division_not_found()
     kids = repository.children(session, code, principal)
@@ -537,13 +562,16 @@ def boundaries_geojson(
     """A GeoJSON FeatureCollection (WGS-84) for the map: the outlines one level below ``code``
     (city → counties, county → townships, including those of statistical-only units it hosts,
     township → villages, village → grids), or with ``outline`` the division's own outline.
-    Only features inside the caller's jurisdiction are returned; ``code`` itself must be in it.
-    A 15-digit grid code answers the grid's own outline (a grid has nothing below it), which is
-    all a grid worker's map may show.
+    Only features inside the caller's jurisdiction are returned; ``code`` itself must be in it, or be
+    the village holding a grid-level caller's grid (the intake and 12345 maps start on the village:
+    that caller sees its own grid drawn there, nothing else). A 15-digit grid code answers the grid's
+    own outline (a grid has nothing below it), which is all a grid worker's map may show.
     """
     if len(code) == 15:
         return _grid_outline(session, principal, code)
     division = repository.get_division(session, code, principal)
+    if division is None and len(principal.jurisdiction) == 15 and principal.jurisdiction[:12] == code:
+        division = repository.division_by_code(session, code)
     if division is None:
         raise _division_not_found()
     key = (

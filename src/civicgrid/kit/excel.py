@@ -38,13 +38,26 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 @dataclass(frozen=True)
 class Column:
     """One column: the row key it reads, its Chinese and English names, and optionally a width
-    (characters) and an Excel number format (e.g. ``"0.0%"``, ``"yyyy-mm-dd hh:mm"``)."""
+    (characters) and an Excel number format (e.g. ``"0.0%"``, ``"yyyy-mm-dd hh:mm"``).
+
+    ``labels`` turns a code into the words people read (``village`` → ``村级``; an unknown code
+    stays as it is); ``hidden`` hides the column — the usual pair is a labelled column and a
+    hidden one with the codes, so the workbook can be read back."""
 
     key: str
     zh: str
     en: str
     width: float | None = None
     number_format: str | None = None
+    labels: Mapping[str, str] | None = None
+    hidden: bool = False
+
+    def value(self, row: Mapping[str, Any]) -> Any:
+        """The cell value of this column for ``row`` (labelled when the column has labels)."""
+        raw = row.get(self.key)
+        if self.labels is not None and raw is not None:
+            return self.labels.get(str(raw), raw)
+        return raw
 
 
 def cell_value(value: Any) -> Any:
@@ -70,6 +83,8 @@ def write_xlsx(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], *, 
     for index, column in enumerate(columns, start=1):
         width = column.width or max(10.0, min(40.0, 2.2 * len(column.zh) + 2, len(column.en) + 2.0))
         ws.column_dimensions[get_column_letter(index)].width = width
+        if column.hidden:
+            ws.column_dimensions[get_column_letter(index)].hidden = True
     for header in ([c.zh for c in columns], [c.en for c in columns]):
         cells = []
         for text in header:
@@ -80,7 +95,7 @@ def write_xlsx(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], *, 
         ws.append(cells)
     formatted = any(c.number_format for c in columns)
     for row in rows:
-        values = [cell_value(row.get(c.key)) for c in columns]
+        values = [cell_value(c.value(row)) for c in columns]
         if not formatted:
             ws.append(values)
             continue

@@ -27,7 +27,7 @@ from civicgrid.city import get_city
 from civicgrid.config import DATA_DIR
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
-from civicgrid.matters import repository
+from civicgrid.matters import labels, repository
 from civicgrid.matters.models import LEVELS, CatalogueVersion, ListKind, MatterType
 from civicgrid.worktime.arith import Unit
 
@@ -101,14 +101,18 @@ class TypeRow:
 class _Where:
     """Names the place of a bad value: a field (API), or a row and a column (Excel)."""
 
-    def __init__(self, row: int | None = None) -> None:
+    def __init__(self, row: int | None = None, letters: dict[str, str] | None = None) -> None:
         self.row = row
+        self.letters = letters
 
     def fail(self, key: str, zh: str, en: str) -> Invalid:
         if self.row is None:
             return Invalid(f"字段 {key}：{zh}", f"Field {key}: {en}", details={"field": key})
-        column = COLUMN_KEYS.index(key) + 1 if key in COLUMN_KEYS else 0
-        letter = _column_letter(column) if column else "?"
+        if self.letters is not None:
+            letter = self.letters.get(key, "?")
+        else:
+            column = COLUMN_KEYS.index(key) + 1 if key in COLUMN_KEYS else 0
+            letter = _column_letter(column) if column else "?"
         return Invalid(f"第 {self.row} 行 {letter} 列（{key}）：{zh}", f"Row {self.row}, column {letter} ({key}): {en}",
                        details={"row": self.row, "column": letter, "field": key})
 
@@ -170,10 +174,10 @@ def _limit(raw: dict[str, Any], step: str, where: _Where) -> list[Any]:
     return [number, parsed.value]
 
 
-def validate(raw: dict[str, Any], row: int | None = None) -> TypeRow:
+def validate(raw: dict[str, Any], row: int | None = None, letters: dict[str, str] | None = None) -> TypeRow:
     """A :class:`TypeRow` from an API body, a JSON entry or an Excel row; :class:`Invalid` (422)
-    names the field, or the row and column."""
-    where = _Where(row)
+    names the field, or the row and column (``letters``: key → the sheet's column letter)."""
+    where = _Where(row, letters)
     code = _text(raw, "code", where, max_len=16).upper()
     if not code.replace("-", "").replace("_", "").isalnum():
         raise where.fail("code", "只能包含字母、数字、- 和 _", "may contain letters, digits, - and _ only")
@@ -300,27 +304,76 @@ def put_type(session: Session, principal: Principal, code: str, raw: dict[str, A
     return version, saved
 
 
+# Columns whose codes people read as words in the workbook: the code column is hidden and a
+# column with the Chinese name follows it (issue 11 §6); import reads the codes.
+_LABELLED = {"owner_level": labels.LEVEL_ZH, "list_kind": labels.LIST_KIND_ZH, "accept_unit": labels.UNIT_ZH,
+             "handle_unit": labels.UNIT_ZH, "verify_unit": labels.UNIT_ZH}
+
+
+def _sheet_columns() -> list[tuple[str, str, bool]]:
+    """(key, Chinese header, hidden) of every exported column, in order."""
+    out: list[tuple[str, str, bool]] = []
+    for key, zh in COLUMNS:
+        if key in _LABELLED:
+            out += [(key, f"{zh}代码", True), (f"{key}_label", zh, False)]
+        else:
+            out.append((key, zh, False))
+    return out
+
+
 def export_xlsx(session: Session, version: int | None = None) -> bytes:
-    """The catalogue (current version by default) as an Excel workbook that :func:`import_xlsx` reads back."""
+    """The catalogue (current version by default) as an Excel workbook that :func:`import_xlsx`
+    reads back unchanged: row 1 the Chinese headers, row 2 (hidden) the keys import reads; levels,
+    lists and units in words, their codes in hidden columns beside them."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     number = version or current(session).version
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "catalogue"
-    sheet.append(list(COLUMN_KEYS))
-    sheet.append([zh for _, zh in COLUMNS])
+    columns = _sheet_columns()
+    sheet.append([zh for _, zh, _ in columns])
+    sheet.append([key for key, _, _ in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.row_dimensions[2].hidden = True
+    sheet.freeze_panes = "A3"
+    for index, (_, zh, hidden) in enumerate(columns, start=1):
+        dimension = sheet.column_dimensions[get_column_letter(index)]
+        dimension.width = max(10, 2 * len(zh) + 2)
+        dimension.hidden = hidden
     for t in repository.types_of(session, number):
         limits = limits_of(t)
         values = {**TypeRow.of(t).as_columns(), "auto_escalate": "是" if t.auto_escalate else "否",
                   "active": "是" if t.active else "否", "handoff": t.handoff or ""}
         for step in STEPS:
             values[step], values[f"{step}_unit"] = limits[step]
-        sheet.append([values[key] for key in COLUMN_KEYS])
+        for key, names in _LABELLED.items():
+            values[f"{key}_label"] = names.get(str(values[key]), values[key])
+        sheet.append([values[key] for key, _, _ in columns])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _key_row(lines: list[tuple[Any, ...]]) -> tuple[int, dict[str, int]]:
+    """The 1-based number of the row naming the keys (row 1 of older workbooks, row 2 since the
+    Chinese headers came first) and key → 0-based column index. 422 when no row names them all."""
+    for number, line in enumerate(lines[:2], start=1):
+        header = [str(c).strip() if c is not None else "" for c in line]
+        index = {key: at for at, key in reversed(list(enumerate(header))) if key}
+        if all(key in index for key in COLUMN_KEYS):
+            return number, index
+    header = [str(c).strip() if c is not None else "" for c in lines[0]]
+    for at, key in enumerate(COLUMN_KEYS):
+        if at >= len(header) or header[at] != key:
+            letter = _column_letter(at + 1)
+            raise Invalid(f"第 1 行 {letter} 列应为表头 {key}", f"Row 1, column {letter}: header must be {key}",
+                          details={"row": 1, "column": letter, "field": key})
+    raise Invalid("缺少表头行", "The header row is missing", details={"row": 1})
 
 
 def import_xlsx(session: Session, principal: Principal, data: bytes) -> CatalogueVersion:
@@ -338,25 +391,21 @@ def import_xlsx(session: Session, principal: Principal, data: bytes) -> Catalogu
     lines = list(sheet.iter_rows(values_only=True))
     if not lines:
         raise Invalid("工作表为空", "The sheet is empty", details={"row": 1})
-    header = [str(c).strip() if c is not None else "" for c in lines[0]]
-    for index, key in enumerate(COLUMN_KEYS):
-        if index >= len(header) or header[index] != key:
-            letter = _column_letter(index + 1)
-            raise Invalid(f"第 1 行 {letter} 列应为表头 {key}", f"Row 1, column {letter}: header must be {key}",
-                          details={"row": 1, "column": letter, "field": key})
+    key_row, index = _key_row(lines)
+    letters = {key: _column_letter(at + 1) for key, at in index.items()}
     rows: list[TypeRow] = []
     seen: set[str] = set()
-    first_data = 2
-    for number, line in enumerate(lines[1:], start=2):
-        cells = list(line) + [None] * (len(COLUMN_KEYS) - len(line))
+    first_data = key_row + 1
+    for number, line in enumerate(lines[key_row:], start=key_row + 1):
+        cells = [line[index[key]] if index[key] < len(line) else None for key in COLUMN_KEYS]
         if all(c is None or str(c).strip() == "" for c in cells):
             continue
-        if number == 2 and str(cells[0] or "").strip() == COLUMNS[0][1]:
-            first_data = 3
-            continue  # the Chinese header line that export writes
-        row = validate(dict(zip(COLUMN_KEYS, cells, strict=False)), row=number)
+        if number == key_row + 1 and str(cells[0] or "").strip() == COLUMNS[0][1]:
+            first_data = number + 1
+            continue  # the Chinese header line that older exports wrote under the keys
+        row = validate(dict(zip(COLUMN_KEYS, cells, strict=True)), row=number, letters=letters)
         if row.code in seen:
-            raise _Where(number).fail("code", f"编码 {row.code} 重复", f"code {row.code} appears twice")
+            raise _Where(number, letters).fail("code", f"编码 {row.code} 重复", f"code {row.code} appears twice")
         seen.add(row.code)
         rows.append(row)
     if not rows:

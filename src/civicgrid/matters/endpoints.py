@@ -133,8 +133,18 @@ def list_matters(session: DbSession, principal: Annotated[Principal, Depends(req
                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MatterPage:
     """A work queue: mine first, overdue on top, then the nearest deadline; filters and a search."""
     page = service.list_matters(session, principal, queue=queue, filters=filters, offset=offset, limit=limit)
-    return MatterPage(items=[service.to_read(session, m, principal) for m in page.items], total=page.total,
-                      offset=offset, limit=limit)
+    return MatterPage(items=service.with_names(session, [service.to_read(session, m, principal) for m in page.items]),
+                      total=page.total, offset=offset, limit=limit)
+
+
+@router.get("/my-reports", response_model=MatterPage, responses=ERRORS)
+def my_reports(session: DbSession, principal: Annotated[Principal, Depends(require("matters.report"))],
+               offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> MatterPage:
+    """The matters the caller reported, newest state first: whoever reports (volunteers and
+    residents too, who read no queue) follows what became of their reports (issue 11 §1)."""
+    page = service.list_matters(session, principal, queue="reported_by_me", offset=offset, limit=limit)
+    return MatterPage(items=service.with_names(session, [service.to_read(session, m, principal) for m in page.items]),
+                      total=page.total, offset=offset, limit=limit)
 
 
 def _described(filters: MatterFilter) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class TimelineRead(BaseModel):
     to_status: str
     actor_name: str
     actor_role: str | None
+    actor_display_name: str | None = Field(None, description="The actor's name as people read it (not the login)")
+    actor_unit_name: str | None = Field(None, description="The actor's org unit, if they belong to one")
     at: datetime
     note: str | None
     lng: float | None
@@ -79,6 +81,7 @@ class DuplicateRead(BaseModel):
 class SupervisionRead(BaseModel):
     id: str
     issuer_division_code: str
+    issuer_division_name: str | None = None
     note: str
     due_at: datetime
     status: str
@@ -130,6 +133,8 @@ class MatterRead(BaseModel):
     external_system: str | None = None  # e.g. hotline_12345: the matter is that system's record
     external_ref: str | None = None  # the system's own number (the hotline's ticket number)
     request_type: str | None = None  # 咨询/求助/投诉/举报/建议 (matters.models.REQUEST_TYPES)
+    grid_name: str | None = Field(None, description="The grid's name, for people to read")
+    division_name: str | None = Field(None, description="The owning division's name")
 
 
 class RevealIn(BaseModel):

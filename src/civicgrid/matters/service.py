@@ -32,7 +32,7 @@ from civicgrid.kit.excel import Column, write_xlsx
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.personal import lookup_hashes
 from civicgrid.kit.printing import Document
-from civicgrid.matters import intake, report_sheet, repository
+from civicgrid.matters import intake, labels, report_sheet, repository
 from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import REPORTER_PHONE_CONTEXT, Matter, MatterPhoto
 from civicgrid.matters.schemas import (
@@ -46,6 +46,7 @@ from civicgrid.matters.schemas import (
     SupervisionRead,
     TimelineRead,
 )
+from civicgrid.people import service as people
 from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition
 
@@ -166,7 +167,8 @@ def _type_name(session: Session, matter: Matter, lang: str | None = None) -> str
     return pick(t.name_zh, t.name_en, lang) if t else matter.type_code
 
 
-_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name != "type_name")
+_NAMED = ("type_name", "grid_name", "division_name")  # looked up, not columns of the matter
+_READ_FIELDS = tuple(name for name in MatterRead.model_fields if name not in _NAMED)
 
 
 def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
@@ -183,6 +185,16 @@ def _read_values(matter: Matter, principal: Principal) -> dict[str, Any]:
 def to_read(session: Session, matter: Matter, principal: Principal) -> MatterRead:
     """A queue row; the reporter's name and phone always masked (a reveal is its own call)."""
     return MatterRead(**_read_values(matter, principal), type_name=_type_name(session, matter))
+
+
+def with_names(session: Session, rows: list[MatterRead]) -> list[MatterRead]:
+    """Queue rows with their grid and owning division named (two queries for the page)."""
+    divisions = geo.names_of(session, {r.division_code for r in rows})
+    grids = geo.grid_names_of(session, {r.grid_code for r in rows})
+    for row in rows:
+        row.grid_name = grids.get(row.grid_code)
+        row.division_name = divisions.get(row.division_code)
+    return rows
 
 
 def detail(session: Session, principal: Principal, matter_id: str) -> MatterDetail | MatterPublic:
@@ -204,16 +216,26 @@ def full_detail(session: Session, principal: Principal, matter_id: str) -> Matte
 
 
 def _full_detail(session: Session, principal: Principal, matter: Matter) -> MatterDetail:
+    timeline = repository.timeline_of(session, matter.id, principal)
+    actors = people.actor_labels(session, [e.actor_id for e in timeline if e.actor_id])
     events = [TimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
-                           actor_name=e.actor_name, actor_role=e.actor_role, at=e.at, note=e.note, lng=e.lng,
-                           lat=e.lat, division_code=e.division_code, data=json.loads(e.data) if e.data else None)
-              for e in repository.timeline_of(session, matter.id, principal)]
+                           actor_name=e.actor_name, actor_role=e.actor_role,
+                           actor_display_name=actors.get(e.actor_id or "", (None, None))[0],
+                           actor_unit_name=actors.get(e.actor_id or "", (None, None))[1], at=e.at, note=e.note,
+                           lng=e.lng, lat=e.lat, division_code=e.division_code,
+                           data=json.loads(e.data) if e.data else None)
+              for e in timeline]
     photos = [photo_read(p, f) for p, f in repository.photos_of(session, matter.id, principal)]
     duplicates = _duplicates(session, principal, matter)
-    orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code, note=o.note, due_at=o.due_at,
+    supervision = repository.supervision_orders(session, matter.id, principal)
+    names = geo.names_of(session, {matter.division_code} | {o.issuer_division_code for o in supervision})
+    orders = [SupervisionRead(id=o.id, issuer_division_code=o.issuer_division_code,
+                              issuer_division_name=names.get(o.issuer_division_code), note=o.note, due_at=o.due_at,
                               status=o.status, answer=o.answer, created_at=o.created_at, answered_at=o.answered_at)
-              for o in repository.supervision_orders(session, matter.id, principal)]
-    return MatterDetail(**_read_values(matter, principal), type_name=_type_name(session, matter), timeline=events,
+              for o in supervision]
+    values = _read_values(matter, principal)
+    values.update(grid_name=geo.name_of(session, matter.grid_code), division_name=names.get(matter.division_code))
+    return MatterDetail(**values, type_name=_type_name(session, matter), timeline=events,
                         photos=photos, duplicates=duplicates,
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
 
@@ -292,18 +314,28 @@ EXPORT_MAX_ROWS = 20_000
 
 EXPORT_COLUMNS = (
     Column("number", "事项编号", "Number", 22), Column("type_name", "事项类型", "Type", 18),
-    Column("title", "标题", "Title", 30), Column("status", "状态", "Status"),
-    Column("owner_level", "责任层级", "Owner level"), Column("division_name", "责任单位", "Owning unit", 20),
-    Column("department", "责任部门", "Department", 18), Column("grid_code", "网格编码", "Grid code", 18),
-    Column("address", "地址", "Address", 24), Column("channel", "来源渠道", "Channel"),
+    Column("title", "标题", "Title", 30), Column("status", "状态", "Status", labels=labels.STATUS_ZH),
+    Column("owner_level", "责任层级", "Owner level", labels=labels.LEVEL_ZH),
+    Column("division_name", "责任单位", "Owning unit", 20),
+    Column("department", "责任部门", "Department", 18), Column("grid_name", "所属网格", "Grid", 18),
+    Column("address", "地址", "Address", 24), Column("channel", "来源渠道", "Channel", labels=labels.CHANNEL_ZH),
     Column("reported_at", "上报时间", "Reported at", 18, "yyyy-mm-dd hh:mm"),
     Column("step_due_at", "当前时限", "Current deadline", 18, "yyyy-mm-dd hh:mm"),
-    Column("alert", "预警", "Alert"), Column("overdue", "曾超时", "Ever overdue"),
+    Column("alert", "预警", "Alert", labels=labels.ALERT_ZH), Column("overdue", "曾超时", "Ever overdue"),
     Column("escalations", "上报次数", "Escalations"), Column("rework_count", "返工次数", "Reworks"),
     Column("closed_at", "办结时间", "Closed at", 18, "yyyy-mm-dd hh:mm"),
-    Column("settled_level", "化解层级", "Settled level"), Column("satisfaction", "满意度", "Satisfaction"),
+    Column("settled_level", "化解层级", "Settled level", labels=labels.LEVEL_ZH),
+    Column("satisfaction", "满意度", "Satisfaction"),
     Column("reporter_name", "上报人（脱敏）", "Reporter (masked)", 12),
     Column("reporter_phone", "联系电话（脱敏）", "Phone (masked)", 16),
+    # The codes behind the words above, hidden (for re-import and for machines).
+    Column("type_code", "事项类型代码", "Type code", hidden=True),
+    Column("status", "状态代码", "Status code", hidden=True),
+    Column("owner_level", "责任层级代码", "Owner level code", hidden=True),
+    Column("division_code", "责任单位代码", "Owning unit code", hidden=True),
+    Column("grid_code", "网格编码", "Grid code", hidden=True),
+    Column("channel", "来源渠道代码", "Channel code", hidden=True),
+    Column("settled_level", "化解层级代码", "Settled level code", hidden=True),
 )
 
 
@@ -323,12 +355,7 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
     items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, filters=f,
                                        open_statuses=OPEN_STATUSES, finished_statuses=FINISHED_STATUSES,
                                        offset=0, limit=EXPORT_MAX_ROWS)
-    names = geo.names_of(session, {m.division_code for m in items})
-    rows = []
-    for matter in items:
-        row = to_read(session, matter, principal).model_dump()
-        row["division_name"] = names.get(matter.division_code, matter.division_code)
-        rows.append(row)
+    rows = [row.model_dump() for row in with_names(session, [to_read(session, m, principal) for m in items])]
     return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)
 
 

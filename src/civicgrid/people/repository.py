@@ -4,6 +4,7 @@ system (``unscoped``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -57,6 +58,18 @@ def list_users(session: Session, principal: Principal, *, offset: int, limit: in
 
 
 # ---------------------------------------------------------------- roles
+
+
+def actor_names(session: Session, user_ids: Iterable[str]) -> list[tuple[str, str, str | None]]:
+    """(user id, display name, org unit name) of the users who acted on a record the caller already
+    sees (a timeline): names only, never the account itself."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return []
+    stmt = (select(User.id, User.display_name, OrgUnit.name)
+            .outerjoin(OrgUnit, OrgUnit.id == User.org_unit_id)
+            .where(User.id.in_(wanted), unscoped("names of those who acted on a record the caller sees")))
+    return [(str(uid), str(name), unit) for uid, name, unit in session.execute(stmt)]
 
 
 def get_role(session: Session, code: str) -> Role | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -599,6 +600,12 @@ def set_active(session: Session, principal: Principal, user_id: str, active: boo
 
 def role_name(role: Role, lang: str | None = None) -> str:
     return pick(role.name_zh, role.name_en, lang)
+
+
+def actor_labels(session: Session, user_ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+    """User id → (display name, org unit name) for the people named on a timeline the caller
+    already sees (issue 11: "零陵区委政法委 蒋华", not a login name)."""
+    return {uid: (name, unit) for uid, name, unit in repository.actor_names(session, user_ids)}
 
 
 def division_name(session: Session, code: str) -> str | None:

@@ -34,6 +34,7 @@ const en: typeof zhCN = {
     logout: 'Sign out',
   },
   header: {
+    menu: 'Menu',
     role: 'Role',
     division: 'Jurisdiction',
     language: 'Language',
@@ -231,6 +232,9 @@ const en: typeof zhCN = {
     keep: 'Keep as a separate matter',
     supervision: 'Supervision orders',
     noSupervision: 'No supervision orders',
+    system: 'System',
+    someone: '(unknown)',
+    onSite: 'on site',
     supervisionDue: 'Due',
     answer: 'Answer',
     actions: 'Actions',
@@ -401,6 +405,8 @@ const en: typeof zhCN = {
     importHint: 'As published each year by the State Council; one bad row refuses the whole table',
     imported: '{year} imported: {holidays} holidays, {workdays} adjusted working days',
     importError: 'Import refused: {message}',
+    sourceBuiltin: 'State Council holiday arrangement (built in, chinese-calendar {version})',
+    sourceUpload: 'Uploaded by an administrator',
     selectYear: 'Click a year to see its days',
   },
   statutory: {

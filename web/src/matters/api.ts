@@ -93,6 +93,11 @@ export function fetchQueue(query: QueueQuery): Promise<MatterPage> {
   return unwrap(api.GET('/api/v1/matters', { params: { query } }))
 }
 
+/** The caller's own reports with their current state (any reporter, volunteers included). */
+export function fetchMyReports(limit = 20): Promise<MatterPage> {
+  return unwrap(api.GET('/api/v1/my-reports', { params: { query: { limit } } }))
+}
+
 export function fetchMatter(id: string): Promise<MatterAnswer> {
   return unwrap(api.GET('/api/v1/matters/{matter_id}', { params: { path: { matter_id: id } } }))
 }

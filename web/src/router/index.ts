@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 
+import { isNarrow } from '@/common/narrow'
 import { leafModules, visibleModules } from '@/modules'
 import { pendingRoute, useSessionStore } from '@/people/session'
 
@@ -83,8 +84,12 @@ router.beforeEach(async (to) => {
     return { path: '/', replace: true }
   }
   if (to.name === 'home' && session.user) {
-    // On a phone, whoever reports (grid workers, volunteers) starts on the intake page.
-    if (session.can('matters.report') && window.matchMedia('(max-width: 768px)').matches) {
+    // On a phone, officers who work a queue (village and township: they verify) start on it; whoever
+    // reports in the field (grid workers, volunteers) on the intake page, which leads to the queue.
+    if (isNarrow() && session.can('matters.verify')) {
+      return { name: 'matterQueue', replace: true }
+    }
+    if (isNarrow() && session.can('matters.report')) {
       return { name: 'matterReport', replace: true }
     }
     // Land on the first built module the user's role may open (the grid map for most roles).

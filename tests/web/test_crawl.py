@@ -1,0 +1,174 @@
+"""Every demo role visits every page of its menu in a real browser (issue 11 §1, §6).
+
+One account per demo role (``civicgrid.simulate.demo.ACCOUNTS``: the same role, the same place and
+display name), created the way the other browser tests create theirs. Each signs in at desktop
+size, opens every entry of the side navigation it is shown, and — where it may read matters — the
+page of a matter reported in the demo village. The walk fails on:
+
+- any API answer 4xx/5xx and any console error or uncaught JavaScript error;
+- a raw 12–15-digit code in the visible text (people read grid and division names), unless the
+  page is allow-listed below with its reason;
+- the login name of any demo account in the visible text (people read display names).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from civicgrid.db import transaction
+from civicgrid.simulate.demo import ACCOUNTS
+from tests.conftest import LiveServer, Yongzhou
+from tests.factories import auth_headers, login, make_user_committed
+from tests.matters.conftest import place_in
+from tests.web.conftest import TIMEOUT_MS
+from tests.web.test_console import _log_in
+
+pytestmark = pytest.mark.browser
+
+CODE = re.compile(r"(?<![\d.])\d{12,15}(?![\d.])")
+# Pages where a code is the thing shown, and why. None so far: every page names places.
+CODES_ALLOWED: dict[str, str] = {}
+
+
+def _accounts(engine: Engine) -> list[tuple[str, str, str, str]]:
+    """(role, division code, display name, username) for every demo account, created fresh."""
+    out = []
+    with transaction(engine, write=False) as session:
+        places = [(role, where(session), display) for _, role, where, display in ACCOUNTS]
+    for role, code, display in places:
+        user = make_user_committed(engine, role=role, division_code=code, display_name=display)
+        out.append((role, code, display, user.username))
+    return out
+
+
+def _a_matter(server: LiveServer, yongzhou: Yongzhou, accounts: list[tuple[str, str, str, str]]) -> str:
+    """A matter in the demo village: reported by its grid worker, accepted by its village officer."""
+    worker = next(a for a in accounts if a[0] == "grid_worker")
+    officer = next(a for a in accounts if a[0] == "village_officer")
+    spot = place_in(yongzhou, worker[1])
+    body = {
+        "type_code": "SR01",
+        "title": "路口垃圾堆积",
+        "description": "三天未清运",
+        "lng": spot.lng,
+        "lat": spot.lat,
+        "channel": "grid_worker",
+    }
+    created = httpx.post(
+        f"{server.url}/api/v1/matters", json=body, headers=auth_headers(login(server.url, worker[3])), timeout=30
+    )
+    assert created.status_code == 201, created.text
+    matter_id = str(created.json()["id"])
+    accepted = httpx.post(
+        f"{server.url}/api/v1/matters/{matter_id}/transitions",
+        json={"action": "accept"},
+        headers=auth_headers(login(server.url, officer[3])),
+        timeout=30,
+    )
+    assert accepted.status_code == 200, accepted.text
+    return matter_id
+
+
+class Watch:
+    """What went wrong on a page while it was watched: failed API answers, console errors."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        page.on("response", self._response)
+        page.on(
+            "console",
+            lambda msg: self.problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda exc: self.problems.append(f"JavaScript error: {exc}"))
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.problems.append(f"{response.status} {response.request.method} {response.url}")
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Callable[[], tuple[Any, Watch]]]:
+    contexts: list[Any] = []
+
+    def open_page() -> tuple[Any, Watch]:
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        return page, Watch(page)
+
+    try:
+        yield open_page
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def _settle(page: Any) -> None:
+    """Wait until the page has loaded what it asks for (no request for half a second)."""
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(200)
+
+
+def _menu_paths(page: Any) -> list[str]:
+    """The paths of every entry in the side navigation (sub-menus opened first)."""
+    menus = page.locator('[data-test="nav"] .el-sub-menu')
+    for index in range(menus.count()):
+        if "is-opened" not in (menus.nth(index).get_attribute("class") or ""):
+            menus.nth(index).locator("> .el-sub-menu__title").click()
+    return list(page.eval_on_selector_all('[data-test="nav"] [data-path]', "items => items.map(i => i.dataset.path)"))
+
+
+@dataclass(frozen=True)
+class Demo:
+    accounts: list[tuple[str, str, str, str]]
+    matter_id: str
+
+
+@pytest.fixture(scope="module")
+def demo(live_server: LiveServer, yongzhou: Yongzhou, engine: Engine) -> Demo:
+    """Every demo account, and a matter of the demo village (once for the module)."""
+    accounts = _accounts(engine)
+    return Demo(accounts, _a_matter(live_server, yongzhou, accounts))
+
+
+@pytest.mark.parametrize("role", [role for _, role, _, _ in ACCOUNTS])
+def test_every_demo_role_opens_every_page_of_its_menu(
+    role: str, demo: Demo, watched: Callable[[], tuple[Any, Watch]], live_server: LiveServer
+) -> None:
+    logins = [a[3] for a in demo.accounts]
+    _, _, display, username = next(a for a in demo.accounts if a[0] == role)
+    failures: list[str] = []
+    page, watch = watched()
+    _log_in(page, live_server.url, username)
+    page.wait_for_selector('[data-test="nav"]')
+    _settle(page)
+    paths = _menu_paths(page)
+    permissions = page.evaluate(
+        "() => fetch('/api/v1/auth/me', {headers: {Authorization: 'Bearer ' + "
+        "sessionStorage.getItem('civicgrid.token')}}).then(r => r.json())"
+        ".then(me => me.permissions)"
+    )
+    if "matters.read" in permissions:
+        paths.append(f"/matters/{demo.matter_id}")
+    assert paths, f"{role}: an empty menu"
+    for path in paths:
+        watch.problems.clear()
+        page.goto(f"{live_server.url}{path}")
+        # The console layout, or the intake page's own phone shell.
+        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"]')
+        _settle(page)
+        where = f"{role} ({display}) on {path}"
+        failures += [f"{where}: {problem}" for problem in watch.problems]
+        text = page.inner_text("body")
+        if path not in CODES_ALLOWED:
+            failures += [f"{where}: shows the raw code {code}" for code in sorted(set(CODE.findall(text)))]
+        failures += [f"{where}: shows the login name {name}" for name in logins if name in text]
+    assert not failures, "\n".join(failures)

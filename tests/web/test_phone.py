@@ -1,0 +1,142 @@
+"""The console on a phone (390×844): the layout follows the screen width (issue 11 §1).
+
+A village officer works a matter from the queue to its close without a desktop — the queue as
+cards, the matter page with its actions, each action's dialog — then opens the other pages of the
+menu from the drawer and signs out there. No page may scroll sideways: neither the document nor
+the console's scrolling main area is wider than the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from tests.conftest import LiveServer, Yongzhou
+from tests.factories import auth_headers, login, make_user_committed
+from tests.matters.conftest import place_in
+from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
+from tests.web.test_console import _log_in
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors in the console: {errors}"
+
+
+def _no_sideways_scroll(page: Any, where: str) -> None:
+    widths = page.evaluate("""() => {
+        const main = document.querySelector('.main');
+        return {
+            doc: document.documentElement.scrollWidth, inner: window.innerWidth,
+            main: main ? main.scrollWidth : 0, mainClient: main ? main.clientWidth : 0,
+        };
+    }""")
+    assert widths["doc"] <= widths["inner"], f"{where} scrolls sideways: {widths}"
+    assert widths["main"] <= widths["mainClient"], f"{where}: the main area scrolls sideways: {widths}"
+
+
+def _act(page: Any, action: str, status: str, **fields: str) -> None:
+    page.click(f'[data-test="matter-actions"] [data-action="{action}"]')
+    page.wait_for_selector(f'[data-test="action-form"][data-action="{action}"]')
+    for name, value in fields.items():
+        page.fill(f'[data-test="action-form"] textarea[name="{name}"]', value)
+    page.click('[data-test="action-submit"]')
+    page.wait_for_selector(f'[data-test="matter-status"][data-status="{status}"]')
+    _no_sideways_scroll(page, f"the matter page after {action}")
+
+
+def test_village_officer_works_a_matter_to_its_close_on_a_phone(
+    phone: Any, live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
+    spot = place_in(yongzhou, "431102", 1)
+    worker = make_user_committed(engine, role="grid_worker", division_code=spot.grid, display_name="网格员 蒋小燕")
+    officer = make_user_committed(
+        engine, role="village_officer", division_code=spot.village, display_name="社区书记 黄丽"
+    )
+    title = f"楼道堆放杂物 {worker.username[-6:]}"
+    created = httpx.post(
+        f"{live_server.url}/api/v1/matters",
+        headers=auth_headers(login(live_server.url, worker.username)),
+        json={
+            "type_code": "SR01",
+            "title": title,
+            "description": "楼道堆放杂物",
+            "lng": spot.lng,
+            "lat": spot.lat,
+            "channel": "grid_worker",
+        },
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    matter_id = created.json()["id"]
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # Signed in on a phone, the officer lands on the queue: cards, not a table.
+    _log_in(phone, live_server.url, officer.username)
+    phone.wait_for_url("**/matters/queue")
+    card = phone.wait_for_selector(f'[data-test="matter-card"][data-id="{matter_id}"]')
+    assert title in card.inner_text()
+    assert phone.locator(".el-table").count() == 0
+    _no_sideways_scroll(phone, "the queue")
+    phone.screenshot(path=str(ARTIFACTS / "phone-queue.png"), full_page=True)
+
+    # The matter page, with its actions; every step on the phone.
+    card.click()
+    phone.wait_for_url(f"**/matters/{matter_id}")
+    phone.wait_for_selector('[data-test="matter-status"][data-status="reported"]')
+    _no_sideways_scroll(phone, "the matter page")
+    assert "社区书记" not in phone.inner_text('[data-test="matter-timeline"]')
+    assert "网格员 蒋小燕" in phone.inner_text('[data-test="matter-timeline"]')  # a name, not a login
+    _act(phone, "accept", "accepted")
+    _act(phone, "dispatch", "dispatched", note="交保洁员清理")
+    _act(phone, "start", "handling")
+    _act(phone, "resolve", "handled", result="杂物已清理，楼道畅通")
+    _act(phone, "verify", "verified", note="现场核查属实")
+    _act(phone, "close", "closed")
+    assert "社区书记 黄丽" in phone.inner_text('[data-test="matter-timeline"]')
+    phone.screenshot(path=str(ARTIFACTS / "phone-matter-closed.png"), full_page=True)
+    token = login(live_server.url, officer.username)
+    closed = httpx.get(f"{live_server.url}/api/v1/matters/{matter_id}", headers=auth_headers(token)).json()
+    assert (closed["status"], closed["settled_level"]) == ("closed", "village")
+
+    # Every page of the menu through the drawer; none scrolls sideways.
+    phone.click('[data-test="phone-menu"]')
+    drawer = phone.wait_for_selector('[data-test="phone-drawer"]')
+    assert "社区书记 黄丽" in drawer.inner_text()
+    paths = phone.eval_on_selector_all(
+        '[data-test="phone-drawer"] [data-path]', "items => items.map(i => i.dataset.path)"
+    )
+    assert "/matters/queue" in paths and "/grids" in paths
+    phone.keyboard.press("Escape")
+    for path in paths:
+        phone.goto(f"{live_server.url}{path}")
+        phone.wait_for_selector('[data-test="phone-menu"], [data-test="report-mobile"]')
+        phone.wait_for_load_state("networkidle")
+        phone.wait_for_timeout(300)
+        _no_sideways_scroll(phone, path)
+        phone.screenshot(path=str(ARTIFACTS / f"phone{path.replace('/', '-')}.png"))
+
+    # The language switch and the logout live in the drawer.
+    phone.goto(f"{live_server.url}/matters/queue")
+    phone.click('[data-test="phone-menu"]')
+    phone.click('[data-test="phone-drawer"] [data-test="language-switch"] >> text=English')
+    phone.wait_for_selector('[data-test="phone-drawer"] [data-test="logout"]:has-text("Sign out")')
+    phone.click('[data-test="phone-drawer"] [data-test="logout"]')
+    phone.wait_for_url("**/login")
