@@ -14,6 +14,7 @@ import itertools
 import time
 import uuid
 from functools import lru_cache
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -145,3 +146,26 @@ def make_org_unit_committed(engine: Engine, *, division_code: str, type_code: st
         if area:
             orgs.set_area(session, None, unit.id, grids=area)
         return unit.id
+
+
+# ---------------------------------------------------------------- the audit chains
+
+def audit_mark(session: Session) -> dict[str, int]:
+    """Each audit chain's last sequence number now (a chain per county plus the city's)."""
+    from sqlalchemy import func, select
+
+    from civicgrid.audit.models import AuditEntry
+
+    return {str(chain): int(seq) for chain, seq in session.execute(
+        select(AuditEntry.chain, func.max(AuditEntry.seq)).group_by(AuditEntry.chain)).all()}
+
+
+def audit_since(session: Session, mark: dict[str, int]) -> list[Any]:
+    """The audit entries appended to any chain after ``mark`` (:func:`audit_mark`), oldest first."""
+    from sqlalchemy import and_, or_, select
+
+    from civicgrid.audit.models import AuditEntry
+
+    newer = [and_(AuditEntry.chain == chain, AuditEntry.seq > seq) for chain, seq in mark.items()]
+    query = select(AuditEntry).where(or_(*newer, AuditEntry.chain.not_in(list(mark) or [""])))
+    return list(session.scalars(query.order_by(AuditEntry.at, AuditEntry.chain, AuditEntry.seq)))

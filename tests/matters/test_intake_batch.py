@@ -13,7 +13,6 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Actor, set_actor, verify
 from civicgrid.db import FairLock, GroupCommit, transaction
 from civicgrid.matters import intake
@@ -24,7 +23,7 @@ from civicgrid.people.models import User
 from civicgrid.people.service import principal_of
 from civicgrid.timers.models import Timer
 from tests.conftest import LiveServer, Yongzhou
-from tests.factories import make_user_committed
+from tests.factories import audit_mark, audit_since, make_user_committed
 from tests.matters.conftest import actor, place_in
 
 
@@ -46,7 +45,7 @@ def test_reports_written_together_behave_as_one_after_another(engine: Engine, yo
             set_actor(session, Actor(principal.username, principal.user_id))
             prepared.append(intake.prepare(session, principal, data, key))
         set_actor(session, Actor("someone-else"))
-        before = int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+        before = audit_mark(session)
         written = intake.write(session, prepared)
 
     a, b, retry = written
@@ -65,7 +64,7 @@ def test_reports_written_together_behave_as_one_after_another(engine: Engine, yo
         assert sorted((t.ref_id == a.matter.id, t.kind) for t in timers) == [
             (False, "matter.expiry"), (False, "matter.warning"), (True, "matter.expiry"), (True, "matter.warning")]
         # Each report's audit entries name its own reporter, whoever ran the transaction.
-        entries = session.scalars(select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)).all()
+        entries = audit_since(session, before)
         by_matter = {(e.entity_type, e.entity_id): e.actor for e in entries if e.entity_type == "matters"}
         assert by_matter == {("matters", a.matter.id): first.username, ("matters", b.matter.id): second.username}
         arms = [e for e in entries if e.action == "timer.arm"]

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select
 from websockets.sync.client import connect
 
-from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import audited
 from civicgrid.db import transaction
 from civicgrid.response import index as unit_index
@@ -18,15 +17,15 @@ from civicgrid.response import telemetry
 from civicgrid.response.models import UnitTrackPoint
 from civicgrid.response.params import get_params
 from tests.conftest import LiveServer, Yongzhou
-from tests.factories import make_org_unit_committed
+from tests.factories import audit_mark, audit_since, make_org_unit_committed
 from tests.response.conftest import caller, make_unit, ok, places_in
 
 COUNTY = "431102000000"
 
 
-def _audit_head(engine: Engine) -> int:
+def _audit_head(engine: Engine) -> dict[str, int]:
     with transaction(engine, write=False) as session:
-        return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+        return audit_mark(session)
 
 
 def test_a_thousand_positions_add_no_audit_entry_and_one_track_batch_and_the_index_answers(
@@ -58,7 +57,7 @@ def test_a_thousand_positions_add_no_audit_entry_and_one_track_batch_and_the_ind
         rows = session.execute(select(func.count(), func.count(func.distinct(UnitTrackPoint.batch)))
                                .where(UnitTrackPoint.unit_id == unit)).one()
         assert tuple(rows) == (1000, 1)
-        since = list(session.scalars(select(AuditEntry.entity_type).where(AuditEntry.seq > before)))
+        since = [e.entity_type for e in audit_since(session, before)]
     assert since == []  # zero entries for 1,000 positions (and for their batch)
 
     # Someone who is neither a member nor in the unit's jurisdiction: 404, nothing accepted.

@@ -431,7 +431,7 @@ def test_finished_timers_are_deleted_after_the_retention(engine: Engine, clock: 
     with transaction(engine, write=False) as session:
         left = set(session.scalars(select(Timer.id).where(Timer.kind.in_([done_name, failing_name]))))
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "timer.purge")
-                                .order_by(AuditEntry.seq.desc()).limit(1)).one()
+                                .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc()).limit(1)).one()
     # Failed timers stay for operators; pending, not yet due (cancelled) and recent ones stay.
     assert left == {failed, pending, cancelled_late, recent}
     assert done not in left and cancelled not in left

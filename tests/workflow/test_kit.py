@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from civicgrid.audit.models import AuditEntry
 from civicgrid.authz.principal import Principal
 from civicgrid.db import Base
 from civicgrid.kit.clock import FakeClock, get_clock, set_clock
@@ -20,6 +19,7 @@ from civicgrid.kit.ids import new_id
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import Deadline, InvalidTransition, Step, Transition, Workflow
 from civicgrid.workflow.models import TimelineEvent
+from tests.factories import audit_mark, audit_since
 
 
 class TicketStatus(StrEnum):
@@ -154,10 +154,10 @@ def test_deadline_armed_kept_and_cancelled(tickets: Session, clock: FakeClock) -
 def test_every_step_lands_in_the_audit_chain(tickets: Session, clock: FakeClock) -> None:
     ticket = _ticket(tickets)
     tickets.info["actor"] = None
-    before = tickets.scalar(select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1)) or 0
+    before = audit_mark(tickets)
     TICKETS.transition(tickets, ticket, "start", HANDLER)
     tickets.commit()  # links are written when the transaction commits
-    rows = tickets.scalars(select(AuditEntry).where(AuditEntry.seq > before).order_by(AuditEntry.seq)).all()
+    rows = audit_since(tickets, before)
     kinds = {(r.action, r.entity_type) for r in rows}
     assert ("update", "test_workflow_tickets") in kinds
     assert ("create", "timeline_events") in kinds
