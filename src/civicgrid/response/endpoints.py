@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from civicgrid.apiclients import service as apiclients
+from civicgrid.apiclients.dependencies import ClientCaller, require_client
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, reads_only
@@ -192,9 +194,22 @@ def create_incident(session: DbSession, body: IncidentCreate,
 def receive_110(session: DbSession, body: Intake110,
                 principal: Principal = Depends(require("dispatch.intake"))) -> list[IncidentCreated]:
     """Incidents pushed by the 110 call-handling system, keeping its number and clock points; a
-    number already received answers the incident it made. (To be served to platform API clients.)"""
+    number already received answers the incident it made (the 110 system itself sends to
+    ``/client/intake/110`` with its API-client key)."""
     created = service.receive_110(session, principal, [i.model_dump() for i in body.items])
     return [_created(session, c, principal) for c in created]
+
+
+INCIDENT_110 = apiclients.register_record_kind("incident_110", "110 警情", "110 incident", ["dispatch.intake"])
+
+
+@router.post("/client/intake/110", response_model=list[IncidentCreated], status_code=201, responses=ERRORS)
+def receive_110_from_client(session: DbSession, body: Intake110,
+                            caller: Annotated[ClientCaller, Depends(require_client(INCIDENT_110.code))]
+                            ) -> list[IncidentCreated]:
+    """The 110 call-handling system's push as a platform API client (its key in the
+    ``X-API-Key`` header; docs/api/clients.md), acting as its owning unit: the same intake."""
+    return receive_110(session, body, caller.principal)
 
 
 @router.get("/incidents", response_model=IncidentPage, responses=ERRORS)
