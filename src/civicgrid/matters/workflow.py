@@ -63,10 +63,18 @@ from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.inbox import notices as inbox_notices
-from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.matters import repository
 from civicgrid.matters.models import LEVELS, Level, Matter, SupervisionOrder
+from civicgrid.matters.schemas import (
+    EvaluatePayload,
+    ExtensionPayload,
+    KeepSeparatePayload,
+    MergePayload,
+    ReassignPayload,
+    ResolvePayload,
+    SupervisePayload,
+)
 from civicgrid.timers import service as timers
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import SYSTEM, Deadline, Step, Transition, Workflow
@@ -418,80 +426,41 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("dispatch", {S.ACCEPTED}, S.DISPATCHED, permission=H, guard=_owner, effect=_dispatch,
                deadlines=step_deadlines),
     Transition("start", {S.DISPATCHED}, S.HANDLING, permission=H, guard=_owner, keep_deadlines=True),
-    Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines),
+    Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines,
+               schema=ResolvePayload),
     Transition("verify", {S.HANDLED}, S.VERIFIED, permission=V, guard=_owner_or_above, effect=_verify),
     Transition("send_back", {S.HANDLED}, S.HANDLING, permission=V, guard=_owner_or_above, effect=_send_back,
                deadlines=step_deadlines, note_required=True),
     Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
-    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate),
+    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate, schema=EvaluatePayload),
     Transition("escalate", WAITING | {S.ACCEPTED} | WORKING, S.ESCALATED, permission=H, guard=_can_escalate,
                effect=_escalate, deadlines=step_deadlines, note_required=True),
     Transition("return", EARLY, S.RETURNED, permission=H, guard=_can_return, effect=_return, note_required=True),
     Transition("reassign", {S.RETURNED}, S.REPORTED, permission=D, guard=_owner, effect=_reassign,
-               deadlines=step_deadlines),
+               deadlines=step_deadlines, schema=ReassignPayload),
     *[Transition("request_extension", {status}, status, permission=H, guard=_no_extension_pending,
-                 effect=_request_extension, keep_deadlines=True, note_required=True) for status in WORKING],
+                 effect=_request_extension, keep_deadlines=True, note_required=True, schema=ExtensionPayload)
+      for status in WORKING],
     *[Transition("approve_extension", {status}, status, permission=D, guard=_extension_pending,
                  effect=_approve_extension, deadlines=step_deadlines) for status in WORKING],
     *[Transition("deny_extension", {status}, status, permission=D, guard=_extension_pending,
                  effect=_deny_extension, keep_deadlines=True) for status in WORKING],
     *[Transition("supervise", {status}, status, permission=SV, guard=_above, effect=_supervise,
-                 keep_deadlines=True, note_required=True) for status in OPEN],
+                 keep_deadlines=True, note_required=True, schema=SupervisePayload) for status in OPEN],
     *[Transition("answer_supervision", {status}, status, permission=H, guard=_supervision_open,
                  effect=_answer_supervision, keep_deadlines=True, note_required=True) for status in OPEN],
     *[Transition("urge", {status}, status, permission=permission, guard=_above, keep_deadlines=True)
       for status in OPEN for permission in (SV, D)],
-    Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge),
+    Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge, schema=MergePayload),
     *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
-                 keep_deadlines=True) for status in EARLY],
+                 keep_deadlines=True, schema=KeepSeparatePayload) for status in EARLY],
 ], status_enum=MatterStatus)
 
 
-# What each action needs in its body beyond the note: field → (check, zh, en)
-def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate the action's extra fields before the transition runs (422 naming the field)."""
-    def need_int(name: str, lo: int, hi: int, zh: str, en: str, default: int | None = None) -> int:
-        value = data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise Invalid(f"{name}：{zh}", f"{name}: {en}", details={"field": name})
-        return value
-
-    if action == "evaluate":
-        return {"satisfaction": need_int("satisfaction", 1, 5, "满意度应为 1–5 的整数", "satisfaction must be 1 to 5")}
-    if action == "request_extension":
-        return {"days": need_int("days", 1, 30, "延期天数应为 1–30 个工作日", "days must be 1 to 30 working days")}
-    if action == "supervise":
-        return {"days": need_int("days", 1, 30, "督办期限应为 1–30 个工作日", "days must be 1 to 30 working days", 3)}
-    if action == "reassign":
-        level = data.get("level")
-        if level not in [str(lv) for lv in LEVELS]:
-            raise Invalid("level：应为 village/township/county/city",
-                          "level: must be village, township, county or city", details={"field": "level"})
-        return {"level": level}
-    if action in ("merge", "keep_separate"):
-        name = "duplicate_of" if action == "merge" else "candidate_id"
-        value = data.get(name)
-        if not isinstance(value, str) or not value:
-            raise Invalid(f"{name}：必填", f"{name}: required", details={"field": name})
-        return {name: value}
-    if action == "resolve":
-        result = data.get("result")
-        return {"result": str(result)} if result else {}
-    return {}
-
-
 def allowed_actions(matter: Matter, principal: Principal) -> list[str]:
-    """The actions this caller may take now: status, permission and guard (no body checks)."""
-    if not principal.governs(matter.division_code):
-        return []
-    probe = Step(action="", principal=principal, at=utcnow(), source=str(matter.status), target="")
-    allowed: list[str] = []
-    for t in MATTER_WORKFLOW.actions_from(str(matter.status)):
-        if t.action in allowed or not principal.can(t.permission):
-            continue
-        if t.guard is None or t.guard(matter, probe) is None:
-            allowed.append(t.action)
-    return allowed
+    """The actions this caller may take now: status, permission, jurisdiction and guard (the
+    kit's one list, also in every 409 body)."""
+    return MATTER_WORKFLOW.allowed_actions(matter, principal)
 
 
 # ---------------------------------------------------------------- timer handlers
