@@ -97,6 +97,11 @@ def test_township_matter_escalates_to_the_county_when_time_runs_out(
     assert [(w["rule_code"], w["level"], w["status"]) for w in warnings] == [
         ("matters.deadline_yellow", "yellow", "raised")]
     assert matter["number"] in warnings[0]["reasons"][0]["zh"]
+    # The warning delivers its own inbox notice to the owning unit, once (no second notice from matters).
+    notices = [i for i in ok(township.get("/api/v1/inbox", kind="notification"))["items"]
+               if i["link_id"] == matter["id"]]
+    assert [(i["kind"], i["link_type"], i["title_en"]) for i in notices] == [
+        ("notification", "matter", f"75 % of a matter step's time used: {matter['number']}")]
     clock.set(china(2026, 12, 7, 15, 31))
     worker.run_due()
     county.relogin()

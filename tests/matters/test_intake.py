@@ -250,4 +250,4 @@ def test_intake_and_transitions_are_pushed(live_server: LiveServer, engine: Engi
             return got
 
     messages = asyncio.run(listen())
-    assert [m.get("event") for m in messages] == ["matter.reported", "matter.accept"]
+    assert [m.get("event") for m in messages] == ["matter.report", "matter.accept"]

@@ -82,9 +82,11 @@ def report(session: Session, principal: Principal, data: MatterCreate, *,
     (``created`` False), also when two requests race: the unique key decides, the loser returns
     the winner's matter. Unknown type → 422 on ``type_code``; a point outside every grid of the
     city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``
-    (:mod:`civicgrid.matters.intake`; the API commits reports in groups).
+    (:mod:`civicgrid.matters.intake`). Written through the ORM and the kit's
+    ``Workflow.start`` (:func:`intake.start_one`); the API's group commit inserts the same rows
+    in batches.
     """
-    written = intake.write(session, [intake.prepare(session, principal, data, idempotency_key)])[0]
+    written = intake.start_one(session, intake.prepare(session, principal, data, idempotency_key))
     return written.matter, written.created
 
 

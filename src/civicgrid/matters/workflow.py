@@ -49,7 +49,6 @@ was last resolved (ownership cannot change between resolve and close).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -78,6 +77,7 @@ from civicgrid.matters.schemas import (
 from civicgrid.timers import service as timers
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import SYSTEM, Deadline, Step, Transition, Workflow
+from civicgrid.workflow.timed import StepClock, TimedStep, due_after
 from civicgrid.worktime import service as worktime
 from civicgrid.worktime.arith import Unit
 
@@ -217,70 +217,73 @@ def _has_candidates(matter: Matter, step: Step) -> Refusal:
     return _owner(matter, step)
 
 
-# ---------------------------------------------------------------- step clocks
+# ---------------------------------------------------------------- timed steps (the kit's StepClock)
 
 
-def _session(matter: Matter) -> Session:
-    session = object_session(matter)
-    if session is None:
-        raise RuntimeError("matter is not attached to a session")
-    return session
+def _limit(name: str) -> Any:
+    def limit(session: Session, matter: Matter) -> tuple[int, str]:
+        from civicgrid.matters import catalogue
+
+        matter_type = repository.type_by_id(session, matter.type_id)
+        assert matter_type is not None
+        return catalogue.limits_of(matter_type)[name]
+    return limit
+
+
+def _auto_escalate(session: Session, matter: Matter) -> None:
+    """A handle step that ran out escalates by itself when the type says ``auto_escalate``."""
+    matter_type = repository.type_by_id(session, matter.type_id)
+    if matter_type is not None and matter_type.auto_escalate and level_above(matter.owner_level) is not None:
+        MATTER_WORKFLOW.transition(session, matter, "escalate", SYSTEM,
+                                   note="办理超时，自动上报上一级 / handling time ran out: escalated automatically")
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEADLINE_RULES = {
+    "yellow": alerts.Rule("matters.deadline_yellow", "事项办理时限已用 75%", "75 % of a matter step's time used"),
+    "red": alerts.Rule("matters.deadline_red", "事项办理超时", "A matter step's time ran out"),
+}
+
+
+def _reason(matter: Matter, colour: str) -> alerts.Reason:
+    due = matter.step_due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if matter.step_due_at else "?"
+    return alerts.Reason(f"事项 {matter.number} 的“{matter.step}”环节时限至 {due}"
+                         + ("，已用 75%" if colour == "yellow" else "，已超时"),
+                         f"matter {matter.number}: step '{matter.step}' is due {due}"
+                         + (", 75 % used" if colour == "yellow" else ", overdue"))
+
+
+def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
+    from civicgrid.realtime import hub
+
+    above = level_above(matter.owner_level)
+    # One message on the owner's division code reaches the owner's channel and every level above it.
+    hub.publish(session, channel=f"entity:matter:{matter.id}", event=f"matter.alert.{alert}",
+                data={"id": matter.id, "number": matter.number, "alert": alert, "step": matter.step,
+                      "due_at": matter.step_due_at.isoformat() if matter.step_due_at else None,
+                      "owner": matter.division_code,
+                      "above": owner_code(matter.grid_code, above) if above else None},
+                division_code=matter.division_code)
 
 
 def step_due(session: Session, at: datetime, amount: int, unit: str) -> datetime:
     """When a timed step started at ``at`` with a limit of ``amount`` ``unit`` runs out (UTC)."""
-    return worktime.deadline(session, at, amount, unit).at.astimezone(UTC)
+    return due_after(session, at, (amount, unit))
 
 
 def start_step(session: Session, matter: Matter, name: str, at: datetime) -> None:
     """Start the timed step ``name`` (accept / handle / verify) with the type's limit."""
-    from civicgrid.matters import catalogue
-
-    matter_type = repository.type_by_id(session, matter.type_id)
-    assert matter_type is not None
-    amount, unit = catalogue.limits_of(matter_type)[name]
-    matter.step = name
-    matter.step_started_at = at
-    matter.step_due_at = step_due(session, at, amount, unit)
-    matter.alert = "none"
+    CLOCK.begin(session, matter, name, at)
 
 
 def _stop_step(matter: Matter) -> None:
-    matter.step = None
-    matter.step_started_at = None
-    matter.step_due_at = None
-    matter.alert = "none"
+    CLOCK.stop(matter)
     matter.extension_days = None
-
-
-def warning_at(session: Session, start: datetime, due: datetime, unit: str) -> datetime:
-    """The moment 75 % of the step's time is used: office time for working units, clock time
-    otherwise."""
-    if Unit(unit) not in (Unit.WORKING_HOURS, Unit.WORKING_DAYS):
-        return start + (due - start) * WARN_SHARE
-    calendar = worktime.load(session)
-    used = calendar.office_minutes_between(start, due) * WARN_SHARE
-    return calendar.add_office_minutes(start, used).at.astimezone(UTC)
-
-
-def clock_deadlines(session: Session, step: str, started: datetime, due: datetime, unit: str) -> list[Deadline]:
-    """The yellow (75 %) and red (expiry) timers of a timed step."""
-    payload = {"step": step, "due": due.isoformat()}
-    return [Deadline("warning", warning_at(session, started, due, unit), WARNING_KIND, {**payload, "alert": "yellow"}),
-            Deadline("expiry", due, EXPIRY_KIND, {**payload, "alert": "red"})]
 
 
 def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:
     """The yellow and red timers of the step that ``matter`` is in (set by the effect)."""
-    if matter.step is None or matter.step_due_at is None or matter.step_started_at is None:
-        return []
-    from civicgrid.matters import catalogue
-
-    session = _session(matter)
-    matter_type = repository.type_by_id(session, matter.type_id)
-    assert matter_type is not None
-    unit = catalogue.limits_of(matter_type)[matter.step][1]
-    return clock_deadlines(session, matter.step, matter.step_started_at, matter.step_due_at, unit)
+    return CLOCK.deadlines(matter, step)
 
 
 # ---------------------------------------------------------------- effects
@@ -454,7 +457,9 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge, schema=MergePayload),
     *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
                  keep_deadlines=True, schema=KeepSeparatePayload) for status in EARLY],
-], status_enum=MatterStatus)
+], status_enum=MatterStatus, announce=lambda matter: {
+    "number": matter.number, "status": str(matter.status), "owner": matter.division_code,
+    "owner_level": matter.owner_level, "type": matter.type_code})
 
 
 def allowed_actions(matter: Matter, principal: Principal) -> list[str]:
@@ -465,75 +470,15 @@ def allowed_actions(matter: Matter, principal: Principal) -> list[str]:
 
 # ---------------------------------------------------------------- timer handlers
 
-
-def _still_due(matter: Matter | None, payload: dict[str, Any]) -> bool:
-    """A timer is stale when the matter has moved on (another step, a new deadline, finished)."""
-    if matter is None or matter.status not in OPEN or matter.step != payload.get("step") or not payload.get("due"):
-        return False
-    return matter.step_due_at is not None and matter.step_due_at == datetime.fromisoformat(str(payload["due"]))
-
-
-def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
-    from civicgrid.realtime import hub
-
-    above = level_above(matter.owner_level)
-    # One message on the owner's division code reaches the owner's channel and every level above it.
-    hub.publish(session, channel=f"entity:matter:{matter.id}", event=f"matter.alert.{alert}",
-                data={"id": matter.id, "number": matter.number, "alert": alert, "step": matter.step,
-                      "due_at": matter.step_due_at.isoformat() if matter.step_due_at else None,
-                      "owner": matter.division_code,
-                      "above": owner_code(matter.grid_code, above) if above else None},
-                division_code=matter.division_code)
-    inbox_notices.deadline_alert(session, matter, alert)
-
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEADLINE_RULES = {
-    "yellow": alerts.Rule("matters.deadline_yellow", "事项办理时限已用 75%", "75 % of a matter step's time used"),
-    "red": alerts.Rule("matters.deadline_red", "事项办理超时", "A matter step's time ran out"),
-}
-
-
-def _raise_deadline_alert(session: Session, matter: Matter, colour: str) -> None:
-    """The matter's yellow or red deadline, as a warning in the one warning loop."""
-    due = matter.step_due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if matter.step_due_at else "?"
-    reasons = [alerts.Reason(f"事项 {matter.number} 的“{matter.step}”环节时限至 {due}"
-                             + ("，已用 75%" if colour == "yellow" else "，已超时"),
-                             f"matter {matter.number}: step '{matter.step}' is due {due}"
-                             + (", 75 % used" if colour == "yellow" else ", overdue"))]
-    alerts.raise_alert(session, rule=DEADLINE_RULES[colour], level=colour, reasons=reasons,
-                       division_code=matter.division_code, source_type="matter", source_id=matter.id,
-                       source_label=matter.number)
-
-
-@timers.handler(WARNING_KIND)
-def on_warning(session: Session, timer: Timer) -> None:
-    """Yellow: 75 % of the step's time is used."""
-    payload = json.loads(timer.payload or "{}")
-    matter = repository.get_unscoped(session, timer.ref_id)
-    if not _still_due(matter, payload) or matter is None or matter.alert != "none":
-        return
-    matter.alert = "yellow"
-    _announce_alert(session, matter, "yellow")
-    _raise_deadline_alert(session, matter, "yellow")
-
-
-@timers.handler(EXPIRY_KIND)
-def on_expiry(session: Session, timer: Timer) -> None:
-    """Red: the step's time ran out. A handle step of an auto-escalating type escalates."""
-    payload = json.loads(timer.payload or "{}")
-    matter = repository.get_unscoped(session, timer.ref_id)
-    if not _still_due(matter, payload) or matter is None or matter.alert == "red":
-        return
-    matter.alert = "red"
-    matter.overdue = True
-    _announce_alert(session, matter, "red")
-    _raise_deadline_alert(session, matter, "red")
-    matter_type = repository.type_by_id(session, matter.type_id)
-    if (matter.step == "handle" and matter_type is not None and matter_type.auto_escalate
-            and level_above(matter.owner_level) is not None):
-        MATTER_WORKFLOW.transition(session, matter, "escalate", SYSTEM,
-                                   note="办理超时，自动上报上一级 / handling time ran out: escalated automatically")
+# accept: from reported (or escalated, or reassigned) until dispatched; handle: from dispatch
+# until handled; verify: from handled until verified. Limits from the matter's catalogue type.
+CLOCK = StepClock(MATTER_WORKFLOW, [
+    TimedStep("accept", _limit("accept"), WARN_SHARE),
+    TimedStep("handle", _limit("handle"), WARN_SHARE, on_expiry=_auto_escalate),
+    TimedStep("verify", _limit("verify"), WARN_SHARE),
+], warning_kind=WARNING_KIND, expiry_kind=EXPIRY_KIND, rules=DEADLINE_RULES, load=repository.get_unscoped,
+    is_open=lambda matter: matter.status in OPEN, reason=_reason, label=lambda matter: matter.number,
+    on_alert=_announce_alert, notify="matters.handle")
 
 
 @timers.handler(SUPERVISION_KIND)

@@ -239,7 +239,7 @@ class Workflow:
     def start(self, session: Session, entity: WorkflowEntity, principal: Principal, *, action: str, status: str,
               note: str | None = None, data: dict[str, Any] | None = None,
               deadlines: DeadlineRule | None = None, lng: float | None = None,
-              lat: float | None = None) -> TimelineEvent:
+              lat: float | None = None, at: datetime | None = None) -> TimelineEvent:
         """Bring a new entity into being as a step of its life cycle: set its first status, add
         it to the session, write timeline entry 1 (from no status), arm the first deadlines and
         announce it after commit — what :meth:`transition` does for every later step. The rows
@@ -247,13 +247,14 @@ class Workflow:
         timers: the audit chain's order of a batch start too)."""
         from civicgrid.timers import service as timers
 
+        at = at or utcnow()
         entity.status = self.status_enum(status) if self.status_enum else status
         if hasattr(entity, "status_changed_at") and getattr(entity, "status_changed_at", None) is None:
-            entity.status_changed_at = utcnow()
+            entity.status_changed_at = at
         session.add(entity)
         session.flush()
         started = self.started(entity, principal, action=action, status=status, note=note, data=data,
-                               deadlines=deadlines, lng=lng, lat=lat)
+                               deadlines=deadlines, at=at, lng=lng, lat=lat)
         event = TimelineEvent(**started.event)
         session.add(event)
         session.flush()
