@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock
+from civicgrid.timers.service import timers_for as timers_of
 from civicgrid.timers.worker import TimerWorker
+from civicgrid.workflow.models import TimelineEvent
 from tests.conftest import LiveServer, Yongzhou
 from tests.matters.conftest import Actor, Place, actor, china, place_in
 
@@ -180,6 +183,16 @@ def test_rework_extension_supervision_and_urging(live_server: LiveServer, engine
     assert overdue["supervision"][0]["status"] == "overdue"
     answered = ok(village.act(matter["id"], "answer_supervision", "已采购，明日更换"))
     assert answered["supervision"][0]["status"] == "answered"
+    # The order lives its own transition table: issue (start) → expire (its timer) → answer.
+    with transaction(engine, write=False) as session:
+        steps = session.execute(select(TimelineEvent.action, TimelineEvent.to_status, TimelineEvent.actor_name)
+                                .where(TimelineEvent.entity_type == "matter_supervision",
+                                       TimelineEvent.entity_id == answered["supervision"][0]["id"])
+                                .order_by(TimelineEvent.seq)).all()
+        assert [tuple(row) for row in steps] == [("issue", "open", county.user.username),
+                                                 ("expire", "overdue", "system"),
+                                                 ("answer", "answered", village.user.username)]
+        assert not timers_of(session, "matter_supervision", answered["supervision"][0]["id"], live_only=True)
 
     # rework: verification sends it back, the handling clock restarts
     ok(village.act(matter["id"], "resolve", "已更换灯泡", result="已更换"))

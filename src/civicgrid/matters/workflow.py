@@ -379,42 +379,80 @@ def _supervise(session: Session, matter: Matter, step: Step) -> None:
     order = SupervisionOrder(matter_id=matter.id, division_code=matter.division_code,
                              issuer_id=step.principal.user_id or "system",
                              issuer_division_code=(step.principal.division_code or matter.division_code)[:15],
-                             note=step.note or "", due_at=due, status="open", created_at=step.at)
-    session.add(order)
-    session.flush()
+                             note=step.note or "", due_at=due, created_at=step.at)
+    SUPERVISION_WORKFLOW.start(session, order, step.principal, action="issue", status=SupervisionStatus.OPEN,
+                               note=step.note, data={"matter_id": matter.id, "days": days},
+                               deadlines=_supervision_due, at=step.at)
     matter.supervised = True
-    timers.arm(session, kind=SUPERVISION_KIND, key=f"matter_supervision:{order.id}:due", due_at=order.due_at,
-               ref_type="matter_supervision", ref_id=order.id, division_code=matter.division_code,
-               payload={"matter_id": matter.id})
     inbox_notices.supervision_ordered(session, matter, step.note, order.due_at, step.principal.user_id or None)
 
 
 def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
     for order in repository.open_supervision_orders(session, matter.id, step.principal):
-        order.status = "answered"
-        order.answer = step.note
-        order.answered_at = step.at
-        timers.cancel(session, f"matter_supervision:{order.id}:due")
+        SUPERVISION_WORKFLOW.transition(session, order, "answer", step.principal, note=step.note)
 
 
-def _merge(session: Session, matter: Matter, step: Step) -> None:
-    other = str(step.data["duplicate_of"])
+def _decide_duplicate(session: Session, matter: Matter, step: Step, field: str, action: str) -> None:
+    other = str(step.data[field])
     link = repository.duplicate(session, matter.id, other, step.principal)
     if link is None:
         raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
-                      details={"field": "duplicate_of"})
-    link.decision = "merged"
-    matter.duplicate_of = other
+                      details={"field": field})
+    DUPLICATE_WORKFLOW.transition(session, link, action, step.principal, note=step.note)
+
+
+def _merge(session: Session, matter: Matter, step: Step) -> None:
+    _decide_duplicate(session, matter, step, "duplicate_of", "merge")
+    matter.duplicate_of = str(step.data["duplicate_of"])
     _end(session, matter, step)
 
 
 def _keep_separate(session: Session, matter: Matter, step: Step) -> None:
-    other = str(step.data["candidate_id"])
-    link = repository.duplicate(session, matter.id, other, step.principal)
-    if link is None:
-        raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
-                      details={"field": "candidate_id"})
-    link.decision = "kept"
+    _decide_duplicate(session, matter, step, "candidate_id", "keep_separate")
+
+
+# ---------------------------------------------------------------- sub-entities' tables
+
+
+class SupervisionStatus(StrEnum):
+    """Where a supervision order (督办单) stands."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+
+
+def _supervision_due(order: SupervisionOrder, step: Step) -> list[Deadline]:
+    return [Deadline("due", order.due_at, SUPERVISION_KIND, {"matter_id": order.matter_id})]
+
+
+def _answered(session: Session, order: SupervisionOrder, step: Step) -> None:
+    order.answer = step.note
+    order.answered_at = step.at
+
+
+# issue (start) → open; answer (the owner's answer_supervision) → answered, from open or overdue;
+# expire (its timer, for the system) → overdue. Answering cancels the due timer.
+SUPERVISION_WORKFLOW = Workflow("matter_supervision", [
+    Transition("answer", {SupervisionStatus.OPEN, SupervisionStatus.OVERDUE}, SupervisionStatus.ANSWERED,
+               permission="matters.handle", effect=_answered),
+    Transition("expire", {SupervisionStatus.OPEN}, SupervisionStatus.OVERDUE, permission="matters.supervise"),
+], status_enum=SupervisionStatus)
+
+
+class DuplicateDecision(StrEnum):
+    """What the owning unit decided about a duplicate candidate (written ``pending`` by intake)."""
+
+    PENDING = "pending"
+    MERGED = "merged"
+    KEPT = "kept"
+
+
+# The matter's merge / keep_separate decide its candidate link through this table.
+DUPLICATE_WORKFLOW = Workflow("matter_duplicate", [
+    Transition("merge", {DuplicateDecision.PENDING}, DuplicateDecision.MERGED, permission="matters.handle"),
+    Transition("keep_separate", {DuplicateDecision.PENDING}, DuplicateDecision.KEPT, permission="matters.handle"),
+], status_enum=DuplicateDecision, status_attr="decision")
 
 
 # ---------------------------------------------------------------- the table
@@ -487,9 +525,10 @@ def on_supervision_due(session: Session, timer: Timer) -> None:
     from civicgrid.realtime import hub
 
     order = repository.supervision_order_unscoped(session, timer.ref_id)
-    if order is None or order.status != "open":
+    if order is None or order.status != SupervisionStatus.OPEN:
         return
-    order.status = "overdue"
+    SUPERVISION_WORKFLOW.transition(session, order, "expire", SYSTEM,
+                                    note="督办期限已到 / the supervision order's deadline passed")
     hub.publish(session, channel=f"entity:matter:{order.matter_id}", event="matter.supervision.overdue",
                 data={"id": order.matter_id, "order": order.id, "due_at": order.due_at.isoformat()},
                 division_code=order.division_code)

@@ -53,10 +53,10 @@ SYSTEM = Principal(user_id="", username="system", role="system", division_code="
 
 
 class WorkflowEntity(Protocol):
-    """What the kit needs of an entity: an id, a status and the division it belongs to."""
+    """What the kit needs of an entity: an id and the division it belongs to (and a status, in
+    the attribute its workflow's ``status_attr`` names)."""
 
     id: str
-    status: Any
     division_code: str
 
 
@@ -179,12 +179,14 @@ def validate_payload(schema: type[BaseModel], data: dict[str, Any] | None) -> di
 
 class Workflow:
     """A life cycle: the entity type's name and its transition table. ``announce`` adds fields
-    to every realtime message of the entity (e.g. its number), from the entity."""
+    to every realtime message of the entity (e.g. its number), from the entity; ``status_attr``
+    names the attribute that holds the status when it is not ``status`` (e.g. a decision)."""
 
     def __init__(self, entity_type: str, transitions: Sequence[Transition], *,
                  status_enum: type[StrEnum] | None = None,
-                 announce: Callable[[Any], dict[str, Any]] | None = None) -> None:
+                 announce: Callable[[Any], dict[str, Any]] | None = None, status_attr: str = "status") -> None:
         self.entity_type = entity_type
+        self.status_attr = status_attr
         self.transitions = list(transitions)
         self.status_enum = status_enum
         self.announce = announce
@@ -205,15 +207,24 @@ class Workflow:
         behind the 409 body and every detail page."""
         if not principal.governs(entity.division_code):
             return []
-        probe = Step(action="", principal=principal, at=utcnow(), source=str(entity.status), target="")
+        status = self.status_of(entity)
+        probe = Step(action="", principal=principal, at=utcnow(), source=status, target="")
         seen: list[str] = []
-        for t in self.actions_from(str(entity.status)):
+        for t in self.actions_from(status):
             if t.action in seen or not principal.can(t.permission):
                 continue
             if t.guard is None or t.guard(entity, Step(**{**probe.__dict__, "action": t.action,
                                                          "target": t.target})) is None:
                 seen.append(t.action)
         return seen
+
+    def status_of(self, entity: Any) -> str:
+        """The entity's status, as a string."""
+        return str(getattr(entity, self.status_attr))
+
+    def _set_status(self, entity: Any, status: str) -> None:
+        # The one place a status is assigned (tools/lint/status_assignment.py keeps it so).
+        setattr(entity, self.status_attr, self.status_enum(status) if self.status_enum else status)
 
     def schema_of(self, action: str) -> type[BaseModel] | None:
         """The payload schema of ``action`` (None: the action takes no data)."""
@@ -248,7 +259,7 @@ class Workflow:
         from civicgrid.timers import service as timers
 
         at = at or utcnow()
-        entity.status = self.status_enum(status) if self.status_enum else status
+        self._set_status(entity, status)
         if hasattr(entity, "status_changed_at") and getattr(entity, "status_changed_at", None) is None:
             entity.status_changed_at = at
         session.add(entity)
@@ -270,7 +281,7 @@ class Workflow:
         """Perform ``action`` on ``entity`` as ``principal``; see the module docstring."""
         if not principal.governs(entity.division_code):
             raise NotFound()
-        source = str(entity.status)
+        source = self.status_of(entity)
         candidates = [t for t in self.actions_from(source) if t.action == action]
         if not candidates:
             raise InvalidTransition(f"当前状态（{source}）不能执行“{action}”",
@@ -299,7 +310,7 @@ class Workflow:
             raise AppError("该操作需要填写说明", f"Action '{action}' requires a note", status=422,
                            code="note_required")
 
-        entity.status = self.status_enum(chosen.target) if self.status_enum else chosen.target
+        self._set_status(entity, chosen.target)
         if hasattr(entity, "status_changed_at"):
             entity.status_changed_at = step.at
         if chosen.effect is not None:
