@@ -9,19 +9,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "tools" / "lint" / "status_assignment.py"
 
-BAD = '''
+BAD = """
 def answer(order, link, note):
     order.status = "answered"
     link.decision = "kept"
     setattr(order, "status", "overdue")
-'''
+"""
 
-GOOD = '''
+GOOD = """
 def answer(session, order, principal, note):
     SUPERVISION_WORKFLOW.transition(session, order, "answer", principal, note=note)
     order.answer = note
     response = {"status": 200}
-'''
+"""
 
 
 def _run(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:

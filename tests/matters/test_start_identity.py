@@ -72,30 +72,66 @@ def _rows(engine: Engine, matter_id: str, since: int) -> Rows:
     """The matter's timeline, timers and the audit entries that its creation wrote, normalised."""
     with transaction(engine, write=False) as session:
         matter = session.get_one(Matter, matter_id)
-        events = session.scalars(select(TimelineEvent).where(TimelineEvent.entity_id == matter_id)
-                                 .order_by(TimelineEvent.seq)).all()
+        events = session.scalars(
+            select(TimelineEvent).where(TimelineEvent.entity_id == matter_id).order_by(TimelineEvent.seq)
+        ).all()
         timers = session.scalars(select(Timer).where(Timer.ref_id == matter_id).order_by(Timer.kind)).all()
-        names = {matter_id: "<matter>", matter.number: "<number>",
-                 **{e.id: f"<event {e.seq}>" for e in events}, **{t.id: f"<timer {t.kind}>" for t in timers}}
-        entries = [e for e in session.scalars(select(AuditEntry).where(AuditEntry.seq > since)
-                                              .order_by(AuditEntry.seq)).all()
-                   if matter_id in f"{e.entity_id} {e.after}"]
+        names = {
+            matter_id: "<matter>",
+            matter.number: "<number>",
+            **{e.id: f"<event {e.seq}>" for e in events},
+            **{t.id: f"<timer {t.kind}>" for t in timers},
+        }
+        entries = [
+            e
+            for e in session.scalars(select(AuditEntry).where(AuditEntry.seq > since).order_by(AuditEntry.seq)).all()
+            if matter_id in f"{e.entity_id} {e.after}"
+        ]
         base = matter.reported_at
-        timeline = [_normal({c.key: getattr(e, c.key) for c in TimelineEvent.__table__.columns}, names, base)
-                    for e in events]
-        audit = [_normal({"action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id,
-                          "actor": e.actor, "actor_id": e.actor_id, "ip": e.ip, "division_code": e.division_code,
-                          "at": e.at, "before": json.loads(e.before) if e.before else None,
-                          "after": json.loads(e.after) if e.after else None}, names, base)
-                 for e in entries]
-        armed = [_normal({"kind": t.kind, "key": t.key, "due_at": t.due_at, "payload": json.loads(t.payload or "{}"),
-                          "ref_type": t.ref_type, "division_code": t.division_code, "state": t.state}, names, base)
-                 for t in timers]
+        timeline = [
+            _normal({c.key: getattr(e, c.key) for c in TimelineEvent.__table__.columns}, names, base) for e in events
+        ]
+        audit = [
+            _normal(
+                {
+                    "action": e.action,
+                    "entity_type": e.entity_type,
+                    "entity_id": e.entity_id,
+                    "actor": e.actor,
+                    "actor_id": e.actor_id,
+                    "ip": e.ip,
+                    "division_code": e.division_code,
+                    "at": e.at,
+                    "before": json.loads(e.before) if e.before else None,
+                    "after": json.loads(e.after) if e.after else None,
+                },
+                names,
+                base,
+            )
+            for e in entries
+        ]
+        armed = [
+            _normal(
+                {
+                    "kind": t.kind,
+                    "key": t.key,
+                    "due_at": t.due_at,
+                    "payload": json.loads(t.payload or "{}"),
+                    "ref_type": t.ref_type,
+                    "division_code": t.division_code,
+                    "state": t.state,
+                },
+                names,
+                base,
+            )
+            for t in timers
+        ]
         return timeline, audit, armed
 
 
 def test_intake_and_orm_creation_leave_identical_timeline_and_audit_rows(
-        live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
     place = place_in(yongzhou, "431126", 1)
     grid_worker = actor(live_server, engine, "grid_worker", place.grid)
     body = {**BODY, "lng": place.lng, "lat": place.lat}
@@ -124,7 +160,11 @@ def test_intake_and_orm_creation_leave_identical_timeline_and_audit_rows(
     assert orm_timers == intake_timers
     # matter, timeline entry, two timers (yellow at 75 %, red at expiry), in the same order
     assert [(e["action"], e["entity_type"]) for e in intake_audit] == [
-        ("create", "matters"), ("create", "timeline_events"), ("timer.arm", "timers"), ("timer.arm", "timers")]
+        ("create", "matters"),
+        ("create", "timeline_events"),
+        ("timer.arm", "timers"),
+        ("timer.arm", "timers"),
+    ]
     for intake_entry, orm_entry in zip(intake_audit, orm_audit, strict=True):
         for field in intake_entry:
             after = orm_entry[field]

@@ -18,8 +18,9 @@ def local(*parts: int) -> datetime:
 def test_a_statutory_limit_rolls_over_national_day(db: Session) -> None:
     """信访工作条例 (2022-02-25) Art. 22: 15 days, the starting day not counted; the last day
     10-03-2026 falls in the National Day holiday, so the step runs to 24:00 on Thu 10-08."""
-    assert due_after(db, local(2026, 9, 18, 15, 30), (0, "statutory:petition_registration")) == \
-        datetime(2026, 10, 8, 16, 0, tzinfo=UTC)
+    assert due_after(db, local(2026, 9, 18, 15, 30), (0, "statutory:petition_registration")) == datetime(
+        2026, 10, 8, 16, 0, tzinfo=UTC
+    )
 
 
 def test_calendar_limits_warn_at_their_share_of_clock_time(db: Session) -> None:

@@ -37,8 +37,14 @@ def _targets(node: ast.AST) -> Iterator[tuple[int, str]]:
             for sub in ast.walk(target):
                 if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) and sub.attr in STATUS_ATTRS:
                     yield node.lineno, f".{sub.attr} = "
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
-            and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and node.args[1].value in STATUS_ATTRS):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "setattr"
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and node.args[1].value in STATUS_ATTRS
+    ):
         yield node.lineno, f'setattr(…, "{node.args[1].value}", …)'
 
 
@@ -50,9 +56,12 @@ def check_file(path: Path) -> list[str]:
     if shown in ALLOWED:
         return []
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    return [f"{shown}:{line}: direct status assignment ({what}): go through the workflow kit "
-            f"(Workflow.transition, or Workflow.start for a new record)"
-            for node in ast.walk(tree) for line, what in _targets(node)]
+    return [
+        f"{shown}:{line}: direct status assignment ({what}): go through the workflow kit "
+        f"(Workflow.transition, or Workflow.start for a new record)"
+        for node in ast.walk(tree)
+        for line, what in _targets(node)
+    ]
 
 
 def main(argv: list[str]) -> int:

@@ -85,12 +85,21 @@ class StepClock:
     """The timed steps of one workflow, their timers and what their timers do (see the module
     docstring). Registers the handlers of ``warning_kind`` and ``expiry_kind``."""
 
-    def __init__(self, workflow: Workflow, steps: Sequence[TimedStep], *, warning_kind: str, expiry_kind: str,
-                 rules: dict[str, alerts.Rule], load: Callable[[Session, str], Any],
-                 is_open: Callable[[Any], bool], reason: Callable[[Any, str], alerts.Reason],
-                 label: Callable[[Any], str | None] = lambda entity: None,
-                 on_alert: Callable[[Session, Any, str], None] | None = None,
-                 notify: str | None = alerts.NOTIFY_DEFAULT) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        steps: Sequence[TimedStep],
+        *,
+        warning_kind: str,
+        expiry_kind: str,
+        rules: dict[str, alerts.Rule],
+        load: Callable[[Session, str], Any],
+        is_open: Callable[[Any], bool],
+        reason: Callable[[Any, str], alerts.Reason],
+        label: Callable[[Any], str | None] = lambda entity: None,
+        on_alert: Callable[[Session, Any, str], None] | None = None,
+        notify: str | None = alerts.NOTIFY_DEFAULT,
+    ) -> None:
         self.workflow = workflow
         self.steps = {s.name: s for s in steps}
         self.warning_kind, self.expiry_kind = warning_kind, expiry_kind
@@ -119,14 +128,21 @@ class StepClock:
         entity.step_due_at = None
         entity.alert = "none"
 
-    def timed_deadlines(self, session: Session, name: str, started: datetime, due: datetime,
-                        unit: str) -> list[Deadline]:
+    def timed_deadlines(
+        self, session: Session, name: str, started: datetime, due: datetime, unit: str
+    ) -> list[Deadline]:
         """The warning and expiry timers of step ``name`` started at ``started``, due at ``due``."""
         share = self.steps[name].warn_share
         payload = {"step": name, "due": due.isoformat()}
-        return [Deadline("warning", warning_at(session, started, due, unit, share), self.warning_kind,
-                         {**payload, "alert": "yellow"}),
-                Deadline("expiry", due, self.expiry_kind, {**payload, "alert": "red"})]
+        return [
+            Deadline(
+                "warning",
+                warning_at(session, started, due, unit, share),
+                self.warning_kind,
+                {**payload, "alert": "yellow"},
+            ),
+            Deadline("expiry", due, self.expiry_kind, {**payload, "alert": "red"}),
+        ]
 
     def deadlines_of(self, session: Session, entity: Any) -> list[Deadline]:
         """The timers of the step ``entity`` is in (none outside a timed step)."""
@@ -154,9 +170,17 @@ class StepClock:
         entity.alert = colour
         if self.on_alert is not None:
             self.on_alert(session, entity, colour)
-        alerts.raise_alert(session, rule=self.rules[colour], level=colour, reasons=[self.reason(entity, colour)],
-                           division_code=entity.division_code, source_type=self.workflow.entity_type,
-                           source_id=entity.id, source_label=self.label(entity), notify=self.notify)
+        alerts.raise_alert(
+            session,
+            rule=self.rules[colour],
+            level=colour,
+            reasons=[self.reason(entity, colour)],
+            division_code=entity.division_code,
+            source_type=self.workflow.entity_type,
+            source_id=entity.id,
+            source_label=self.label(entity),
+            notify=self.notify,
+        )
 
     def _on_warning(self, session: Session, timer: Timer) -> None:
         """Yellow: the warning share of the step's time is used."""
