@@ -72,7 +72,7 @@ def test_the_loop_over_http(engine: Engine, live_server: LiveServer, yongzhou: Y
     late = _raise(engine, village)
     assert act("village", late, "withdraw", note="数据迟到", reason="late_data").status_code == 409  # no permission
     refused = act("county", late, "withdraw", note="x", reason="because")
-    assert refused.status_code == 409 and "late_data" in refused.json()["error"]["message"]
+    assert refused.status_code == 422 and "late_data" in refused.json()["error"]["message"]  # the payload's schema
     withdrawn = act("county", late, "withdraw", note="报送数据迟到，实际未发生", reason="late_data")
     assert withdrawn.status_code == 200, withdrawn.text
     body = withdrawn.json()

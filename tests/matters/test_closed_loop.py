@@ -10,10 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock
+from civicgrid.timers.service import timers_for as timers_of
 from civicgrid.timers.worker import TimerWorker
+from civicgrid.workflow.models import TimelineEvent
 from tests.conftest import LiveServer, Yongzhou
 from tests.matters.conftest import Actor, Place, actor, china, place_in
 
@@ -107,6 +110,11 @@ def test_township_matter_escalates_to_the_county_when_time_runs_out(
     assert [(w["rule_code"], w["level"], w["status"]) for w in warnings] == [
         ("matters.deadline_yellow", "yellow", "raised")]
     assert matter["number"] in warnings[0]["reasons"][0]["zh"]
+    # The warning delivers its own inbox notice to the owning unit, once (no second notice from matters).
+    notices = [i for i in ok(township.get("/api/v1/inbox", kind="notification"))["items"]
+               if i["link_id"] == matter["id"]]
+    assert [(i["kind"], i["link_type"], i["title_en"]) for i in notices] == [
+        ("notification", "matter", f"75 % of a matter step's time used: {matter['number']}")]
     clock.set(china(2026, 12, 7, 15, 31))
     worker.run_due()
     county.relogin()
@@ -185,6 +193,16 @@ def test_rework_extension_supervision_and_urging(live_server: LiveServer, engine
     assert overdue["supervision"][0]["status"] == "overdue"
     answered = ok(village.act(matter["id"], "answer_supervision", "已采购，明日更换"))
     assert answered["supervision"][0]["status"] == "answered"
+    # The order lives its own transition table: issue (start) → expire (its timer) → answer.
+    with transaction(engine, write=False) as session:
+        steps = session.execute(select(TimelineEvent.action, TimelineEvent.to_status, TimelineEvent.actor_name)
+                                .where(TimelineEvent.entity_type == "matter_supervision",
+                                       TimelineEvent.entity_id == answered["supervision"][0]["id"])
+                                .order_by(TimelineEvent.seq)).all()
+        assert [tuple(row) for row in steps] == [("issue", "open", county.user.username),
+                                                 ("expire", "overdue", "system"),
+                                                 ("answer", "answered", village.user.username)]
+        assert not timers_of(session, "matter_supervision", answered["supervision"][0]["id"], live_only=True)
 
     # rework: verification sends it back, the handling clock restarts
     ok(village.act(matter["id"], "resolve", "已更换灯泡", result="已更换"))

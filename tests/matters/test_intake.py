@@ -14,8 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock
-from civicgrid.matters.models import Matter, MatterPhoto
+from civicgrid.matters.models import DuplicateCandidate, Matter, MatterPhoto
 from civicgrid.timers.worker import TimerWorker
+from civicgrid.workflow.models import TimelineEvent
 from tests.conftest import LiveServer, Yongzhou
 from tests.matters.conftest import Place, actor, china, place_in
 
@@ -165,6 +166,15 @@ def test_duplicates_are_linked_and_merged_or_kept(live_server: LiveServer, engin
     assert (merged["status"], merged["duplicate_of"]) == ("merged", first["id"])
     kept = village.act(third["id"], "keep_separate", candidate_id=first["id"]).json()
     assert {d["candidate_id"]: d["decision"] for d in kept["duplicates"]}[first["id"]] == "kept"
+    # Each decision is a step of the link's own transition table, on its timeline.
+    with transaction(engine, write=False) as session:
+        decided = session.execute(select(TimelineEvent.action, TimelineEvent.from_status, TimelineEvent.to_status)
+                                  .join(DuplicateCandidate, DuplicateCandidate.id == TimelineEvent.entity_id)
+                                  .where(TimelineEvent.entity_type == "matter_duplicate",
+                                         DuplicateCandidate.candidate_id == first["id"])
+                                  .order_by(TimelineEvent.action)).all()
+        assert [tuple(row) for row in decided] == [("keep_separate", "pending", "kept"),
+                                                   ("merge", "pending", "merged")]
 
 
 def test_deadlines_skip_the_weekend_and_national_day(live_server: LiveServer, engine: Engine, yongzhou: Yongzhou,
@@ -250,4 +260,4 @@ def test_intake_and_transitions_are_pushed(live_server: LiveServer, engine: Engi
             return got
 
     messages = asyncio.run(listen())
-    assert [m.get("event") for m in messages] == ["matter.reported", "matter.accept"]
+    assert [m.get("event") for m in messages] == ["matter.report", "matter.accept"]

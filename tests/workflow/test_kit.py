@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import pytest
+from pydantic import BaseModel, Field
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from civicgrid.authz.principal import Principal
 from civicgrid.db import Base
 from civicgrid.kit.clock import FakeClock, get_clock, set_clock
-from civicgrid.kit.errors import NotFound
+from civicgrid.kit.errors import Invalid, NotFound
 from civicgrid.kit.ids import new_id
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import Deadline, InvalidTransition, Step, Transition, Workflow
@@ -234,3 +235,40 @@ def test_a_transactions_messages_go_out_together_in_order(tickets: Session, cloc
 def test_table_refuses_unknown_status() -> None:
     with pytest.raises(ValueError, match="unknown statuses"):
         Workflow("x", [Transition("go", {"open"}, "nowhere", permission="p")], status_enum=TicketStatus)
+
+
+def test_allowed_actions_runs_the_guards(tickets: Session, clock: FakeClock) -> None:
+    """The one list (409 body, detail page) leaves out what a guard would refuse now."""
+    untitled = _ticket(tickets, title="")
+    assert TICKETS.allowed_actions(untitled, HANDLER) == ["cancel"]
+    with pytest.raises(InvalidTransition) as err:
+        TICKETS.transition(tickets, untitled, "start", HANDLER)
+    assert err.value.details["allowed_actions"] == ["cancel"]
+    assert TICKETS.allowed_actions(_ticket(tickets), HANDLER) == ["start", "cancel"]
+    assert TICKETS.allowed_actions(_ticket(tickets), OTHER_COUNTY) == []  # outside the jurisdiction
+
+
+class _Rating(BaseModel):
+    stars: int = Field(strict=True, ge=1, le=5, json_schema_extra={"zh": "应为 1–5", "en": "must be 1 to 5"})
+
+
+RATED = Workflow("ticket", [
+    Transition("rate", {TicketStatus.OPEN}, TicketStatus.DONE, permission="tickets.handle", schema=_Rating),
+], status_enum=TicketStatus)
+
+
+@pytest.mark.parametrize("data", [{}, {"stars": 6}, {"stars": "5"}, {"stars": True}])
+def test_payload_schema_refuses_with_the_field_in_both_languages(tickets: Session, clock: FakeClock,
+                                                                 data: dict[str, object]) -> None:
+    ticket = _ticket(tickets)
+    with pytest.raises(Invalid) as err:
+        RATED.transition(tickets, ticket, "rate", HANDLER, data=data)
+    assert (err.value.status, err.value.details) == (422, {"field": "stars"})
+    assert (err.value.zh, err.value.en) == ("stars：应为 1–5", "stars: must be 1 to 5")
+    assert ticket.status == TicketStatus.OPEN
+
+
+def test_payload_schema_hands_the_effect_the_validated_values(tickets: Session, clock: FakeClock) -> None:
+    ticket = _ticket(tickets)
+    event = RATED.transition(tickets, ticket, "rate", HANDLER, data={"stars": 4, "junk": "x"})
+    assert (ticket.status, event.data) == (TicketStatus.DONE, '{"stars": 4}')

@@ -19,6 +19,8 @@ from civicgrid.alerts import repository
 from civicgrid.alerts.models import Alert, AlertLevel, AlertStatus
 from civicgrid.alerts.workflow import ACK_WITHIN, ALERT_WORKFLOW, WITHDRAW_REASONS, ack_deadline
 from civicgrid.authz.principal import Principal
+from civicgrid.inbox import service as inbox
+from civicgrid.inbox.models import Kind
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid, NotFound
 from civicgrid.workflow.engine import SYSTEM, Deadline, Step
@@ -44,13 +46,21 @@ class Rule:
     legal_basis: str | None = None
 
 
+NOTIFY_DEFAULT = "alerts.handle"
+
+
 def raise_alert(session: Session, *, rule: Rule, level: str, reasons: list[Reason], division_code: str,
                 source_type: str, source_id: str, source_label: str | None = None,
                 owner_user_id: str | None = None, principal: Principal = SYSTEM,
-                ack_within: timedelta | None = None) -> Alert:
+                ack_within: timedelta | None = None, notify: str | None = NOTIFY_DEFAULT) -> Alert:
     """Raise a warning (timeline entry 1, its acknowledgement deadline armed, announced after
-    commit) — or return the one the rule already has open about the record, raised a level if
-    this one is graver."""
+    commit, and its inbox notice delivered) — or return the one the rule already has open about
+    the record, raised a level if this one is graver.
+
+    The notice goes to the owning unit's people: the holders of ``notify`` (a permission; by
+    default ``alerts.handle``) whose own code is ``division_code``, and ``owner_user_id``; it
+    links the record the warning is about. ``notify=None``: no notice. No module raising a
+    warning has to remember its notice."""
     if level not in set(AlertLevel):
         raise Invalid(f"未知预警等级：{level}", f"Unknown warning level: {level}")
     if not reasons:
@@ -73,7 +83,24 @@ def raise_alert(session: Session, *, rule: Rule, level: str, reasons: list[Reaso
                          data={"level": level, "rule": rule.code, "reasons": [r.__dict__ for r in reasons]},
                          deadlines=deadlines)
     session.flush()
+    _notify(session, alert, rule, reasons, notify)
     return alert
+
+
+def _notify(session: Session, alert: Alert, rule: Rule, reasons: list[Reason], permission: str | None) -> None:
+    """The warning's inbox notice to its owning unit (see :func:`raise_alert`)."""
+    label = alert.source_label
+    message: dict[str, Any] = {
+        "kind": Kind.NOTIFICATION,
+        "title": (f"{rule.name_zh}：{label}", f"{rule.name_en}: {label}") if label else (rule.name_zh, rule.name_en),
+        "body": ("\n".join(r.zh for r in reasons), "\n".join(r.en for r in reasons)),
+        "link": (alert.source_type, alert.source_id), "division_code": alert.division_code}
+    owner = {alert.owner_user_id} if alert.owner_user_id else set()
+    if permission is not None:
+        inbox.send_to_holders(session, permission=permission, division_codes={alert.division_code}, exclude=owner,
+                              **message)
+    if owner:
+        inbox.send(session, recipients=owner, **message)
 
 
 def get(session: Session, principal: Principal, alert_id: str) -> Alert:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from civicgrid.alerts.models import OPEN_STATUSES, Alert, AlertLevel, AlertStatus
@@ -83,11 +85,12 @@ def _can_escalate(alert: Alert, step: Step) -> tuple[str, str] | None:
     return None
 
 
-def _withdraw_reason(alert: Alert, step: Step) -> tuple[str, str] | None:
-    if step.data.get("reason") not in WITHDRAW_REASONS:
-        return (f"请选择撤回理由：{'、'.join(WITHDRAW_REASONS)}",
-                f"Choose a reason to withdraw: {', '.join(WITHDRAW_REASONS)}")
-    return None
+class WithdrawPayload(BaseModel):
+    """What ``withdraw`` needs beyond its note: one of :data:`WITHDRAW_REASONS`."""
+
+    reason: Literal["late_data", "lawful_exception", "duplicate", "source_closed", "other"] = Field(
+        json_schema_extra={"zh": f"请选择撤回理由：{'、'.join(WITHDRAW_REASONS)}",
+                           "en": f"choose a reason to withdraw: {', '.join(WITHDRAW_REASONS)}"})
 
 
 ALERT_WORKFLOW = Workflow("alert", [
@@ -95,7 +98,7 @@ ALERT_WORKFLOW = Workflow("alert", [
     Transition("handle", {S.ACKNOWLEDGED}, S.HANDLED, permission=HANDLE, effect=_close, note_required=True),
     Transition("escalate", {S.RAISED, S.ACKNOWLEDGED, S.ESCALATED}, S.ESCALATED, permission=HANDLE, guard=_can_escalate,
                effect=_escalate, deadlines=ack_deadline, note_required=True),
-    Transition("withdraw", set(OPEN_STATUSES), S.WITHDRAWN, permission=WITHDRAW, guard=_withdraw_reason,
+    Transition("withdraw", set(OPEN_STATUSES), S.WITHDRAWN, permission=WITHDRAW, schema=WithdrawPayload,
                effect=_close, note_required=True),
 ], status_enum=AlertStatus)
 

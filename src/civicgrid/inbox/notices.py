@@ -59,12 +59,3 @@ def supervision_ordered(session: Session, matter: MatterLike, note: str | None, 
         title=(f"督办：{matter.number} {matter.title}", f"Supervision order: {matter.number} {matter.title}"),
         body=(f"{note or ''}\n答复{due_zh}".strip(), f"{note or ''}\nAnswer by {due_en.removeprefix('Due: ')}".strip()),
         link=("matter", matter.id), division_code=matter.division_code, needs_ack=True, sender_id=actor_id)
-
-
-def deadline_alert(session: Session, matter: MatterLike, alert: str) -> list[Any]:
-    """A deadline on my unit's matter: yellow (75 % used) or red (expired), to the owner's handlers."""
-    zh, en = ("即将超时", "time nearly up") if alert == "yellow" else ("已超时", "overdue")
-    return service.send_to_holders(
-        session, permission=HANDLE, division_codes={matter.division_code}, kind=Kind.NOTIFICATION,
-        title=(f"{zh}：{matter.number} {matter.title}", f"{en.capitalize()}: {matter.number} {matter.title}"),
-        body=_due(matter.step_due_at), link=("matter", matter.id), division_code=matter.division_code)

@@ -19,7 +19,6 @@ earlier report's matter.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 
 from civicgrid.audit.service import Actor, insert_rows, record_created, take_head
@@ -47,9 +47,9 @@ from civicgrid.matters.figures import service as figures
 from civicgrid.matters.models import REPORTER_PHONE_CONTEXT as PHONE_CONTEXT
 from civicgrid.matters.models import DuplicateCandidate, Matter
 from civicgrid.matters.schemas import DuplicateRead, MatterCreate
-from civicgrid.realtime import hub
-from civicgrid.timers import service as timers
+from civicgrid.workflow.engine import Deadline, Started, Step, insert_started, record_started
 from civicgrid.workflow.models import TimelineEvent
+from civicgrid.workflow.timed import due_after
 
 DUPLICATE_RADIUS_M = 200.0
 MAX_DUPLICATE_LINKS = 5
@@ -207,51 +207,40 @@ def write(session: Session, reports: list[Prepared]) -> list[Written]:
     for n, row in enumerate(rows):
         row["number"] = f"{prefix}-{day}-{first + n:06d}"
     links, numbers = _duplicate_links(rows, [read() for read in stored])
-    events = [_intake_event(reports[i], row) for i, row in zip(fresh, rows, strict=True)]
-    armed = [[timers.timer_values(kind=d.kind, key=wf.MATTER_WORKFLOW.timer_key_of(row["id"], d.name),
-                                  due_at=d.due_at, ref_type="matter", ref_id=row["id"],
-                                  division_code=row["division_code"], payload=d.payload)
-              for d in wf.clock_deadlines(session, "accept", now, row["step_due_at"], _accept_unit(reports[i]))]
-             for i, row in zip(fresh, rows, strict=True)]
+    matters = [_loaded(row) for row in rows]
+    # Timeline entry 1, the first timers and the announcement: the kit's start, as rows.
+    started = [_started(session, reports[i], matter) for i, matter in zip(fresh, matters, strict=True)]
 
     if len(rows) == 1 and not repository.insert_matter(conn, rows[0])():
         # A concurrent request with the same key committed first: answer with its matter.
-        fresh, rows, links, events, armed = [], [], [], [], []
+        fresh, rows, links, started, matters = [], [], [], [], []
     # One round trip for every insert (several reports' matters in one statement; a key taken
     # meanwhile by another process fails it, and the group commit reruns them one at a time).
     with pipeline(conn):
         if len(rows) > 1:
             insert_rows(session, Matter, rows, audit=False)
-        insert_rows(session, TimelineEvent, events, audit=False)
-        timers.insert_new(session, [t for group in armed for t in group])
+        insert_started(session, started)
         insert_rows(session, DuplicateCandidate, [link for group in links for link in group], audit=False)
         figures.count_inserted(session, rows)
         take_head(session, conn, [row["division_code"] for row in rows])  # its chains' locks and heads, same round trip
 
     actor, ip = session.info.get("actor"), session.info.get("ip")
     written: dict[int, Written] = {}
-    for i, row, event, group, timer_rows in zip(fresh, rows, events, links, armed, strict=True):
+    for i, row, matter, start, group in zip(fresh, rows, matters, started, links, strict=True):
         p = reports[i]
         # The report's own actor and address (prepared from its request), else the session's.
         session.info["actor"], session.info["ip"] = (p.actor, p.ip) if p.actor else (actor, ip)
+        # The audit order of the ORM path: matter, timeline entry, timers, duplicate links.
         record_created(session, Matter, row)
-        record_created(session, TimelineEvent, event)
-        for timer_row in timer_rows:
-            timers.record_armed(session, timer_row)
+        record_started(session, start)
         for link in group:
             record_created(session, DuplicateCandidate, link)
-        matter = _loaded(row)
         session.add(matter)
-        hub.publish(session, channel=f"entity:matter:{row['id']}", event="matter.reported",
-                    data={"id": row["id"], "number": row["number"], "status": row["status"],
-                          "owner": row["division_code"], "owner_level": row["owner_level"],
-                          "type": row["type_code"]},
-                    division_code=row["division_code"])
         duplicates = tuple(DuplicateRead(candidate_id=link["candidate_id"],
                                          candidate_number=numbers[link["candidate_id"]],
                                          distance_m=link["distance_m"], decision="pending") for link in group)
-        written[i] = Written(matter, True, (p.matter_type["name_zh"], p.matter_type["name_en"]), event, duplicates,
-                             tuple(wf.allowed_actions(matter, p.principal)))
+        written[i] = Written(matter, True, (p.matter_type["name_zh"], p.matter_type["name_en"]), start.event,
+                             duplicates, tuple(wf.allowed_actions(matter, p.principal)))
     session.info["actor"], session.info["ip"] = actor, ip
 
     out: list[Written] = []
@@ -296,7 +285,7 @@ def _matter_row(session: Session, p: Prepared, now: datetime) -> dict[str, Any]:
         "owner_level": t["owner_level"], "department": t["department"],
         "status": wf.MatterStatus.REPORTED.value, "status_changed_at": now, "reported_at": now,
         "accepted_at": None, "dispatched_at": None, "handled_at": None, "closed_at": None,
-        "step": "accept", "step_due_at": wf.step_due(session, now, amount, unit), "alert": "none",
+        "step": "accept", "step_due_at": due_after(session, now, (amount, unit)), "alert": "none",
         "overdue": False, "escalations": 0, "rework_count": 0, "settled_level": None,
         "settled_division_code": None, "result": None, "satisfaction": None, "evaluation_note": None,
         "duplicate_of": None, "supervised": False, "idempotency_key": p.key, "step_started_at": now,
@@ -305,16 +294,59 @@ def _matter_row(session: Session, p: Prepared, now: datetime) -> dict[str, Any]:
     }
 
 
-def _intake_event(p: Prepared, matter: dict[str, Any]) -> dict[str, Any]:
-    """The first line of the timeline: who reported, when, where (the kit writes the rest)."""
-    return {
-        "id": new_id(), "entity_type": "matter", "entity_id": matter["id"], "seq": 1, "action": "report",
-        "from_status": None, "to_status": matter["status"], "actor_id": p.principal.user_id or None,
-        "actor_name": p.principal.username, "actor_role": p.principal.role, "at": matter["reported_at"],
-        "note": matter["description"][:2000] or None, "lng": matter["lng"], "lat": matter["lat"],
-        "division_code": matter["division_code"],
-        "data": json.dumps({"channel": matter["channel"], "grid": matter["grid_code"],
-                            "owner_level": matter["owner_level"]}, ensure_ascii=False, sort_keys=True)}
+def _started(session: Session, p: Prepared, matter: Matter) -> Started:
+    """What the kit's start writes for a new matter besides its row (both paths)."""
+    return wf.MATTER_WORKFLOW.started(matter, p.principal, **_start_args(session, p, matter))
+
+
+def _start_args(session: Session, p: Prepared, matter: Matter) -> dict[str, Any]:
+    """The start step of a report: who reported, when, where; the accept step's first timers."""
+    unit = _accept_unit(p)
+
+    def first_deadlines(entity: Matter, step: Step) -> list[Deadline]:
+        assert entity.step_started_at is not None and entity.step_due_at is not None
+        return wf.CLOCK.timed_deadlines(session, "accept", entity.step_started_at, entity.step_due_at, unit)
+
+    return {"action": "report", "status": wf.MatterStatus.REPORTED.value, "note": matter.description[:2000] or None,
+            "data": {"channel": matter.channel, "grid": matter.grid_code, "owner_level": matter.owner_level},
+            "deadlines": first_deadlines, "at": matter.reported_at, "lng": matter.lng, "lat": matter.lat}
+
+
+def start_one(session: Session, p: Prepared) -> Written:
+    """Record one prepared report through the ORM and :meth:`Workflow.start` (the straightforward
+    path, for callers that write one report in their own transaction): the same rows, audit
+    entries, timers, figures and announcement as :func:`write`, which inserts them in groups.
+    A key another transaction committed meanwhile answers with that transaction's matter."""
+    if p.existing_id is not None:
+        return write(session, [p])[0]
+    conn = session.connection()
+    now = utcnow()
+    day = now.astimezone(CHINA_TZ).strftime("%Y%m%d")
+    row = _matter_row(session, p, now)
+    with pipeline(conn):
+        last = repository.next_number(conn, day, 1)
+        stored = _send_nearby(conn, row)
+    row["number"] = f"{get_city().matter_number_prefix}-{day}-{last():06d}"
+    links, numbers = _duplicate_links([row], [stored()])
+    matter = Matter(**row)
+    try:
+        with session.begin_nested():
+            event = wf.MATTER_WORKFLOW.start(session, matter, p.principal, **_start_args(session, p, matter))
+            session.add_all(DuplicateCandidate(**link) for link in links[0])
+            session.flush()
+    except IntegrityError:
+        holder = repository.by_idempotency_key(session, p.key) if p.key is not None else None
+        if holder is None:
+            raise
+        return Written(holder, False)
+    duplicates = tuple(DuplicateRead(candidate_id=link["candidate_id"], candidate_number=numbers[link["candidate_id"]],
+                                     distance_m=link["distance_m"], decision="pending") for link in links[0])
+    return Written(matter, True, (p.matter_type["name_zh"], p.matter_type["name_en"]), _event_values(event),
+                   duplicates, tuple(wf.allowed_actions(matter, p.principal)))
+
+
+def _event_values(event: TimelineEvent) -> dict[str, Any]:
+    return {column.key: getattr(event, column.key) for column in TimelineEvent.__table__.columns}
 
 
 def distance_m(lng1: float, lat1: float, lng2: float, lat2: float) -> float:

@@ -41,6 +41,47 @@ class TransitionIn(BaseModel):
         return dict(self.model_extra or {})
 
 
+# ---------------------------------------------------------------- action payloads
+# Each action that takes data beyond its note names one of these in the transition table
+# (matters/workflow.py); the workflow kit validates it and answers 422 naming the field.
+
+
+def _words(zh: str, en: str) -> dict[str, Any]:
+    return {"zh": zh, "en": en}
+
+
+class EvaluatePayload(BaseModel):
+    satisfaction: int = Field(strict=True, ge=1, le=5,
+                              json_schema_extra=_words("满意度应为 1–5 的整数", "satisfaction must be 1 to 5"))
+
+
+class ExtensionPayload(BaseModel):
+    days: int = Field(strict=True, ge=1, le=30,
+                      json_schema_extra=_words("延期天数应为 1–30 个工作日", "days must be 1 to 30 working days"))
+
+
+class SupervisePayload(BaseModel):
+    days: int = Field(3, strict=True, ge=1, le=30,
+                      json_schema_extra=_words("督办期限应为 1–30 个工作日", "days must be 1 to 30 working days"))
+
+
+class ReassignPayload(BaseModel):
+    level: Literal["village", "township", "county", "city"] = Field(
+        json_schema_extra=_words("应为 village/township/county/city", "must be village, township, county or city"))
+
+
+class MergePayload(BaseModel):
+    duplicate_of: str = Field(min_length=1, max_length=32, json_schema_extra=_words("必填", "required"))
+
+
+class KeepSeparatePayload(BaseModel):
+    candidate_id: str = Field(min_length=1, max_length=32, json_schema_extra=_words("必填", "required"))
+
+
+class ResolvePayload(BaseModel):
+    result: str | None = Field(None, max_length=4000, json_schema_extra=_words("处理结果过长", "result is too long"))
+
+
 class TimelineRead(BaseModel):
     seq: int
     action: str

@@ -92,10 +92,12 @@ def report(session: Session, principal: Principal, data: MatterCreate, *,
     (``created`` False), also when two requests race: the unique key decides, the loser returns
     the winner's matter. Unknown type → 422 on ``type_code``; a point outside every grid of the
     city → 422 on ``lng``; a bad hotline phone → 422 on ``reporter_phone``
-    (:mod:`civicgrid.matters.intake`; the API commits reports in groups). ``columns`` sets an
-    external system's record on the row (``intake.EXTERNAL_COLUMNS``: the hotline's ticket).
+    (:mod:`civicgrid.matters.intake`). Written through the ORM and the kit's
+    ``Workflow.start`` (:func:`intake.start_one`); the API's group commit inserts the same rows
+    in batches. ``columns`` sets an external system's record on the row
+    (``intake.EXTERNAL_COLUMNS``: the hotline's ticket).
     """
-    written = intake.write(session, [intake.prepare(session, principal, data, idempotency_key, columns=columns)])[0]
+    written = intake.start_one(session, intake.prepare(session, principal, data, idempotency_key, columns=columns))
     return written.matter, written.created
 
 
@@ -397,12 +399,10 @@ def act(session: Session, principal: Principal, matter_id: str, action: str, *, 
     if not principal.governs(matter.division_code):
         # Visible through its grid or as its reporter, but owned outside the caller's jurisdiction.
         raise InvalidTransition("您不能处理本事项", "You may not act on this matter", [])
-    allowed = wf.allowed_actions(matter, principal)
-    if action not in allowed:
-        raise InvalidTransition(f"当前状态（{matter.status}）下您不能执行“{action}”",
-                                f"You may not perform '{action}' on a matter in status '{matter.status}'", allowed)
-    checked = wf.check_data(action, data)
-    wf.MATTER_WORKFLOW.transition(session, matter, action, principal, note=note, lng=lng, lat=lat, data=checked)
+    # The action's payload schema (the transition table's) checks ``data``; an action without
+    # one takes none, so stray body fields never reach the timeline.
+    payload = data if wf.MATTER_WORKFLOW.schema_of(action) is not None else None
+    wf.MATTER_WORKFLOW.transition(session, matter, action, principal, note=note, lng=lng, lat=lat, data=payload)
     session.flush()
     return matter
 

@@ -49,7 +49,6 @@ was last resolved (ownership cannot change between resolve and close).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -63,13 +62,22 @@ from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
 from civicgrid.inbox import notices as inbox_notices
-from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import Invalid
 from civicgrid.matters import repository
 from civicgrid.matters.models import LEVELS, Level, Matter, SupervisionOrder
+from civicgrid.matters.schemas import (
+    EvaluatePayload,
+    ExtensionPayload,
+    KeepSeparatePayload,
+    MergePayload,
+    ReassignPayload,
+    ResolvePayload,
+    SupervisePayload,
+)
 from civicgrid.timers import service as timers
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import SYSTEM, Deadline, Step, Transition, Workflow
+from civicgrid.workflow.timed import StepClock, TimedStep, due_after
 from civicgrid.worktime import service as worktime
 from civicgrid.worktime.arith import Unit
 
@@ -211,70 +219,73 @@ def _has_candidates(matter: Matter, step: Step) -> Refusal:
     return _owner(matter, step)
 
 
-# ---------------------------------------------------------------- step clocks
+# ---------------------------------------------------------------- timed steps (the kit's StepClock)
 
 
-def _session(matter: Matter) -> Session:
-    session = object_session(matter)
-    if session is None:
-        raise RuntimeError("matter is not attached to a session")
-    return session
+def _limit(name: str) -> Any:
+    def limit(session: Session, matter: Matter) -> tuple[int, str]:
+        from civicgrid.matters import catalogue
+
+        matter_type = repository.type_by_id(session, matter.type_id)
+        assert matter_type is not None
+        return catalogue.limits_of(matter_type)[name]
+    return limit
+
+
+def _auto_escalate(session: Session, matter: Matter) -> None:
+    """A handle step that ran out escalates by itself when the type says ``auto_escalate``."""
+    matter_type = repository.type_by_id(session, matter.type_id)
+    if matter_type is not None and matter_type.auto_escalate and level_above(matter.owner_level) is not None:
+        MATTER_WORKFLOW.transition(session, matter, "escalate", SYSTEM,
+                                   note="办理超时，自动上报上一级 / handling time ran out: escalated automatically")
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEADLINE_RULES = {
+    "yellow": alerts.Rule("matters.deadline_yellow", "事项办理时限已用 75%", "75 % of a matter step's time used"),
+    "red": alerts.Rule("matters.deadline_red", "事项办理超时", "A matter step's time ran out"),
+}
+
+
+def _reason(matter: Matter, colour: str) -> alerts.Reason:
+    due = matter.step_due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if matter.step_due_at else "?"
+    return alerts.Reason(f"事项 {matter.number} 的“{matter.step}”环节时限至 {due}"
+                         + ("，已用 75%" if colour == "yellow" else "，已超时"),
+                         f"matter {matter.number}: step '{matter.step}' is due {due}"
+                         + (", 75 % used" if colour == "yellow" else ", overdue"))
+
+
+def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
+    from civicgrid.realtime import hub
+
+    above = level_above(matter.owner_level)
+    # One message on the owner's division code reaches the owner's channel and every level above it.
+    hub.publish(session, channel=f"entity:matter:{matter.id}", event=f"matter.alert.{alert}",
+                data={"id": matter.id, "number": matter.number, "alert": alert, "step": matter.step,
+                      "due_at": matter.step_due_at.isoformat() if matter.step_due_at else None,
+                      "owner": matter.division_code,
+                      "above": owner_code(matter.grid_code, above) if above else None},
+                division_code=matter.division_code)
 
 
 def step_due(session: Session, at: datetime, amount: int, unit: str) -> datetime:
     """When a timed step started at ``at`` with a limit of ``amount`` ``unit`` runs out (UTC)."""
-    return worktime.deadline(session, at, amount, unit).at.astimezone(UTC)
+    return due_after(session, at, (amount, unit))
 
 
 def start_step(session: Session, matter: Matter, name: str, at: datetime) -> None:
     """Start the timed step ``name`` (accept / handle / verify) with the type's limit."""
-    from civicgrid.matters import catalogue
-
-    matter_type = repository.type_by_id(session, matter.type_id)
-    assert matter_type is not None
-    amount, unit = catalogue.limits_of(matter_type)[name]
-    matter.step = name
-    matter.step_started_at = at
-    matter.step_due_at = step_due(session, at, amount, unit)
-    matter.alert = "none"
+    CLOCK.begin(session, matter, name, at)
 
 
 def _stop_step(matter: Matter) -> None:
-    matter.step = None
-    matter.step_started_at = None
-    matter.step_due_at = None
-    matter.alert = "none"
+    CLOCK.stop(matter)
     matter.extension_days = None
-
-
-def warning_at(session: Session, start: datetime, due: datetime, unit: str) -> datetime:
-    """The moment 75 % of the step's time is used: office time for working units, clock time
-    otherwise."""
-    if Unit(unit) not in (Unit.WORKING_HOURS, Unit.WORKING_DAYS):
-        return start + (due - start) * WARN_SHARE
-    calendar = worktime.load(session)
-    used = calendar.office_minutes_between(start, due) * WARN_SHARE
-    return calendar.add_office_minutes(start, used).at.astimezone(UTC)
-
-
-def clock_deadlines(session: Session, step: str, started: datetime, due: datetime, unit: str) -> list[Deadline]:
-    """The yellow (75 %) and red (expiry) timers of a timed step."""
-    payload = {"step": step, "due": due.isoformat()}
-    return [Deadline("warning", warning_at(session, started, due, unit), WARNING_KIND, {**payload, "alert": "yellow"}),
-            Deadline("expiry", due, EXPIRY_KIND, {**payload, "alert": "red"})]
 
 
 def step_deadlines(matter: Matter, step: Step) -> Iterable[Deadline]:
     """The yellow and red timers of the step that ``matter`` is in (set by the effect)."""
-    if matter.step is None or matter.step_due_at is None or matter.step_started_at is None:
-        return []
-    from civicgrid.matters import catalogue
-
-    session = _session(matter)
-    matter_type = repository.type_by_id(session, matter.type_id)
-    assert matter_type is not None
-    unit = catalogue.limits_of(matter_type)[matter.step][1]
-    return clock_deadlines(session, matter.step, matter.step_started_at, matter.step_due_at, unit)
+    return CLOCK.deadlines(matter, step)
 
 
 # ---------------------------------------------------------------- effects
@@ -370,42 +381,80 @@ def _supervise(session: Session, matter: Matter, step: Step) -> None:
     order = SupervisionOrder(matter_id=matter.id, division_code=matter.division_code,
                              issuer_id=step.principal.user_id or "system",
                              issuer_division_code=(step.principal.division_code or matter.division_code)[:15],
-                             note=step.note or "", due_at=due, status="open", created_at=step.at)
-    session.add(order)
-    session.flush()
+                             note=step.note or "", due_at=due, created_at=step.at)
+    SUPERVISION_WORKFLOW.start(session, order, step.principal, action="issue", status=SupervisionStatus.OPEN,
+                               note=step.note, data={"matter_id": matter.id, "days": days},
+                               deadlines=_supervision_due, at=step.at)
     matter.supervised = True
-    timers.arm(session, kind=SUPERVISION_KIND, key=f"matter_supervision:{order.id}:due", due_at=order.due_at,
-               ref_type="matter_supervision", ref_id=order.id, division_code=matter.division_code,
-               payload={"matter_id": matter.id})
     inbox_notices.supervision_ordered(session, matter, step.note, order.due_at, step.principal.user_id or None)
 
 
 def _answer_supervision(session: Session, matter: Matter, step: Step) -> None:
     for order in repository.open_supervision_orders(session, matter.id, step.principal):
-        order.status = "answered"
-        order.answer = step.note
-        order.answered_at = step.at
-        timers.cancel(session, f"matter_supervision:{order.id}:due")
+        SUPERVISION_WORKFLOW.transition(session, order, "answer", step.principal, note=step.note)
 
 
-def _merge(session: Session, matter: Matter, step: Step) -> None:
-    other = str(step.data["duplicate_of"])
+def _decide_duplicate(session: Session, matter: Matter, step: Step, field: str, action: str) -> None:
+    other = str(step.data[field])
     link = repository.duplicate(session, matter.id, other, step.principal)
     if link is None:
         raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
-                      details={"field": "duplicate_of"})
-    link.decision = "merged"
-    matter.duplicate_of = other
+                      details={"field": field})
+    DUPLICATE_WORKFLOW.transition(session, link, action, step.principal, note=step.note)
+
+
+def _merge(session: Session, matter: Matter, step: Step) -> None:
+    _decide_duplicate(session, matter, step, "duplicate_of", "merge")
+    matter.duplicate_of = str(step.data["duplicate_of"])
     _end(session, matter, step)
 
 
 def _keep_separate(session: Session, matter: Matter, step: Step) -> None:
-    other = str(step.data["candidate_id"])
-    link = repository.duplicate(session, matter.id, other, step.principal)
-    if link is None:
-        raise Invalid("该事项不是本事项的疑似重复", "That matter is not a duplicate candidate of this one",
-                      details={"field": "candidate_id"})
-    link.decision = "kept"
+    _decide_duplicate(session, matter, step, "candidate_id", "keep_separate")
+
+
+# ---------------------------------------------------------------- sub-entities' tables
+
+
+class SupervisionStatus(StrEnum):
+    """Where a supervision order (督办单) stands."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+
+
+def _supervision_due(order: SupervisionOrder, step: Step) -> list[Deadline]:
+    return [Deadline("due", order.due_at, SUPERVISION_KIND, {"matter_id": order.matter_id})]
+
+
+def _answered(session: Session, order: SupervisionOrder, step: Step) -> None:
+    order.answer = step.note
+    order.answered_at = step.at
+
+
+# issue (start) → open; answer (the owner's answer_supervision) → answered, from open or overdue;
+# expire (its timer, for the system) → overdue. Answering cancels the due timer.
+SUPERVISION_WORKFLOW = Workflow("matter_supervision", [
+    Transition("answer", {SupervisionStatus.OPEN, SupervisionStatus.OVERDUE}, SupervisionStatus.ANSWERED,
+               permission="matters.handle", effect=_answered),
+    Transition("expire", {SupervisionStatus.OPEN}, SupervisionStatus.OVERDUE, permission="matters.supervise"),
+], status_enum=SupervisionStatus)
+
+
+class DuplicateDecision(StrEnum):
+    """What the owning unit decided about a duplicate candidate (written ``pending`` by intake)."""
+
+    PENDING = "pending"
+    MERGED = "merged"
+    KEPT = "kept"
+
+
+# The matter's merge / keep_separate decide its candidate link through this table.
+DUPLICATE_WORKFLOW = Workflow("matter_duplicate", [
+    Transition("merge", {DuplicateDecision.PENDING}, DuplicateDecision.MERGED, permission="matters.handle"),
+    Transition("keep_separate", {DuplicateDecision.PENDING}, DuplicateDecision.KEPT, permission="matters.handle"),
+], status_enum=DuplicateDecision, status_attr="decision")
 
 
 # ---------------------------------------------------------------- external systems (12345 hotline)
@@ -473,157 +522,61 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("dispatch", {S.ACCEPTED}, S.DISPATCHED, permission=H, guard=_owner, effect=_dispatch,
                deadlines=step_deadlines),
     Transition("start", {S.DISPATCHED}, S.HANDLING, permission=H, guard=_owner, keep_deadlines=True),
-    Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines),
+    Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines,
+               schema=ResolvePayload),
     Transition("verify", {S.HANDLED}, S.VERIFIED, permission=V, guard=_owner_or_above, effect=_verify),
     Transition("send_back", {S.HANDLED}, S.HANDLING, permission=V, guard=_owner_or_above, effect=_send_back,
                deadlines=step_deadlines, note_required=True),
     Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
-    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate),
+    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate, schema=EvaluatePayload),
     Transition("escalate", WAITING | {S.ACCEPTED} | WORKING, S.ESCALATED, permission=H, guard=_can_escalate,
                effect=_escalate, deadlines=step_deadlines, note_required=True),
     Transition("return", EARLY, S.RETURNED, permission=H, guard=_can_return, effect=_return, note_required=True),
     Transition("reassign", {S.RETURNED}, S.REPORTED, permission=D, guard=_owner, effect=_reassign,
-               deadlines=step_deadlines),
+               deadlines=step_deadlines, schema=ReassignPayload),
     *[Transition("request_extension", {status}, status, permission=H, guard=_no_extension_pending,
-                 effect=_request_extension, keep_deadlines=True, note_required=True) for status in WORKING],
+                 effect=_request_extension, keep_deadlines=True, note_required=True, schema=ExtensionPayload)
+      for status in WORKING],
     *[Transition("approve_extension", {status}, status, permission=D, guard=_extension_pending,
                  effect=_approve_extension, deadlines=step_deadlines) for status in WORKING],
     *[Transition("deny_extension", {status}, status, permission=D, guard=_extension_pending,
                  effect=_deny_extension, keep_deadlines=True) for status in WORKING],
     *[Transition("supervise", {status}, status, permission=SV, guard=_above, effect=_supervise,
-                 keep_deadlines=True, note_required=True) for status in OPEN],
+                 keep_deadlines=True, note_required=True, schema=SupervisePayload) for status in OPEN],
     *[Transition("answer_supervision", {status}, status, permission=H, guard=_supervision_open,
                  effect=_answer_supervision, keep_deadlines=True, note_required=True) for status in OPEN],
     *[Transition("urge", {status}, status, permission=permission, guard=_above, keep_deadlines=True)
       for status in OPEN for permission in (SV, D)],
-    Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge),
+    Transition("merge", EARLY, S.MERGED, permission=H, guard=_has_candidates, effect=_merge, schema=MergePayload),
     Transition("hand_off", EARLY, S.HANDED_OFF, permission=H, guard=_can_hand_off, effect=_hand_off),
     *[Transition("keep_separate", {status}, status, permission=H, guard=_has_candidates, effect=_keep_separate,
-                 keep_deadlines=True) for status in EARLY],
+                 keep_deadlines=True, schema=KeepSeparatePayload) for status in EARLY],
     Transition("return_to_hotline", EARLY | WORKING, S.HANDED_BACK, permission=H, guard=_hotline_owner,
                effect=_hand_back, note_required=True),
-    Transition("return_visit", {S.CLOSED}, S.EVALUATED, permission=RV, guard=_hotline_client, effect=_evaluate),
-], status_enum=MatterStatus)
-
-
-# What each action needs in its body beyond the note: field → (check, zh, en)
-def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate the action's extra fields before the transition runs (422 naming the field)."""
-    def need_int(name: str, lo: int, hi: int, zh: str, en: str, default: int | None = None) -> int:
-        value = data.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise Invalid(f"{name}：{zh}", f"{name}: {en}", details={"field": name})
-        return value
-
-    if action in ("evaluate", "return_visit"):
-        return {"satisfaction": need_int("satisfaction", 1, 5, "满意度应为 1–5 的整数", "satisfaction must be 1 to 5")}
-    if action == "request_extension":
-        return {"days": need_int("days", 1, 30, "延期天数应为 1–30 个工作日", "days must be 1 to 30 working days")}
-    if action == "supervise":
-        return {"days": need_int("days", 1, 30, "督办期限应为 1–30 个工作日", "days must be 1 to 30 working days", 3)}
-    if action == "reassign":
-        level = data.get("level")
-        if level not in [str(lv) for lv in LEVELS]:
-            raise Invalid("level：应为 village/township/county/city",
-                          "level: must be village, township, county or city", details={"field": "level"})
-        return {"level": level}
-    if action in ("merge", "keep_separate"):
-        name = "duplicate_of" if action == "merge" else "candidate_id"
-        value = data.get(name)
-        if not isinstance(value, str) or not value:
-            raise Invalid(f"{name}：必填", f"{name}: required", details={"field": name})
-        return {name: value}
-    if action == "resolve":
-        result = data.get("result")
-        return {"result": str(result)} if result else {}
-    return {}
+    Transition("return_visit", {S.CLOSED}, S.EVALUATED, permission=RV, guard=_hotline_client, effect=_evaluate,
+               schema=EvaluatePayload),
+], status_enum=MatterStatus, announce=lambda matter: {
+    "number": matter.number, "status": str(matter.status), "owner": matter.division_code,
+    "owner_level": matter.owner_level, "type": matter.type_code})
 
 
 def allowed_actions(matter: Matter, principal: Principal) -> list[str]:
-    """The actions this caller may take now: status, permission and guard (no body checks)."""
-    if not principal.governs(matter.division_code):
-        return []
-    probe = Step(action="", principal=principal, at=utcnow(), source=str(matter.status), target="")
-    allowed: list[str] = []
-    for t in MATTER_WORKFLOW.actions_from(str(matter.status)):
-        if t.action in allowed or not principal.can(t.permission):
-            continue
-        if t.guard is None or t.guard(matter, probe) is None:
-            allowed.append(t.action)
-    return allowed
+    """The actions this caller may take now: status, permission, jurisdiction and guard (the
+    kit's one list, also in every 409 body)."""
+    return MATTER_WORKFLOW.allowed_actions(matter, principal)
 
 
 # ---------------------------------------------------------------- timer handlers
 
-
-def _still_due(matter: Matter | None, payload: dict[str, Any]) -> bool:
-    """A timer is stale when the matter has moved on (another step, a new deadline, finished)."""
-    if matter is None or matter.status not in OPEN or matter.step != payload.get("step") or not payload.get("due"):
-        return False
-    return matter.step_due_at is not None and matter.step_due_at == datetime.fromisoformat(str(payload["due"]))
-
-
-def _announce_alert(session: Session, matter: Matter, alert: str) -> None:
-    from civicgrid.realtime import hub
-
-    above = level_above(matter.owner_level)
-    # One message on the owner's division code reaches the owner's channel and every level above it.
-    hub.publish(session, channel=f"entity:matter:{matter.id}", event=f"matter.alert.{alert}",
-                data={"id": matter.id, "number": matter.number, "alert": alert, "step": matter.step,
-                      "due_at": matter.step_due_at.isoformat() if matter.step_due_at else None,
-                      "owner": matter.division_code,
-                      "above": owner_code(matter.grid_code, above) if above else None},
-                division_code=matter.division_code)
-    inbox_notices.deadline_alert(session, matter, alert)
-
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DEADLINE_RULES = {
-    "yellow": alerts.Rule("matters.deadline_yellow", "事项办理时限已用 75%", "75 % of a matter step's time used"),
-    "red": alerts.Rule("matters.deadline_red", "事项办理超时", "A matter step's time ran out"),
-}
-
-
-def _raise_deadline_alert(session: Session, matter: Matter, colour: str) -> None:
-    """The matter's yellow or red deadline, as a warning in the one warning loop."""
-    due = matter.step_due_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if matter.step_due_at else "?"
-    reasons = [alerts.Reason(f"事项 {matter.number} 的“{matter.step}”环节时限至 {due}"
-                             + ("，已用 75%" if colour == "yellow" else "，已超时"),
-                             f"matter {matter.number}: step '{matter.step}' is due {due}"
-                             + (", 75 % used" if colour == "yellow" else ", overdue"))]
-    alerts.raise_alert(session, rule=DEADLINE_RULES[colour], level=colour, reasons=reasons,
-                       division_code=matter.division_code, source_type="matter", source_id=matter.id,
-                       source_label=matter.number)
-
-
-@timers.handler(WARNING_KIND)
-def on_warning(session: Session, timer: Timer) -> None:
-    """Yellow: 75 % of the step's time is used."""
-    payload = json.loads(timer.payload or "{}")
-    matter = repository.get_unscoped(session, timer.ref_id)
-    if not _still_due(matter, payload) or matter is None or matter.alert != "none":
-        return
-    matter.alert = "yellow"
-    _announce_alert(session, matter, "yellow")
-    _raise_deadline_alert(session, matter, "yellow")
-
-
-@timers.handler(EXPIRY_KIND)
-def on_expiry(session: Session, timer: Timer) -> None:
-    """Red: the step's time ran out. A handle step of an auto-escalating type escalates."""
-    payload = json.loads(timer.payload or "{}")
-    matter = repository.get_unscoped(session, timer.ref_id)
-    if not _still_due(matter, payload) or matter is None or matter.alert == "red":
-        return
-    matter.alert = "red"
-    matter.overdue = True
-    _announce_alert(session, matter, "red")
-    _raise_deadline_alert(session, matter, "red")
-    matter_type = repository.type_by_id(session, matter.type_id)
-    if (matter.step == "handle" and matter_type is not None and matter_type.auto_escalate
-            and level_above(matter.owner_level) is not None):
-        MATTER_WORKFLOW.transition(session, matter, "escalate", SYSTEM,
-                                   note="办理超时，自动上报上一级 / handling time ran out: escalated automatically")
+# accept: from reported (or escalated, or reassigned) until dispatched; handle: from dispatch
+# until handled; verify: from handled until verified. Limits from the matter's catalogue type.
+CLOCK = StepClock(MATTER_WORKFLOW, [
+    TimedStep("accept", _limit("accept"), WARN_SHARE),
+    TimedStep("handle", _limit("handle"), WARN_SHARE, on_expiry=_auto_escalate),
+    TimedStep("verify", _limit("verify"), WARN_SHARE),
+], warning_kind=WARNING_KIND, expiry_kind=EXPIRY_KIND, rules=DEADLINE_RULES, load=repository.get_unscoped,
+    is_open=lambda matter: matter.status in OPEN, reason=_reason, label=lambda matter: matter.number,
+    on_alert=_announce_alert, notify="matters.handle")
 
 
 @timers.handler(SUPERVISION_KIND)
@@ -632,9 +585,10 @@ def on_supervision_due(session: Session, timer: Timer) -> None:
     from civicgrid.realtime import hub
 
     order = repository.supervision_order_unscoped(session, timer.ref_id)
-    if order is None or order.status != "open":
+    if order is None or order.status != SupervisionStatus.OPEN:
         return
-    order.status = "overdue"
+    SUPERVISION_WORKFLOW.transition(session, order, "expire", SYSTEM,
+                                    note="督办期限已到 / the supervision order's deadline passed")
     hub.publish(session, channel=f"entity:matter:{order.matter_id}", event="matter.supervision.overdue",
                 data={"id": order.matter_id, "order": order.id, "due_at": order.due_at.isoformat()},
                 division_code=order.division_code)
