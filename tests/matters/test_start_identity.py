@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
-from civicgrid.audit.models import AuditEntry
 from civicgrid.audit.service import Actor, set_actor
 from civicgrid.db import transaction
 from civicgrid.kit.clock import Clock, FakeClock, set_clock
@@ -25,6 +24,7 @@ from civicgrid.people.service import principal_of
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.models import TimelineEvent
 from tests.conftest import LiveServer, Yongzhou
+from tests.factories import audit_mark, audit_since
 from tests.matters.conftest import actor, china, place_in
 
 
@@ -41,9 +41,9 @@ def clock() -> Iterator[FakeClock]:
 BODY = {"type_code": "SR01", "title": "暴露垃圾", "description": "路口有一堆垃圾", "channel": "grid_worker"}
 
 
-def _seq(engine: Engine) -> int:
+def _seq(engine: Engine) -> dict[str, int]:
     with transaction(engine, write=False) as session:
-        return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+        return audit_mark(session)
 
 
 def _normal(value: Any, names: dict[str, str], base: datetime) -> Any:
@@ -84,7 +84,7 @@ def _rows(engine: Engine, matter_id: str, since: int) -> Rows:
         }
         entries = [
             e
-            for e in session.scalars(select(AuditEntry).where(AuditEntry.seq > since).order_by(AuditEntry.seq)).all()
+            for e in audit_since(session, since)
             if matter_id in f"{e.entity_id} {e.after}"
         ]
         base = matter.reported_at

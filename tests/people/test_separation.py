@@ -26,6 +26,12 @@ def _admin(server: LiveServer, engine: Engine, role: str) -> tuple[str, str]:
     return user.id, login(server.url, user.username)
 
 
+def _named_admin(server: LiveServer, engine: Engine, role: str) -> tuple[str, str]:
+    """(login name, token) of a new administrator of ``role``."""
+    user = make_user_committed(engine, role=role, division_code=CITY)
+    return user.username, login(server.url, user.username)
+
+
 def _new_account(role: str) -> dict[str, str]:
     return {"username": f"new_{uuid.uuid4().hex[:8]}", "display_name": "新账号", "role": role,
             "division_code": VILLAGE, "password": "Village#Walk7"}
@@ -78,17 +84,20 @@ def test_nobody_grants_a_role_to_themselves(live_server: LiveServer, engine: Eng
 
 def test_audit_administrator_reads_the_others_actions_and_grants_nothing(live_server: LiveServer,
                                                                          engine: Engine) -> None:
-    _, sysadmin = _admin(live_server, engine, "sysadmin")
-    _, secadmin = _admin(live_server, engine, "secadmin")
+    sysadmin_name, sysadmin = _named_admin(live_server, engine, "sysadmin")
+    secadmin_name, secadmin = _named_admin(live_server, engine, "secadmin")
     _, auditadmin = _admin(live_server, engine, "auditadmin")
     users = f"{live_server.url}/api/v1/users"
     account = httpx.post(users, json=_new_account("grid_worker"), headers=auth_headers(sysadmin)).json()["id"]
     assert httpx.put(f"{users}/{account}/role", json={"role": "mediator"},
                      headers=auth_headers(secadmin)).status_code == 200
 
-    log = httpx.get(f"{live_server.url}/api/v1/audit", params={"limit": 500}, headers=auth_headers(auditadmin))
-    assert log.status_code == 200
-    about = [(e["action"], e["actor"].split("_")[0]) for e in log.json()["items"] if e["entity_id"] == account]
+    about = []
+    for name in (sysadmin_name, secadmin_name):  # each administrator's own entries (the log spans every chain)
+        log = httpx.get(f"{live_server.url}/api/v1/audit", params={"limit": 500, "actor": name},
+                        headers=auth_headers(auditadmin))
+        assert log.status_code == 200
+        about += [(e["action"], e["actor"].split("_")[0]) for e in log.json()["items"] if e["entity_id"] == account]
     assert ("create", "sysadmin") in about and ("users.role_assigned", "secadmin") in about
     assert httpx.get(f"{live_server.url}/api/v1/audit/verify", headers=auth_headers(auditadmin)).json()["ok"]
 

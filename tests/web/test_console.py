@@ -145,7 +145,7 @@ def test_county_user_sees_only_their_county(browser: Any, page: Any, live_server
     page.click('[data-test="nav"] [data-module="disputes"]')
     page.wait_for_selector('text=矛盾纠纷档案')
     # A module not built yet says so, with no figures; the language switch turns labels English.
-    page.click('[data-test="nav"] [data-module="dispatch"]')
+    page.click('[data-test="nav"] [data-module="dashboard"]')
     assert "建设中" in page.inner_text('[data-test="under-construction"]')
     page.click('[data-test="language-switch"] >> text=English')
     page.wait_for_selector('[data-test="logout"]:has-text("Sign out")')

@@ -34,7 +34,7 @@ def seed_org_units(engine: Engine, *, echo: Callable[[str], None] = print) -> li
     """Create the demo units (once) and the station's account; returns the extra demo login."""
     with transaction(engine) as session:
         set_actor(session, system_actor("demo"))
-        if repository.demo_units_exist(session):
+        if repository.demo_units_exist(session, "永州市综治中心" + DEMO):
             return _station_login(session)
         echo("创建演示机构与责任区 / creating demo org units and responsibility areas …")
 

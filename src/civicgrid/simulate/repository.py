@@ -125,10 +125,14 @@ def grids_of_villages(session: Session, villages: Sequence[str]) -> list[str]:
     return [str(code) for code in session.scalars(stmt)]
 
 
-def demo_units_exist(session: Session) -> bool:
+def demo_units_exist(session: Session, name: str | None = None) -> bool:
+    """Whether demo org units exist (``name``: that one; other seeds — disputes — add their own)."""
     from civicgrid.people.orgs.models import OrgUnit
 
-    return bool(session.scalar(select(func.count()).select_from(OrgUnit).where(OrgUnit.demo.is_(True), _system())))
+    query = select(func.count()).select_from(OrgUnit).where(OrgUnit.demo.is_(True), _system())
+    if name is not None:
+        query = query.where(OrgUnit.name == name)
+    return bool(session.scalar(query))
 
 
 def user_by_username(session: Session, username: str) -> User | None:
