@@ -28,6 +28,9 @@ from civicgrid.db import dispose_engines, get_engine
 from civicgrid.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# The suite's passes run at once on two cores: a SQLite writer may wait long for its turn behind a
+# worker's reference-data load. Production keeps 10 s; the tests of the 503 set their own.
+os.environ.setdefault("CIVICGRID_WRITE_LOCK_TIMEOUT_SECONDS", "120")
 
 # httpx's module functions (httpx.get, httpx.post, ...) give up after 5 s by default: shorter
 # than a first request that builds a process cache (the grid index) on a 2-core machine running

@@ -34,7 +34,9 @@ def receive(session: Session, event: DomainEvent) -> None:
     marker = os.environ.get("HANDOFF_MARKER")
     if marker:  # the kill -9 test: say we are inside the delivery, then hang until killed
         session.flush()
-        Path(marker).write_text(event.id)
+        ready = Path(marker + ".tmp")  # whole or not at all: the test may read it the moment it exists
+        ready.write_text(event.id)
+        ready.rename(marker)
         time.sleep(60)
 
 

@@ -68,7 +68,8 @@ def test_ranking_follows_eta_the_rings_are_decided_and_the_station_figures_show_
     assert (created["urban_class"], created["ring_zone"], created["ring_target_seconds"]) == (
         "central", "central_city", 180)
     assert created["station_id"] == station and created["status"] == "received"
-    ranked = [(r["unit_id"], r["eta_seconds"]) for r in created["recommendations"]][:2]
+    ours = {car, foot, idle}  # units other tests left signed on nearby may rank too (one index per process)
+    ranked = [(r["unit_id"], r["eta_seconds"]) for r in created["recommendations"] if r["unit_id"] in ours]
     assert ranked == [(car, 134), (foot, 151)]
     assert idle not in [r["unit_id"] for r in created["recommendations"]]
 
