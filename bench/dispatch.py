@@ -226,7 +226,8 @@ def run_postgis(url: str, units: list[tuple[str, str, str, float, float]], point
         def postgis(lng: float, lat: float) -> list[str]:
             rows = prepared.execute(knn, {"types": list(TYPES), "lng": lng, "lat": lat, "k": args.k},
                                     prepare=True).fetchall()
-            ranked = sorted((params.eta_seconds(t, CLASS, great_circle_m(lng, lat, x, y)), uid) for uid, t, x, y in rows)
+            ranked = sorted((params.eta_seconds(t, CLASS, great_circle_m(lng, lat, x, y)), uid)
+                            for uid, t, x, y in rows)
             return [uid for _, uid in ranked[:args.k]]
 
         checked = points[:len(expected)]  # ours' answers on the starting positions, before either stream
