@@ -33,7 +33,7 @@ from tests.web.test_console import _log_in
 pytestmark = pytest.mark.browser
 
 # A raw division or grid code standing alone; digits inside a record's number (JQ2031060200001,
-# JF20261203475603, YZ-20261203-000001) are the number a person reads, not a code.
+# JF2026120300007, YZ-20261203-000001) are the number a person reads, not a code.
 CODE = re.compile(r"(?<![\dA-Za-z.\-])\d{12,15}(?![\d.])")
 # Pages where a code is the thing shown, and why. None so far: every page names places.
 CODES_ALLOWED: dict[str, str] = {}

@@ -23,6 +23,7 @@ from civicgrid.inbox import service as inbox
 from civicgrid.inbox.models import Kind
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
+from civicgrid.numbering import service as numbering
 from civicgrid.realtime import hub
 from civicgrid.response import places, repository
 from civicgrid.response.index import Candidate, UnitEntry, UnitIndex, index_for
@@ -188,10 +189,9 @@ class Created:
 
 
 def _number(session: Session, at: datetime) -> str:
-    day = at.astimezone(LOCAL)
-    start = day.replace(hour=0, minute=0, second=0, microsecond=0)
-    seq = repository.count_incidents_since(session, start) + 1
-    return f"JQ{day:%Y%m%d}{seq:05d}"
+    """JQ + the local day + the day's sequence (numbering: unique under concurrent writers)."""
+    day, seq = numbering.next_number(session, "incident", at)
+    return f"JQ{day}{seq:05d}"
 
 
 def _locate(session: Session, lng: float, lat: float) -> str:
