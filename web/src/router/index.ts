@@ -89,7 +89,8 @@ router.beforeEach(async (to) => {
     if (isNarrow() && session.can('matters.verify')) {
       return { name: 'matterQueue', replace: true }
     }
-    if (isNarrow() && session.can('matters.report')) {
+    // `?console=1`: the intake page's menu button asks for the rest of the menu instead.
+    if (isNarrow() && session.can('matters.report') && !to.query.console) {
       return { name: 'matterReport', replace: true }
     }
     // Land on the first built module the user's role may open (the grid map for most roles).
