@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from civicgrid.apiclients import service as apiclients
 from civicgrid.apiclients.dependencies import ClientCaller, require_client
+from civicgrid.audit.service import audit_export
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError
+from civicgrid.kit.excel import XLSX_MEDIA_TYPE, attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
-from civicgrid.supervision import catalogue, intake, service, upload
+from civicgrid.supervision import catalogue, figures, intake, service, upload
 from civicgrid.supervision import clocks as _clocks  # noqa: F401  (registers the clock timers' handlers)
 from civicgrid.supervision.models import CasePerson, CaseRecord, Clock, ClockException, Measure, PropertyItem
 from civicgrid.supervision.schemas import (
@@ -35,6 +39,7 @@ from civicgrid.supervision.schemas import (
     ExceptionBody,
     ExceptionOptionRead,
     ExtensionRead,
+    FiguresRead,
     MeasureRead,
     PersonDetailRead,
     PersonRead,
@@ -242,3 +247,39 @@ def record_exception(session: DbSession, clock_id: RowId, body: ExceptionBody,
                                      approver=body.approver, document_no=body.document_no, note=body.note,
                                      resume=body.resume)
     return _clock(clock)
+
+
+DivisionParam = Annotated[str, Query(pattern=r"^\d{12}$", description="12-digit division code")]
+UnitParam = Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$",
+                                        description="A handling unit: it and every unit under it")]
+
+
+def _range(start: date | None, end: date | None) -> tuple[date, date]:
+    today = catalogue.act_day(utcnow())
+    return start or today.replace(day=1), end or today
+
+
+@router.get("/figures", response_model=FiguresRead, responses=ERRORS)
+def get_figures(session: DbSession, division_code: DivisionParam, unit_id: UnitParam = None,
+                start: date | None = None, end: date | None = None,
+                principal: Principal = Depends(require(READ))) -> FiguresRead:
+    """Police figures of a division (and a unit with the units under it) over an inclusive range
+    of local dates (docs/figures.md, 执法监督统计口径); default: this month so far."""
+    lo, hi = _range(start, end)
+    return FiguresRead(**figures.figures(session, principal, division_code, lo, hi, unit_id))
+
+
+@router.get("/figures/export", responses={**ERRORS, 200: {"content": {XLSX_MEDIA_TYPE: {}}}})
+def export_figures(session: DbSession, request: Request, division_code: DivisionParam, unit_id: UnitParam = None,
+                   start: date | None = None, end: date | None = None,
+                   principal: Principal = Depends(require(READ))) -> Response:
+    """The same figures as an .xlsx (Chinese and English header rows); the download is recorded in
+    the audit chain once the file has gone out."""
+    lo, hi = _range(start, end)
+    values = figures.figures(session, principal, division_code, lo, hi, unit_id)
+    return Response(figures.figures_xlsx(values), media_type=XLSX_MEDIA_TYPE,
+                    headers=attachment_headers(f"supervision-{division_code}-{lo}-{hi}.xlsx"),
+                    background=BackgroundTask(audit_export, request.app.state.engine, principal,
+                                              "supervision.figures_export",
+                                              {"division_code": division_code, "unit_id": unit_id,
+                                               "start": str(lo), "end": str(hi)}))

@@ -255,3 +255,79 @@ def cases_by_ids(session: Session, principal: Principal, ids: set[str]) -> list[
 def recent_exceptions(session: Session, principal: Principal, *, limit: int) -> list[ClockException]:
     return list(session.scalars(select(ClockException).where(visible(ClockException.division_code, principal))
                                 .order_by(ClockException.recorded_at.desc()).limit(limit)))
+
+
+# ------------------------------------------------------------------ figures (supervision/figures.py)
+
+
+def unit_tree(session: Session) -> list[Any]:
+    """Every org unit's id, parent, name and division (the figures walk a unit's subtree; the unit
+    itself is checked visible by the caller first, and the cases read are scoped)."""
+    from civicgrid.people.orgs.models import OrgUnit
+
+    return list(session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.division_code)
+                                .where(unscoped("figures walk the subtree of a unit the caller sees; rows read "
+                                                "through it are scoped"))))
+
+
+def _in_scope(principal: Principal, prefix: str, unit_ids: list[str] | None) -> Any:
+    from civicgrid.authz.scoping import scope_clause
+
+    where = [visible(CaseRecord.division_code, principal), scope_clause(CaseRecord.division_code, prefix)]
+    if unit_ids is not None:
+        where.append(CaseRecord.unit_id.in_(unit_ids))
+    return select(CaseRecord.id).where(*where)
+
+
+def figure_cases(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None) -> list[Any]:
+    return list(session.execute(select(CaseRecord.id, CaseRecord.kind, CaseRecord.unit_id, CaseRecord.accepted_at)
+                                .where(CaseRecord.id.in_(_in_scope(principal, prefix, unit_ids)))))
+
+
+def figure_stage_events(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                        before: datetime) -> list[Any]:
+    return list(session.execute(select(IntakeEvent.case_id, IntakeEvent.event_at, IntakeEvent.payload)
+                                .where(IntakeEvent.kind == "case.stage_changed", IntakeEvent.event_at < before,
+                                       IntakeEvent.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(IntakeEvent.division_code, principal))
+                                .order_by(IntakeEvent.event_at)))
+
+
+def figure_breaches(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                    lo: datetime, hi: datetime) -> list[Any]:
+    return list(session.execute(select(Clock.rule_code, CaseRecord.unit_id)
+                                .join(CaseRecord, CaseRecord.id == Clock.case_id)
+                                .where(Clock.status == "breached", Clock.breached_at >= lo, Clock.breached_at < hi,
+                                       Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(Clock.division_code, principal))))
+
+
+def figure_alerts(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                  lo: datetime, hi: datetime) -> list[Any]:
+    from civicgrid.alerts.models import Alert
+
+    return list(session.execute(select(Alert.status, Alert.raised_at, Alert.ack_due_at, Alert.acknowledged_at,
+                                       Alert.level)
+                                .join(Clock, Clock.id == Alert.source_id)
+                                .where(Alert.source_type == "supervision_clock", Alert.raised_at >= lo,
+                                       Alert.raised_at < hi, visible(Alert.division_code, principal),
+                                       Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)))))
+
+
+def figure_measures(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                    lo: datetime, hi: datetime) -> list[Any]:
+    return list(session.execute(select(Measure.kind, Measure.started_at, Measure.ended_at)
+                                .where(Measure.started_at >= lo, Measure.started_at < hi,
+                                       Measure.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(Measure.division_code, principal))))
+
+
+def figure_custody(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                   before: datetime) -> list[Any]:
+    return list(session.execute(select(CustodyTransfer.property_id, PropertyItem.case_id, PropertyItem.value_fen,
+                                       CustodyTransfer.action, CustodyTransfer.at)
+                                .join(PropertyItem, PropertyItem.id == CustodyTransfer.property_id)
+                                .where(CustodyTransfer.at < before,
+                                       PropertyItem.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(CustodyTransfer.division_code, principal))
+                                .order_by(CustodyTransfer.at, CustodyTransfer.id)))

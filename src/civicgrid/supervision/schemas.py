@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -266,3 +266,73 @@ class BoardRead(BaseModel):
     live: list[ClockRead]
     breaches: list[ClockRead]
     exceptions: list[ClockExceptionRead]
+
+
+class CaseFigures(BaseModel):
+    received: int
+    received_criminal: int
+    received_administrative: int
+    filed: int = Field(description="Criminal cases with a 立案 stage event in the range")
+    closed: int = Field(description="Cases that reached a closing stage (移送审查起诉, 不予立案, 撤案; 执行完毕, "
+                                    "不予处罚, 撤销) in the range")
+
+
+class RuleCount(BaseModel):
+    rule_code: str
+    name_zh: str
+    name_en: str
+    count: int
+
+
+class UnitCount(BaseModel):
+    unit_id: str
+    unit_name: str
+    count: int
+
+
+class BreachFigures(BaseModel):
+    total: int
+    by_rule: list[RuleCount]
+    by_unit: list[UnitCount]
+
+
+class WarningFigures(BaseModel):
+    raised: int
+    withdrawn: int
+    acknowledged_in_time: int
+    acknowledged_late: int
+    not_acknowledged: int
+    in_time_rate: float | None = Field(description="acknowledged in time ÷ (raised − withdrawn); null when 0")
+
+
+class MeasureFigures(BaseModel):
+    kind: str
+    name_zh: str
+    name_en: str
+    started: int
+    ended: int
+    avg_hours: float | None
+    max_hours: float | None
+
+
+class PropertyFigures(BaseModel):
+    seized: int
+    seized_value_fen: int
+    held_at_end: int
+    held_value_fen: int
+    held_after_case_ended: int
+    returned: int
+    disposed: int
+
+
+class FiguresRead(BaseModel):
+    division_code: str
+    unit_id: str | None
+    unit_name: str | None
+    start: date
+    end: date
+    cases: CaseFigures
+    breaches: BreachFigures
+    warnings: WarningFigures
+    measures: list[MeasureFigures]
+    property: PropertyFigures
