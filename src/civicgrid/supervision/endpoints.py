@@ -24,10 +24,12 @@ from civicgrid.supervision import catalogue, figures, intake, service, upload
 from civicgrid.supervision import clocks as _clocks  # noqa: F401  (registers the clock timers' handlers)
 from civicgrid.supervision.models import CasePerson, CaseRecord, Clock, ClockException, Measure, PropertyItem
 from civicgrid.supervision.schemas import (
+    AreaRead,
     BasisRead,
     BatchAnswer,
     BatchBody,
     BoardRead,
+    BreachMapRead,
     CaseFileRead,
     CasePage,
     CaseRead,
@@ -40,13 +42,20 @@ from civicgrid.supervision.schemas import (
     ExceptionOptionRead,
     ExtensionRead,
     FiguresRead,
+    LedgerPage,
+    LedgerRow,
     MeasureRead,
+    OccupantRead,
     PersonDetailRead,
     PersonRead,
     PropertyDetailRead,
     PropertyRead,
+    RegionBreaches,
+    RoomBoardRead,
+    RoomRead,
     RuleRead,
     TimelineItem,
+    UnitBreaches,
     VersionRead,
     VisitRead,
 )
@@ -283,3 +292,50 @@ def export_figures(session: DbSession, request: Request, division_code: Division
                                               "supervision.figures_export",
                                               {"division_code": division_code, "unit_id": unit_id,
                                                "start": str(lo), "end": str(hi)}))
+
+
+@router.get("/areas", response_model=list[AreaRead], responses=ERRORS)
+def list_areas(session: DbSession, principal: Principal = Depends(require(READ))) -> list[AreaRead]:
+    """The case-handling areas (执法办案场所) of the caller's jurisdiction, with how many people are inside."""
+    return [AreaRead(id=a.id, unit_id=a.unit_id, division_code=a.division_code, code=a.code, title=a.title, inside=n)
+            for a, n in service.areas(session, principal)]
+
+
+@router.get("/areas/{area_id}/board", response_model=RoomBoardRead, responses=ERRORS)
+def room_board(session: DbSession, area_id: RowId, principal: Principal = Depends(require(READ))) -> RoomBoardRead:
+    """The area's live room board: who is in which room since when, on which measure, and that
+    measure's nearest running limit (its countdown)."""
+    area, rooms, occupants = service.room_board(session, principal, area_id)
+    inside = len({o.visit.person_id for o in occupants})
+    return RoomBoardRead(
+        area=AreaRead(id=area.id, unit_id=area.unit_id, division_code=area.division_code, code=area.code,
+                      title=area.title, inside=inside),
+        rooms=[RoomRead(id=r.id, code=r.code, title=r.title, room_type=r.room_type) for r in rooms],
+        occupants=[OccupantRead(visit_id=o.visit.id, person_id=o.visit.person_id,
+                                person_name=o.person.person_name if o.person else None,
+                                person_role=o.person.role if o.person else None, case_id=o.visit.case_id,
+                                case_title=o.case.title if o.case else None,
+                                room_id=o.room.id if o.room else None, room_title=o.room.title if o.room else None,
+                                entered_at=o.visit.entered_at, measure_kind=o.measure.kind if o.measure else None,
+                                measure_started_at=o.measure.started_at if o.measure else None,
+                                clock=_clock(o.clock, o.case) if o.clock else None) for o in occupants])
+
+
+@router.get("/property", response_model=LedgerPage, responses=ERRORS)
+def property_ledger(session: DbSession, offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                    status: Annotated[str | None, Query(pattern="^(held|returned|confiscated|auctioned|destroyed)$")]
+                    = None, principal: Principal = Depends(require(READ))) -> LedgerPage:
+    """The property ledger (涉案财物台账): every item of the jurisdiction with its case, newest first."""
+    total, rows = service.property_ledger(session, principal, status=status, offset=offset, limit=limit)
+    return LedgerPage(total=total, items=[LedgerRow(**_property(item), case_id=item.case_id, case_title=title,
+                                                    case_kind=kind, case_stage=str(stage))
+                                          for item, title, stage, kind in rows])
+
+
+@router.get("/breach-map", response_model=BreachMapRead, responses=ERRORS)
+def breach_map(session: DbSession, division_code: DivisionParam,
+               principal: Principal = Depends(require(READ))) -> BreachMapRead:
+    """Open breaches per handling unit and per region one level below the division (the map)."""
+    regions, units = service.breach_map(session, principal, division_code)
+    return BreachMapRead(division_code=division_code, regions=[RegionBreaches(**r) for r in regions],
+                         units=[UnitBreaches(**u) for u in units])

@@ -336,3 +336,71 @@ class FiguresRead(BaseModel):
     warnings: WarningFigures
     measures: list[MeasureFigures]
     property: PropertyFigures
+
+
+class AreaRead(BaseModel):
+    id: str
+    unit_id: str
+    division_code: str
+    code: str
+    title: str
+    inside: int = Field(description="People in the area now")
+
+
+class RoomRead(BaseModel):
+    id: str
+    code: str
+    title: str
+    room_type: str | None
+
+
+class OccupantRead(BaseModel):
+    visit_id: str
+    person_id: str
+    person_name: MaskedName | None
+    person_role: str | None
+    case_id: str
+    case_title: str | None
+    room_id: str | None
+    room_title: str | None
+    entered_at: datetime
+    measure_kind: str | None
+    measure_started_at: datetime | None
+    clock: ClockRead | None
+
+
+class RoomBoardRead(BaseModel):
+    area: AreaRead
+    rooms: list[RoomRead]
+    occupants: list[OccupantRead]
+
+
+class LedgerRow(PropertyRead):
+    case_id: str
+    case_title: str
+    case_kind: str
+    case_stage: str
+
+
+class LedgerPage(BaseModel):
+    total: int
+    items: list[LedgerRow]
+
+
+class RegionBreaches(BaseModel):
+    code: str
+    open_breaches: int
+
+
+class UnitBreaches(BaseModel):
+    unit_id: str
+    unit_name: str
+    division_code: str
+    breaches: int
+    open_breaches: int = Field(description="Breaches whose warning is still open (not yet handled)")
+
+
+class BreachMapRead(BaseModel):
+    division_code: str
+    regions: list[RegionBreaches]
+    units: list[UnitBreaches]
