@@ -225,7 +225,8 @@ def get_case(session: DbSession, case_id: RowId, principal: Principal = Depends(
         documents=[DocumentRead(doc_type=d.doc_type, document_no=d.document_no, measure_id=d.measure_id,
                                 issued_at=d.issued_at) for d in f.documents],
         visits=[VisitRead(area_id=v.area_id, room_id=v.room_id, person_id=v.person_id, entered_at=v.entered_at,
-                          left_at=v.left_at) for v in f.visits],
+                          left_at=v.left_at, area_title=f.places.get(v.area_id),
+                          room_title=f.places.get(v.room_id) if v.room_id else None) for v in f.visits],
         timeline=[TimelineItem(**t) for t in f.timeline])
 
 

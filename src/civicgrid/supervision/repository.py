@@ -401,3 +401,15 @@ def open_breaches_by_unit(session: Session, principal: Principal, prefix: str) -
         .where(Clock.status == "breached", visible(Clock.division_code, principal),
                scope_clause(Clock.division_code, prefix))
         .group_by(CaseRecord.unit_id, CaseRecord.division_code)))
+
+
+def place_titles(session: Session, principal: Principal, area_ids: set[str], room_ids: set[str]) -> dict[str, str]:
+    """Titles of areas and rooms by id (the case page names the places)."""
+    out: dict[str, str] = {}
+    if area_ids:
+        out.update({i: t for i, t in session.execute(select(HandlingArea.id, HandlingArea.title).where(
+            HandlingArea.id.in_(sorted(area_ids)), visible(HandlingArea.division_code, principal)))})
+    if room_ids:
+        out.update({i: t for i, t in session.execute(select(Room.id, Room.title).where(
+            Room.id.in_(sorted(room_ids)), visible(Room.division_code, principal)))})
+    return out

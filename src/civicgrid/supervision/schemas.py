@@ -195,6 +195,8 @@ class VisitRead(BaseModel):
     person_id: str
     entered_at: datetime
     left_at: datetime | None
+    area_title: str | None = None
+    room_title: str | None = None
 
 
 class TimelineItem(BaseModel):

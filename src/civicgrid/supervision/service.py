@@ -64,6 +64,7 @@ class CaseFile:
     visits: list[RoomVisit]
     events: list[IntakeEvent]
     timeline: list[dict[str, Any]]
+    places: dict[str, str]
 
 
 def _timeline(events: list[IntakeEvent], clocks_: list[Clock],
@@ -97,12 +98,14 @@ def case_file(session: Session, principal: Principal, case_id: str) -> CaseFile:
     clocks_ = repository.clocks_for(session, principal, case.id)
     exceptions = repository.exceptions_of(session, principal, [c.id for c in clocks_])
     events = repository.events_of_case(session, principal, case.id)
+    visits = repository.visits_of_case(session, principal, case.id)
+    places = repository.place_titles(session, principal, {v.area_id for v in visits},
+                                     {v.room_id for v in visits if v.room_id})
     return CaseFile(case=case, persons=repository.persons_of(session, principal, case.id), measures=measures,
                     extensions=repository.extensions_of(session, principal, [m.id for m in measures]),
                     clocks=clocks_, exceptions=exceptions, property=repository.property_of(session, principal, case.id),
                     documents=repository.documents_for(session, principal, case.id),
-                    visits=repository.visits_of_case(session, principal, case.id), events=events,
-                    timeline=_timeline(events, clocks_, exceptions))
+                    visits=visits, events=events, timeline=_timeline(events, clocks_, exceptions), places=places)
 
 
 def get_person(session: Session, principal: Principal, person_id: str) -> tuple[CasePerson, list[Measure]]:
