@@ -515,7 +515,10 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
                                      help="Weeks of matters to replay, ending now (0: none) / 回放事项的周数"),
          matters_per_day: float = typer.Option(40.0, "--matters-per-day", min=0.0,
                                                help="Matters reported per day, on average / 日均上报事项数"),
-         sim_seed: int = typer.Option(20261129, "--seed", help="Random seed of the replay / 随机种子")) -> None:
+         sim_seed: int = typer.Option(20261129, "--seed", help="Random seed of the replay / 随机种子"),
+         supervision_days: float = typer.Option(10.0, "--supervision-days", min=0.0,
+                                                help="Days of case-handling events to replay (0: none) / "
+                                                     "回放执法办案事件的天数")) -> None:
     """Migrate, load Yongzhou, demo accounts and weeks of matters, print the logins, serve / 演示环境一键启动."""
     from civicgrid.db import get_engine
     from civicgrid.migrate import upgrade
@@ -532,6 +535,12 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     if weeks > 0:
         typer.echo(seed_matters(get_engine(), logins, weeks=weeks, matters_per_day=matters_per_day, seed=sim_seed,
                                 echo=typer.echo))
+    from civicgrid.simulate import supervision as supervision_demo
+
+    logins += supervision_demo.seed_accounts(get_engine())
+    if supervision_days > 0:
+        typer.echo(supervision_demo.format_summary(supervision_demo.generate(get_engine(), days=supervision_days,
+                                                                             echo=typer.echo)))
     typer.echo(format_logins(logins, f"http://{host}:{port}"))
     if serve_after:
         serve(host=host, port=port, workers=1)

@@ -203,10 +203,11 @@ class FirstCounty:
                                                                "kind": "criminal_detention", "person": "P1"}),
             intake.EventIn(f"{ref}-3", "property.moved", at, {"case": ref, "item": "I1", "action": "seize",
                                                               "description": "手机", "measure": "seized"}),
+            intake.EventIn(f"{ref}-4", "person.entered", at, {"case": ref, "person": "P1", "area": "BA-walk"}),
         ]
         with transaction(self.engine) as session:
             result = intake.apply_batch(session, who, "walk", events)
-            assert result.applied == 3, result
+            assert result.applied == 4, result
             case = session.scalars(select(CaseRecord).where(CaseRecord.external_id == ref, unscoped("test"))).one()
             clock = session.scalars(select(Clock).where(Clock.case_id == case.id, unscoped("test"),
                                                         Clock.rule_code == "detention_family_notice")).one()
@@ -214,8 +215,10 @@ class FirstCounty:
 
             person = sup.person_by_external(session, case.id, "P1")
             item = sup.property_by_external(session, case.id, "I1")
-            assert person is not None and item is not None
-            return {"case_id": case.id, "person_id": person.id, "property_id": item.id, "clock_id": clock.id}
+            area = sup.area_by_code(session, case.unit_id, "BA-walk")
+            assert person is not None and item is not None and area is not None
+            return {"case_id": case.id, "person_id": person.id, "property_id": item.id, "clock_id": clock.id,
+                    "area_id": area.id}
 
 
 def _open311_client(engine: Engine, division_code: str, name: str) -> tuple[str, str]:
@@ -245,6 +248,7 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "person_id": lambda rows, path: rows.supervision["person_id"],
     "property_id": lambda rows, path: rows.supervision["property_id"],
     "clock_id": lambda rows, path: rows.supervision["clock_id"],
+    "area_id": lambda rows, path: rows.supervision["area_id"],
     "dispute_id": lambda rows, path: rows.dispute[0],
 }
 """Path parameter name → the first-county row it names (given the route's path)."""

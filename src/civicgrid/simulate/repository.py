@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -151,3 +152,36 @@ def first_grid(session: Session, village: str) -> str | None:
 
 def has_grids(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Grid).where(_system())))
+
+
+# ---------------------------------------------------------------- supervision demo (simulate/supervision.py)
+
+
+def supervision_case_count(session: Session) -> int:
+    from civicgrid.supervision.models import CaseRecord
+
+    return int(session.scalar(select(func.count()).select_from(CaseRecord).where(_system())) or 0)
+
+
+def api_client(session: Session, client_id: str) -> Any:
+    """The demo case system's API client (an ``ApiClient``) by id."""
+    from civicgrid.apiclients.models import ApiClient
+
+    return session.scalars(select(ApiClient).where(ApiClient.id == client_id, _system())).first()
+
+
+def next_timer_due_of(session: Session, kinds: Sequence[str]) -> datetime | None:
+    """When the earliest pending timer of ``kinds`` falls due."""
+    return session.scalar(select(func.min(Timer.due_at)).where(Timer.state == TimerState.PENDING.value,
+                                                               Timer.kind.in_(list(kinds))))
+
+
+def supervision_outcome(session: Session) -> tuple[int, int]:
+    """Breached clocks, and 迟报 (late-report) warnings raised."""
+    from civicgrid.alerts.models import Alert
+    from civicgrid.supervision.models import Clock
+
+    breaches = session.scalar(select(func.count()).select_from(Clock).where(Clock.status == "breached", _system()))
+    late = session.scalar(select(func.count()).select_from(Alert).where(Alert.rule_code == "supervision.late_report",
+                                                                        _system()))
+    return int(breaches or 0), int(late or 0)

@@ -5,25 +5,31 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from civicgrid.apiclients import service as apiclients
 from civicgrid.apiclients.dependencies import ClientCaller, require_client
+from civicgrid.audit.service import audit_export
 from civicgrid.authz.dependencies import require
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError
+from civicgrid.kit.excel import XLSX_MEDIA_TYPE, attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
-from civicgrid.supervision import catalogue, intake, service, upload
+from civicgrid.supervision import catalogue, figures, intake, service, upload
 from civicgrid.supervision import clocks as _clocks  # noqa: F401  (registers the clock timers' handlers)
 from civicgrid.supervision.models import CasePerson, CaseRecord, Clock, ClockException, Measure, PropertyItem
 from civicgrid.supervision.schemas import (
+    AreaRead,
     BasisRead,
     BatchAnswer,
     BatchBody,
     BoardRead,
+    BreachMapRead,
     CaseFileRead,
     CasePage,
     CaseRead,
@@ -35,13 +41,21 @@ from civicgrid.supervision.schemas import (
     ExceptionBody,
     ExceptionOptionRead,
     ExtensionRead,
+    FiguresRead,
+    LedgerPage,
+    LedgerRow,
     MeasureRead,
+    OccupantRead,
     PersonDetailRead,
     PersonRead,
     PropertyDetailRead,
     PropertyRead,
+    RegionBreaches,
+    RoomBoardRead,
+    RoomRead,
     RuleRead,
     TimelineItem,
+    UnitBreaches,
     VersionRead,
     VisitRead,
 )
@@ -211,7 +225,8 @@ def get_case(session: DbSession, case_id: RowId, principal: Principal = Depends(
         documents=[DocumentRead(doc_type=d.doc_type, document_no=d.document_no, measure_id=d.measure_id,
                                 issued_at=d.issued_at) for d in f.documents],
         visits=[VisitRead(area_id=v.area_id, room_id=v.room_id, person_id=v.person_id, entered_at=v.entered_at,
-                          left_at=v.left_at) for v in f.visits],
+                          left_at=v.left_at, area_title=f.places.get(v.area_id),
+                          room_title=f.places.get(v.room_id) if v.room_id else None) for v in f.visits],
         timeline=[TimelineItem(**t) for t in f.timeline])
 
 
@@ -242,3 +257,86 @@ def record_exception(session: DbSession, clock_id: RowId, body: ExceptionBody,
                                      approver=body.approver, document_no=body.document_no, note=body.note,
                                      resume=body.resume)
     return _clock(clock)
+
+
+DivisionParam = Annotated[str, Query(pattern=r"^\d{12}$", description="12-digit division code")]
+UnitParam = Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$",
+                                        description="A handling unit: it and every unit under it")]
+
+
+def _range(start: date | None, end: date | None) -> tuple[date, date]:
+    today = catalogue.act_day(utcnow())
+    return start or today.replace(day=1), end or today
+
+
+@router.get("/figures", response_model=FiguresRead, responses=ERRORS)
+def get_figures(session: DbSession, division_code: DivisionParam, unit_id: UnitParam = None,
+                start: date | None = None, end: date | None = None,
+                principal: Principal = Depends(require(READ))) -> FiguresRead:
+    """Police figures of a division (and a unit with the units under it) over an inclusive range
+    of local dates (docs/figures.md, 执法监督统计口径); default: this month so far."""
+    lo, hi = _range(start, end)
+    return FiguresRead(**figures.figures(session, principal, division_code, lo, hi, unit_id))
+
+
+@router.get("/figures/export", responses={**ERRORS, 200: {"content": {XLSX_MEDIA_TYPE: {}}}})
+def export_figures(session: DbSession, request: Request, division_code: DivisionParam, unit_id: UnitParam = None,
+                   start: date | None = None, end: date | None = None,
+                   principal: Principal = Depends(require(READ))) -> Response:
+    """The same figures as an .xlsx (Chinese and English header rows); the download is recorded in
+    the audit chain once the file has gone out."""
+    lo, hi = _range(start, end)
+    values = figures.figures(session, principal, division_code, lo, hi, unit_id)
+    return Response(figures.figures_xlsx(values), media_type=XLSX_MEDIA_TYPE,
+                    headers=attachment_headers(f"supervision-{division_code}-{lo}-{hi}.xlsx"),
+                    background=BackgroundTask(audit_export, request.app.state.engine, principal,
+                                              "supervision.figures_export",
+                                              {"division_code": division_code, "unit_id": unit_id,
+                                               "start": str(lo), "end": str(hi)}))
+
+
+@router.get("/areas", response_model=list[AreaRead], responses=ERRORS)
+def list_areas(session: DbSession, principal: Principal = Depends(require(READ))) -> list[AreaRead]:
+    """The case-handling areas (执法办案场所) of the caller's jurisdiction, with how many people are inside."""
+    return [AreaRead(id=a.id, unit_id=a.unit_id, division_code=a.division_code, code=a.code, title=a.title, inside=n)
+            for a, n in service.areas(session, principal)]
+
+
+@router.get("/areas/{area_id}/board", response_model=RoomBoardRead, responses=ERRORS)
+def room_board(session: DbSession, area_id: RowId, principal: Principal = Depends(require(READ))) -> RoomBoardRead:
+    """The area's live room board: who is in which room since when, on which measure, and that
+    measure's nearest running limit (its countdown)."""
+    area, rooms, occupants = service.room_board(session, principal, area_id)
+    inside = len({o.visit.person_id for o in occupants})
+    return RoomBoardRead(
+        area=AreaRead(id=area.id, unit_id=area.unit_id, division_code=area.division_code, code=area.code,
+                      title=area.title, inside=inside),
+        rooms=[RoomRead(id=r.id, code=r.code, title=r.title, room_type=r.room_type) for r in rooms],
+        occupants=[OccupantRead(visit_id=o.visit.id, person_id=o.visit.person_id,
+                                person_name=o.person.person_name if o.person else None,
+                                person_role=o.person.role if o.person else None, case_id=o.visit.case_id,
+                                case_title=o.case.title if o.case else None,
+                                room_id=o.room.id if o.room else None, room_title=o.room.title if o.room else None,
+                                entered_at=o.visit.entered_at, measure_kind=o.measure.kind if o.measure else None,
+                                measure_started_at=o.measure.started_at if o.measure else None,
+                                clock=_clock(o.clock, o.case) if o.clock else None) for o in occupants])
+
+
+@router.get("/property", response_model=LedgerPage, responses=ERRORS)
+def property_ledger(session: DbSession, offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                    status: Annotated[str | None, Query(pattern="^(held|returned|confiscated|auctioned|destroyed)$")]
+                    = None, principal: Principal = Depends(require(READ))) -> LedgerPage:
+    """The property ledger (涉案财物台账): every item of the jurisdiction with its case, newest first."""
+    total, rows = service.property_ledger(session, principal, status=status, offset=offset, limit=limit)
+    return LedgerPage(total=total, items=[LedgerRow(**_property(item), case_id=item.case_id, case_title=title,
+                                                    case_kind=kind, case_stage=str(stage))
+                                          for item, title, stage, kind in rows])
+
+
+@router.get("/breach-map", response_model=BreachMapRead, responses=ERRORS)
+def breach_map(session: DbSession, division_code: DivisionParam,
+               principal: Principal = Depends(require(READ))) -> BreachMapRead:
+    """Open breaches per handling unit and per region one level below the division (the map)."""
+    regions, units = service.breach_map(session, principal, division_code)
+    return BreachMapRead(division_code=division_code, regions=[RegionBreaches(**r) for r in regions],
+                         units=[UnitBreaches(**u) for u in units])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
@@ -255,3 +255,161 @@ def cases_by_ids(session: Session, principal: Principal, ids: set[str]) -> list[
 def recent_exceptions(session: Session, principal: Principal, *, limit: int) -> list[ClockException]:
     return list(session.scalars(select(ClockException).where(visible(ClockException.division_code, principal))
                                 .order_by(ClockException.recorded_at.desc()).limit(limit)))
+
+
+# ------------------------------------------------------------------ figures (supervision/figures.py)
+
+
+def unit_tree(session: Session) -> list[Any]:
+    """Every org unit's id, parent, name and division (the figures walk a unit's subtree; the unit
+    itself is checked visible by the caller first, and the cases read are scoped)."""
+    from civicgrid.people.orgs.models import OrgUnit
+
+    return list(session.execute(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.division_code)
+                                .where(unscoped("figures walk the subtree of a unit the caller sees; rows read "
+                                                "through it are scoped"))))
+
+
+def _in_scope(principal: Principal, prefix: str, unit_ids: list[str] | None) -> Any:
+    from civicgrid.authz.scoping import scope_clause
+
+    where = [visible(CaseRecord.division_code, principal), scope_clause(CaseRecord.division_code, prefix)]
+    if unit_ids is not None:
+        where.append(CaseRecord.unit_id.in_(unit_ids))
+    return select(CaseRecord.id).where(*where)
+
+
+def figure_cases(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None) -> list[Any]:
+    return list(session.execute(select(CaseRecord.id, CaseRecord.kind, CaseRecord.unit_id, CaseRecord.accepted_at)
+                                .where(CaseRecord.id.in_(_in_scope(principal, prefix, unit_ids)))))
+
+
+def figure_stage_events(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                        before: datetime) -> list[Any]:
+    return list(session.execute(select(IntakeEvent.case_id, IntakeEvent.event_at, IntakeEvent.payload)
+                                .where(IntakeEvent.kind == "case.stage_changed", IntakeEvent.event_at < before,
+                                       IntakeEvent.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(IntakeEvent.division_code, principal))
+                                .order_by(IntakeEvent.event_at)))
+
+
+def figure_breaches(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                    lo: datetime, hi: datetime) -> list[Any]:
+    return list(session.execute(select(Clock.rule_code, CaseRecord.unit_id)
+                                .join(CaseRecord, CaseRecord.id == Clock.case_id)
+                                .where(Clock.status == "breached", Clock.breached_at >= lo, Clock.breached_at < hi,
+                                       Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(Clock.division_code, principal))))
+
+
+def figure_alerts(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                  lo: datetime, hi: datetime) -> list[Any]:
+    from civicgrid.alerts.models import Alert
+
+    return list(session.execute(select(Alert.status, Alert.raised_at, Alert.ack_due_at, Alert.acknowledged_at,
+                                       Alert.level)
+                                .join(Clock, Clock.id == Alert.source_id)
+                                .where(Alert.source_type == "supervision_clock", Alert.raised_at >= lo,
+                                       Alert.raised_at < hi, visible(Alert.division_code, principal),
+                                       Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)))))
+
+
+def figure_measures(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                    lo: datetime, hi: datetime) -> list[Any]:
+    return list(session.execute(select(Measure.kind, Measure.started_at, Measure.ended_at)
+                                .where(Measure.started_at >= lo, Measure.started_at < hi,
+                                       Measure.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(Measure.division_code, principal))))
+
+
+def figure_custody(session: Session, principal: Principal, prefix: str, unit_ids: list[str] | None,
+                   before: datetime) -> list[Any]:
+    return list(session.execute(select(CustodyTransfer.property_id, PropertyItem.case_id, PropertyItem.value_fen,
+                                       CustodyTransfer.action, CustodyTransfer.at)
+                                .join(PropertyItem, PropertyItem.id == CustodyTransfer.property_id)
+                                .where(CustodyTransfer.at < before,
+                                       PropertyItem.case_id.in_(_in_scope(principal, prefix, unit_ids)),
+                                       visible(CustodyTransfer.division_code, principal))
+                                .order_by(CustodyTransfer.at, CustodyTransfer.id)))
+
+
+# ------------------------------------------------------------------ console lists (areas, property, breach map)
+
+
+def list_areas(session: Session, principal: Principal) -> list[Any]:
+    """The case-handling areas the caller sees, with how many people are inside now."""
+    inside = (select(RoomVisit.area_id, func.count(func.distinct(RoomVisit.person_id)).label("n"))
+              .where(RoomVisit.left_at.is_(None), visible(RoomVisit.division_code, principal))
+              .group_by(RoomVisit.area_id).subquery())
+    return list(session.execute(select(HandlingArea, func.coalesce(inside.c.n, 0))
+                                .outerjoin(inside, inside.c.area_id == HandlingArea.id)
+                                .where(visible(HandlingArea.division_code, principal))
+                                .order_by(HandlingArea.division_code, HandlingArea.title)))
+
+
+def rooms_of(session: Session, principal: Principal, area_id: str) -> list[Room]:
+    return list(session.scalars(select(Room).where(Room.area_id == area_id, visible(Room.division_code, principal))
+                                .order_by(Room.code)))
+
+
+def persons_by_ids(session: Session, principal: Principal, ids: set[str]) -> list[CasePerson]:
+    if not ids:
+        return []
+    return list(session.scalars(select(CasePerson).where(CasePerson.id.in_(sorted(ids)),
+                                                         visible(CasePerson.division_code, principal))))
+
+
+def running_measures_of_persons(session: Session, principal: Principal, person_ids: set[str]) -> list[Measure]:
+    if not person_ids:
+        return []
+    return list(session.scalars(select(Measure).where(Measure.person_id.in_(sorted(person_ids)),
+                                                      Measure.status == "running",
+                                                      visible(Measure.division_code, principal))))
+
+
+def clocks_of_measures(session: Session, principal: Principal, measure_ids: list[str]) -> list[Clock]:
+    if not measure_ids:
+        return []
+    return list(session.scalars(select(Clock).where(Clock.measure_id.in_(measure_ids),
+                                                    visible(Clock.division_code, principal))))
+
+
+def property_page(session: Session, principal: Principal, *, status: str | None, offset: int,
+                  limit: int) -> tuple[int, list[Any]]:
+    query = (select(PropertyItem, CaseRecord.title, CaseRecord.status, CaseRecord.kind)
+             .join(CaseRecord, CaseRecord.id == PropertyItem.case_id)
+             .where(visible(PropertyItem.division_code, principal)))
+    if status:
+        query = query.where(PropertyItem.status == status)
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.execute(query.order_by(PropertyItem.created_at.desc(), PropertyItem.id).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def open_breaches_by_unit(session: Session, principal: Principal, prefix: str) -> list[Any]:
+    """Per handling unit: its breached limits, and those whose breach warning is still open
+    (raised, acknowledged or escalated, not yet handled)."""
+    from civicgrid.alerts.models import OPEN_STATUSES, Alert
+    from civicgrid.authz.scoping import scope_clause
+
+    is_open = Alert.status.in_([str(s) for s in OPEN_STATUSES])
+    return list(session.execute(
+        select(CaseRecord.unit_id, CaseRecord.division_code, func.count(Clock.id),
+               func.count(Alert.id).filter(is_open))
+        .join(CaseRecord, CaseRecord.id == Clock.case_id)
+        .outerjoin(Alert, and_(Alert.id == Clock.breach_alert_id, visible(Alert.division_code, principal)))
+        .where(Clock.status == "breached", visible(Clock.division_code, principal),
+               scope_clause(Clock.division_code, prefix))
+        .group_by(CaseRecord.unit_id, CaseRecord.division_code)))
+
+
+def place_titles(session: Session, principal: Principal, area_ids: set[str], room_ids: set[str]) -> dict[str, str]:
+    """Titles of areas and rooms by id (the case page names the places)."""
+    out: dict[str, str] = {}
+    if area_ids:
+        out.update({i: t for i, t in session.execute(select(HandlingArea.id, HandlingArea.title).where(
+            HandlingArea.id.in_(sorted(area_ids)), visible(HandlingArea.division_code, principal)))})
+    if room_ids:
+        out.update({i: t for i, t in session.execute(select(Room.id, Room.title).where(
+            Room.id.in_(sorted(room_ids)), visible(Room.division_code, principal)))})
+    return out

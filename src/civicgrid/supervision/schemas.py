@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -195,6 +195,8 @@ class VisitRead(BaseModel):
     person_id: str
     entered_at: datetime
     left_at: datetime | None
+    area_title: str | None = None
+    room_title: str | None = None
 
 
 class TimelineItem(BaseModel):
@@ -266,3 +268,141 @@ class BoardRead(BaseModel):
     live: list[ClockRead]
     breaches: list[ClockRead]
     exceptions: list[ClockExceptionRead]
+
+
+class CaseFigures(BaseModel):
+    received: int
+    received_criminal: int
+    received_administrative: int
+    filed: int = Field(description="Criminal cases with a 立案 stage event in the range")
+    closed: int = Field(description="Cases that reached a closing stage (移送审查起诉, 不予立案, 撤案; 执行完毕, "
+                                    "不予处罚, 撤销) in the range")
+
+
+class RuleCount(BaseModel):
+    rule_code: str
+    name_zh: str
+    name_en: str
+    count: int
+
+
+class UnitCount(BaseModel):
+    unit_id: str
+    unit_name: str
+    count: int
+
+
+class BreachFigures(BaseModel):
+    total: int
+    by_rule: list[RuleCount]
+    by_unit: list[UnitCount]
+
+
+class WarningFigures(BaseModel):
+    raised: int
+    withdrawn: int
+    acknowledged_in_time: int
+    acknowledged_late: int
+    not_acknowledged: int
+    in_time_rate: float | None = Field(description="acknowledged in time ÷ (raised − withdrawn); null when 0")
+
+
+class MeasureFigures(BaseModel):
+    kind: str
+    name_zh: str
+    name_en: str
+    started: int
+    ended: int
+    avg_hours: float | None
+    max_hours: float | None
+
+
+class PropertyFigures(BaseModel):
+    seized: int
+    seized_value_fen: int
+    held_at_end: int
+    held_value_fen: int
+    held_after_case_ended: int
+    returned: int
+    disposed: int
+
+
+class FiguresRead(BaseModel):
+    division_code: str
+    unit_id: str | None
+    unit_name: str | None
+    start: date
+    end: date
+    cases: CaseFigures
+    breaches: BreachFigures
+    warnings: WarningFigures
+    measures: list[MeasureFigures]
+    property: PropertyFigures
+
+
+class AreaRead(BaseModel):
+    id: str
+    unit_id: str
+    division_code: str
+    code: str
+    title: str
+    inside: int = Field(description="People in the area now")
+
+
+class RoomRead(BaseModel):
+    id: str
+    code: str
+    title: str
+    room_type: str | None
+
+
+class OccupantRead(BaseModel):
+    visit_id: str
+    person_id: str
+    person_name: MaskedName | None
+    person_role: str | None
+    case_id: str
+    case_title: str | None
+    room_id: str | None
+    room_title: str | None
+    entered_at: datetime
+    measure_kind: str | None
+    measure_started_at: datetime | None
+    clock: ClockRead | None
+
+
+class RoomBoardRead(BaseModel):
+    area: AreaRead
+    rooms: list[RoomRead]
+    occupants: list[OccupantRead]
+
+
+class LedgerRow(PropertyRead):
+    case_id: str
+    case_title: str
+    case_kind: str
+    case_stage: str
+
+
+class LedgerPage(BaseModel):
+    total: int
+    items: list[LedgerRow]
+
+
+class RegionBreaches(BaseModel):
+    code: str
+    open_breaches: int
+
+
+class UnitBreaches(BaseModel):
+    unit_id: str
+    unit_name: str
+    division_code: str
+    breaches: int
+    open_breaches: int = Field(description="Breaches whose warning is still open (not yet handled)")
+
+
+class BreachMapRead(BaseModel):
+    division_code: str
+    regions: list[RegionBreaches]
+    units: list[UnitBreaches]

@@ -64,6 +64,7 @@ class CaseFile:
     visits: list[RoomVisit]
     events: list[IntakeEvent]
     timeline: list[dict[str, Any]]
+    places: dict[str, str]
 
 
 def _timeline(events: list[IntakeEvent], clocks_: list[Clock],
@@ -97,12 +98,14 @@ def case_file(session: Session, principal: Principal, case_id: str) -> CaseFile:
     clocks_ = repository.clocks_for(session, principal, case.id)
     exceptions = repository.exceptions_of(session, principal, [c.id for c in clocks_])
     events = repository.events_of_case(session, principal, case.id)
+    visits = repository.visits_of_case(session, principal, case.id)
+    places = repository.place_titles(session, principal, {v.area_id for v in visits},
+                                     {v.room_id for v in visits if v.room_id})
     return CaseFile(case=case, persons=repository.persons_of(session, principal, case.id), measures=measures,
                     extensions=repository.extensions_of(session, principal, [m.id for m in measures]),
                     clocks=clocks_, exceptions=exceptions, property=repository.property_of(session, principal, case.id),
                     documents=repository.documents_for(session, principal, case.id),
-                    visits=repository.visits_of_case(session, principal, case.id), events=events,
-                    timeline=_timeline(events, clocks_, exceptions))
+                    visits=visits, events=events, timeline=_timeline(events, clocks_, exceptions), places=places)
 
 
 def get_person(session: Session, principal: Principal, person_id: str) -> tuple[CasePerson, list[Measure]]:
@@ -188,3 +191,75 @@ def board(session: Session, principal: Principal, *, limit: int = 50) -> Board:
 
 def officers(case: CaseRecord) -> list[str]:
     return list(json.loads(case.officers or "[]"))
+
+
+# ------------------------------------------------------------------ console: room board, property ledger, breach map
+
+
+@dataclass
+class Occupant:
+    visit: RoomVisit
+    room: Any
+    person: CasePerson | None
+    case: CaseRecord | None
+    measure: Measure | None
+    clock: Clock | None
+
+
+def areas(session: Session, principal: Principal) -> list[tuple[Any, int]]:
+    return [(area, int(n)) for area, n in repository.list_areas(session, principal)]
+
+
+def room_board(session: Session, principal: Principal, area_id: str) -> tuple[Any, list[Any], list[Occupant]]:
+    """Who is in the area now, in which room since when, on which measure, and that measure's
+    running limit (the nearest deadline) — the case-handling area's live room board."""
+    area, rows = repository.room_board(session, principal, area_id)
+    if area is None:
+        raise NotFound("办案区", "case-handling area")
+    person_ids = {visit.person_id for visit, _room in rows}
+    persons = {p.id: p for p in repository.persons_by_ids(session, principal, person_ids)}
+    cases = {c.id: c for c in repository.cases_by_ids(session, principal, {v.case_id for v, _r in rows})}
+    measures = repository.running_measures_of_persons(session, principal, person_ids)
+    clocks_ = repository.clocks_of_measures(session, principal, [m.id for m in measures])
+    live = [c for c in clocks_ if c.status in (ClockStatus.RUNNING, ClockStatus.PAUSED, ClockStatus.BREACHED)]
+    out: list[Occupant] = []
+    for visit, room in rows:
+        mine = [m for m in measures if m.person_id == visit.person_id]
+        limits = sorted((c for c in live if c.measure_id in {m.id for m in mine}),
+                        key=lambda c: (c.due_at is None, c.due_at or utcnow()))
+        clock = limits[0] if limits else None
+        measure = next((m for m in mine if clock is not None and m.id == clock.measure_id), mine[0] if mine else None)
+        out.append(Occupant(visit, room, persons.get(visit.person_id), cases.get(visit.case_id), measure, clock))
+    return area, repository.rooms_of(session, principal, area.id), out
+
+
+def property_ledger(session: Session, principal: Principal, *, status: str | None, offset: int,
+                    limit: int) -> tuple[int, list[Any]]:
+    return repository.property_page(session, principal, status=status, offset=offset, limit=limit)
+
+
+def breach_map(session: Session, principal: Principal, division_code: str) -> tuple[list[dict[str, Any]],
+                                                                                     list[dict[str, Any]]]:
+    """Open breaches per handling unit, and summed per region one level below ``division_code``
+    (a unit counts for the region its division lies in; a unit of the division itself only in the
+    unit list)."""
+    from civicgrid.authz.scoping import jurisdiction_prefix
+
+    try:
+        prefix = jurisdiction_prefix(division_code)
+    except ValueError as exc:
+        raise Invalid("区划代码不正确", "Invalid division code", details={"field": "division_code"}) from exc
+    if not (prefix.startswith(principal.jurisdiction) or principal.jurisdiction.startswith(prefix)):
+        raise NotFound("区划", "division")
+    child = {2: 4, 4: 6, 6: 9, 9: 12}.get(len(prefix), 12)
+    names = {row.id: row.name for row in repository.unit_tree(session)}
+    units: list[dict[str, Any]] = []
+    regions: dict[str, int] = {}
+    for unit_id, code, total, still_open in repository.open_breaches_by_unit(session, principal, prefix):
+        units.append({"unit_id": unit_id, "unit_name": names.get(unit_id, unit_id), "division_code": code,
+                      "breaches": int(total), "open_breaches": int(still_open)})
+        region = code[:child].ljust(12, "0")
+        if code[:child].rstrip("0") and region != division_code and code[len(prefix):child].strip("0"):
+            regions[region] = regions.get(region, 0) + int(still_open)
+    units.sort(key=lambda u: (-u["open_breaches"], -u["breaches"], u["unit_name"]))
+    return [{"code": c, "open_breaches": n} for c, n in sorted(regions.items())], units

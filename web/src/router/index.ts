@@ -18,6 +18,12 @@ const builtPages: Record<string, () => Promise<unknown>> = {
   orgUnits: () => import('@/people/OrgUnitsView.vue'),
   apiClients: () => import('@/apiclients/ApiClientsView.vue'),
   supervision: () => import('@/supervision/BoardView.vue'),
+  supervisionCases: () => import('@/supervision/CasesView.vue'),
+  supervisionRooms: () => import('@/supervision/RoomsView.vue'),
+  supervisionProperty: () => import('@/supervision/PropertyView.vue'),
+  supervisionRules: () => import('@/supervision/RulesView.vue'),
+  supervisionMap: () => import('@/supervision/BreachMapView.vue'),
+  supervisionFigures: () => import('@/supervision/FiguresView.vue'),
 }
 
 // Pages with their own phone-sized shell instead of the console layout (grid workers and
@@ -61,6 +67,13 @@ export const router = createRouter({
           component: () => import('@/matters/MatterView.vue'),
           props: true,
           meta: { module: 'matterQueue' },
+        },
+        {
+          path: 'supervision/cases/:id([0-9a-f]{32})',
+          name: 'supervisionCase',
+          component: () => import('@/supervision/CaseView.vue'),
+          props: true,
+          meta: { module: 'supervisionCases' },
         },
       ],
     },
