@@ -18,8 +18,8 @@ from civicgrid.db import FairLock, GroupCommit, transaction
 from civicgrid.matters import intake
 from civicgrid.matters.figures import repository as figures_repo
 from civicgrid.matters.models import DuplicateCandidate, Matter
-from civicgrid.numbering.models import NumberCounter
 from civicgrid.matters.schemas import MatterCreate
+from civicgrid.numbering.models import NumberCounter
 from civicgrid.people.models import User
 from civicgrid.people.service import principal_of
 from civicgrid.timers.models import Timer

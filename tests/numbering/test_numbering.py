@@ -49,7 +49,7 @@ def test_concurrent_writers_never_share_a_number(engine: Engine) -> None:
                     got = numbering.take(session.connection(), "test-race", "20261203")()
                 with guard:
                     taken.append(got)
-        except BaseException as exc:  # noqa: BLE001 — reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=writer) for _ in range(6)]
