@@ -35,6 +35,8 @@ from civicgrid.response.schemas import (
     IncidentPage,
     IncidentRead,
     Intake110,
+    MyOrder,
+    MyWork,
     PositionsAccepted,
     PositionsIn,
     Recommendation,
@@ -130,6 +132,21 @@ def list_units(session: DbSession, status: Annotated[str | None, Query(max_lengt
     total, rows = service.list_units(session, principal, status=status, limit=limit, offset=offset)
     members = service.members_of(session, [u.id for u in rows])
     return UnitPage(total=total, items=[_unit_read(session, u, members.get(u.id, [])) for u in rows])
+
+
+@router.get("/mine", response_model=MyWork, responses=ERRORS)
+def my_work(session: DbSession, principal: Principal = Depends(require("dispatch.respond"))) -> MyWork:
+    """The caller's own units and their orders not yet released, each with its incident (the
+    phone page of a patrol officer: an assignment grants the incident whatever the jurisdiction)."""
+    work = service.my_work(session, principal)
+    members = service.members_of(session, [unit.id for unit, _ in work])
+    orders: list[MyOrder] = []
+    for unit, items in work:
+        for assignment, incident in items:
+            actor = service.acting_for(principal, incident.division_code)
+            orders.append(MyOrder(unit_id=unit.id, assignment=_assignment_read(assignment, {unit.id: unit.call_sign}),
+                                  incident=IncidentDetail(**_detail(session, incident, actor))))
+    return MyWork(units=[_unit_read(session, unit, members.get(unit.id, [])) for unit, _ in work], orders=orders)
 
 
 @router.post("/units", response_model=UnitRead, status_code=201, responses=ERRORS)

@@ -219,3 +219,18 @@ class ZoneRead(BaseModel):
     division_code: str
     polygon: dict[str, Any]
     active: bool
+
+
+class MyOrder(BaseModel):
+    """An order of one of the caller's units: the assignment and the incident it sends them to."""
+
+    unit_id: str
+    assignment: AssignmentRead
+    incident: IncidentDetail
+
+
+class MyWork(BaseModel):
+    """The caller's units (as a member) and their orders not yet released: the phone page."""
+
+    units: list[UnitRead]
+    orders: list[MyOrder]

@@ -172,6 +172,24 @@ def derive_unit_status(session: Session, unit_id: str) -> None:
     _index_after_commit(session, unit)
 
 
+def my_work(session: Session, principal: Principal) -> list[tuple[ResponseUnit, list[tuple[Assignment, Incident]]]]:
+    """The caller's units (as a member) with their live assignments and the incidents those
+    send them to, oldest order first (the phone page)."""
+    out: list[tuple[ResponseUnit, list[tuple[Assignment, Incident]]]] = []
+    for unit_id in _user_units(session, principal):
+        unit = repository.unit_by_id(session, unit_id, "a member reads their own unit")
+        if unit is None:
+            continue
+        orders: list[tuple[Assignment, Incident]] = []
+        for assignment in sorted(repository.active_assignments_of_unit(session, unit_id), key=lambda a: a.ordered_at):
+            incident = repository.incident_by_id(session, assignment.incident_id,
+                                                 "an assignment grants its unit the incident until released")
+            if incident is not None:
+                orders.append((assignment, incident))
+        out.append((unit, orders))
+    return out
+
+
 def unit_index(session: Session) -> UnitIndex:
     return index_for(session)
 
