@@ -92,6 +92,10 @@ const en: typeof zhCN = {
     statuses: { received: 'Received', dispatched: 'Dispatched', on_scene: 'On scene', handled: 'Handled', feedback_filed: 'Report filed', closed: 'Closed', cancelled: 'Cancelled', transferred: 'Transferred', merged: 'Merged' },
     assignmentStatuses: { ordered: 'Ordered', acknowledged: 'Acknowledged', en_route: 'En route', on_scene: 'On scene', released: 'Released' },
     zones: { key_site: 'Key site 1 min', central_city: 'Central city 3 min', town: 'Town 5 min', rural: 'Rural 15 min' },
+    map: 'Units and incidents',
+    mapLegend: '{units} units · {incidents} incidents · {zones} ring zones',
+    sendBest: 'Dispatch best',
+    noneAvailable: 'No unit available nearby',
     unitStatuses: { off_duty: 'Off duty', available: 'Available', assigned: 'Assigned', en_route: 'En route', on_scene: 'On scene', unavailable: 'Unavailable' },
     phone: {
       title: 'Rapid response',

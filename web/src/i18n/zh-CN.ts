@@ -90,6 +90,10 @@ export default {
     statuses: { received: '已接警', dispatched: '已派警', on_scene: '已到场', handled: '已处置', feedback_filed: '已反馈', closed: '已结束', cancelled: '已撤销', transferred: '已移交', merged: '已合并' },
     assignmentStatuses: { ordered: '已下令', acknowledged: '已确认', en_route: '途中', on_scene: '已到场', released: '已解除' },
     zones: { key_site: '重点部位 1 分钟', central_city: '中心城区 3 分钟', town: '其他城区 5 分钟', rural: '农村 15 分钟' },
+    map: '警力与警情地图',
+    mapLegend: '警力 {units} · 警情 {incidents} · 快反圈 {zones}',
+    sendBest: '一键派警',
+    noneAvailable: '附近暂无可派警力',
     unitStatuses: { off_duty: '未上岗', available: '可派', assigned: '已派', en_route: '途中', on_scene: '在现场', unavailable: '暂不可派' },
     phone: {
       title: '快警出警',

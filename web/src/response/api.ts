@@ -123,3 +123,15 @@ export function compassPoint(bearing: number, zh: boolean): string {
   const names = zh ? ['北', '东北', '东', '东南', '南', '西南', '西', '西北'] : ['N', 'NE', 'E', 'SE', 'S', 'SW', 'W', 'NW']
   return names[Math.round(bearing / 45) % 8]
 }
+
+// The command map (DispatchMap): units with their latest positions and the drawn ring zones.
+export type UnitPage = Ok<'/api/v1/response/units', 'get'>
+export type Zone = Ok<'/api/v1/response/zones', 'get'>[number]
+
+export function fetchUnits(): Promise<UnitPage> {
+  return unwrap(api.GET('/api/v1/response/units', { params: { query: { limit: 500 } } }))
+}
+
+export function fetchZones(): Promise<Zone[]> {
+  return unwrap(api.GET('/api/v1/response/zones'))
+}
