@@ -85,6 +85,7 @@ def _incident_read(incident: Incident, principal: Principal, names: dict[str, st
         arrival_seconds=incident.arrival_seconds, ring_hit=incident.ring_hit,
         confirmed_nature=incident.confirmed_nature, outcome=incident.outcome, case_opened=incident.case_opened,
         case_number=incident.case_number, merged_into_id=incident.merged_into_id,
+        command_tier=service.command_tier_of(incident),
         allowed_actions=service.allowed_incident_actions(incident, principal))
 
 
@@ -271,11 +272,12 @@ def dispatch(session: DbSession, incident_id: IncidentId, body: DispatchIn,
              responses={**ERRORS, **CONFLICT})
 def act_on_incident(session: DbSession, incident_id: IncidentId,
                     incident_action: Annotated[str, Path(
-                        pattern="^(handle|file_report|close|cancel|transfer|merge)$")],
+                        pattern="^(handle|file_report|close|cancel|transfer|merge|take_over)$")],
                     body: IncidentActionIn,
                     principal: Principal = Depends(require("dispatch.read"))) -> IncidentDetail:
     """handle, file_report (confirmed_nature, outcome, case_opened, case_number), close, cancel /
-    transfer (note), merge (merged_into); each step checks its own permission in the table."""
+    transfer (note), merge (merged_into), take_over (a higher tier takes over command); each step
+    checks its own permission in the table."""
     data = body.model_dump(exclude={"note"}, exclude_none=True)
     incident = service.incident_action(session, principal, incident_id, incident_action, note=body.note, data=data)
     return IncidentDetail(**_detail(session, incident, principal))

@@ -157,6 +157,8 @@ class IncidentRead(BaseModel):
     case_number: str | None
     merged_into_id: str | None
     allowed_actions: list[str]
+    command_tier: str = Field("station", description="station / county / city: the tier in command (a higher "
+                              "tier may take over)")
 
 
 class IncidentDetail(IncidentRead):

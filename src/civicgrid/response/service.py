@@ -41,9 +41,12 @@ from civicgrid.response.params import get_params, great_circle_m
 from civicgrid.response.workflow import (
     ASSIGNMENT_WORKFLOW,
     INCIDENT_WORKFLOW,
+    TIER_RANK,
     UNIT_STATUS_ACTION,
     UNIT_WORKFLOW,
     ack_deadline,
+    command_tier,
+    tier_of,
     unit_status_from,
 )
 from civicgrid.timers import service as timers
@@ -66,11 +69,18 @@ def county_of(code: str) -> str:
 
 def _tier(principal: Principal) -> str:
     """city / county / station: the tier of command a caller's jurisdiction gives."""
-    if principal.area_unit_id is None and len(principal.jurisdiction) <= 4:
-        return "city"
-    if principal.area_unit_id is None and len(principal.jurisdiction) <= 6:
-        return "county"
-    return "station"
+    return tier_of(principal)
+
+
+def _check_command(principal: Principal, incident: Incident) -> None:
+    """After a higher tier took over command, a lower tier sees the incident but no longer
+    commands it (dispatch, cancel, transfer, merge, close)."""
+    current = command_tier(incident)
+    if TIER_RANK[_tier(principal)] < TIER_RANK[current]:
+        names = {"county": ("县（区）局指挥中台", "the county command"), "city": ("市局指挥总台", "the city command")}
+        zh, en = names.get(current, (current, current))
+        raise AppError(f"该警情已由{zh}接管指挥", f"Command of this incident was taken over by {en}", status=409,
+                       code="command_taken_over")
 
 
 # ---------------------------------------------------------------- units
@@ -337,6 +347,7 @@ def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids:
     re-pushed at 15 s, raised at 60 s), a 60 s acknowledgement deadline, the incident to
     ``dispatched``. Only available units; a unit of another county needs the county or city tier."""
     incident = _scoped_incident(session, principal, incident_id)
+    _check_command(principal, incident)
     if incident.status not in (IncidentStatus.RECEIVED, IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE):
         raise AppError("该警情已结束，不能派警", "The incident is no longer open", status=409, code="incident_closed")
     if not unit_ids:
@@ -500,8 +511,9 @@ def ack_overdue(session: Session, assignment_id: str) -> None:
 
 def incident_action(session: Session, principal: Principal, incident_id: str, action: str, *,
                     note: str | None = None, data: dict[str, Any] | None = None) -> Incident:
-    """handle / file_report (the response report) / close / cancel / transfer / merge; a member of
-    a unit sent to it may handle it and file the report."""
+    """handle / file_report (the response report) / close / cancel / transfer / merge / take_over
+    (a higher tier takes over command: on the timeline, and the lower tier no longer commands it);
+    a member of a unit sent to it may handle it and file the report."""
     data = dict(data or {})
     incident = repository.get_incident(session, principal, incident_id)
     actor = principal
@@ -513,6 +525,8 @@ def incident_action(session: Session, principal: Principal, incident_id: str, ac
         if action not in ("handle", "file_report"):
             raise NotFound("警情", "incident")
         actor = acting_for(principal, incident.division_code)
+    if actor is principal and action in ("cancel", "transfer", "merge", "close"):
+        _check_command(principal, incident)
     if action == "merge":
         target = repository.get_incident(session, principal, str(data.get("merged_into") or ""))
         if target is None:
@@ -530,6 +544,10 @@ def incident_action(session: Session, principal: Principal, incident_id: str, ac
                 derive_unit_status(session, assignment.unit_id)
     _notify_units(session, incident)
     return incident
+
+
+def command_tier_of(incident: Incident) -> str:
+    return command_tier(incident)
 
 
 def allowed_incident_actions(incident: Incident, principal: Principal) -> list[str]:

@@ -96,6 +96,9 @@ const en: typeof zhCN = {
     mapLegend: '{units} units · {incidents} incidents · {zones} ring zones',
     sendBest: 'Dispatch best',
     noneAvailable: 'No unit available nearby',
+    takeOver: 'Take over command',
+    takeOverNote: 'Taken over by a higher tier of command',
+    tiers: { station: 'Commanded by the station', county: 'Commanded by the county', city: 'Commanded by the city' },
     unitStatuses: { off_duty: 'Off duty', available: 'Available', assigned: 'Assigned', en_route: 'En route', on_scene: 'On scene', unavailable: 'Unavailable' },
     phone: {
       title: 'Rapid response',

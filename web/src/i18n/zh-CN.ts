@@ -94,6 +94,9 @@ export default {
     mapLegend: '警力 {units} · 警情 {incidents} · 快反圈 {zones}',
     sendBest: '一键派警',
     noneAvailable: '附近暂无可派警力',
+    takeOver: '接管指挥',
+    takeOverNote: '上级指挥台接管指挥',
+    tiers: { station: '派出所指挥支台指挥', county: '县（区）局指挥中台指挥', city: '市局指挥总台指挥' },
     unitStatuses: { off_duty: '未上岗', available: '可派', assigned: '已派', en_route: '途中', on_scene: '在现场', unavailable: '暂不可派' },
     phone: {
       title: '快警出警',

@@ -135,3 +135,12 @@ export function fetchUnits(): Promise<UnitPage> {
 export function fetchZones(): Promise<Zone[]> {
   return unwrap(api.GET('/api/v1/response/zones'))
 }
+
+export function takeOver(id: string, note: string): Promise<IncidentDetail> {
+  return unwrap(
+    api.POST('/api/v1/response/incidents/{incident_id}/actions/{incident_action}', {
+      params: { path: { incident_id: id, incident_action: 'take_over' } },
+      body: { note },
+    }),
+  )
+}
