@@ -35,6 +35,7 @@ from civicgrid.response.schemas import (
     IncidentPage,
     IncidentRead,
     Intake110,
+    MatterTransferIn,
     MyOrder,
     MyWork,
     PositionsAccepted,
@@ -58,6 +59,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "Not allowed n
 IncidentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Incident id")]
 AssignmentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Assignment id")]
 UnitId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Response unit id")]
+MatterId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Matter id")]
 
 
 def _unit_read(session: DbSession, unit: ResponseUnit, members: list[str]) -> UnitRead:
@@ -205,6 +207,18 @@ def create_incident(session: DbSession, body: IncidentCreate,
     created = service.create_incident(session, principal, category=body.category, priority=body.priority,
                                       lng=body.lng, lat=body.lat, summary=body.summary, source=source,
                                       source_ref=body.source_ref, k=body.k)
+    return _created(session, created, principal)
+
+
+@router.post("/matters/{matter_id}/incident", response_model=IncidentCreated, status_code=201,
+             responses={**ERRORS, **CONFLICT})
+def transfer_matter(session: DbSession, matter_id: MatterId, body: MatterTransferIn,
+                    principal: Principal = Depends(require("dispatch.command"))) -> IncidentCreated:
+    """Transfer a reported matter the caller can see to the police as an incident (its place and
+    words, its number kept as the source); the answer carries the recommended units like a desk
+    intake. 409 when it was already transferred."""
+    created = service.incident_from_matter(session, principal, matter_id, category=body.category,
+                                           priority=body.priority, summary=body.summary, k=body.k)
     return _created(session, created, principal)
 
 

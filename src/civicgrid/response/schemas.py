@@ -67,6 +67,15 @@ class IncidentCreate(BaseModel):
     k: int | None = Field(None, ge=1, le=20)
 
 
+class MatterTransferIn(BaseModel):
+    """A reported matter handed to the police as an incident (its place and words come along)."""
+
+    category: str = Field(min_length=1, max_length=40)
+    priority: int = Field(ge=1, le=3)
+    summary: str | None = Field(None, max_length=2000, description="Default: the matter's title and description")
+    k: int | None = Field(None, ge=1, le=20)
+
+
 class Intake110Item(BaseModel):
     number_110: str = Field(min_length=1, max_length=64, description="The 110 system's incident number")
     category: str = Field(min_length=1, max_length=40)

@@ -308,6 +308,27 @@ def receive_110(session: Session, principal: Principal, items: Sequence[dict[str
     return out
 
 
+def incident_from_matter(session: Session, principal: Principal, matter_id: str, *, category: str, priority: int,
+                         summary: str | None = None, k: int | None = None) -> Created:
+    """Transfer a reported matter (a grid worker's report of a fight, say) to the police: an
+    incident at the matter's place with its words, ``source`` matter and ``source_ref`` the
+    matter's id, the matter's number and report time kept among the source's clock points. A
+    matter the caller cannot see is 404; one already transferred (and not cancelled or merged) 409."""
+    from civicgrid.matters import service as matters
+
+    matter = matters.get(session, principal, matter_id)
+    existing = repository.incident_by_source(session, IncidentSource.MATTER, matter.id)
+    if existing is not None and existing.status not in (IncidentStatus.CANCELLED, IncidentStatus.MERGED):
+        raise AppError(f"该事项已转为警情 {existing.number}",
+                       f"The matter was already transferred as {existing.number}", status=409,
+                       code="matter_already_transferred")
+    words = summary if summary is not None else "：".join(p for p in (matter.title, matter.description) if p)
+    return create_incident(session, principal, category=category, priority=priority, lng=matter.lng, lat=matter.lat,
+                           summary=words[:2000], source=IncidentSource.MATTER, source_ref=matter.id,
+                           source_clock={"matter_number": matter.number, "matter_reported_at": matter.reported_at},
+                           k=k)
+
+
 def _user_units(session: Session, principal: Principal) -> list[str]:
     return repository.units_of_user(session, principal.user_id) if principal.user_id else []
 
