@@ -545,7 +545,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         os.environ["CIVICGRID_RESPONSE_SIMULATOR"] = "1"
         get_settings.cache_clear()
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, certfile="", keyfile="")  # typer fills no defaults here
 
 
 figures_app = typer.Typer(help="Matter figures / 事项统计", no_args_is_help=True)
