@@ -143,14 +143,23 @@ async def run_rounds(base: str, tokens: dict[str, str], officers: list[tuple[str
     user_of_unit = {_unit_of[uid]: uid for uid, *_ in officers}
     sockets: list[Any] = []
 
+    failed: list[str] = []
+
     async def officer(user_id: str, token: str, lng: float, lat: float, ready: asyncio.Event) -> None:
-        ws = await websockets.connect(ws_url, open_timeout=60, max_queue=None)
-        sockets.append(ws)
-        await ws.send(json.dumps({"action": "auth", "token": token}))
-        assert json.loads(await ws.recv())["type"] == "ready"
-        await ws.send(json.dumps({"action": "subscribe", "channel": f"user:{user_id}"}))
-        await ws.send(json.dumps({"action": "position", "unit_id": _unit_of[user_id], "lng": lng, "lat": lat,
-                                  "ack": True}))
+        try:
+            ws = await websockets.connect(ws_url, open_timeout=120, max_queue=None)
+            sockets.append(ws)
+            await ws.send(json.dumps({"action": "auth", "token": token}))
+            first = json.loads(await ws.recv())
+            if first.get("type") != "ready":
+                raise RuntimeError(f"auth answered {first}")
+            await ws.send(json.dumps({"action": "subscribe", "channel": f"user:{user_id}"}))
+            await ws.send(json.dumps({"action": "position", "unit_id": _unit_of[user_id], "lng": lng, "lat": lat,
+                                      "ack": True}))
+        except Exception as exc:  # counted and printed: a bench must say what failed
+            failed.append(f"{type(exc).__name__}: {exc}")
+            ready.set()
+            return
         ready.set()
         async for raw in ws:
             frame = json.loads(raw)
@@ -169,7 +178,8 @@ async def run_rounds(base: str, tokens: dict[str, str], officers: list[tuple[str
         if len(tasks) % 100 == 0:
             await asyncio.sleep(0.05)  # a fleet signs on over seconds, not in one burst
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=600)
-    print(f"  {len(officers):,} sockets authenticated, subscribed and placed in {time.perf_counter() - started:.1f} s")
+    print(f"  {len(officers) - len(failed):,} sockets authenticated, subscribed and placed in "
+          f"{time.perf_counter() - started:.1f} s; {len(failed)} failed{': ' + failed[0] if failed else ''}")
     await asyncio.sleep(2)  # the positions of the last units reach the index
 
     results: dict[str, dict[str, list[float]]] = {}
