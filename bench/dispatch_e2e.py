@@ -147,7 +147,7 @@ async def run_rounds(base: str, tokens: dict[str, str], officers: list[tuple[str
 
     async def officer(user_id: str, token: str, lng: float, lat: float, ready: asyncio.Event) -> None:
         try:
-            ws = await websockets.connect(ws_url, open_timeout=120, max_queue=None)
+            ws = await websockets.connect(ws_url, open_timeout=120, max_queue=None, ping_interval=None)
             sockets.append(ws)
             await ws.send(json.dumps({"action": "auth", "token": token}))
             first = json.loads(await ws.recv())
@@ -175,8 +175,8 @@ async def run_rounds(base: str, tokens: dict[str, str], officers: list[tuple[str
         ready = asyncio.Event()
         readies.append(ready)
         tasks.append(asyncio.create_task(officer(uid, token, lng, lat, ready)))
-        if len(tasks) % 100 == 0:
-            await asyncio.sleep(0.05)  # a fleet signs on over seconds, not in one burst
+        if len(tasks) % 50 == 0:
+            await asyncio.sleep(0.5)  # a fleet signs on over a minute (a shift change), not in one burst
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=600)
     print(f"  {len(officers) - len(failed):,} sockets authenticated, subscribed and placed in "
           f"{time.perf_counter() - started:.1f} s; {len(failed)} failed{': ' + failed[0] if failed else ''}")
