@@ -192,7 +192,7 @@ class MatterFilter:
     channel: str | None = None
     reported_from: datetime | None = None
     reported_before: datetime | None = None
-    flags: frozenset[str] = frozenset()  # supervised, urged, rework, escalated, duplicate
+    flags: frozenset[str] = frozenset()  # supervised, urged, rework, escalated, duplicate, on_spot, spot_check
 
 
 def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str]) -> Select[Any]:
@@ -226,6 +226,10 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
         query = query.where(Matter.supervised.is_(True))
     if "rework" in f.flags:
         query = query.where(Matter.rework_count > 0)
+    if "on_spot" in f.flags:
+        query = query.where(Matter.on_spot.is_(True))
+    if "spot_check" in f.flags:
+        query = query.where(Matter.spot_check.is_(True))
     if "escalated" in f.flags:
         query = query.where(Matter.escalations > 0)
     if "duplicate" in f.flags:
@@ -299,6 +303,21 @@ def timeline_of(session: Session, matter_id: str, principal: Principal) -> Seque
     return session.scalars(select(TimelineEvent).join(Matter, Matter.id == TimelineEvent.entity_id)
                            .where(TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
                                   _visible(principal)).order_by(TimelineEvent.seq)).all()
+
+
+def acted_on(session: Session, matter_id: str, user_id: str, actions: Sequence[str]) -> bool:
+    """Whether the user took one of ``actions`` on the matter (its timeline says who did what)."""
+    return session.scalar(select(TimelineEvent.id).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
+        TimelineEvent.actor_id == user_id, TimelineEvent.action.in_(list(actions)),
+        unscoped("a workflow guard reads who acted on the matter the caller already holds")).limit(1)) is not None
+
+
+def has_photo(session: Session, matter_id: str, stage: str) -> bool:
+    """Whether the matter has a photo of ``stage`` (report / result)."""
+    return session.scalar(select(MatterPhoto.id).where(
+        MatterPhoto.matter_id == matter_id, MatterPhoto.stage == stage,
+        unscoped("a workflow guard reads the photos of the matter the caller already holds")).limit(1)) is not None
 
 
 def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]) -> Sequence[TimelineEvent]:
