@@ -505,6 +505,16 @@ def _approve_extension(session: Session, matter: Matter, step: Step) -> None:
         matter.step_due_at = worktime.deadline(session, matter.step_due_at, days, Unit.WORKING_DAYS).at.astimezone(UTC)
     matter.alert = "none"
     matter.extension_days = None
+    if matter.external_system == HOTLINE and matter.step_due_at is not None:
+        # The hotline tells its caller the new date (延期告知): an outbox event it reads back.
+        from civicgrid.events import service as events
+
+        asked = repository.last_note(session, matter.id, "request_extension") or ""
+        events.publish(session, "matters.extended", entity_type="matter", entity_id=matter.id,
+                       division_code=matter.division_code, matter_id=matter.id, number=matter.number,
+                       external_system=matter.external_system, external_ref=matter.external_ref or "",
+                       owner_division_code=matter.division_code, days=days, step_due_at=matter.step_due_at,
+                       reason=asked, extended_at=step.at)
 
 
 def _deny_extension(session: Session, matter: Matter, step: Step) -> None:
