@@ -402,6 +402,9 @@ def act(session: Session, principal: Principal, matter_id: str, action: str, *, 
     """Perform a workflow action (see :mod:`civicgrid.matters.workflow`). 404 when the caller
     cannot see the matter; 409 listing the allowed actions when the action is not allowed now
     or not for this caller; 422 naming the field when the action's data is wrong."""
+    if action == "correct_place":  # it may move the matter out of the caller's view: its own request
+        raise Invalid("更正位置请使用 POST /api/v1/matters/{id}/place", "Correct a place with POST "
+                      "/api/v1/matters/{id}/place", details={"field": "action"})
     matter = get(session, principal, matter_id, for_update=True)
     if not wf.reach(matter, principal):
         # Visible through its grid, but owned outside the caller's jurisdiction.
