@@ -85,12 +85,27 @@ export interface QueueQuery {
   queue: Queue
   status?: string | null
   overdue?: boolean | null
+  q?: string | null
+  unit?: string | null
+  type_code?: string | null
+  category?: string | null
+  channel?: string | null
+  reported_from?: string | null
+  reported_to?: string | null
+  flag?: string[] | null
   offset?: number
   limit?: number
 }
 
 export function fetchQueue(query: QueueQuery): Promise<MatterPage> {
   return unwrap(api.GET('/api/v1/matters', { params: { query } }))
+}
+
+/** The queue as an Excel workbook, exactly what its filters show (Chinese headers). */
+export async function downloadQueue(query: QueueQuery): Promise<Blob> {
+  const { offset: _offset, limit: _limit, ...filters } = query
+  const blob: unknown = await unwrap(api.GET('/api/v1/matters.xlsx', { params: { query: filters }, parseAs: 'blob' }))
+  return blob as Blob
 }
 
 /** The caller's own reports with their current state (any reporter, volunteers included). */
