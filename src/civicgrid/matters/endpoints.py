@@ -116,6 +116,8 @@ def queue_filter(
         overdue: Annotated[bool | None, Query(description="true: open matters that ran late (仅看超期)")] = None,
         q: Annotated[str | None, Query(max_length=100, description=SEARCH_DOC)] = None,
         unit: Annotated[str | None, Query(max_length=15, description="Owning unit: a division code")] = None,
+        place: Annotated[str | None, Query(max_length=15, description="Where it happened: a division (12 digits) "
+                                                                      "or grid (15 digits) code")] = None,
         type_code: Annotated[str | None, Query(max_length=16)] = None,
         category: Annotated[str | None, Query(max_length=32)] = None,
         channel: Annotated[str | None, Query(max_length=16)] = None,
@@ -128,7 +130,7 @@ def queue_filter(
     """The filters a queue page and its Excel export share."""
     return service.matter_filter(status=status, overdue=overdue, q=q, unit=unit, type_code=type_code,
                                  category=category, channel=channel, reported_from=reported_from,
-                                 reported_to=reported_to, flags=flag or ())
+                                 reported_to=reported_to, flags=flag or (), place=place)
 
 
 @router.get("/matters", response_model=MatterPage, responses=ERRORS)

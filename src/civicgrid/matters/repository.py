@@ -187,6 +187,7 @@ class MatterFilter:
     q: str | None = None  # number, title or address words
     phone_hashes: tuple[str, ...] = ()  # the reporter's phone, by its keyed hashes
     unit: str | None = None  # a jurisdiction prefix (county 6, township 9, village 12 digits)
+    place: str | None = None  # where it happened: a prefix of the grid code (a division's or a grid's)
     type_code: str | None = None
     category: str | None = None
     channel: str | None = None
@@ -212,6 +213,8 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
         query = query.where(or_(*found))
     if f.unit:
         query = query.where(Matter.division_code.startswith(f.unit, autoescape=True))
+    if f.place:
+        query = query.where(Matter.grid_code.startswith(f.place, autoescape=True))
     if f.type_code:
         query = query.where(Matter.type_code == f.type_code)
     if f.category:

@@ -270,7 +270,7 @@ class Page:
 def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: str | None = None,
                   unit: str | None = None, type_code: str | None = None, category: str | None = None,
                   channel: str | None = None, reported_from: date | None = None, reported_to: date | None = None,
-                  flags: Sequence[str] = ()) -> repository.MatterFilter:
+                  flags: Sequence[str] = (), place: str | None = None) -> repository.MatterFilter:
     """A queue's filters from the request, checked (dates are local days, both ends included; a
     search that reads as a phone number also matches the reporter's phone by its keyed hash)."""
     if status is not None and status not in [str(s) for s in wf.MatterStatus]:
@@ -281,6 +281,8 @@ def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: 
                       details={"field": "flags"})
     if unit is not None and (not unit.isdigit() or len(unit) not in (4, 6, 9, 12, 15)):
         raise Invalid("责任单位应为区划代码", "unit must be a division code", details={"field": "unit"})
+    if place is not None and (not place.isdigit() or len(place) not in (12, 15)):
+        raise Invalid("所在地应为区划或网格编码", "place must be a division or grid code", details={"field": "place"})
     words = (q or "").strip() or None
     hashes: tuple[str, ...] = ()
     if words and sum(ch.isdigit() for ch in words) >= 7:
@@ -290,7 +292,8 @@ def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: 
             hashes = ()
     return repository.MatterFilter(
         status=status, overdue=overdue, q=words, phone_hashes=hashes,
-        unit=jurisdiction_prefix(unit) if unit else None, type_code=type_code or None, category=category or None,
+        unit=jurisdiction_prefix(unit) if unit else None, place=jurisdiction_prefix(place) if place else None,
+        type_code=type_code or None, category=category or None,
         channel=channel or None, reported_from=_local_midnight(reported_from),
         reported_before=_local_midnight(reported_to + timedelta(days=1)) if reported_to else None,
         flags=frozenset(flags))

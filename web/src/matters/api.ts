@@ -87,6 +87,7 @@ export interface QueueQuery {
   overdue?: boolean | null
   q?: string | null
   unit?: string | null
+  place?: string | null
   type_code?: string | null
   category?: string | null
   channel?: string | null
