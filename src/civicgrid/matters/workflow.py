@@ -39,6 +39,14 @@ Who may act (permission from the role, place from the jurisdiction):
   supervision orders (``matters.supervise``) and urges (``matters.supervise`` or
   ``matters.dispatch``);
 * the **system** (timer worker) escalates automatically;
+* **two people close the loop** (GB/T 30428): nobody who started, resolved or settled a matter
+  verifies it or sends it back; the **worker of the matter's grid** may settle a reported matter
+  on the spot (``settle_on_spot``, 就地办结, with a result photo), verified by the owning unit or —
+  when drawn for a spot check (``spot_check``, share ``CIVICGRID_MATTER_SPOT_CHECK_SHARE``) — by
+  a level above it; the **reporter** alone rates a closed matter (``evaluate``, 满意度) and may
+  withdraw a report (``withdraw``, 撤回) within ``CIVICGRID_MATTER_WITHDRAW_MINUTES`` of
+  reporting; the owning unit (or the reporter before acceptance) corrects a mis-located matter
+  (``correct_place``: re-routed from the new point's grid, a fresh acceptance);
 * reporters (grid workers, volunteers) see the matters they reported; the units whose
   jurisdiction holds the matter's grid see it too (a village sees a matter of its grid that the
   township owns), but act on it only as the rules above allow.

@@ -375,6 +375,9 @@ const en: typeof zhCN = {
     another: 'Report another',
     view: 'Open the matter',
     myReports: 'My recent reports',
+    rate: 'Rate it',
+    rated: 'Rated, thank you',
+    withdraw: 'Withdraw',
     console: 'Open the console',
   },
   catalogue: {

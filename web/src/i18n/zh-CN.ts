@@ -373,6 +373,9 @@ export default {
     another: '继续上报',
     view: '查看事项',
     myReports: '我最近上报的事项',
+    rate: '评价满意度',
+    rated: '已评价，谢谢',
+    withdraw: '撤回',
     console: '进入工作台',
   },
   catalogue: {

@@ -152,6 +152,21 @@ export function reportMatter(body: MatterCreate, idempotencyKey: string): Promis
   ) as Promise<MatterAnswer>
 }
 
+/** 满意度 for a closed matter, from the person who reported it (409 for anyone else). */
+export function rateMyReport(id: string, satisfaction: number): Promise<unknown> {
+  return call(
+    api.POST('/api/v1/my-reports/{matter_id}/satisfaction', {
+      params: { path: { matter_id: id } },
+      body: { satisfaction },
+    }),
+  )
+}
+
+/** 撤回: the reporter takes a report back within 10 minutes of reporting (409 after). */
+export function withdrawMyReport(id: string): Promise<unknown> {
+  return call(api.POST('/api/v1/my-reports/{matter_id}/withdraw', { params: { path: { matter_id: id } }, body: {} }))
+}
+
 /** Upload a photo (JPEG, PNG, WebP) at the report or result stage. */
 export function uploadPhoto(id: string, file: Blob, stage: 'report' | 'result'): Promise<unknown> {
   const form = new FormData()
