@@ -190,6 +190,7 @@ def test_the_hotline_records_the_callers_satisfaction(
     assert (early["outcome"], early["status"]) == ("refused", 409)  # not closed yet
 
     village = actor(live_server, engine, "village_officer", place.village)
+    colleague = actor(live_server, engine, "village_officer", place.village)  # verifies what village handled
     for action, note, extra in (
         ("accept", None, {}),
         ("dispatch", None, {}),
@@ -198,7 +199,7 @@ def test_the_hotline_records_the_callers_satisfaction(
         ("verify", None, {}),
         ("close", None, {}),
     ):
-        response = village.act(matter_id, action, note, **extra)
+        response = (colleague if action == "verify" else village).act(matter_id, action, note, **extra)
         assert response.status_code == 200, (action, response.text)
     # The handler does not record the hotline's return visit.
     assert "return_visit" not in village.get(f"/api/v1/matters/{matter_id}").json()["allowed_actions"]
@@ -234,3 +235,26 @@ def test_a_ticket_outside_the_clients_scope_answers_404(
             select(func.count()).select_from(Matter).where(Matter.external_ref == sent["ticket_number"])
         )
     assert count == 1
+
+
+def test_an_extended_ticket_is_told_to_the_hotline(
+    hotline: Client, engine: Engine, place: Place, live_server: LiveServer, clock: FakeClock
+) -> None:
+    sent = ticket(place, type_code="MS04", title="楼道灯坏")  # village, handle 5 working days
+    matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
+    village = actor(live_server, engine, "village_officer", place.village)
+    township = actor(live_server, engine, "township_officer", place.township)
+    for action, note, extra in (("accept", None, {}), ("dispatch", None, {}),
+                                ("request_extension", "需采购配件", {"days": 2})):
+        response = village.act(matter_id, action, note, **extra)
+        assert response.status_code == 200, (action, response.text)
+    # Nothing is told while the request waits; the approval tells the hotline once.
+    before = [i for i in hotline.get("/api/v1/hotline/extensions").json()["items"] if i["matter_id"] == matter_id]
+    assert before == []
+    approved = township.act(matter_id, "approve_extension", "同意延期")
+    assert approved.status_code == 200, approved.text
+    page = hotline.get("/api/v1/hotline/extensions").json()
+    told = [i for i in page["items"] if i["matter_id"] == matter_id]
+    assert [(i["ticket_number"], i["days"], i["reason"]) for i in told] == [(sent["ticket_number"], 2, "需采购配件")]
+    assert told[0]["step_due_at"].replace("+00:00", "Z") == approved.json()["step_due_at"]
+    assert hotline.get("/api/v1/hotline/extensions", after=page["next_after"]).json()["items"] == []

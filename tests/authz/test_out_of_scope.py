@@ -301,6 +301,9 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
         "json": {"kind": "family_notice_impossible", "approver": "李局长", "document_no": "零公〔2026〕1号"}},
     ("POST", "/api/v1/matters/{matter_id}/photos"): lambda rows: {
         "files": {"file": ("a.png", io.BytesIO(png()), "image/png")}, "data": {"stage": "report"}},
+    ("POST", "/api/v1/my-reports/{matter_id}/satisfaction"): lambda rows: {"json": {"satisfaction": 5}},
+    ("POST", "/api/v1/matters/{matter_id}/place"): lambda rows: {
+        "json": {"lng": rows.place.lng, "lat": rows.place.lat, "reason": "位置有误"}},
 }
 """What a route needs beyond its path to get past validation (default: ``json={}`` for writes),
 so that the answer is about the row, not a 422."""

@@ -63,12 +63,19 @@ def test_village_matter_is_settled_in_the_village(live_server: LiveServer, engin
     ok(village.act(matter["id"], "start"))
     handled = ok(village.act(matter["id"], "resolve", "已清运", result="垃圾已清运，现场已清洁"))
     assert handled["status"] == "handled" and handled["result"] == "垃圾已清运，现场已清洁"
-    ok(village.act(matter["id"], "verify", "现场核查属实"))
+    # Whoever handled it never verifies it (GB/T 30428): a colleague of the village does.
+    refused = village.act(matter["id"], "verify", "现场核查属实")
+    assert refused.status_code == 409 and "verify" not in refused.json()["error"]["allowed_actions"]
+    colleague = actor(live_server, engine, "village_officer", place.village)
+    ok(colleague.act(matter["id"], "verify", "现场核查属实"))
     closed = ok(village.act(matter["id"], "close"))
     assert (closed["status"], closed["settled_level"], closed["settled_division_code"]) == (
         "closed", "village", place.village)
     assert closed["overdue"] is False and closed["escalations"] == 0
-    evaluated = ok(village.act(matter["id"], "evaluate", "回访：群众满意", satisfaction=5))
+    # 满意度 comes from the reporter, never the handler.
+    assert village.act(matter["id"], "evaluate", "回访：群众满意", satisfaction=5).status_code == 409
+    grid_worker.relogin()
+    evaluated = ok(grid_worker.act(matter["id"], "evaluate", "群众满意", satisfaction=5))
     assert (evaluated["status"], evaluated["satisfaction"]) == ("evaluated", 5)
     actions = [e["action"] for e in evaluated["timeline"]]
     assert actions == ["report", "accept", "dispatch", "start", "resolve", "verify", "close", "evaluate"]
@@ -135,7 +142,7 @@ def test_township_matter_escalates_to_the_county_when_time_runs_out(
     ok(county.act(matter["id"], "accept"))
     ok(county.act(matter["id"], "dispatch", "交城管执法局"))
     ok(county.act(matter["id"], "resolve", "已劝离", result="摊贩已劝离"))
-    ok(county.act(matter["id"], "verify"))
+    ok(actor(live_server, engine, "county_plc_staff", place.county).act(matter["id"], "verify"))
     closed = ok(county.act(matter["id"], "close"))
     assert (closed["settled_level"], closed["settled_division_code"]) == ("county", place.county)
 
@@ -210,7 +217,8 @@ def test_rework_extension_supervision_and_urging(live_server: LiveServer, engine
     back = ok(county.act(matter["id"], "send_back", "灯仍不亮"))
     assert (back["status"], back["rework_count"], back["step"]) == ("handling", 1, "handle")
     ok(village.act(matter["id"], "resolve", "更换线路", result="已更换线路"))
-    ok(village.act(matter["id"], "verify"))
+    township.relogin()
+    ok(township.act(matter["id"], "verify"))  # the level above verifies what the village handled
     assert ok(village.act(matter["id"], "close"))["settled_level"] == "village"
 
 

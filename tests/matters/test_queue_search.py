@@ -76,3 +76,20 @@ def test_my_queue_holds_only_open_work_and_filters_follow_into_the_export(live_s
     sheet = load_workbook(io.BytesIO(export.content)).active
     numbers = [cell for row in sheet.iter_rows(values_only=True) for cell in row if str(cell).startswith("YZ-")]
     assert numbers == [closed["number"]]
+
+
+def test_the_place_filter_finds_the_matters_of_a_grid_or_a_division(live_server: LiveServer, engine: Engine,
+                                                                    yongzhou: Yongzhou) -> None:
+    """The figures map drills from a division to a grid to its matters: ``place`` filters by
+    where a matter happened (its grid), whoever owns it now."""
+    desk = actor(live_server, engine, "hotline_operator", "431100000000")
+    here, there = place_in(yongzhou, "431103", 14), place_in(yongzhou, "431103", 15)
+    assert here.grid != there.grid
+    a = _report(desk, here, "井盖松动")
+    b = _report(desk, there, "井盖松动")
+    county = actor(live_server, engine, "county_plc_staff", "431103000000")
+    in_grid = _ids(county.get("/api/v1/matters", queue="division", place=here.grid, limit="200"))
+    assert a["id"] in in_grid and b["id"] not in in_grid
+    in_village = _ids(county.get("/api/v1/matters", queue="division", place=there.village, limit="200"))
+    assert b["id"] in in_village and (here.village == there.village) == (a["id"] in in_village)
+    assert county.get("/api/v1/matters", place="4311").status_code == 422

@@ -108,7 +108,16 @@ def test_village_officer_works_a_matter_to_its_close_on_a_phone(
     _act(phone, "dispatch", "dispatched", note="交保洁员清理")
     _act(phone, "start", "handling")
     _act(phone, "resolve", "handled", result="杂物已清理，楼道畅通")
-    _act(phone, "verify", "verified", note="现场核查属实")
+    # Whoever handled it may not verify it (GB/T 30428): no verify button for the officer; a
+    # colleague verifies on site, and the officer closes it.
+    assert phone.locator('[data-test="matter-actions"] [data-action="verify"]').count() == 0
+    colleague = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    verified = httpx.post(f"{live_server.url}/api/v1/matters/{matter_id}/transitions",
+                          headers=auth_headers(login(live_server.url, colleague.username)),
+                          json={"action": "verify", "note": "现场核查属实"}, timeout=30)
+    assert verified.status_code == 200, verified.text
+    phone.reload()
+    phone.wait_for_selector('[data-test="matter-status"][data-status="verified"]')
     _act(phone, "close", "closed")
     assert "社区书记 黄丽" in phone.inner_text('[data-test="matter-timeline"]')
     phone.screenshot(path=str(ARTIFACTS / "phone-matter-closed.png"), full_page=True)

@@ -77,6 +77,22 @@ class MatterHandedBack(Contract):
     handed_back_at: datetime = Field(description="When it was returned (UTC)")
 
 
+class MatterExtended(Contract):
+    """The time limit of a matter that came from an external system (a 12345 hotline ticket) was
+    extended: the level above approved its owning unit's request (延期). The hotline reads it with
+    its API key from ``GET /api/v1/hotline/extensions`` and tells the caller the new date."""
+
+    matter_id: str = Field(description="The matter's id (matters module)")
+    number: str = Field(description="The matter's number, e.g. YZ-20261203-000123")
+    external_system: str = Field(description="The system it came from, e.g. hotline_12345")
+    external_ref: str = Field(description="The system's own number of the record (the hotline's ticket number)")
+    owner_division_code: str = Field(description="12-digit division of the unit that handles it")
+    days: int = Field(description="Working days granted")
+    step_due_at: datetime = Field(description="The new deadline of the step (UTC)")
+    reason: str = Field(description="Why the unit asked for more time")
+    extended_at: datetime = Field(description="When the extension was approved (UTC)")
+
+
 @dataclass(frozen=True)
 class ContractSpec:
     name: str
@@ -92,6 +108,7 @@ CONTRACTS: dict[str, ContractSpec] = {spec.name: spec for spec in (
     ContractSpec("dispatch.mediation_requested", 1, MediationRequested, "dispatch", "disputes", "planned"),
     ContractSpec("disputes.police_referral", 1, PoliceReferral, "disputes", "dispatch", "live"),
     ContractSpec("matters.handed_back", 1, MatterHandedBack, "matters", "hotline", "live"),
+    ContractSpec("matters.extended", 1, MatterExtended, "matters", "hotline", "live"),
 )}
 
 

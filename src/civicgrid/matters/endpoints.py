@@ -35,12 +35,17 @@ from civicgrid.matters.schemas import (
     MatterPublic,
     MatterTypeIn,
     MatterTypeRead,
+    MyReport,
     PhotoRead,
+    PlaceCorrected,
+    PlaceCorrectionIn,
     PrintIn,
     RevealIn,
     RevealRead,
+    SatisfactionIn,
     StepLimit,
     TransitionIn,
+    WithdrawIn,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["matters"])
@@ -111,18 +116,21 @@ def queue_filter(
         overdue: Annotated[bool | None, Query(description="true: open matters that ran late (仅看超期)")] = None,
         q: Annotated[str | None, Query(max_length=100, description=SEARCH_DOC)] = None,
         unit: Annotated[str | None, Query(max_length=15, description="Owning unit: a division code")] = None,
+        place: Annotated[str | None, Query(max_length=15, description="Where it happened: a division (12 digits) "
+                                                                      "or grid (15 digits) code")] = None,
         type_code: Annotated[str | None, Query(max_length=16)] = None,
         category: Annotated[str | None, Query(max_length=32)] = None,
         channel: Annotated[str | None, Query(max_length=16)] = None,
         reported_from: Annotated[date | None, Query(description="Local date (Asia/Shanghai), included")] = None,
         reported_to: Annotated[date | None, Query(description="Local date (Asia/Shanghai), included")] = None,
-        flag: Annotated[list[str] | None, Query(description="supervised, urged, rework, escalated, duplicate "
+        flag: Annotated[list[str] | None, Query(description="supervised, urged, rework, escalated, duplicate, "
+                                                            "on_spot (就地办结), spot_check (抽查) "
                                                             "(repeat for several: all must hold)")] = None,
 ) -> MatterFilter:
     """The filters a queue page and its Excel export share."""
     return service.matter_filter(status=status, overdue=overdue, q=q, unit=unit, type_code=type_code,
                                  category=category, channel=channel, reported_from=reported_from,
-                                 reported_to=reported_to, flags=flag or ())
+                                 reported_to=reported_to, flags=flag or (), place=place)
 
 
 @router.get("/matters", response_model=MatterPage, responses=ERRORS)
@@ -145,6 +153,43 @@ def my_reports(session: DbSession, principal: Annotated[Principal, Depends(requi
     page = service.list_matters(session, principal, queue="reported_by_me", offset=offset, limit=limit)
     return MatterPage(items=service.with_names(session, [service.to_read(session, m, principal) for m in page.items]),
                       total=page.total, offset=offset, limit=limit)
+
+
+@router.get("/my-reports/{matter_id}", response_model=MyReport, responses=ERRORS)
+def my_report(session: DbSession, request: Request, matter_id: str,
+              principal: Annotated[Principal, Depends(require("matters.report"))]) -> MyReport:
+    """One report as its reporter follows it: state, public notes, the rating given, and whether
+    the caller may rate it (满意度, once closed) or withdraw it (撤回, within 10 minutes of
+    reporting) — only ever the person who reported it."""
+    return service.my_report(session, principal, matter_id, _lang(request))
+
+
+@router.post("/my-reports/{matter_id}/satisfaction", response_model=MyReport, responses=ERRORS)
+def rate_my_report(session: DbSession, request: Request, matter_id: str, body: SatisfactionIn,
+                   principal: Annotated[Principal, Depends(require("matters.report"))]) -> MyReport:
+    """满意度 (1–5) for a closed matter, from the person who reported it: 409 for anyone else
+    (the handler included) and for a matter not closed yet or already rated."""
+    service.rate(session, principal, matter_id, body.satisfaction, body.note)
+    return service.my_report(session, principal, matter_id, _lang(request))
+
+
+@router.post("/my-reports/{matter_id}/withdraw", response_model=MyReport, responses=ERRORS)
+def withdraw_my_report(session: DbSession, request: Request, matter_id: str, body: WithdrawIn,
+                       principal: Annotated[Principal, Depends(require("matters.report"))]) -> MyReport:
+    """撤回: the reporter takes the report back while nobody has accepted it and within
+    ``CIVICGRID_MATTER_WITHDRAW_MINUTES`` (10) of reporting; on the timeline; 409 otherwise."""
+    service.withdraw(session, principal, matter_id, body.note)
+    return service.my_report(session, principal, matter_id, _lang(request))
+
+
+@router.post("/matters/{matter_id}/place", response_model=PlaceCorrected, responses=ERRORS)
+def correct_place(session: DbSession, matter_id: str, body: PlaceCorrectionIn,
+                  principal: Annotated[Principal, Depends(require("matters.read"))]) -> PlaceCorrected:
+    """更正位置: the owning unit (or the reporter, before acceptance) moves a mis-located matter to
+    the right point with a reason; it is re-routed (new grid → the type's owning unit there,
+    which accepts it afresh) and the old and new places stay on the timeline."""
+    return service.correct_place(session, principal, matter_id, lng=body.lng, lat=body.lat, address=body.address,
+                                 reason=body.reason)
 
 
 def _described(filters: MatterFilter) -> dict[str, Any]:

@@ -290,7 +290,8 @@ def _matter_row(session: Session, p: Prepared, now: datetime) -> dict[str, Any]:
         "settled_division_code": None, "result": None, "satisfaction": None, "evaluation_note": None,
         "duplicate_of": None, "supervised": False, "idempotency_key": p.key, "step_started_at": now,
         "extension_days": None, "reported_division_code": owner,
-        "external_system": None, "external_ref": None, "request_type": None, **p.columns,
+        "external_system": None, "external_ref": None, "request_type": None, "on_spot": False,
+        "spot_check": False, **p.columns,
     }
 
 

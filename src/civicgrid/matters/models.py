@@ -164,6 +164,10 @@ class Matter(Base):
     external_system: Mapped[str | None] = mapped_column(String(32))
     external_ref: Mapped[str | None] = mapped_column(String(64))
     request_type: Mapped[str | None] = mapped_column(String(16))
+    # 就地办结: settled on the spot by the grid's worker (verified by the owning unit, or drawn for a
+    # supervisor's spot check: ``spot_check``, drawn at settlement with the configured share).
+    on_spot: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    spot_check: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class MatterPhoto(Base):

@@ -28,7 +28,8 @@ ACTIONS = {
     "evaluate": "评价回访", "escalate": "上报上级", "return": "退回（非本级事项）", "reassign": "改派",
     "request_extension": "申请延期", "approve_extension": "批准延期", "deny_extension": "驳回延期",
     "supervise": "督办", "answer_supervision": "答复督办", "urge": "催办", "merge": "合并", "keep_separate": "保留",
-    "hand_off": "移交矛盾纠纷",
+    "hand_off": "移交矛盾纠纷", "settle_on_spot": "就地办结", "withdraw": "撤回", "correct_place": "更正位置",
+    "return_to_hotline": "退回热线", "return_visit": "热线回访",
 }
 CHANNELS = {"grid_worker": "网格员", "resident": "群众", "hotline": "12345 热线", "volunteer": "志愿者",
             "open311": "开放接口"}

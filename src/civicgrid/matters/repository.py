@@ -179,12 +179,13 @@ class MatterFilter:
     q: str | None = None  # number, title or address words
     phone_hashes: tuple[str, ...] = ()  # the reporter's phone, by its keyed hashes
     unit: str | None = None  # a jurisdiction prefix (county 6, township 9, village 12 digits)
+    place: str | None = None  # where it happened: a prefix of the grid code (a division's or a grid's)
     type_code: str | None = None
     category: str | None = None
     channel: str | None = None
     reported_from: datetime | None = None
     reported_before: datetime | None = None
-    flags: frozenset[str] = frozenset()  # supervised, urged, rework, escalated, duplicate
+    flags: frozenset[str] = frozenset()  # supervised, urged, rework, escalated, duplicate, on_spot, spot_check
 
 
 def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str]) -> Select[Any]:
@@ -204,6 +205,8 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
         query = query.where(or_(*found))
     if f.unit:
         query = query.where(Matter.division_code.startswith(f.unit, autoescape=True))
+    if f.place:
+        query = query.where(Matter.grid_code.startswith(f.place, autoescape=True))
     if f.type_code:
         query = query.where(Matter.type_code == f.type_code)
     if f.category:
@@ -218,6 +221,10 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
         query = query.where(Matter.supervised.is_(True))
     if "rework" in f.flags:
         query = query.where(Matter.rework_count > 0)
+    if "on_spot" in f.flags:
+        query = query.where(Matter.on_spot.is_(True))
+    if "spot_check" in f.flags:
+        query = query.where(Matter.spot_check.is_(True))
     if "escalated" in f.flags:
         query = query.where(Matter.escalations > 0)
     if "duplicate" in f.flags:
@@ -291,6 +298,29 @@ def timeline_of(session: Session, matter_id: str, principal: Principal) -> Seque
     return session.scalars(select(TimelineEvent).join(Matter, Matter.id == TimelineEvent.entity_id)
                            .where(TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
                                   _visible(principal)).order_by(TimelineEvent.seq)).all()
+
+
+def acted_on(session: Session, matter_id: str, user_id: str, actions: Sequence[str]) -> bool:
+    """Whether the user took one of ``actions`` on the matter (its timeline says who did what)."""
+    return session.scalar(select(TimelineEvent.id).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
+        TimelineEvent.actor_id == user_id, TimelineEvent.action.in_(list(actions)),
+        unscoped("a workflow guard reads who acted on the matter the caller already holds")).limit(1)) is not None
+
+
+def last_note(session: Session, matter_id: str, action: str) -> str | None:
+    """The note of the matter's latest ``action`` on its timeline."""
+    return session.scalar(select(TimelineEvent.note).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id, TimelineEvent.action == action,
+        unscoped("an effect reads the timeline of the matter the caller already holds"))
+        .order_by(TimelineEvent.seq.desc()).limit(1))
+
+
+def has_photo(session: Session, matter_id: str, stage: str) -> bool:
+    """Whether the matter has a photo of ``stage`` (report / result)."""
+    return session.scalar(select(MatterPhoto.id).where(
+        MatterPhoto.matter_id == matter_id, MatterPhoto.stage == stage,
+        unscoped("a workflow guard reads the photos of the matter the caller already holds")).limit(1)) is not None
 
 
 def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]) -> Sequence[TimelineEvent]:

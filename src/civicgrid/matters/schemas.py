@@ -131,6 +131,53 @@ class SupervisionRead(BaseModel):
     answered_at: datetime | None
 
 
+class SettleOnSpotPayload(BaseModel):
+    result: str = Field(min_length=1, max_length=4000,
+                        json_schema_extra=_words("请填写现场处置结果", "say what was done on the spot"))
+
+
+class CorrectPlacePayload(BaseModel):
+    lng: float = Field(ge=-180, le=180, json_schema_extra=_words("经度有误", "longitude out of range"))
+    lat: float = Field(ge=-90, le=90, json_schema_extra=_words("纬度有误", "latitude out of range"))
+    address: str | None = Field(None, max_length=200, json_schema_extra=_words("地址过长", "address is too long"))
+
+
+class PlaceCorrectionIn(BaseModel):
+    """更正位置: the right point (WGS-84), the address as it should read, and why (required)."""
+
+    lng: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    address: str | None = Field(default=None, max_length=200)
+    reason: str = Field(min_length=1, max_length=500, description="更正原因, e.g. 来电人所述地址有误")
+
+
+class PlaceCorrected(BaseModel):
+    """Where a corrected matter went: its new grid and owning unit, named; ``visible`` is false
+    when the new owner lies outside the caller's jurisdiction (the matter left the caller's view)."""
+
+    id: str
+    number: str
+    status: str
+    grid_code: str
+    grid_name: str | None
+    division_code: str
+    division_name: str | None
+    owner_level: str
+    address: str | None
+    visible: bool
+
+
+class SatisfactionIn(BaseModel):
+    """满意度: 1 (不满意) to 5 (非常满意), from the person who reported the matter."""
+
+    satisfaction: int = Field(strict=True, ge=1, le=5)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class WithdrawIn(BaseModel):
+    note: str | None = Field(default=None, max_length=500, description="撤回原因 (optional)")
+
+
 class MatterRead(BaseModel):
     """A matter as a queue shows it."""
 
@@ -174,6 +221,8 @@ class MatterRead(BaseModel):
     external_system: str | None = None  # e.g. hotline_12345: the matter is that system's record
     external_ref: str | None = None  # the system's own number (the hotline's ticket number)
     request_type: str | None = None  # 咨询/求助/投诉/举报/建议 (matters.models.REQUEST_TYPES)
+    on_spot: bool = False  # 就地办结 by the grid's worker
+    spot_check: bool = False  # drawn for a supervisor's spot check (抽查)
     grid_name: str | None = Field(None, description="The grid's name, for people to read")
     division_name: str | None = Field(None, description="The owning division's name")
 
@@ -231,6 +280,16 @@ class MatterPublic(BaseModel):
     reported_at: datetime
     status_changed_at: datetime
     notes: list[PublicNote]
+
+
+class MyReport(MatterPublic):
+    """The reporter's own report: its public view, whether the reporter may still rate it or
+    withdraw it, and the rating given (满意度 comes from the reporter, never the handler)."""
+
+    satisfaction: int | None
+    can_rate: bool
+    can_withdraw: bool
+    withdraw_until: datetime | None
 
 
 class MatterPage(BaseModel):

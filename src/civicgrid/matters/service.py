@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,9 @@ from civicgrid.matters.schemas import (
     MatterDetail,
     MatterPublic,
     MatterRead,
+    MyReport,
     PhotoRead,
+    PlaceCorrected,
     PublicNote,
     SupervisionRead,
     TimelineRead,
@@ -53,7 +56,7 @@ from civicgrid.workflow.engine import InvalidTransition
 QUEUES = ("mine", "done", "division", "reported_by_me")
 OPEN_STATUSES = tuple(sorted(str(s) for s in wf.OPEN))
 FINISHED_STATUSES = tuple(sorted(str(s) for s in wf.FINISHED))
-FLAGS = ("supervised", "urged", "rework", "escalated", "duplicate")
+FLAGS = ("supervised", "urged", "rework", "escalated", "duplicate", "on_spot", "spot_check")
 
 # Timeline actions whose note is written for the person who reported (a reason for rejecting,
 # the result of the handling, the closing remark). Dispatch instructions, escalation reasons,
@@ -69,6 +72,10 @@ class MatterSettings(BaseSettings):
     photo_max_bytes: int = 5 * 1024 * 1024
     intake_group_commit: bool = True
     """Commit reports that arrive together in one transaction (``false``: one each)."""
+    spot_check_share: float = Field(0.10, ge=0, le=1)
+    """The share of on-the-spot settlements (就地办结) drawn for a supervisor's spot check (抽查)."""
+    withdraw_minutes: int = Field(10, ge=0, le=24 * 60)
+    """How long after reporting the reporter may withdraw (撤回) a report."""
 
 
 @lru_cache(maxsize=1)
@@ -263,7 +270,7 @@ class Page:
 def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: str | None = None,
                   unit: str | None = None, type_code: str | None = None, category: str | None = None,
                   channel: str | None = None, reported_from: date | None = None, reported_to: date | None = None,
-                  flags: Sequence[str] = ()) -> repository.MatterFilter:
+                  flags: Sequence[str] = (), place: str | None = None) -> repository.MatterFilter:
     """A queue's filters from the request, checked (dates are local days, both ends included; a
     search that reads as a phone number also matches the reporter's phone by its keyed hash)."""
     if status is not None and status not in [str(s) for s in wf.MatterStatus]:
@@ -274,6 +281,8 @@ def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: 
                       details={"field": "flags"})
     if unit is not None and (not unit.isdigit() or len(unit) not in (4, 6, 9, 12, 15)):
         raise Invalid("责任单位应为区划代码", "unit must be a division code", details={"field": "unit"})
+    if place is not None and (not place.isdigit() or len(place) not in (12, 15)):
+        raise Invalid("所在地应为区划或网格编码", "place must be a division or grid code", details={"field": "place"})
     words = (q or "").strip() or None
     hashes: tuple[str, ...] = ()
     if words and sum(ch.isdigit() for ch in words) >= 7:
@@ -283,7 +292,8 @@ def matter_filter(*, status: str | None = None, overdue: bool | None = None, q: 
             hashes = ()
     return repository.MatterFilter(
         status=status, overdue=overdue, q=words, phone_hashes=hashes,
-        unit=jurisdiction_prefix(unit) if unit else None, type_code=type_code or None, category=category or None,
+        unit=jurisdiction_prefix(unit) if unit else None, place=jurisdiction_prefix(place) if place else None,
+        type_code=type_code or None, category=category or None,
         channel=channel or None, reported_from=_local_midnight(reported_from),
         reported_before=_local_midnight(reported_to + timedelta(days=1)) if reported_to else None,
         flags=frozenset(flags))
@@ -395,9 +405,12 @@ def act(session: Session, principal: Principal, matter_id: str, action: str, *, 
     """Perform a workflow action (see :mod:`civicgrid.matters.workflow`). 404 when the caller
     cannot see the matter; 409 listing the allowed actions when the action is not allowed now
     or not for this caller; 422 naming the field when the action's data is wrong."""
+    if action == "correct_place":  # it may move the matter out of the caller's view: its own request
+        raise Invalid("更正位置请使用 POST /api/v1/matters/{id}/place", "Correct a place with POST "
+                      "/api/v1/matters/{id}/place", details={"field": "action"})
     matter = get(session, principal, matter_id, for_update=True)
-    if not principal.governs(matter.division_code):
-        # Visible through its grid or as its reporter, but owned outside the caller's jurisdiction.
+    if not wf.reach(matter, principal):
+        # Visible through its grid, but owned outside the caller's jurisdiction.
         raise InvalidTransition("您不能处理本事项", "You may not act on this matter", [])
     # The action's payload schema (the transition table's) checks ``data``; an action without
     # one takes none, so stray body fields never reach the timeline.
@@ -405,6 +418,56 @@ def act(session: Session, principal: Principal, matter_id: str, action: str, *, 
     wf.MATTER_WORKFLOW.transition(session, matter, action, principal, note=note, lng=lng, lat=lat, data=payload)
     session.flush()
     return matter
+
+
+# ---------------------------------------------------------------- the reporter's own report
+
+
+def my_report(session: Session, principal: Principal, matter_id: str, lang: str | None = None) -> MyReport:
+    """A report as its reporter follows it: its public view, the rating given, and whether the
+    caller may still rate it (满意度) or withdraw it (撤回) — both only ever true for the person
+    who reported it (the transition table's guards). 404 outside the caller's view."""
+    matter = get(session, principal, matter_id)
+    allowed = wf.allowed_actions(matter, principal)
+    until = wf.withdraw_until(matter)
+    return MyReport(**public_view(session, matter, lang).model_dump(), satisfaction=matter.satisfaction,
+                    can_rate="evaluate" in allowed, can_withdraw="withdraw" in allowed,
+                    withdraw_until=until if matter.status == wf.S.REPORTED else None)
+
+
+def rate(session: Session, principal: Principal, matter_id: str, satisfaction: int, note: str | None) -> Matter:
+    """满意度 from the reporter of a closed matter (the ``evaluate`` transition, whose guard
+    refuses anyone else)."""
+    return _own(session, principal, matter_id, "evaluate", note, {"satisfaction": satisfaction})
+
+
+def withdraw(session: Session, principal: Principal, matter_id: str, note: str | None) -> Matter:
+    """撤回: the reporter takes the report back within the configured minutes of reporting."""
+    return _own(session, principal, matter_id, "withdraw", note, None)
+
+
+def _own(session: Session, principal: Principal, matter_id: str, action: str, note: str | None,
+         data: dict[str, Any] | None) -> Matter:
+    matter = get(session, principal, matter_id, for_update=True)
+    wf.MATTER_WORKFLOW.transition(session, matter, action, principal, note=note, data=data)
+    session.flush()
+    return matter
+
+
+def correct_place(session: Session, principal: Principal, matter_id: str, *, lng: float, lat: float,
+                  address: str | None, reason: str) -> PlaceCorrected:
+    """更正位置: the matter re-routed from the corrected point (new grid → new owning unit, a fresh
+    acceptance), the reason and the old and new places on the timeline."""
+    matter = get(session, principal, matter_id, for_update=True)
+    data: dict[str, Any] = {"lng": lng, "lat": lat, **({"address": address} if address else {})}
+    wf.MATTER_WORKFLOW.transition(session, matter, "correct_place", principal, note=reason, lng=lng, lat=lat,
+                                  data=data)
+    session.flush()
+    names = geo.names_of(session, {matter.division_code})
+    return PlaceCorrected(id=matter.id, number=matter.number, status=str(matter.status), grid_code=matter.grid_code,
+                          grid_name=geo.name_of(session, matter.grid_code), division_code=matter.division_code,
+                          division_name=names.get(matter.division_code), owner_level=matter.owner_level,
+                          address=matter.address, visible=in_full_view(principal, matter))
 
 
 # ---------------------------------------------------------------- photos
@@ -433,7 +496,9 @@ def add_photo(session: Session, principal: Principal, matter_id: str, stage: str
     is_reporter = bool(principal.user_id) and matter.reporter_id == principal.user_id
     if stage == "report" and not (is_reporter or wf.is_owner_unit(matter, principal)):
         raise PermissionDenied("matters.report")
-    if stage == "result" and not (principal.can("matters.handle") and wf.is_owner_unit(matter, principal)):
+    on_spot = matter.status == wf.S.REPORTED and wf.is_grid_worker_of(matter, principal)  # 就地办结's photo
+    if stage == "result" and not (principal.can("matters.handle")
+                                  and (wf.is_owner_unit(matter, principal) or on_spot)):
         raise PermissionDenied("matters.handle")
     stored = files.store(session, principal, owner_type="matter", owner_id=matter.id,
                          division_code=matter.division_code, kind="photo", content=content, file_name=file_name,

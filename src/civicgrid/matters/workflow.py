@@ -39,6 +39,14 @@ Who may act (permission from the role, place from the jurisdiction):
   supervision orders (``matters.supervise``) and urges (``matters.supervise`` or
   ``matters.dispatch``);
 * the **system** (timer worker) escalates automatically;
+* **two people close the loop** (GB/T 30428): nobody who started, resolved or settled a matter
+  verifies it or sends it back; the **worker of the matter's grid** may settle a reported matter
+  on the spot (``settle_on_spot``, 就地办结, with a result photo), verified by the owning unit or —
+  when drawn for a spot check (``spot_check``, share ``CIVICGRID_MATTER_SPOT_CHECK_SHARE``) — by
+  a level above it; the **reporter** alone rates a closed matter (``evaluate``, 满意度) and may
+  withdraw a report (``withdraw``, 撤回) within ``CIVICGRID_MATTER_WITHDRAW_MINUTES`` of
+  reporting; the owning unit (or the reporter before acceptance) corrects a mis-located matter
+  (``correct_place``: re-routed from the new point's grid, a fresh acceptance);
 * reporters (grid workers, volunteers) see the matters they reported; the units whose
   jurisdiction holds the matter's grid see it too (a village sees a matter of its grid that the
   township owns), but act on it only as the rules above allow.
@@ -66,12 +74,14 @@ from civicgrid.kit.errors import Invalid
 from civicgrid.matters import repository
 from civicgrid.matters.models import LEVELS, Level, Matter, SupervisionOrder
 from civicgrid.matters.schemas import (
+    CorrectPlacePayload,
     EvaluatePayload,
     ExtensionPayload,
     KeepSeparatePayload,
     MergePayload,
     ReassignPayload,
     ResolvePayload,
+    SettleOnSpotPayload,
     SupervisePayload,
 )
 from civicgrid.timers import service as timers
@@ -219,6 +229,103 @@ def _has_candidates(matter: Matter, step: Step) -> Refusal:
     return _owner(matter, step)
 
 
+# ---------------------------------------------------------------- a loop that two people close (GB/T 30428)
+
+HANDLING = ("start", "resolve", "settle_on_spot")
+"""The actions that make someone the matter's handler: a handler never verifies or rates it."""
+
+
+def _handled_by(matter: Matter, principal: Principal) -> bool:
+    session = object_session(matter)
+    return bool(principal.user_id) and session is not None and repository.acted_on(
+        session, matter.id, principal.user_id, HANDLING)
+
+
+def is_reporter(matter: Matter, principal: Principal) -> bool:
+    return bool(principal.user_id) and matter.reporter_id == principal.user_id
+
+
+def is_grid_worker_of(matter: Matter, principal: Principal) -> bool:
+    """The worker of the matter's grid: a user whose jurisdiction is the grid itself."""
+    return len(principal.jurisdiction) == 15 and principal.jurisdiction == matter.grid_code
+
+
+def reach(matter: Matter, principal: Principal) -> bool:
+    """Whom the transition table considers: the owning unit and the levels above it (the
+    jurisdiction holds the owner), the matter's reporter (withdraws, rates) and the worker of its
+    grid (settles on the spot); the guards then decide each action."""
+    return (principal.governs(matter.division_code) or is_reporter(matter, principal)
+            or is_grid_worker_of(matter, principal))
+
+
+def _verifier(matter: Matter, step: Step) -> Refusal:
+    """核查: never by whoever handled the matter (started, resolved or settled it on the spot);
+    a matter drawn for a spot check (抽查) by a level above its owner, else the owner or above."""
+    if _handled_by(matter, step.principal):
+        return ("办理人不能核查自己办理的事项，请由其他人员核查",
+                "Whoever handled a matter may not verify it: another person must")
+    if matter.spot_check:
+        return None if is_above_owner(matter, step.principal) else (
+            "本事项被抽中抽查，须由上级单位核查", "This matter was drawn for a spot check: a level above verifies it")
+    return _owner_or_above(matter, step)
+
+
+def _on_the_spot(matter: Matter, step: Step) -> Refusal:
+    """就地办结: the worker of the matter's grid (the result photo is input: checked by the effect)."""
+    if not is_grid_worker_of(matter, step.principal):
+        return ("只有本网格的网格员可以就地办结", "Only the worker of the matter's grid may settle it on the spot")
+    return None
+
+
+def _rater(matter: Matter, step: Step) -> Refusal:
+    """满意度 comes from the person who reported the matter, never from whoever handled it."""
+    if not is_reporter(matter, step.principal):
+        return ("满意度只能由上报人评价", "Only the person who reported the matter may rate it")
+    if _handled_by(matter, step.principal):
+        return ("办理人不能评价自己办理的事项", "Whoever handled a matter may not rate it")
+    return None
+
+
+def withdraw_until(matter: Matter) -> datetime:
+    """Until when the reporter may withdraw (撤回) the report."""
+    from datetime import timedelta
+
+    from civicgrid.matters.service import settings
+
+    return matter.reported_at + timedelta(minutes=settings().withdraw_minutes)
+
+
+def _withdrawer(matter: Matter, step: Step) -> Refusal:
+    """撤回: the reporter, within the configured minutes of reporting (10 by default)."""
+    if not is_reporter(matter, step.principal):
+        return ("只有上报人可以撤回", "Only the person who reported the matter may withdraw it")
+    if step.at > withdraw_until(matter):
+        from civicgrid.matters.service import settings
+
+        minutes = settings().withdraw_minutes
+        return (f"已超过可撤回时间（上报后 {minutes} 分钟内可撤回）",
+                f"Too late to withdraw: a report can be withdrawn within {minutes} minutes of reporting")
+    return None
+
+
+def _place_corrector(matter: Matter, step: Step) -> Refusal:
+    """更正位置: the owning unit's acceptor, or the reporter (the 12345 operator who filed it) while
+    nobody has accepted it yet."""
+    if is_owner_unit(matter, step.principal) and step.principal.can("matters.handle"):
+        return None
+    if matter.status == S.REPORTED and is_reporter(matter, step.principal):
+        return None
+    return ("只有责任单位或上报人（受理前）可以更正位置",
+            "Only the owning unit, or the reporter before acceptance, may correct the place")
+
+
+def draw_spot_check(share: float) -> bool:
+    """Whether an on-the-spot settlement is drawn for a supervisor's spot check (share 0–1)."""
+    import secrets
+
+    return share > 0 and secrets.randbelow(1_000_000) < round(share * 1_000_000)
+
+
 # ---------------------------------------------------------------- timed steps (the kit's StepClock)
 
 
@@ -307,6 +414,43 @@ def _resolve(session: Session, matter: Matter, step: Step) -> None:
     start_step(session, matter, "verify", step.at)
 
 
+def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
+    from civicgrid.matters.service import settings
+
+    if not repository.has_photo(session, matter.id, "result"):
+        raise Invalid("就地办结须先上传处置结果照片", "Settling on the spot needs a photo of the result first",
+                      details={"field": "photo"})
+    matter.result = str(step.data["result"])
+    matter.accepted_at = matter.dispatched_at = matter.handled_at = step.at
+    matter.on_spot = True
+    matter.spot_check = draw_spot_check(settings().spot_check_share)
+    step.data["spot_check"] = matter.spot_check  # on the timeline: who verifies it, and why
+    start_step(session, matter, "verify", step.at)
+
+
+def _correct_place(session: Session, matter: Matter, step: Step) -> None:
+    """Re-route from the corrected point: its grid, and the unit of the type's owning level there
+    (a fresh acceptance by that unit); the old and new grid and owner go on the timeline."""
+    from civicgrid.geo import service as geo
+
+    lng, lat = float(step.data["lng"]), float(step.data["lat"])
+    grid = geo.locate_code(session, lng, lat)
+    if grid is None:
+        raise Invalid("该位置不在本市任何网格内", "The point lies in no grid of the city", details={"field": "lng"})
+    matter_type = repository.type_by_id(session, matter.type_id)
+    assert matter_type is not None
+    step.data.update(from_grid=matter.grid_code, from_division=matter.division_code,
+                     from_lng=matter.lng, from_lat=matter.lat, to_grid=grid)
+    matter.lng, matter.lat, matter.grid_code = lng, lat, grid
+    if step.data.get("address"):
+        matter.address = str(step.data["address"])
+    _move_owner(matter, matter_type.owner_level)
+    step.data["to_division"] = matter.division_code
+    matter.accepted_at = None
+    matter.extension_days = None
+    start_step(session, matter, "accept", step.at)
+
+
 def _send_back(session: Session, matter: Matter, step: Step) -> None:
     matter.rework_count += 1
     start_step(session, matter, "handle", step.at)
@@ -369,6 +513,16 @@ def _approve_extension(session: Session, matter: Matter, step: Step) -> None:
         matter.step_due_at = worktime.deadline(session, matter.step_due_at, days, Unit.WORKING_DAYS).at.astimezone(UTC)
     matter.alert = "none"
     matter.extension_days = None
+    if matter.external_system == HOTLINE and matter.step_due_at is not None:
+        # The hotline tells its caller the new date (延期告知): an outbox event it reads back.
+        from civicgrid.events import service as events
+
+        asked = repository.last_note(session, matter.id, "request_extension") or ""
+        events.publish(session, "matters.extended", entity_type="matter", entity_id=matter.id,
+                       division_code=matter.division_code, matter_id=matter.id, number=matter.number,
+                       external_system=matter.external_system, external_ref=matter.external_ref or "",
+                       owner_division_code=matter.division_code, days=days, step_due_at=matter.step_due_at,
+                       reason=asked, extended_at=step.at)
 
 
 def _deny_extension(session: Session, matter: Matter, step: Step) -> None:
@@ -513,6 +667,7 @@ def _hand_off(session: Session, matter: Matter, step: Step) -> None:
 
 H, D, V, SV = "matters.handle", "matters.dispatch", "matters.verify", "matters.supervise"
 RV = "matters.return_visit"
+R = "matters.report"
 EARLY = {S.REPORTED, S.ESCALATED, S.ACCEPTED}
 
 MATTER_WORKFLOW = Workflow("matter", [
@@ -524,11 +679,18 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("start", {S.DISPATCHED}, S.HANDLING, permission=H, guard=_owner, keep_deadlines=True),
     Transition("resolve", WORKING, S.HANDLED, permission=H, guard=_owner, effect=_resolve, deadlines=step_deadlines,
                schema=ResolvePayload),
-    Transition("verify", {S.HANDLED}, S.VERIFIED, permission=V, guard=_owner_or_above, effect=_verify),
-    Transition("send_back", {S.HANDLED}, S.HANDLING, permission=V, guard=_owner_or_above, effect=_send_back,
+    Transition("verify", {S.HANDLED}, S.VERIFIED, permission=V, guard=_verifier, effect=_verify),
+    Transition("send_back", {S.HANDLED}, S.HANDLING, permission=V, guard=_verifier, effect=_send_back,
                deadlines=step_deadlines, note_required=True),
     Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
-    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=V, effect=_evaluate, schema=EvaluatePayload),
+    Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=R, guard=_rater, effect=_evaluate,
+               schema=EvaluatePayload),
+    Transition("settle_on_spot", {S.REPORTED}, S.HANDLED, permission=H, guard=_on_the_spot, effect=_settle_on_spot,
+               deadlines=step_deadlines, schema=SettleOnSpotPayload),
+    Transition("withdraw", {S.REPORTED}, S.CANCELLED, permission=R, guard=_withdrawer, effect=_end),
+    *[Transition("correct_place", {status}, S.REPORTED, permission=permission, guard=_place_corrector,
+                 effect=_correct_place, deadlines=step_deadlines, note_required=True, schema=CorrectPlacePayload)
+      for status in EARLY for permission in (H, R)],
     Transition("escalate", WAITING | {S.ACCEPTED} | WORKING, S.ESCALATED, permission=H, guard=_can_escalate,
                effect=_escalate, deadlines=step_deadlines, note_required=True),
     Transition("return", EARLY, S.RETURNED, permission=H, guard=_can_return, effect=_return, note_required=True),
@@ -557,7 +719,7 @@ MATTER_WORKFLOW = Workflow("matter", [
                schema=EvaluatePayload),
 ], status_enum=MatterStatus, announce=lambda matter: {
     "number": matter.number, "status": str(matter.status), "owner": matter.division_code,
-    "owner_level": matter.owner_level, "type": matter.type_code})
+    "owner_level": matter.owner_level, "type": matter.type_code}, reach=reach)
 
 
 def allowed_actions(matter: Matter, principal: Principal) -> list[str]:

@@ -387,6 +387,31 @@ class Cast:
     def get(self, role: str, code: str) -> Principal:
         return self.principals[(role, code)]
 
+    def ensure_verifier(self, session: Session, role: str, code: str) -> Principal:
+        """A second account of the unit's role that verifies what the first handled: whoever
+        handled a matter never verifies it (matters/workflow.py, GB/T 30428)."""
+        key = (f"{role}:verifier", code)
+        found = self.principals.get(key)
+        if found is not None:
+            return found
+        username = f"{self.PREFIX[role]}{_prefix(code)}v"
+        user = repository.user_named(session, username)
+        if user is None:
+            if self._hash is None:
+                self._hash = people.hash_password(PASSWORD)
+            name = self.rng.choice(SURNAMES) + self.rng.choice(GIVEN)
+            user = people.create_user(session, username=username, display_name=f"{ROLE_TITLE[role]} {name}",
+                                      role=role, division_code=code, password=PASSWORD, password_hash=self._hash,
+                                      must_change_password=True)
+            self.created += 1
+        principal = people.principal_of(user)
+        self.principals[key] = principal
+        return principal
+
+    def verifier(self, division_code: str) -> Principal:
+        level = wf.PREFIX_LEVEL[len(_prefix(division_code))]
+        return self.principals[(f"{OWNER_ROLE[str(level)]}:verifier", division_code)]
+
     def owner(self, division_code: str) -> Principal:
         level = wf.PREFIX_LEVEL[len(_prefix(division_code))]
         return self.get(OWNER_ROLE[str(level)], division_code)
@@ -666,6 +691,7 @@ class Simulation:
             # the township urges its villages; owners up to the city
             for level in dict.fromkeys(_levels_from("township") + _levels_from(self.types[a.type_code].owner_level)):
                 self.cast.ensure(session, OWNER_ROLE[level], wf.owner_code(a.grid, level))
+                self.cast.ensure_verifier(session, OWNER_ROLE[level], wf.owner_code(a.grid, level))
         session.flush()
 
     # ------------------------------------------------------------ running
@@ -786,6 +812,14 @@ class Simulation:
         self._owner_wake(index, after_share(self.calendar, self._now(), accept_limit,
                                             agent.rng.uniform(0.08, 0.45)))
 
+    def _reporter(self, agent: Agent) -> Principal:
+        a = agent.arrival
+        if a.channel == "grid_worker":
+            return self.cast.get("grid_worker", a.grid)
+        if a.channel == "volunteer":
+            return self.cast.get("volunteer", a.grid[:12])
+        return self.cast.get("hotline_operator", wf.owner_code(a.grid, "city"))
+
     def _owner(self, index: int) -> None:
         agent = self.agents[index]
         traits, info = agent.arrival.traits, self.types[agent.arrival.type_code]
@@ -862,10 +896,16 @@ class Simulation:
             if status == S.HANDLED:
                 if traits.rework and "rework" not in agent.done:
                     agent.done.add("rework")
-                    self._act(session, owner, agent, "send_back", "现场核查未整改到位，退回重新处置。")
+                    session.flush()
+                    verifier = self.cast.verifier(matter.division_code)
+                    self._acting(session, verifier)
+                    self._act(session, verifier, agent, "send_back", "现场核查未整改到位，退回重新处置。")
                     self._owner_wake(index, after_share(self.calendar, now, limits["handle"], rng.uniform(0.1, 0.4)))
                     return
-                self._act(session, owner, agent, "verify", "现场核查，处置到位")
+                session.flush()  # what the owner wrote is the owner's; the verification is another person's
+                verifier = self.cast.verifier(matter.division_code)
+                self._acting(session, verifier)
+                self._act(session, verifier, agent, "verify", "现场核查，处置到位")
                 self._owner_wake(index, now + timedelta(minutes=rng.uniform(10, 90)))
                 return
             if status == S.VERIFIED:
@@ -877,7 +917,10 @@ class Simulation:
                 score = traits.satisfaction
                 note = {5: "回访：群众非常满意", 4: "回访：群众满意", 3: "回访：基本满意",
                         2: "回访：群众不太满意，处置偏慢", 1: "回访：群众不满意"}[score]
-                self._act(session, owner, agent, "evaluate", note, satisfaction=score)
+                session.flush()  # 满意度 comes from the reporter (the hotline operator's return visit for a call)
+                reporter = self._reporter(agent)
+                self._acting(session, reporter)
+                self._act(session, reporter, agent, "evaluate", note, satisfaction=score)
 
     def _settle_duplicates(self, session: Session, owner: Principal, agent: Agent, allowed: list[str]) -> bool:
         """Merge a planned repeat report into its original; keep anything else separate.

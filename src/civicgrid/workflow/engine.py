@@ -180,12 +180,17 @@ def validate_payload(schema: type[BaseModel], data: dict[str, Any] | None) -> di
 class Workflow:
     """A life cycle: the entity type's name and its transition table. ``announce`` adds fields
     to every realtime message of the entity (e.g. its number), from the entity; ``status_attr``
-    names the attribute that holds the status when it is not ``status`` (e.g. a decision)."""
+    names the attribute that holds the status when it is not ``status`` (e.g. a decision);
+    ``reach`` says whom the table considers at all (default: the entity's division lies in the
+    caller's jurisdiction) — a life cycle whose reporter or field worker acts on an entity owned
+    above them widens it, and its guards then decide each action."""
 
     def __init__(self, entity_type: str, transitions: Sequence[Transition], *,
                  status_enum: type[StrEnum] | None = None,
-                 announce: Callable[[Any], dict[str, Any]] | None = None, status_attr: str = "status") -> None:
+                 announce: Callable[[Any], dict[str, Any]] | None = None, status_attr: str = "status",
+                 reach: Callable[[Any, Principal], bool] | None = None) -> None:
         self.entity_type = entity_type
+        self.reach = reach or (lambda entity, principal: principal.governs(entity.division_code))
         self.status_attr = status_attr
         self.transitions = list(transitions)
         self.status_enum = status_enum
@@ -205,7 +210,7 @@ class Workflow:
         role holds their permission, the entity lies in the caller's jurisdiction and the guard
         consents (payloads are not checked: a wrong one is a 422, not a refusal). The one list
         behind the 409 body and every detail page."""
-        if not principal.governs(entity.division_code):
+        if not self.reach(entity, principal):
             return []
         status = self.status_of(entity)
         probe = Step(action="", principal=principal, at=utcnow(), source=status, target="")
@@ -279,7 +284,7 @@ class Workflow:
                    note: str | None = None, lng: float | None = None, lat: float | None = None,
                    data: dict[str, Any] | None = None) -> TimelineEvent:
         """Perform ``action`` on ``entity`` as ``principal``; see the module docstring."""
-        if not principal.governs(entity.division_code):
+        if not self.reach(entity, principal):
             raise NotFound()
         source = self.status_of(entity)
         candidates = [t for t in self.actions_from(source) if t.action == action]

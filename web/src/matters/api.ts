@@ -85,12 +85,28 @@ export interface QueueQuery {
   queue: Queue
   status?: string | null
   overdue?: boolean | null
+  q?: string | null
+  unit?: string | null
+  place?: string | null
+  type_code?: string | null
+  category?: string | null
+  channel?: string | null
+  reported_from?: string | null
+  reported_to?: string | null
+  flag?: string[] | null
   offset?: number
   limit?: number
 }
 
 export function fetchQueue(query: QueueQuery): Promise<MatterPage> {
   return unwrap(api.GET('/api/v1/matters', { params: { query } }))
+}
+
+/** The queue as an Excel workbook, exactly what its filters show (Chinese headers). */
+export async function downloadQueue(query: QueueQuery): Promise<Blob> {
+  const { offset: _offset, limit: _limit, ...filters } = query
+  const blob: unknown = await unwrap(api.GET('/api/v1/matters.xlsx', { params: { query: filters }, parseAs: 'blob' }))
+  return blob as Blob
 }
 
 /** The caller's own reports with their current state (any reporter, volunteers included). */
@@ -134,6 +150,21 @@ export function reportMatter(body: MatterCreate, idempotencyKey: string): Promis
   return call(
     api.POST('/api/v1/matters', { params: { header: { 'Idempotency-Key': idempotencyKey } }, body }),
   ) as Promise<MatterAnswer>
+}
+
+/** 满意度 for a closed matter, from the person who reported it (409 for anyone else). */
+export function rateMyReport(id: string, satisfaction: number): Promise<unknown> {
+  return call(
+    api.POST('/api/v1/my-reports/{matter_id}/satisfaction', {
+      params: { path: { matter_id: id } },
+      body: { satisfaction },
+    }),
+  )
+}
+
+/** 撤回: the reporter takes a report back within 10 minutes of reporting (409 after). */
+export function withdrawMyReport(id: string): Promise<unknown> {
+  return call(api.POST('/api/v1/my-reports/{matter_id}/withdraw', { params: { path: { matter_id: id } }, body: {} }))
 }
 
 /** Upload a photo (JPEG, PNG, WebP) at the report or result stage. */

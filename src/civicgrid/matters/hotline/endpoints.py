@@ -12,7 +12,7 @@ from civicgrid.apiclients.dependencies import ClientCaller, require_client
 from civicgrid.apiclients.schemas import BatchAnswer
 from civicgrid.db import DbSession
 from civicgrid.matters.hotline import service
-from civicgrid.matters.hotline.schemas import HandedBackPage, ReturnVisitBatch, TicketBatch, TicketRead
+from civicgrid.matters.hotline.schemas import ExtendedPage, HandedBackPage, ReturnVisitBatch, TicketBatch, TicketRead
 
 router = APIRouter(prefix="/api/v1/hotline", tags=["hotline"])
 
@@ -55,6 +55,18 @@ def returns(
 ) -> HandedBackPage:
     """The tickets units returned (退回热线) since the cursor ``after``, oldest first."""
     return service.returns(session, caller.client, after, limit)
+
+
+@router.get("/extensions", response_model=ExtendedPage, summary="Tickets whose time limit was extended / 延期告知")
+def extensions(
+    session: DbSession,
+    caller: Annotated[ClientCaller, Depends(require_client(service.TICKET.code))],
+    after: str | None = Query(default=None, max_length=32),
+    limit: int = Query(default=100, ge=1, le=500),
+) -> ExtendedPage:
+    """The tickets whose handling time the level above extended since the cursor ``after``,
+    oldest first: the hotline tells each caller the new date."""
+    return service.extensions(session, caller.client, after, limit)
 
 
 @router.post("/return-visits", response_model=BatchAnswer, summary="Send return visits / 报送回访结果")

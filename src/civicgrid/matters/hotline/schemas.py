@@ -78,6 +78,24 @@ class HandedBackRead(BaseModel):
     handed_back_at: datetime
 
 
+class ExtendedRead(BaseModel):
+    """延期告知: a ticket whose time limit was extended, from the outbox; ``id`` is the cursor."""
+
+    id: str
+    ticket_number: str
+    matter_id: str
+    number: str
+    days: int
+    step_due_at: datetime
+    reason: str
+    extended_at: datetime
+
+
+class ExtendedPage(BaseModel):
+    items: list[ExtendedRead]
+    next_after: str | None
+
+
 class HandedBackPage(BaseModel):
     items: list[HandedBackRead]
     next_after: str | None

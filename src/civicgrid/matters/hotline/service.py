@@ -23,7 +23,15 @@ from civicgrid.kit.i18n import pick
 from civicgrid.matters import repository
 from civicgrid.matters import service as matters
 from civicgrid.matters.hotline import repository as hotline_repository
-from civicgrid.matters.hotline.schemas import HandedBackPage, HandedBackRead, ReturnVisitIn, TicketIn, TicketRead
+from civicgrid.matters.hotline.schemas import (
+    ExtendedPage,
+    ExtendedRead,
+    HandedBackPage,
+    HandedBackRead,
+    ReturnVisitIn,
+    TicketIn,
+    TicketRead,
+)
 from civicgrid.matters.models import REQUEST_TYPES, Channel, Matter
 from civicgrid.matters.schemas import MatterCreate
 from civicgrid.matters.workflow import HOTLINE
@@ -164,3 +172,15 @@ def returns(session: Session, client: ApiClient, after: str | None, limit: int) 
             )
         )
     return HandedBackPage(items=items, next_after=rows[-1].id if rows else after)
+
+
+def extensions(session: Session, client: ApiClient, after: str | None, limit: int) -> ExtendedPage:
+    """延期告知: the tickets whose time limit was extended, oldest first after the cursor."""
+    rows = hotline_repository.handed_back(session, client.id, after, limit, name="matters.extended")
+    items = []
+    for event in rows:
+        data = json.loads(event.payload)
+        items.append(ExtendedRead(id=event.id, ticket_number=data["external_ref"], matter_id=data["matter_id"],
+                                  number=data["number"], days=data["days"], step_due_at=data["step_due_at"],
+                                  reason=data["reason"], extended_at=data["extended_at"]))
+    return ExtendedPage(items=items, next_after=rows[-1].id if rows else after)
