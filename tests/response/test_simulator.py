@@ -84,7 +84,7 @@ def test_the_simulated_county_answers_its_incidents_and_its_ring_figures_are_rea
             assert closed and all(i.confirmed_nature and i.outcome for i in closed)
             index = index_for(session)
             sent = {a.unit_id for a in assignments}
-            home = [u for u in sent if index.get(u).status == "available"  # type: ignore[union-attr]
+            home = [u for u in sent if index.get(u).availability == "available"  # type: ignore[union-attr]
                     and (index.get(u).lng, index.get(u).lat) == posts[u]]  # type: ignore[union-attr]
             assert home, "no unit drove back to its post"
     finally:
