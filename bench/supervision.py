@@ -17,8 +17,8 @@ printing our figure and the straightforward alternative side by side:
     the process hub (what the unit's WebSocket receives): *ours* — the durable timer of each
     clock, claimed by the timer worker (``timer_poll_seconds``, default 1 s) — against a
     ``due_at <= now()`` scan of the clocks table every 10 s and every 60 s that settles what it
-    finds. p50/p99 of (arrival − deadline) and the CPU seconds the PostgreSQL server used in each
-    round (every postgres process on the host: on a shared server other users' work counts too).
+    finds. p50/p99 of (arrival − deadline) and the CPU seconds the backends serving the
+    benchmark's database used in each round (read from /proc: PostgreSQL on this host).
 (c) Board: the city board (``supervision.service.board``: counts by status, nearest deadlines,
     recent breaches and exceptions) over that data, p50/p99 of 50 reads (target < 50 ms).
 
@@ -57,21 +57,31 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def postgres_cpu() -> float:
-    """CPU seconds (user + system) used so far by every PostgreSQL server process on this host."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name, fields = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
-        if name.startswith("postgres"):
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        raw = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends(engine: Any) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the benchmark's database (read from
+    /proc: the server runs on this host; other users' databases on a shared server are left out)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        pids = [int(p) for p, in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))]
+    return {pid: cpu for pid in pids if (cpu := _proc_cpu(pid)) is not None}
+
+
+def database_cpu(engine: Any, before: dict[int, float]) -> float:
+    """CPU seconds the benchmark database's backends used since ``before`` (a backend that ended
+    in between is not counted: the pool keeps its connections)."""
+    after = backends(engine)
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def fresh_database(pg_url: str) -> tuple[str, Callable[[], None]]:
@@ -257,7 +267,7 @@ async def deadline_round(engine: Any, unit: str, mode: str, deadlines: int, spre
 
             await asyncio.to_thread(scan)
 
-    cpu0 = postgres_cpu()
+    cpu0 = backends(engine)
     listener = asyncio.create_task(listen())
     if mode == "ours":
         worker = TimerWorker(engine, worker_id="bench", kinds=[WARN_KIND, DUE_KIND])
@@ -268,7 +278,7 @@ async def deadline_round(engine: Any, unit: str, mode: str, deadlines: int, spre
         await asyncio.wait_for(listener, timeout=spread + 5 + (70 if mode == "scan60" else 20))
     stop.set()
     await runner
-    cpu = postgres_cpu() - cpu0
+    cpu = database_cpu(engine, cpu0)
     hub.detach(sub)
     latencies = [arrived[cid] - due.timestamp() for cid, due in due_of.items() if cid in arrived]
     return {"mode": mode, "n": len(latencies), "of": len(due_of), "p50": pct(latencies, 0.5),
