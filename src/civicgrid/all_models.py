@@ -12,6 +12,7 @@ from civicgrid.inbox import models as inbox_models
 from civicgrid.matters import models as matters_models
 from civicgrid.matters.figures import models as matter_figures_models
 from civicgrid.matters.open311 import models as open311_models
+from civicgrid.numbering import models as numbering_models
 from civicgrid.people import models as people_models
 from civicgrid.people.orgs import models as org_models
 from civicgrid.response import models as response_models
@@ -32,6 +33,7 @@ __all__ = [
     "inbox_models",
     "matter_figures_models",
     "matters_models",
+    "numbering_models",
     "open311_models",
     "org_models",
     "people_models",

@@ -518,13 +518,16 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
          sim_seed: int = typer.Option(20261129, "--seed", help="Random seed of the replay / 随机种子"),
          supervision_days: float = typer.Option(10.0, "--supervision-days", min=0.0,
                                                 help="Days of case-handling events to replay (0: none) / "
-                                                     "回放执法办案事件的天数")) -> None:
+                                                     "回放执法办案事件的天数"),
+         simulate: bool = typer.Option(True, "--simulate/--no-simulate",
+                                       help="Run the rapid-response simulator while serving / 运行快警模拟")) -> None:
     """Migrate, load Yongzhou, demo accounts and weeks of matters, print the logins, serve / 演示环境一键启动."""
     from civicgrid.db import get_engine
     from civicgrid.migrate import upgrade
     from civicgrid.simulate.demo import format_logins, seed, seed_matters
     from civicgrid.simulate.disputes import seed_disputes
     from civicgrid.simulate.orgs import seed_org_units
+    from civicgrid.simulate.response import seed_response
 
     _ensure_demo_secret()
     settings = get_settings()
@@ -532,6 +535,7 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
     logins = seed(get_engine(), echo=typer.echo)
     logins += seed_org_units(get_engine(), echo=typer.echo)
     seed_disputes(get_engine(), echo=typer.echo)
+    logins += seed_response(get_engine(), echo=typer.echo)
     if weeks > 0:
         typer.echo(seed_matters(get_engine(), logins, weeks=weeks, matters_per_day=matters_per_day, seed=sim_seed,
                                 echo=typer.echo))
@@ -542,8 +546,15 @@ def demo(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
         typer.echo(supervision_demo.format_summary(supervision_demo.generate(get_engine(), days=supervision_days,
                                                                              echo=typer.echo)))
     typer.echo(format_logins(logins, f"http://{host}:{port}"))
+    import os
+
+    if simulate and "CIVICGRID_RESPONSE_SIMULATOR" not in os.environ:
+        # The demo's city is alive: incidents arrive and the demo units answer them (an explicit
+        # CIVICGRID_RESPONSE_SIMULATOR=0 wins).
+        os.environ["CIVICGRID_RESPONSE_SIMULATOR"] = "1"
+        get_settings.cache_clear()
     if serve_after:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, certfile="", keyfile="")  # typer fills no defaults here
 
 
 figures_app = typer.Typer(help="Matter figures / 事项统计", no_args_is_help=True)

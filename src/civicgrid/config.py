@@ -89,6 +89,12 @@ class Settings(BaseSettings):
                                                 description="Unit positions are written as a track batch this often")
     response_track_retention_days: int = Field(default=90, ge=1,
                                                description="Unit position tracks older than this are purged")
+    response_simulator: bool = Field(default=False, description="Run the rapid-response simulator in this process "
+                                     "(demo: incidents, dispatch and moving demo units; `civicgrid demo` turns it on)")
+    response_simulator_per_day: float = Field(default=480.0, ge=0, description="Simulated incidents per day, city-wide "
+                                              "on average (spread over the hours of a day)")
+    response_simulator_tick_seconds: float = Field(default=2.0, gt=0,
+                                                   description="How often the simulator moves its units")
     office_hours: str = Field(default="08:30-12:00,14:30-17:30",
                               description="Office periods of a working day (Asia/Shanghai) for working-hour limits")
 

@@ -56,6 +56,14 @@ async def startup(app: FastAPI, settings: Settings, run_workers: bool) -> None:
         app.state.timer_worker = worker
         app.state.timer_stop = stop
         app.state.background.append(task)
+    app.state.response_simulator = None
+    if run_workers and settings.response_simulator:
+        from civicgrid.simulate.response import SimulatorThread
+
+        simulator = SimulatorThread(app.state.engine, per_day=settings.response_simulator_per_day,
+                                    tick_seconds=settings.response_simulator_tick_seconds)
+        simulator.start()
+        app.state.response_simulator = simulator
 
 
 def _warm(app: FastAPI) -> None:
@@ -91,6 +99,10 @@ async def shutdown(app: FastAPI) -> None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
     app.state.background = []
+    simulator = getattr(app.state, "response_simulator", None)
+    if simulator is not None:
+        await asyncio.to_thread(simulator.stop)
+        app.state.response_simulator = None
     hub = getattr(app.state, "hub", None)
     if hub is not None:
         await asyncio.to_thread(hub.stop)

@@ -295,6 +295,8 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
         "json": {"points": [{"lng": rows.place.lng, "lat": rows.place.lat}]}},
     ("POST", "/api/v1/response/incidents/{incident_id}/dispatch"): lambda rows: {
         "json": {"unit_ids": [rows.response_units[1]]}},
+    ("POST", "/api/v1/response/matters/{matter_id}/incident"): lambda rows: {
+        "json": {"category": "public_order", "priority": 2}},
     ("POST", "/api/v1/supervision/clocks/{clock_id}/exceptions"): lambda rows: {
         "json": {"kind": "family_notice_impossible", "approver": "李局长", "document_no": "零公〔2026〕1号"}},
     ("POST", "/api/v1/matters/{matter_id}/photos"): lambda rows: {

@@ -17,8 +17,9 @@ from civicgrid.audit.service import Actor, set_actor, verify
 from civicgrid.db import FairLock, GroupCommit, transaction
 from civicgrid.matters import intake
 from civicgrid.matters.figures import repository as figures_repo
-from civicgrid.matters.models import DuplicateCandidate, Matter, MatterNumberCounter
+from civicgrid.matters.models import DuplicateCandidate, Matter
 from civicgrid.matters.schemas import MatterCreate
+from civicgrid.numbering.models import NumberCounter
 from civicgrid.people.models import User
 from civicgrid.people.service import principal_of
 from civicgrid.timers.models import Timer
@@ -268,7 +269,7 @@ def test_a_key_taken_meanwhile_fails_the_group_and_leaves_nothing(db_url: str, e
     user = make_user_committed(engine, role="grid_worker", division_code=place.grid)
     with transaction(engine, write=False) as session:
         principal = principal_of(session.get_one(User, user.id))
-    counter = select(func.sum(MatterNumberCounter.last))
+    counter = select(func.sum(NumberCounter.last)).where(NumberCounter.series == "matter")
     with transaction(engine, write=False) as session:
         numbers_before = session.scalar(counter)
     with pytest.raises(IntegrityError), transaction(engine) as session:

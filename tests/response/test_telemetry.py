@@ -69,7 +69,7 @@ def test_a_thousand_positions_add_no_audit_entry_and_one_track_batch_and_the_ind
     with transaction(engine, write=False) as session:
         rebuilt = unit_index.index_for(session).get(unit)
     assert rebuilt is not None and (rebuilt.lng, rebuilt.lat) == (last["lng"], last["lat"])
-    assert rebuilt.status == "available"
+    assert rebuilt.availability == "available"
 
 
 def test_a_unit_reports_positions_over_its_websocket(live_server: LiveServer, engine: Engine,

@@ -131,7 +131,8 @@ def test_rule_catalogue_route_shows_disabled_rules(engine: Engine, live_server: 
     psa = by_code["psa_case"]  # the fake clock stands in 2026: the 2025 revision is in force, unverified
     assert psa["enabled_today"] is False and "未经官方文本核实" in psa["disabled_reason"]
     assert [v["valid_until"] for v in psa["versions"]] == ["2025-12-31", None]
-    assert json.dumps(by_code["stale_case"]["status"]) == '"planned"'
+    assert json.dumps(by_code["incident_without_case"]["status"]) == '"planned"'
+    assert by_code["stale_case"]["enabled_today"] is True  # the city's own practice, labelled so
 
 
 def test_file_upload_names_row_and_column(engine: Engine, live_server: LiveServer, yongzhou: Yongzhou,

@@ -219,4 +219,5 @@ def test_a_2026_public_security_case_runs_no_unverified_clock(
 ) -> None:
     who, unit = _setup(engine, yongzhou)
     case = open_case(engine, who, unit, cst("2026-03-02 10:00"), kind="administrative", fast_track=True)
-    assert set(clocks_of(engine, case)) == {"fast_track_decision"}
+    # Only the verified statutory limit and the city's own stale-case practice run.
+    assert set(clocks_of(engine, case)) == {"fast_track_decision", "stale_case"}

@@ -70,6 +70,14 @@ EXAMPLES: list[tuple[str, str | None, str, list[tuple[str, str, str]], str | Non
      "第99条第1款", "2012-10-26"),
     ("fast_track_decision", None, "2026-11-02 09:15", [], "2026-11-04 05:15", "2026-11-04 09:15", "第47条",
      "2018-11-25"),
+    # The city's own practice, not a statute (labelled so): 3 months without any event; a new event
+    # restarts the count (here on 11-15, so 3 months from 11-16).
+    ("stale_case", None, "2026-09-30 21:40", [], "2026-12-18 00:00", "2027-01-01 00:00", "地方实践", "本地配置"),
+    ("stale_case", None, "2026-09-30 21:40", [("restart", "2026-11-15 10:00", "new_event")], "2027-02-02 00:00",
+     "2027-02-16 00:00", "地方实践", "本地配置"),
+    # 30 days from the case's end for each item still held.
+    ("property_not_disposed", None, "2026-11-02 10:00", [], "2026-11-26 00:00", "2026-12-03 00:00", "地方实践",
+     "本地配置"),
 ]
 
 
@@ -131,7 +139,7 @@ def test_public_security_law_versions_by_the_date_of_the_act() -> None:
 
 def test_planned_rules_are_listed_and_never_run() -> None:
     planned = [r for r in catalogue.rules().values() if r.status == "planned"]
-    assert {"stale_case", "property_not_disposed", "incident_without_case"} <= {r.code for r in planned}
+    assert {"incident_without_case", "person_in_area_overstay"} <= {r.code for r in planned}
     assert all(not r.enabled_on(catalogue.act_day(cst("2026-06-01 10:00"))) for r in planned)
 
 

@@ -33,7 +33,7 @@ from tests.web.test_console import _log_in
 pytestmark = pytest.mark.browser
 
 # A raw division or grid code standing alone; digits inside a record's number (JQ2031060200001,
-# JF20261203475603, YZ-20261203-000001) are the number a person reads, not a code.
+# JF2026120300007, YZ-20261203-000001) are the number a person reads, not a code.
 CODE = re.compile(r"(?<![\dA-Za-z.\-])\d{12,15}(?![\d.])")
 # Pages where a code is the thing shown, and why. None so far: every page names places.
 CODES_ALLOWED: dict[str, str] = {}
@@ -164,8 +164,8 @@ def test_every_demo_role_opens_every_page_of_its_menu(
     for path in paths:
         watch.problems.clear()
         page.goto(f"{live_server.url}{path}")
-        # The console layout, or the intake page's own phone shell.
-        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"]')
+        # The console layout, or the phone shell of the intake page or of the unit's phone page.
+        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"], [data-test="dispatch-phone"]')
         _settle(page)
         where = f"{role} ({display}) on {path}"
         failures += [f"{where}: {problem}" for problem in watch.problems]

@@ -27,7 +27,6 @@ STATUS_ATTRS = frozenset({"status", "decision"})
 ALLOWED: dict[str, str] = {
     "src/civicgrid/workflow/engine.py": "the kit itself: Workflow._set_status is the one place a status is set",
     "src/civicgrid/kit/errors.py": "AppError.status is an error's HTTP status code, not a life-cycle status",
-    "src/civicgrid/response/index.py": "the in-memory dispatch index mirrors a unit's status (set by its workflow)",
 }
 
 

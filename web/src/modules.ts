@@ -68,6 +68,7 @@ export const MODULES: ModuleEntry[] = [
     built: true,
   },
   { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },
+  { key: 'dispatchPhone', path: '/dispatch/phone', icon: Phone, permissions: ['dispatch.respond'], built: true },
   {
     key: 'volunteers',
     path: '/volunteers',

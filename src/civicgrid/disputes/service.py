@@ -43,10 +43,10 @@ from civicgrid.events.models import DomainEvent
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
-from civicgrid.kit.ids import new_id
 from civicgrid.kit.personal import lookup_hash
 from civicgrid.kit.pii import normalize_phone, validate_resident_id, validate_uscc
 from civicgrid.kit.printing import Document
+from civicgrid.numbering import service as numbering
 from civicgrid.reveal import service as reveal
 from civicgrid.timers import periodic
 from civicgrid.workflow.engine import SYSTEM, Workflow
@@ -71,8 +71,11 @@ def _not_open() -> AppError:
 # ---------------------------------------------------------------- registration
 
 
-def _number(at: datetime) -> str:
-    return f"JF{at.astimezone(CHINA_TZ):%Y%m%d}{new_id()[-6:].upper()}"
+def _number(session: Session, at: datetime) -> str:
+    """JF + the local day + the day's sequence (numbering; numbers given before it had a random
+    six-character suffix, so the two forms never meet)."""
+    day, seq = numbering.next_number(session, "dispute", at)
+    return f"JF{day}{seq:05d}"
 
 
 def _place(
@@ -193,7 +196,7 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
     parties = [check_party(p) for p in body.parties]
     now = utcnow()
     dispute = Dispute(
-        number=_number(now),
+        number=_number(session, now),
         title=body.title.strip(),
         summary=body.summary,
         happened_on=body.happened_on,
@@ -596,7 +599,7 @@ def _register_handoff(
     people: int = 2,
 ) -> Dispute:
     dispute = Dispute(
-        number=_number(utcnow()),
+        number=_number(session, utcnow()),
         title=title[:120],
         summary=summary[:2000],
         happened_on=at.astimezone(CHINA_TZ).date(),

@@ -166,17 +166,6 @@ class Matter(Base):
     request_type: Mapped[str | None] = mapped_column(String(16))
 
 
-class MatterNumberCounter(Base):
-    """The last sequence number handed out per day (YZ-20261129-000123); one atomic upsert per
-    matter keeps numbers unique under concurrency. Bookkeeping: the matter row itself is audited."""
-
-    __tablename__ = "matter_number_counters"
-    __audit__ = False
-
-    day: Mapped[str] = mapped_column(String(8), primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, nullable=False)
-
-
 class MatterPhoto(Base):
     """A photo of a matter (at report, or of the result). The bytes, type, size and hash are a
     file of the store (``files.models.StoredFile``, owner ``matter``); this row says which stage

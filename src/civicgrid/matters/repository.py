@@ -23,12 +23,14 @@ from civicgrid.matters.models import (
     CatalogueVersion,
     DuplicateCandidate,
     Matter,
-    MatterNumberCounter,
     MatterPhoto,
     MatterType,
     SupervisionOrder,
 )
+from civicgrid.numbering import service as numbering
 from civicgrid.workflow.models import TimelineEvent
+
+SERIES = "matter"  # numbering series of matter numbers (YZ-20261203-000123)
 
 # ---------------------------------------------------------------- catalogue
 
@@ -111,13 +113,6 @@ def _current_type(_dialect: str) -> Any:
             .where(v.is_current.is_(True), t.code == bindparam("code")))
 
 
-def _next_number(dialect: str) -> Any:
-    table = MatterNumberCounter.__table__
-    stmt = _insert_for(dialect)(table)
-    return stmt.on_conflict_do_update(index_elements=[table.c.day],
-                                      set_={"last": table.c.last + stmt.excluded.last}).returning(table.c.last)
-
-
 def _insert_matter(dialect: str) -> Any:
     table = Matter.__table__
     return _insert_for(dialect)(table).on_conflict_do_nothing(index_elements=[table.c.idempotency_key]
@@ -142,7 +137,6 @@ _ID_BY_KEY = DriverStatement(lambda _d: select(Matter.__table__.c.id).where(
     Matter.__table__.c.idempotency_key == bindparam("key"), unscoped(_FOR_INTAKE)))
 _CURRENT_TYPE = DriverStatement(_current_type)
 _CURRENT_TYPE_COLUMNS = ("id", "code", "version", "owner_level", "department", "limits", "active", "name_zh", "name_en")
-_NEXT_NUMBER = DriverStatement(_next_number, keys=("day", "last"))
 _INSERT_MATTER = DriverStatement(_insert_matter, keys=MATTER_COLUMNS)
 _NEARBY = DriverStatement(_nearby)
 
@@ -165,10 +159,8 @@ def current_type_row(conn: Connection, code: str) -> Callable[[], dict[str, Any]
 
 
 def next_number(conn: Connection, day: str, count: int = 1) -> Callable[[], int]:
-    """Atomically take the next ``count`` sequence numbers of ``day``; reads the last of them
-    (an upsert that returns the new value)."""
-    sent = _NEXT_NUMBER.send(conn, {"day": day, "last": count})
-    return lambda: int(sent.rows()[0][0])
+    """Atomically take the next ``count`` matter numbers of ``day``; reads the last of them."""
+    return numbering.take(conn, SERIES, day, count)
 
 
 def insert_matter(conn: Connection, row: dict[str, Any]) -> Callable[[], bool]:

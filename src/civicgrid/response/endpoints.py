@@ -35,6 +35,9 @@ from civicgrid.response.schemas import (
     IncidentPage,
     IncidentRead,
     Intake110,
+    MatterTransferIn,
+    MyOrder,
+    MyWork,
     PositionsAccepted,
     PositionsIn,
     Recommendation,
@@ -56,6 +59,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "Not allowed n
 IncidentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Incident id")]
 AssignmentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Assignment id")]
 UnitId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Response unit id")]
+MatterId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Matter id")]
 
 
 def _unit_read(session: DbSession, unit: ResponseUnit, members: list[str]) -> UnitRead:
@@ -83,6 +87,7 @@ def _incident_read(incident: Incident, principal: Principal, names: dict[str, st
         arrival_seconds=incident.arrival_seconds, ring_hit=incident.ring_hit,
         confirmed_nature=incident.confirmed_nature, outcome=incident.outcome, case_opened=incident.case_opened,
         case_number=incident.case_number, merged_into_id=incident.merged_into_id,
+        command_tier=service.command_tier_of(incident),
         allowed_actions=service.allowed_incident_actions(incident, principal))
 
 
@@ -130,6 +135,21 @@ def list_units(session: DbSession, status: Annotated[str | None, Query(max_lengt
     total, rows = service.list_units(session, principal, status=status, limit=limit, offset=offset)
     members = service.members_of(session, [u.id for u in rows])
     return UnitPage(total=total, items=[_unit_read(session, u, members.get(u.id, [])) for u in rows])
+
+
+@router.get("/mine", response_model=MyWork, responses=ERRORS)
+def my_work(session: DbSession, principal: Principal = Depends(require("dispatch.respond"))) -> MyWork:
+    """The caller's own units and their orders not yet released, each with its incident (the
+    phone page of a patrol officer: an assignment grants the incident whatever the jurisdiction)."""
+    work = service.my_work(session, principal)
+    members = service.members_of(session, [unit.id for unit, _ in work])
+    orders: list[MyOrder] = []
+    for unit, items in work:
+        for assignment, incident in items:
+            actor = service.acting_for(principal, incident.division_code)
+            orders.append(MyOrder(unit_id=unit.id, assignment=_assignment_read(assignment, {unit.id: unit.call_sign}),
+                                  incident=IncidentDetail(**_detail(session, incident, actor))))
+    return MyWork(units=[_unit_read(session, unit, members.get(unit.id, [])) for unit, _ in work], orders=orders)
 
 
 @router.post("/units", response_model=UnitRead, status_code=201, responses=ERRORS)
@@ -187,6 +207,18 @@ def create_incident(session: DbSession, body: IncidentCreate,
     created = service.create_incident(session, principal, category=body.category, priority=body.priority,
                                       lng=body.lng, lat=body.lat, summary=body.summary, source=source,
                                       source_ref=body.source_ref, k=body.k)
+    return _created(session, created, principal)
+
+
+@router.post("/matters/{matter_id}/incident", response_model=IncidentCreated, status_code=201,
+             responses={**ERRORS, **CONFLICT})
+def transfer_matter(session: DbSession, matter_id: MatterId, body: MatterTransferIn,
+                    principal: Principal = Depends(require("dispatch.command"))) -> IncidentCreated:
+    """Transfer a reported matter the caller can see to the police as an incident (its place and
+    words, its number kept as the source); the answer carries the recommended units like a desk
+    intake. 409 when it was already transferred."""
+    created = service.incident_from_matter(session, principal, matter_id, category=body.category,
+                                           priority=body.priority, summary=body.summary, k=body.k)
     return _created(session, created, principal)
 
 
@@ -254,11 +286,12 @@ def dispatch(session: DbSession, incident_id: IncidentId, body: DispatchIn,
              responses={**ERRORS, **CONFLICT})
 def act_on_incident(session: DbSession, incident_id: IncidentId,
                     incident_action: Annotated[str, Path(
-                        pattern="^(handle|file_report|close|cancel|transfer|merge)$")],
+                        pattern="^(handle|file_report|close|cancel|transfer|merge|take_over)$")],
                     body: IncidentActionIn,
                     principal: Principal = Depends(require("dispatch.read"))) -> IncidentDetail:
     """handle, file_report (confirmed_nature, outcome, case_opened, case_number), close, cancel /
-    transfer (note), merge (merged_into); each step checks its own permission in the table."""
+    transfer (note), merge (merged_into), take_over (a higher tier takes over command); each step
+    checks its own permission in the table."""
     data = body.model_dump(exclude={"note"}, exclude_none=True)
     incident = service.incident_action(session, principal, incident_id, incident_action, note=body.note, data=data)
     return IncidentDetail(**_detail(session, incident, principal))

@@ -34,7 +34,7 @@ class UnitEntry:
     unit_type: str
     division_code: str
     org_unit_id: str
-    status: str
+    availability: str  # the unit's workflow status, mirrored (set_status), read by nearest()
     members: frozenset[str] = frozenset()
     lng: float | None = None
     lat: float | None = None
@@ -114,7 +114,7 @@ class UnitIndex:
         with self.lock:
             entry = self.units.get(unit_id)
             if entry is not None:
-                entry.status = status
+                entry.availability = status
 
     def get(self, unit_id: str) -> UnitEntry | None:
         return self.units.get(unit_id)
@@ -146,7 +146,7 @@ class UnitIndex:
                         continue
                     for unit_id in bucket:
                         entry = self.units[unit_id]
-                        if entry.status != status or (types is not None and entry.unit_type not in types):
+                        if entry.availability != status or (types is not None and entry.unit_type not in types):
                             continue
                         assert entry.lng is not None and entry.lat is not None
                         distance = great_circle_m(lng, lat, entry.lng, entry.lat)

@@ -154,6 +154,10 @@ class Incident(Base):
     case_opened: Mapped[bool | None] = mapped_column(Boolean)
     case_number: Mapped[str | None] = mapped_column(String(64))
     merged_into_id: Mapped[str | None] = mapped_column(String(32))
+    # Who commands it: None = the tier that received it (the station of its area, else the
+    # county); "county" / "city" once that tier took over command (``take_over``, on the timeline).
+    command_tier: Mapped[str | None] = mapped_column(String(8))
+    command_by: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 

@@ -168,11 +168,6 @@ def nearby_open_incidents(session: Session, lng: float, lat: float, since: datet
                  "only numbers the caller may see"))))
 
 
-def count_incidents_since(session: Session, since: datetime) -> int:
-    return int(session.scalar(select(func.count()).select_from(Incident).where(
-        Incident.call_received_at >= since, unscoped("the day's incident numbers are city-wide"))) or 0)
-
-
 def incident_by_source(session: Session, source: str, source_ref: str) -> Incident | None:
     return session.scalars(select(Incident).where(Incident.source == source, Incident.source_ref == source_ref,
                                                   unscoped("a 110 number is received once city-wide"))).first()

@@ -67,6 +67,15 @@ class IncidentCreate(BaseModel):
     k: int | None = Field(None, ge=1, le=20)
 
 
+class MatterTransferIn(BaseModel):
+    """A reported matter handed to the police as an incident (its place and words come along)."""
+
+    category: str = Field(min_length=1, max_length=40)
+    priority: int = Field(ge=1, le=3)
+    summary: str | None = Field(None, max_length=2000, description="Default: the matter's title and description")
+    k: int | None = Field(None, ge=1, le=20)
+
+
 class Intake110Item(BaseModel):
     number_110: str = Field(min_length=1, max_length=64, description="The 110 system's incident number")
     category: str = Field(min_length=1, max_length=40)
@@ -157,6 +166,8 @@ class IncidentRead(BaseModel):
     case_number: str | None
     merged_into_id: str | None
     allowed_actions: list[str]
+    command_tier: str = Field("station", description="station / county / city: the tier in command (a higher "
+                              "tier may take over)")
 
 
 class IncidentDetail(IncidentRead):
@@ -219,3 +230,18 @@ class ZoneRead(BaseModel):
     division_code: str
     polygon: dict[str, Any]
     active: bool
+
+
+class MyOrder(BaseModel):
+    """An order of one of the caller's units: the assignment and the incident it sends them to."""
+
+    unit_id: str
+    assignment: AssignmentRead
+    incident: IncidentDetail
+
+
+class MyWork(BaseModel):
+    """The caller's units (as a member) and their orders not yet released: the phone page."""
+
+    units: list[UnitRead]
+    orders: list[MyOrder]

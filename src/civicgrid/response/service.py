@@ -23,6 +23,7 @@ from civicgrid.inbox import service as inbox
 from civicgrid.inbox.models import Kind
 from civicgrid.kit.clock import utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
+from civicgrid.numbering import service as numbering
 from civicgrid.realtime import hub
 from civicgrid.response import places, repository
 from civicgrid.response.index import Candidate, UnitEntry, UnitIndex, index_for
@@ -41,9 +42,12 @@ from civicgrid.response.params import get_params, great_circle_m
 from civicgrid.response.workflow import (
     ASSIGNMENT_WORKFLOW,
     INCIDENT_WORKFLOW,
+    TIER_RANK,
     UNIT_STATUS_ACTION,
     UNIT_WORKFLOW,
     ack_deadline,
+    command_tier,
+    tier_of,
     unit_status_from,
 )
 from civicgrid.timers import service as timers
@@ -66,11 +70,18 @@ def county_of(code: str) -> str:
 
 def _tier(principal: Principal) -> str:
     """city / county / station: the tier of command a caller's jurisdiction gives."""
-    if principal.area_unit_id is None and len(principal.jurisdiction) <= 4:
-        return "city"
-    if principal.area_unit_id is None and len(principal.jurisdiction) <= 6:
-        return "county"
-    return "station"
+    return tier_of(principal)
+
+
+def _check_command(principal: Principal, incident: Incident) -> None:
+    """After a higher tier took over command, a lower tier sees the incident but no longer
+    commands it (dispatch, cancel, transfer, merge, close)."""
+    current = command_tier(incident)
+    if TIER_RANK[_tier(principal)] < TIER_RANK[current]:
+        names = {"county": ("县（区）局指挥中台", "the county command"), "city": ("市局指挥总台", "the city command")}
+        zh, en = names.get(current, (current, current))
+        raise AppError(f"该警情已由{zh}接管指挥", f"Command of this incident was taken over by {en}", status=409,
+                       code="command_taken_over")
 
 
 # ---------------------------------------------------------------- units
@@ -172,6 +183,24 @@ def derive_unit_status(session: Session, unit_id: str) -> None:
     _index_after_commit(session, unit)
 
 
+def my_work(session: Session, principal: Principal) -> list[tuple[ResponseUnit, list[tuple[Assignment, Incident]]]]:
+    """The caller's units (as a member) with their live assignments and the incidents those
+    send them to, oldest order first (the phone page)."""
+    out: list[tuple[ResponseUnit, list[tuple[Assignment, Incident]]]] = []
+    for unit_id in _user_units(session, principal):
+        unit = repository.unit_by_id(session, unit_id, "a member reads their own unit")
+        if unit is None:
+            continue
+        orders: list[tuple[Assignment, Incident]] = []
+        for assignment in sorted(repository.active_assignments_of_unit(session, unit_id), key=lambda a: a.ordered_at):
+            incident = repository.incident_by_id(session, assignment.incident_id,
+                                                 "an assignment grants its unit the incident until released")
+            if incident is not None:
+                orders.append((assignment, incident))
+        out.append((unit, orders))
+    return out
+
+
 def unit_index(session: Session) -> UnitIndex:
     return index_for(session)
 
@@ -188,10 +217,9 @@ class Created:
 
 
 def _number(session: Session, at: datetime) -> str:
-    day = at.astimezone(LOCAL)
-    start = day.replace(hour=0, minute=0, second=0, microsecond=0)
-    seq = repository.count_incidents_since(session, start) + 1
-    return f"JQ{day:%Y%m%d}{seq:05d}"
+    """JQ + the local day + the day's sequence (numbering: unique under concurrent writers)."""
+    day, seq = numbering.next_number(session, "incident", at)
+    return f"JQ{day}{seq:05d}"
 
 
 def _locate(session: Session, lng: float, lat: float) -> str:
@@ -280,6 +308,27 @@ def receive_110(session: Session, principal: Principal, items: Sequence[dict[str
     return out
 
 
+def incident_from_matter(session: Session, principal: Principal, matter_id: str, *, category: str, priority: int,
+                         summary: str | None = None, k: int | None = None) -> Created:
+    """Transfer a reported matter (a grid worker's report of a fight, say) to the police: an
+    incident at the matter's place with its words, ``source`` matter and ``source_ref`` the
+    matter's id, the matter's number and report time kept among the source's clock points. A
+    matter the caller cannot see is 404; one already transferred (and not cancelled or merged) 409."""
+    from civicgrid.matters import service as matters
+
+    matter = matters.get(session, principal, matter_id)
+    existing = repository.incident_by_source(session, IncidentSource.MATTER, matter.id)
+    if existing is not None and existing.status not in (IncidentStatus.CANCELLED, IncidentStatus.MERGED):
+        raise AppError(f"该事项已转为警情 {existing.number}",
+                       f"The matter was already transferred as {existing.number}", status=409,
+                       code="matter_already_transferred")
+    words = summary if summary is not None else "：".join(p for p in (matter.title, matter.description) if p)
+    return create_incident(session, principal, category=category, priority=priority, lng=matter.lng, lat=matter.lat,
+                           summary=words[:2000], source=IncidentSource.MATTER, source_ref=matter.id,
+                           source_clock={"matter_number": matter.number, "matter_reported_at": matter.reported_at},
+                           k=k)
+
+
 def _user_units(session: Session, principal: Principal) -> list[str]:
     return repository.units_of_user(session, principal.user_id) if principal.user_id else []
 
@@ -319,6 +368,7 @@ def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids:
     re-pushed at 15 s, raised at 60 s), a 60 s acknowledgement deadline, the incident to
     ``dispatched``. Only available units; a unit of another county needs the county or city tier."""
     incident = _scoped_incident(session, principal, incident_id)
+    _check_command(principal, incident)
     if incident.status not in (IncidentStatus.RECEIVED, IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE):
         raise AppError("该警情已结束，不能派警", "The incident is no longer open", status=409, code="incident_closed")
     if not unit_ids:
@@ -482,8 +532,9 @@ def ack_overdue(session: Session, assignment_id: str) -> None:
 
 def incident_action(session: Session, principal: Principal, incident_id: str, action: str, *,
                     note: str | None = None, data: dict[str, Any] | None = None) -> Incident:
-    """handle / file_report (the response report) / close / cancel / transfer / merge; a member of
-    a unit sent to it may handle it and file the report."""
+    """handle / file_report (the response report) / close / cancel / transfer / merge / take_over
+    (a higher tier takes over command: on the timeline, and the lower tier no longer commands it);
+    a member of a unit sent to it may handle it and file the report."""
     data = dict(data or {})
     incident = repository.get_incident(session, principal, incident_id)
     actor = principal
@@ -495,6 +546,8 @@ def incident_action(session: Session, principal: Principal, incident_id: str, ac
         if action not in ("handle", "file_report"):
             raise NotFound("警情", "incident")
         actor = acting_for(principal, incident.division_code)
+    if actor is principal and action in ("cancel", "transfer", "merge", "close"):
+        _check_command(principal, incident)
     if action == "merge":
         target = repository.get_incident(session, principal, str(data.get("merged_into") or ""))
         if target is None:
@@ -512,6 +565,10 @@ def incident_action(session: Session, principal: Principal, incident_id: str, ac
                 derive_unit_status(session, assignment.unit_id)
     _notify_units(session, incident)
     return incident
+
+
+def command_tier_of(incident: Incident) -> str:
+    return command_tier(incident)
 
 
 def allowed_incident_actions(incident: Incident, principal: Principal) -> list[str]:

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from civicgrid.authz.principal import Principal
 from civicgrid.response.models import (
     Assignment,
     AssignmentStatus,
@@ -81,6 +82,35 @@ def _arrive(session: Session, assignment: Assignment, step: Step) -> None:
         assignment.acknowledged_at = step.at
 
 
+TIER_RANK = {"station": 0, "county": 1, "city": 2}
+
+
+def tier_of(principal: Principal) -> str:
+    """city / county / station: the tier of command a caller's jurisdiction gives."""
+    if principal.area_unit_id is None and len(principal.jurisdiction) <= 4:
+        return "city"
+    if principal.area_unit_id is None and len(principal.jurisdiction) <= 6:
+        return "county"
+    return "station"
+
+
+def command_tier(incident: Incident) -> str:
+    """The tier in command: the one that took over, else the station of the incident's area
+    (the county where no station's area holds the place)."""
+    return incident.command_tier or ("station" if incident.station_id else "county")
+
+
+def _higher_tier(incident: Incident, step: Step) -> tuple[str, str] | None:
+    if TIER_RANK[tier_of(step.principal)] <= TIER_RANK[command_tier(incident)]:
+        return ("只有上级指挥台可以接管指挥", "Only a higher tier of command can take over")
+    return None
+
+
+def _take_over(session: Session, incident: Incident, step: Step) -> None:
+    incident.command_tier = tier_of(step.principal)
+    incident.command_by = step.principal.user_id or None
+
+
 def _merge_target(incident: Incident, step: Step) -> tuple[str, str] | None:
     target = step.data.get("merged_into")
     if not target or target == incident.id:
@@ -113,6 +143,9 @@ INCIDENT_WORKFLOW = Workflow("response_incident", [
                note_required=True),
     Transition("merge", {S.RECEIVED, S.DISPATCHED}, S.MERGED, permission=COMMAND, guard=_merge_target,
                effect=_merge),
+    # A higher tier takes over command (指挥权上收): the status stays, the step is on the timeline.
+    *[Transition("take_over", {status}, status, permission=COMMAND, guard=_higher_tier, effect=_take_over,
+                 keep_deadlines=True) for status in OPEN_INCIDENT],
 ], status_enum=IncidentStatus)
 
 

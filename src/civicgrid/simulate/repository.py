@@ -185,3 +185,54 @@ def supervision_outcome(session: Session) -> tuple[int, int]:
     late = session.scalar(select(func.count()).select_from(Alert).where(Alert.rule_code == "supervision.late_report",
                                                                         _system()))
     return int(breaches or 0), int(late or 0)
+
+# ---------------------------------------------------------------- rapid response (demo and simulator)
+
+
+def demo_org_units_of(session: Session, type_codes: Sequence[str]) -> list[tuple[str, str, str, str]]:
+    """(id, name, type, division) of the demo org units of these types, by name."""
+    from civicgrid.people.orgs.models import OrgUnit
+
+    stmt = (select(OrgUnit.id, OrgUnit.name, OrgUnit.type_code, OrgUnit.division_code)
+            .where(OrgUnit.demo.is_(True), OrgUnit.type_code.in_(list(type_codes)), _system()).order_by(OrgUnit.name))
+    return [(str(i), str(n), str(t), str(d)) for i, n, t, d in session.execute(stmt)]
+
+
+def org_area_grids(session: Session, org_unit_id: str) -> list[str]:
+    """The grids of an org unit's responsibility area, by code."""
+    from civicgrid.people.orgs.models import AreaGrid
+
+    stmt = select(AreaGrid.grid_code).where(AreaGrid.unit_id == org_unit_id, _system()).order_by(
+        AreaGrid.grid_code)
+    return [str(code) for code in session.scalars(stmt)]
+
+
+def demo_response_units(session: Session) -> list[tuple[str, str, str, int]]:
+    """(id, call sign, type, members) of the demo response units, by call sign."""
+    from civicgrid.response.models import ResponseUnit, UnitMember
+
+    members = (select(func.count()).select_from(UnitMember).where(UnitMember.unit_id == ResponseUnit.id)
+               .correlate(ResponseUnit).scalar_subquery())
+    stmt = (select(ResponseUnit.id, ResponseUnit.call_sign, ResponseUnit.unit_type, members)
+            .where(ResponseUnit.demo.is_(True), _system()).order_by(ResponseUnit.call_sign))
+    return [(str(i), str(c), str(t), int(m or 0)) for i, c, t, m in session.execute(stmt)]
+
+
+def live_assignments_of(session: Session, unit_ids: Sequence[str]) -> list[object]:
+    """The assignments of these units not yet released, oldest order first."""
+    from civicgrid.response.models import Assignment
+
+    if not unit_ids:
+        return []
+    stmt = (select(Assignment).where(Assignment.unit_id.in_(list(unit_ids)), Assignment.status != "released",
+                                     _system()).order_by(Assignment.ordered_at))
+    return list(session.scalars(stmt))
+
+
+def simulated_incidents(session: Session, statuses: Sequence[str], prefix: str) -> list[object]:
+    """The simulator's incidents (their 110 number starts with ``prefix``) in these statuses."""
+    from civicgrid.response.models import Incident
+
+    stmt = (select(Incident).where(Incident.source == "110", Incident.source_ref.like(prefix + "%"),
+                                   Incident.status.in_(list(statuses)), _system()).order_by(Incident.call_received_at))
+    return list(session.scalars(stmt))

@@ -34,6 +34,7 @@ class Law:
     version: str
     in_force_from: date
     in_force_until: date | None
+    local: bool = False  # the city's own practice, not a statute: cited without an article
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,16 @@ class Basis:
 
     @property
     def text_zh(self) -> str:
+        if self.law.local:
+            return f"{self.law.zh}（{self.law.version}）"
         art = f"第{self.article}条" if self.article else "条号待核实"
         para = f"第{self.paragraph}款" if self.paragraph else ""
         return f"《{self.law.zh}》（{self.law.version}）{art}{para}"
 
     @property
     def text_en(self) -> str:
+        if self.law.local:
+            return f"{self.law.en} ({self.law.version})"
         art = f"Art. {self.article}" if self.article else "article to be verified"
         para = f"({self.paragraph})" if self.paragraph and self.article else ""
         return f"{self.law.en} ({self.law.version}) {art}{para}"
@@ -115,6 +120,8 @@ class Rule:
     note_zh: str = ""
     note_en: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    per: str | None = None  # "held_property": one clock per item still held, not one per case
+    met_property: frozenset[str] = frozenset()  # property actions that meet a per-item clock
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on the day of the act."""
@@ -148,7 +155,7 @@ def _day(text: str | None) -> date | None:
 
 def parse(data: dict[str, Any]) -> dict[str, Rule]:
     laws = {key: Law(key, raw["zh"], raw["en"], raw["version"], date.fromisoformat(raw["in_force_from"]),
-                     _day(raw.get("in_force_until"))) for key, raw in data["laws"].items()}
+                     _day(raw.get("in_force_until")), bool(raw.get("local"))) for key, raw in data["laws"].items()}
 
     def basis(raw: dict[str, Any]) -> Basis:
         return Basis(laws[raw["law"]], int(raw["article"]), raw.get("paragraph"), bool(raw.get("verified")),
@@ -169,7 +176,8 @@ def parse(data: dict[str, Any]) -> dict[str, Rule]:
             exceptions=tuple(LawfulException(e["code"], e["name_zh"], e["name_en"], e["effect"], basis(e["basis"]))
                              for e in raw.get("exceptions", [])),
             extensions=tuple(Extension(e["to"], basis(e["basis"])) for e in raw.get("extensions", [])),
-            note_zh=raw.get("note_zh", ""), note_en=raw.get("note_en", ""))
+            note_zh=raw.get("note_zh", ""), note_en=raw.get("note_en", ""),
+            per=watches.get("per"), met_property=frozenset(met.get("property", [])))
     return rules
 
 
@@ -205,7 +213,9 @@ def rules_for_measure(kind: str, case_kind: str) -> list[Rule]:
             if kind in r.measures and (not r.case_kinds or case_kind in r.case_kinds)]
 
 
-def rules_for_stage(stage: str, case_kind: str, fast_track: bool) -> list[Rule]:
+def rules_for_stage(stage: str, case_kind: str, fast_track: bool, per: str | None = None) -> list[Rule]:
+    """Rules a case entering ``stage`` starts: one clock per case (``per`` None), or one per
+    record of that kind (``per="held_property"``: each item still held)."""
     return [r for r in rules().values()
             if stage in r.stages and (not r.case_kinds or case_kind in r.case_kinds)
-            and (fast_track or not r.fast_track_only)]
+            and (fast_track or not r.fast_track_only) and r.per == per]

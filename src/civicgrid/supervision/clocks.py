@@ -39,6 +39,7 @@ from civicgrid.worktime import statutory
 
 K = ClockStatus
 FINAL = {K.MET, K.EXCEPTED, K.STOPPED}
+ACTIVITY_RESTART = "new_event"  # the restart a limit counted from the case's last activity declares
 LATE_REPORT = alerts.Rule("supervision.late_report", "执法数据迟报", "Late reporting of enforcement data",
                           "执法监督数据报送要求 / supervision reporting duty")
 
@@ -230,6 +231,26 @@ def open_clock(session: Session, principal: Principal, case: CaseRecord, rule: c
     session.flush()
     settle(session, principal, clock)
     return clock
+
+
+def new_activity(session: Session, principal: Principal, case: CaseRecord, at: datetime,
+                 trigger: IntakeEvent | None) -> None:
+    """An event of ``case`` happened at ``at``: the limits counted from the case's last activity
+    (``stale_case``: restarts ``new_event``) count afresh from it. A late event older than the
+    last activity changes nothing; one that shows activity before a breach withdraws it as late
+    data (:func:`settle`). Only the latest restart is kept: an earlier one no longer counts."""
+    for clock in repository.clocks_of_case(session, case.id):
+        if clock.status in FINAL or clock.subject_id != case.id:
+            continue
+        rule = catalogue.statutory_rule(clock.statutory_code)
+        if not any(r.code == ACTIVITY_RESTART for r in rule.restarts):
+            continue
+        last = max([clock.start_at, *(e.at for e in adjustments(clock) if e.kind is statutory.EventKind.RESTART)])
+        if at <= last:
+            continue
+        clock.adjustments = "[]"
+        add_adjustment(clock, statutory.EventKind.RESTART.value, at, ACTIVITY_RESTART)
+        settle(session, principal, clock, trigger)
 
 
 def _on_timer(session: Session, timer: Timer) -> None:

@@ -263,6 +263,10 @@ def _stage_changed(session: Session, principal: Principal, sender: str, ev: Even
             clocks.settle(session, principal, clock, log)
     for rule in catalogue.rules_for_stage(p.stage, case.kind, case.fast_track):
         clocks.open_clock(session, principal, case, rule, ev.at, entry.id)
+    held = [i for i in repository.property_of(session, principal, case.id) if i.status == PropertyStatus.HELD]
+    for rule in catalogue.rules_for_stage(p.stage, case.kind, case.fast_track, per="held_property"):
+        for item in held:  # each item still held when the case ends has its own disposal limit
+            clocks.open_clock(session, principal, case, rule, ev.at, item.id)
     return case
 
 
@@ -368,6 +372,11 @@ def _property_moved(session: Session, principal: Principal, sender: str, ev: Eve
         item.holder = p.to_holder or item.holder
         if p.place:
             item.storage_place = p.place
+        for rule in catalogue.rules().values():
+            clock = repository.clock_by_rule(session, case.id, item.id, rule.code) if rule.per else None
+            if clock is not None and p.action in rule.met_property and clock.met_at is None:
+                clock.met_at = ev.at
+                clocks.settle(session, principal, clock, log)
     session.flush()
     session.add(CustodyTransfer(property_id=item.id, division_code=case.division_code, at=ev.at, action=p.action,
                                 from_holder=p.from_holder, to_holder=p.to_holder, place=p.place))
@@ -479,6 +488,7 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) 
         case = HANDLERS[ev.kind](session, principal, sender, ev, payload, log)  # type: ignore[operator]
         log.case_id, log.division_code = case.id, case.division_code
         _touch(case, ev.at)
+        clocks.new_activity(session, principal, case, ev.at, log)
         session.flush()
         savepoint.commit()
     except AppError as exc:

@@ -96,11 +96,15 @@ class Citation:
     @property
     def text_zh(self) -> str:
         para = f"第{self.paragraph}款" if self.paragraph else ""
+        if not self.article:  # a local practice, or an article not yet read (its note says which)
+            return f"《{self.law_zh}》（{self.version}）"
         return f"《{self.law_zh}》（{self.version}）第{self.article}条{para}"
 
     @property
     def text_en(self) -> str:
         para = f"({self.paragraph})" if self.paragraph else ""
+        if not self.article:
+            return f"{self.law_en} ({self.version})"
         return f"{self.law_en} ({self.version}) Art. {self.article}{para}"
 
 

@@ -30,6 +30,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
 // residents report from a phone in the field).
 const standalonePages: Record<string, () => Promise<unknown>> = {
   matterReport: () => import('@/matters/ReportMobileView.vue'),
+  dispatchPhone: () => import('@/response/PhoneView.vue'),
 }
 
 const modulePages: RouteRecordRaw[] = leafModules()
@@ -99,10 +100,15 @@ router.beforeEach(async (to) => {
   if (to.name === 'home' && session.user) {
     // On a phone, officers who work a queue (village and township: they verify) start on it; whoever
     // reports in the field (grid workers, volunteers) on the intake page, which leads to the queue.
+    // Patrol officers (who answer orders but command none) start on the unit's phone page.
+    if (session.can('dispatch.respond') && !session.can('dispatch.command')) {
+      return { name: 'dispatchPhone', replace: true }
+    }
     if (isNarrow() && session.can('matters.verify')) {
       return { name: 'matterQueue', replace: true }
     }
-    if (isNarrow() && session.can('matters.report')) {
+    // `?console=1`: the intake page's menu button asks for the rest of the menu instead.
+    if (isNarrow() && session.can('matters.report') && !to.query.console) {
       return { name: 'matterReport', replace: true }
     }
     // Land on the first built module the user's role may open (the grid map for most roles).
