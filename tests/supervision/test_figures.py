@@ -125,7 +125,12 @@ def test_figures_from_the_records(engine: Engine, live_server: LiveServer, yongz
     assert measures["criminal_detention"]["max_hours"] == 59.0 and measures["questioning"]["avg_hours"] == 3.0
     assert measures["criminal_detention"]["name_zh"] == "刑事拘留"
     assert f["property"] == {"seized": 2, "seized_value_fen": 450000, "held_at_end": 1, "held_value_fen": 100000,
-                             "held_after_case_ended": 1, "returned": 1, "disposed": 0}
+                             "held_after_case_ended": 1, "overdue_for_disposal": 0, "returned": 1, "disposed": 0}
+    # The cash still held when FIG1 went for prosecution (10-08) has its disposal limit (city practice,
+    # 30 days): a range ending after it counts the item overdue.
+    later = httpx.get(f"{live_server.url}{URL}?division_code={LINGLING}&start=2026-10-01&end=2026-11-30",
+                      headers=auth_headers(token)).json()
+    assert later["property"]["held_at_end"] == 1 and later["property"]["overdue_for_disposal"] == 1
 
     # A unit takes in the units under it: the branch sees C1 and C3, the other station C2.
     by_branch = httpx.get(f"{live_server.url}{URL}?division_code={LINGLING}&unit_id={branch}&{q}",
