@@ -25,7 +25,8 @@ from tests.factories import assert_out_of_scope_404, auth_headers, login, make_u
 from tests.supervision.helpers import alerts_about, clocks_of, cst, ev, ingester, send, station
 
 URL = "/api/v1/supervision/figures"
-LINGLING = "431102000000"
+LINGLING = "431122000000"  # 东安县: a county no other supervision test writes in (the figures are exact)
+OTHER = "431128000000"  # 新田县
 
 
 def _unit(engine: Engine, type_code: str, parent: str | None = None) -> str:
@@ -36,7 +37,7 @@ def _unit(engine: Engine, type_code: str, parent: str | None = None) -> str:
 
 
 def _feed(engine: Engine, clock: FakeClock, who: Principal, events: list[tuple[str, str, dict[str, object]]],
-          sender: str = "ga-431102") -> None:
+          sender: str = "ga-431122-fig") -> None:
     """Each event received a minute after it happened, in order."""
     for kind, at, data in events:
         clock.set(cst(at) + timedelta(minutes=1))
@@ -52,57 +53,57 @@ def test_figures_from_the_records(engine: Engine, live_server: LiveServer, yongz
     who = ingester(LINGLING)
     clock.set(cst("2026-10-04 19:00"))
     _feed(engine, clock, who, [
-        ("case.opened", "2026-10-04 20:00", dict(case="C3", kind="criminal", unit_id=u, title="C3 诈骗案")),
-        ("case.opened", "2026-10-05 09:00", dict(case="C1", kind="criminal", unit_id=u, title="C1 盗窃案",
+        ("case.opened", "2026-10-04 20:00", dict(case="FIG3", kind="criminal", unit_id=u, title="C3 诈骗案")),
+        ("case.opened", "2026-10-05 09:00", dict(case="FIG1", kind="criminal", unit_id=u, title="C1 盗窃案",
                                                  persons=[{"id": "P1", "role": "suspect", "name": "王小明"}])),
-        ("case.stage_changed", "2026-10-05 09:05", dict(case="C3", stage="filed")),
-        ("measure.started", "2026-10-05 09:10", dict(case="C1", measure="S1", kind="summons", person="P1")),
-        ("property.moved", "2026-10-05 10:00", dict(case="C1", item="I1", action="seize", description="手机",
+        ("case.stage_changed", "2026-10-05 09:05", dict(case="FIG3", stage="filed")),
+        ("measure.started", "2026-10-05 09:10", dict(case="FIG1", measure="S1", kind="summons", person="P1")),
+        ("property.moved", "2026-10-05 10:00", dict(case="FIG1", item="I1", action="seize", description="手机",
                                                     measure="seized", value_fen=350000, to_holder="民警 刘")),
-        ("property.moved", "2026-10-05 10:01", dict(case="C1", item="I2", action="seize", description="现金",
+        ("property.moved", "2026-10-05 10:01", dict(case="FIG1", item="I2", action="seize", description="现金",
                                                     measure="seized", value_fen=100000, to_holder="民警 刘")),
-        ("property.moved", "2026-10-05 12:00", dict(case="C1", item="I1", action="transfer", from_holder="民警 刘",
+        ("property.moved", "2026-10-05 12:00", dict(case="FIG1", item="I1", action="transfer", from_holder="民警 刘",
                                                     to_holder="保管员 赵")),
         # 传唤 from 09:10 runs 12 hours (刑事诉讼法 Art. 119): leaving at 23:00 breaches at 21:10.
-        ("person.entered", "2026-10-05 09:10", dict(case="C1", person="P1", area="BA1")),
-        ("person.left", "2026-10-05 23:00", dict(case="C1", person="P1", area="BA1")),
-        ("measure.started", "2026-10-05 23:00", dict(case="C1", measure="D1", kind="criminal_detention",
+        ("person.entered", "2026-10-05 09:10", dict(case="FIG1", person="P1", area="BA1")),
+        ("person.left", "2026-10-05 23:00", dict(case="FIG1", person="P1", area="BA1")),
+        ("measure.started", "2026-10-05 23:00", dict(case="FIG1", measure="D1", kind="criminal_detention",
                                                      person="P1")),
-        ("document.issued", "2026-10-06 08:00", dict(case="C1", doc_type="custody_receipt", measure="D1")),
-        ("document.issued", "2026-10-06 08:30", dict(case="C1", doc_type="family_notice", measure="D1")),
-        ("document.issued", "2026-10-06 09:00", dict(case="C1", doc_type="interrogation_record", measure="D1")),
-        ("case.opened", "2026-10-06 09:00", dict(case="C2", kind="administrative", unit_id=w, title="C2 殴打他人",
+        ("document.issued", "2026-10-06 08:00", dict(case="FIG1", doc_type="custody_receipt", measure="D1")),
+        ("document.issued", "2026-10-06 08:30", dict(case="FIG1", doc_type="family_notice", measure="D1")),
+        ("document.issued", "2026-10-06 09:00", dict(case="FIG1", doc_type="interrogation_record", measure="D1")),
+        ("case.opened", "2026-10-06 09:00", dict(case="FIG2", kind="administrative", unit_id=w, title="C2 殴打他人",
                                                  persons=[{"id": "Q", "role": "offender"}])),
-        ("measure.started", "2026-10-06 09:10", dict(case="C2", measure="Q1", kind="questioning", person="Q")),
-        ("measure.ended", "2026-10-06 12:10", dict(case="C2", measure="Q1")),
-        ("case.stage_changed", "2026-10-06 12:10", dict(case="C2", stage="investigating")),
-        ("case.stage_changed", "2026-10-06 12:30", dict(case="C1", stage="filed")),
-        ("case.stage_changed", "2026-10-07 09:00", dict(case="C2", stage="decided")),
-        ("property.moved", "2026-10-07 09:00", dict(case="C1", item="I1", action="return", from_holder="保管员 赵",
+        ("measure.started", "2026-10-06 09:10", dict(case="FIG2", measure="Q1", kind="questioning", person="Q")),
+        ("measure.ended", "2026-10-06 12:10", dict(case="FIG2", measure="Q1")),
+        ("case.stage_changed", "2026-10-06 12:10", dict(case="FIG2", stage="investigating")),
+        ("case.stage_changed", "2026-10-06 12:30", dict(case="FIG1", stage="filed")),
+        ("case.stage_changed", "2026-10-07 09:00", dict(case="FIG2", stage="decided")),
+        ("property.moved", "2026-10-07 09:00", dict(case="FIG1", item="I1", action="return", from_holder="保管员 赵",
                                                     to_holder="被害人 李")),
-        ("case.stage_changed", "2026-10-07 10:00", dict(case="C2", stage="executed")),
-        ("case.stage_changed", "2026-10-08 10:00", dict(case="C1", stage="prosecution_review")),
-        ("measure.ended", "2026-10-08 10:00", dict(case="C1", measure="D1", reason="transferred")),
-        ("case.stage_changed", "2026-10-10 09:00", dict(case="C3", stage="withdrawn")),  # after the range
+        ("case.stage_changed", "2026-10-07 10:00", dict(case="FIG2", stage="executed")),
+        ("case.stage_changed", "2026-10-08 10:00", dict(case="FIG1", stage="prosecution_review")),
+        ("measure.ended", "2026-10-08 10:00", dict(case="FIG1", measure="D1", reason="transferred")),
+        ("case.stage_changed", "2026-10-10 09:00", dict(case="FIG3", stage="withdrawn")),  # after the range
     ])
     # Another county's case: never in 零陵's figures.
-    cold = station(engine, "431103000000")
-    _feed(engine, clock, ingester("431103000000"), [
-        ("case.opened", "2026-10-10 10:00", dict(case="L1", kind="criminal", unit_id=cold, title="L1 盗窃案"))],
-        sender="ga-431103")
-    summons = clocks_of(engine, "C1")["summons_duration"]
+    cold = station(engine, OTHER)
+    _feed(engine, clock, ingester(OTHER), [
+        ("case.opened", "2026-10-10 10:00", dict(case="FIGL1", kind="criminal", unit_id=cold, title="L1 盗窃案"))],
+        sender="ga-431128-fig")
+    summons = clocks_of(engine, "FIG1")["summons_duration"]
     assert summons.status == "breached" and summons.breached_at == cst("2026-10-05 21:10")
     [breach] = alerts_about(engine, summons.id)
     assert breach.raised_at == cst("2026-10-05 23:01")  # raised when the leaving was received
     handler = Principal(user_id="", username="duty", role="case_officer", division_code=LINGLING,
-                        jurisdiction="431102", permissions=frozenset({"alerts.read", "alerts.handle"}))
+                        jurisdiction="431122", permissions=frozenset({"alerts.read", "alerts.handle"}))
     clock.set(cst("2026-10-05 23:20"))
     with transaction(engine) as session:
         set_actor(session, system_actor("test"))
         alerts.act(session, handler, breach.id, "acknowledge", note=None)
 
     staff = make_user_committed(engine, role="supervision_centre_staff", division_code=LINGLING)
-    other = make_user_committed(engine, role="supervision_centre_staff", division_code="431103000000")
+    other = make_user_committed(engine, role="supervision_centre_staff", division_code=OTHER)
     token, other_token = login(live_server.url, staff.username), login(live_server.url, other.username)
     q = "start=2026-10-05&end=2026-10-09"
     got = httpx.get(f"{live_server.url}{URL}?division_code={LINGLING}&{q}", headers=auth_headers(token))
@@ -124,7 +125,12 @@ def test_figures_from_the_records(engine: Engine, live_server: LiveServer, yongz
     assert measures["criminal_detention"]["max_hours"] == 59.0 and measures["questioning"]["avg_hours"] == 3.0
     assert measures["criminal_detention"]["name_zh"] == "刑事拘留"
     assert f["property"] == {"seized": 2, "seized_value_fen": 450000, "held_at_end": 1, "held_value_fen": 100000,
-                             "held_after_case_ended": 1, "returned": 1, "disposed": 0}
+                             "held_after_case_ended": 1, "overdue_for_disposal": 0, "returned": 1, "disposed": 0}
+    # The cash still held when FIG1 went for prosecution (10-08) has its disposal limit (city practice,
+    # 30 days): a range ending after it counts the item overdue.
+    later = httpx.get(f"{live_server.url}{URL}?division_code={LINGLING}&start=2026-10-01&end=2026-11-30",
+                      headers=auth_headers(token)).json()
+    assert later["property"]["held_at_end"] == 1 and later["property"]["overdue_for_disposal"] == 1
 
     # A unit takes in the units under it: the branch sees C1 and C3, the other station C2.
     by_branch = httpx.get(f"{live_server.url}{URL}?division_code={LINGLING}&unit_id={branch}&{q}",

@@ -118,7 +118,10 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
             item["seized"] = at
         elif t.action in FINAL_ACTIONS and item["final"] is None:
             item["final"], item["final_action"] = at, t.action
-    held = [i for i in items.values() if i["seized"] is not None and i["final"] is None]
+    held_ids = [pid for pid, i in items.items() if i["seized"] is not None and i["final"] is None]
+    held = [items[pid] for pid in held_ids]
+    disposal_due = repository.figure_disposal_deadlines(session, principal, prefix, units)
+    overdue = sum(1 for pid in held_ids if pid in disposal_due and as_utc(disposal_due[pid]) < hi)
     seized = [i for i in items.values() if i["seized"] is not None and lo <= i["seized"] < hi]
     finals = [i for i in items.values() if i["final"] is not None and lo <= i["final"] < hi]
 
@@ -157,6 +160,7 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
             "seized": len(seized), "seized_value_fen": sum(i["value"] for i in seized),
             "held_at_end": len(held), "held_value_fen": sum(i["value"] for i in held),
             "held_after_case_ended": sum(1 for i in held if i["case_id"] in ended_by_end),
+            "overdue_for_disposal": overdue,
             "returned": sum(1 for i in finals if i["final_action"] == "return"),
             "disposed": sum(1 for i in finals if i["final_action"] != "return"),
         },
@@ -180,7 +184,8 @@ FIGURE_ROWS = [  # section, key path, zh, en
     ("property", "seized_value_fen", "期内扣押价值（分）", "Value seized (fen)"),
     ("property", "held_at_end", "期末在库（件）", "Items held at the end"),
     ("property", "held_value_fen", "期末在库价值（分）", "Value held at the end (fen)"),
-    ("property", "held_after_case_ended", "案结未处置（件）", "Held after the case ended (overdue for disposal)"),
+    ("property", "held_after_case_ended", "案结未处置（件）", "Held after the case ended"),
+    ("property", "overdue_for_disposal", "逾期未处置（件）", "Overdue for disposal"),
     ("property", "returned", "期内发还（件）", "Items returned"),
     ("property", "disposed", "期内没收、拍卖、销毁（件）", "Items confiscated, auctioned or destroyed"),
 ]

@@ -413,3 +413,13 @@ def place_titles(session: Session, principal: Principal, area_ids: set[str], roo
         out.update({i: t for i, t in session.execute(select(Room.id, Room.title).where(
             Room.id.in_(sorted(room_ids)), visible(Room.division_code, principal)))})
     return out
+
+
+def figure_disposal_deadlines(session: Session, principal: Principal, prefix: str,
+                              unit_ids: list[str] | None) -> dict[str, datetime]:
+    """Each held item's disposal deadline (the ``property_not_disposed`` clock opened when its case
+    ended), by item id."""
+    rows = session.execute(select(Clock.subject_id, Clock.due_at).where(
+        Clock.rule_code == "property_not_disposed", Clock.due_at.is_not(None),
+        Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)), visible(Clock.division_code, principal)))
+    return {str(subject): due for subject, due in rows}

@@ -323,6 +323,8 @@ class PropertyFigures(BaseModel):
     held_at_end: int
     held_value_fen: int
     held_after_case_ended: int
+    overdue_for_disposal: int = Field(description="Held at the end past the disposal deadline of its case's end "
+                                                  "(rule property_not_disposed, city practice)")
     returned: int
     disposed: int
 

@@ -747,6 +747,7 @@ const en: typeof zhCN = {
       breaches: 'Breaches',
       inTime: 'Warnings acknowledged in time',
       heldAfter: 'Held after the case ended',
+      overdue: 'Overdue for disposal',
       byRule: 'Breaches by rule',
       byUnit: 'Breaches by unit',
       measures: 'Measures by kind and duration',

@@ -745,6 +745,7 @@ export default {
       breaches: '超期数',
       inTime: '预警按时签收率',
       heldAfter: '案结未处置财物',
+      overdue: '逾期未处置财物',
       byRule: '超期（按规则）',
       byUnit: '超期（按单位）',
       measures: '强制措施（按种类、时长）',
