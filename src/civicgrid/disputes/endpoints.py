@@ -25,6 +25,7 @@ from civicgrid.disputes.schemas import (
     DisputePage,
     DisputeRead,
     FiguresRead,
+    HeatCell,
     JudicialIn,
     MediatorIn,
     MediatorPage,
@@ -128,6 +129,7 @@ def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str
         court_receipt_at=d.dispute.court_receipt_at,
         other_routes=[r for r in (d.dispute.other_routes or "").split(",") if r],
         police_reported=d.dispute.police_reported,
+        threats=d.dispute.threats,
         concluded_at=d.dispute.concluded_at,
         parties=[
             PartyRead(
@@ -461,3 +463,11 @@ def export_figures(
             {"figures": division_code, "start": str(start), "end": str(end)},
         ),
     )
+
+
+@router.get("/dispute-warnings/heat", response_model=list[HeatCell], responses=ERRORS)
+def warning_heat(
+    session: DbSession, principal: Annotated[Principal, Depends(require("disputes.read"))]
+) -> list[HeatCell]:
+    """The warning heat map: open warnings on disputes by the grid where they happened."""
+    return [HeatCell(**cell) for cell in service.warning_heat(session, principal)]

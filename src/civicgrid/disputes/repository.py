@@ -337,3 +337,55 @@ def screening_in(session: Session, principal: Principal, prefix: str, start: dat
             )
         )
     )
+
+
+def disputes_sharing_parties(session: Session, dispute_id: str, since: datetime) -> int:
+    """How many other disputes registered since ``since`` share a party with this one: the same
+    document (keyed hash of type and number) or the same unified social credit code."""
+    mine = session.execute(
+        select(DisputeParty.id_number_hash, DisputeParty.uscc).where(
+            DisputeParty.dispute_id == dispute_id, unscoped("the early warning reads the dispute it assesses")
+        )
+    ).all()
+    hashes = [h for h, _ in mine if h]
+    codes = [c for _, c in mine if c]
+    if not hashes and not codes:
+        return 0
+    clauses = []
+    if hashes:
+        clauses.append(DisputeParty.id_number_hash.in_(hashes))
+    if codes:
+        clauses.append(DisputeParty.uscc.in_(codes))
+    match = or_(*clauses)
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Dispute.id)))
+            .select_from(DisputeParty)
+            .join(Dispute, Dispute.id == DisputeParty.dispute_id)
+            .where(
+                match,
+                Dispute.id != dispute_id,
+                Dispute.registered_at >= since,
+                unscoped("a party's other disputes anywhere in the city count; only the number leaves"),
+            )
+        )
+        or 0
+    )
+
+
+def open_unscoped(session: Session, reason: str) -> list[Dispute]:
+    return list(session.scalars(select(Dispute).where(Dispute.status.in_(OPEN), unscoped(reason))))
+
+
+def places_of(session: Session, principal: Principal, dispute_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """(grid code, division code) of the disputes the caller may see, by id."""
+    out: dict[str, tuple[str | None, str]] = {}
+    ids = list(dict.fromkeys(dispute_ids))
+    for start in range(0, len(ids), 500):
+        for row in session.execute(
+            select(Dispute.id, Dispute.grid_code, Dispute.division_code).where(
+                Dispute.id.in_(ids[start : start + 500]), visible(Dispute.division_code, principal)
+            )
+        ):
+            out[row[0]] = (row[1], row[2])
+    return out

@@ -195,6 +195,7 @@ class DisputeDetail(DisputeRead):
     court_receipt_at: datetime | None
     other_routes: list[str]
     police_reported: bool
+    threats: int
     concluded_at: datetime | None
     parties: list[PartyRead]
     sessions: list[SessionRead]
@@ -308,3 +309,16 @@ class FiguresRead(BaseModel):
     screening_due: int
     screening_on_time: int
     screening_on_time_rate: float | None
+
+
+class HeatCell(BaseModel):
+    """One grid (or division) of the warning heat map."""
+
+    code: str
+    name: str
+    lng: float | None
+    lat: float | None
+    warnings: int
+    disputes: int
+    level: str
+    rules: dict[str, int]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
-from civicgrid.disputes import catalogue, repository, sheet
+from civicgrid.disputes import catalogue, early_warning, repository, sheet
 from civicgrid.disputes.models import (
     Agreement,
     Dispute,
@@ -217,6 +217,7 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
         failed_attempts=0,
         transfers=0,
         police_reported=False,
+        threats=0,
     )
     DISPUTE_WORKFLOW.start(
         session,
@@ -231,6 +232,7 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
     session.flush()
     if body.unit_id:
         DISPUTE_WORKFLOW.transition(session, dispute, "route", principal, data={"unit_id": body.unit_id})
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -298,6 +300,7 @@ def act(
         )
     DISPUTE_WORKFLOW.transition(session, dispute, action, principal, note=note, data=check_data(action, data))
     session.flush()
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -339,6 +342,7 @@ def record_session(
     if result == "failed":
         dispute.failed_attempts += 1
     session.flush()
+    early_warning.evaluate(session, dispute)
     return row
 
 
@@ -617,6 +621,7 @@ def _register_handoff(
         failed_attempts=0,
         transfers=0,
         police_reported=False,
+        threats=0,
     )
     DISPUTE_WORKFLOW.start(
         session,
@@ -627,6 +632,7 @@ def _register_handoff(
         data={"source": source, "matter_id": matter_id, "incident_id": incident_id},
     )
     session.flush()
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -896,3 +902,35 @@ def figures_xlsx(session: Session, principal: Principal, division_code: str, sta
         *[Column(key, zh, en) for key, zh, en in FIGURE_COLUMNS],
     ]
     return write_xlsx(columns, [flat], sheet="矛盾纠纷 Disputes")
+
+
+# ---------------------------------------------------------------- early-warning heat map
+
+
+def warning_heat(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The open early-warning (and limit) warnings on disputes the caller may see, counted by the
+    grid where each dispute happened (its division when no grid is known): warnings, disputes,
+    the gravest level, and the grid's name and point for the map."""
+    order = early_warning.LEVELS
+    warnings = alerts.open_by_source(session, principal, "dispute", "disputes.")
+    places = repository.places_of(session, principal, [w[0] for w in warnings])
+    cells: dict[str, dict[str, Any]] = {}
+    for dispute_id, rule_code, level in warnings:
+        if dispute_id not in places:
+            continue
+        grid, division = places[dispute_id]
+        cell = cells.setdefault(
+            grid or division, {"code": grid or division, "warnings": 0, "disputes": set(), "level": "blue", "rules": {}}
+        )
+        cell["warnings"] += 1
+        cell["disputes"].add(dispute_id)
+        cell["rules"][rule_code] = cell["rules"].get(rule_code, 0) + 1
+        if level in order and order.index(level) > order.index(cell["level"]):
+            cell["level"] = level
+    points = geo.grid_points_of(session, [c for c in cells if len(c) == 15])
+    names = geo.names_of(session, [c for c in cells if len(c) != 15])
+    out = []
+    for code, cell in cells.items():
+        name, lng, lat = points.get(code, (names.get(code, code), None, None))
+        out.append({**cell, "disputes": len(cell["disputes"]), "name": name, "lng": lng, "lat": lat})
+    return sorted(out, key=lambda c: (-c["warnings"], c["code"]))

@@ -7,6 +7,7 @@ Dispute::
     mediating ─fail (routes given, 人民调解法 Art. 26)─▶ failed
     registered | routed | mediating ─refuse (a party's refusal recorded, Art. 17)─▶ refused
     registered | routed | mediating ─report_police (Art. 25)─▶ same status
+    registered | routed | mediating ─record_threat (what was said, by whom)─▶ same status
 
 Who: ``route`` is the registering desk's (``disputes.register``) or a supervisor's
 (``disputes.supervise``); ``accept``, ``transfer``, ``settle_*``, ``fail``, ``refuse`` and
@@ -45,7 +46,7 @@ from sqlalchemy.orm import Session, object_session
 from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
-from civicgrid.disputes import catalogue, repository
+from civicgrid.disputes import catalogue, early_warning, repository
 from civicgrid.disputes.models import Agreement, Dispute, MediationSession
 from civicgrid.events import service as events
 from civicgrid.kit.clock import CHINA_TZ
@@ -322,6 +323,12 @@ def _report_police(session: Session, dispute: Dispute, step: Step) -> None:
     )
 
 
+def _record_threat(session: Session, dispute: Dispute, step: Step) -> None:
+    """A threat heard or reported (扬言报复、威胁): counted on the file for the early warning;
+    the words stay in the timeline note."""
+    dispute.threats += 1
+
+
 def _has_effective_written(dispute: Dispute, step: Step) -> Refusal:
     agreement = repository.agreement_of(_session(dispute), dispute.id, step.principal)
     if agreement is None or agreement.kind != "written" or agreement.status != "effective":
@@ -367,6 +374,13 @@ DISPUTE_WORKFLOW = Workflow(
                 "report_police", {s}, s, permission=M, effect=_report_police, keep_deadlines=True, note_required=True
             )
             for s in ACTIVE
+        ],
+        *[
+            Transition(
+                "record_threat", {s}, s, permission=p, effect=_record_threat, keep_deadlines=True, note_required=True
+            )
+            for s in ACTIVE
+            for p in (M, R)
         ],
     ],
     status_enum=DisputeStatus,
@@ -557,6 +571,7 @@ def on_limit(session: Session, timer: Timer) -> None:
         source_id=dispute.id,
         source_label=dispute.number,
     )
+    early_warning.evaluate(session, dispute)
 
 
 @timers.handler(REMINDER_KIND)

@@ -1,0 +1,28 @@
+"""disputes: threats recorded on a dispute (early warning)
+
+Revision ID: 0025_dis
+Revises: 0024_disputes
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0025_dis"
+down_revision: str | None = "0024_disputes"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("disputes") as batch:
+        batch.add_column(sa.Column("threats", sa.Integer(), nullable=False, server_default="0"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("disputes") as batch:
+        batch.drop_column("threats")
