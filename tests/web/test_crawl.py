@@ -165,7 +165,7 @@ def test_every_demo_role_opens_every_page_of_its_menu(
         watch.problems.clear()
         page.goto(f"{live_server.url}{path}")
         # The console layout, or the intake page's own phone shell.
-        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"]')
+        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"], [data-test="dispute-intake"]')
         _settle(page)
         where = f"{role} ({display}) on {path}"
         failures += [f"{where}: {problem}" for problem in watch.problems]

@@ -15,7 +15,7 @@ from civicgrid.authz.dependencies import require, require_login
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.disputes import catalogue, service
-from civicgrid.disputes.models import Agreement, Dispute, Mediator, ScreeningReport
+from civicgrid.disputes.models import Agreement, Dispute, MediationSession, Mediator, ScreeningReport
 from civicgrid.disputes.schemas import (
     AgreementIn,
     AgreementRead,
@@ -25,6 +25,7 @@ from civicgrid.disputes.schemas import (
     DisputePage,
     DisputeRead,
     FiguresRead,
+    HandlerChoice,
     HeatCell,
     JudicialIn,
     MediatorIn,
@@ -42,7 +43,9 @@ from civicgrid.disputes.schemas import (
     SignIn,
     TimelineRead,
     TransitionIn,
+    WorkbenchRead,
 )
+from civicgrid.disputes.workflow import level_of
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
@@ -124,6 +127,7 @@ def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str
     return DisputeDetail(
         **base,
         summary=d.dispute.summary,
+        division_name=service.place_names(session, [d.dispute.division_code]).get(d.dispute.division_code),
         lng=d.dispute.lng,
         lat=d.dispute.lat,
         court_receipt_at=d.dispute.court_receipt_at,
@@ -262,8 +266,13 @@ def record_session(
         notes=body.notes,
         result=body.result,
     )
+    return _session_read(s)
+
+
+def _session_read(s: MediationSession) -> SessionRead:
     return SessionRead(
         id=s.id,
+        dispute_id=s.dispute_id,
         held_at=s.held_at,
         participants=s.participants,
         notes=s.notes,
@@ -388,10 +397,11 @@ def list_mediators(
     return MediatorPage(total=total, items=[_mediator(m, loads.get(m.id, 0), outcomes.get(m.id, {})) for m in rows])
 
 
-def _screening(r: ScreeningReport) -> ScreeningRead:
+def _screening(r: ScreeningReport, names: dict[str, str] | None = None) -> ScreeningRead:
     return ScreeningRead(
         id=r.id,
         division_code=r.division_code,
+        division_name=(names or {}).get(r.division_code),
         level=r.level,
         period_start=r.period_start,
         period_end=r.period_end,
@@ -408,7 +418,8 @@ def file_screening(
     session: DbSession, body: ScreeningIn, principal: Annotated[Principal, Depends(require("disputes.register"))]
 ) -> ScreeningRead:
     """File a periodic screening report (排查); zero disputes found is a zero report, which counts."""
-    return _screening(service.file_screening(session, principal, body))
+    row = service.file_screening(session, principal, body)
+    return _screening(row, service.place_names(session, [row.division_code]))
 
 
 @router.get("/dispute-screening-reports", response_model=ScreeningPage, responses=ERRORS)
@@ -421,7 +432,8 @@ def list_screening(
     offset: Offset = 0,
 ) -> ScreeningPage:
     total, rows = service.screening_reports(session, principal, start=start, end=end, limit=limit, offset=offset)
-    return ScreeningPage(total=total, items=[_screening(r) for r in rows])
+    names = service.place_names(session, [r.division_code for r in rows])
+    return ScreeningPage(total=total, items=[_screening(r, names) for r in rows])
 
 
 @router.get("/dispute-figures", response_model=FiguresRead, responses=ERRORS)
@@ -471,3 +483,43 @@ def warning_heat(
 ) -> list[HeatCell]:
     """The warning heat map: open warnings on disputes by the grid where they happened."""
     return [HeatCell(**cell) for cell in service.warning_heat(session, principal)]
+
+
+@router.get("/disputes/{dispute_id}/handler-choices", response_model=list[HandlerChoice], responses=ERRORS)
+def handler_choices(
+    session: DbSession,
+    request: Request,
+    dispute_id: str,
+    principal: Annotated[Principal, Depends(require("disputes.read"))],
+) -> list[HandlerChoice]:
+    """The bodies the dispute may be routed or transferred to (those on its chain, lowest first)."""
+    lang = _lang(request)
+    out = []
+    for unit, kind in service.handler_choices(session, principal, dispute_id):
+        zh, en, _types = catalogue.HANDLER_KINDS.get(kind, (kind, kind, ()))
+        out.append(
+            HandlerChoice(
+                unit_id=unit.id,
+                name=unit.name,
+                kind=kind,
+                kind_name=pick(zh, en, lang),
+                division_code=unit.division_code,
+                level=level_of(unit.division_code),
+            )
+        )
+    return out
+
+
+@router.get("/dispute-workbench", response_model=WorkbenchRead, responses=ERRORS)
+def workbench(
+    session: DbSession, request: Request, principal: Annotated[Principal, Depends(require("disputes.mediate"))]
+) -> WorkbenchRead:
+    """The mediator's workbench: open files handled in my jurisdiction or mediated by me, the
+    sessions held on them today, and the limits ending within three days (or passed)."""
+    lang = _lang(request)
+    bench = service.workbench(session, principal)
+    return WorkbenchRead(
+        files=[_read(d, lang) for d in bench.files],
+        sessions_today=[_session_read(s) for s in bench.sessions_today],
+        deadlines=[_read(d, lang) for d in bench.deadlines],
+    )

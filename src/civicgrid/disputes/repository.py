@@ -389,3 +389,59 @@ def places_of(session: Session, principal: Principal, dispute_ids: Sequence[str]
         ):
             out[row[0]] = (row[1], row[2])
     return out
+
+
+def handler_candidates(session: Session, division_codes: Sequence[str], types: Sequence[str]) -> list[OrgUnit]:
+    """Mediation bodies a dispute may go to: those filed on its chain of divisions (its village,
+    township, county, city; read for the routing desk, like :func:`unit_for_routing`)."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.type_code.in_(list(types)),
+                OrgUnit.division_code.in_(list(division_codes)),
+                unscoped("routing offers the bodies above the caller on the dispute's chain"),
+            )
+            .order_by(OrgUnit.division_code, OrgUnit.name)
+        )
+    )
+
+
+def workbench_files(session: Session, principal: Principal, prefix: str, user_id: str | None) -> list[Dispute]:
+    """Open disputes the caller's jurisdiction handles (routed or mediating), or whose mediator
+    is the caller, earliest limit first."""
+    which = [Dispute.handler_division_code.startswith(prefix)]
+    if user_id:
+        mediators = select(Mediator.id).where(Mediator.user_id == user_id, unscoped("the caller's own entries"))
+        which.append(Dispute.mediator_id.in_(mediators))
+    return list(
+        session.scalars(
+            select(Dispute)
+            .where(
+                Dispute.status.in_(("routed", "mediating")),
+                visible(Dispute.division_code, principal),
+                or_(*which),
+            )
+            .order_by(Dispute.due_at.is_(None), Dispute.due_at, Dispute.registered_at)
+            .limit(200)
+        )
+    )
+
+
+def sessions_between(
+    session: Session, dispute_ids: Sequence[str], start: datetime, end: datetime
+) -> list[MediationSession]:
+    if not dispute_ids:
+        return []
+    return list(
+        session.scalars(
+            select(MediationSession)
+            .where(
+                MediationSession.dispute_id.in_(list(dispute_ids)),
+                MediationSession.held_at >= start,
+                MediationSession.held_at < end,
+                unscoped("sessions of disputes already read through the caller's scope"),
+            )
+            .order_by(MediationSession.held_at)
+        )
+    )

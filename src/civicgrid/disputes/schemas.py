@@ -89,6 +89,7 @@ class SessionIn(BaseModel):
 
 class SessionRead(BaseModel):
     id: str
+    dispute_id: str | None = None
     held_at: datetime
     participants: str
     notes: str
@@ -190,6 +191,7 @@ class DisputeRead(BaseModel):
 
 class DisputeDetail(DisputeRead):
     summary: str
+    division_name: str | None = None
     lng: float | None
     lat: float | None
     court_receipt_at: datetime | None
@@ -266,6 +268,7 @@ class ScreeningIn(BaseModel):
 class ScreeningRead(BaseModel):
     id: str
     division_code: str
+    division_name: str | None = None
     level: str
     period_start: date
     period_end: date
@@ -322,3 +325,22 @@ class HeatCell(BaseModel):
     disputes: int
     level: str
     rules: dict[str, int]
+
+
+class HandlerChoice(BaseModel):
+    """A body a dispute may be routed or transferred to."""
+
+    unit_id: str
+    name: str
+    kind: str
+    kind_name: str
+    division_code: str
+    level: str
+
+
+class WorkbenchRead(BaseModel):
+    """The mediator's workbench: my open files, today's sessions, limits ending within three days."""
+
+    files: list[DisputeRead]
+    sessions_today: list[SessionRead]
+    deadlines: list[DisputeRead]

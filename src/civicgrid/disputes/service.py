@@ -934,3 +934,45 @@ def warning_heat(session: Session, principal: Principal) -> list[dict[str, Any]]
         name, lng, lat = points.get(code, (names.get(code, code), None, None))
         out.append({**cell, "disputes": len(cell["disputes"]), "name": name, "lng": lng, "lat": lat})
     return sorted(out, key=lambda c: (-c["warnings"], c["code"]))
+
+
+# ---------------------------------------------------------------- routing choices and the workbench
+
+
+def handler_choices(session: Session, principal: Principal, dispute_id: str) -> list[tuple[Any, str]]:
+    """(org unit, handler kind) of the bodies the dispute may be routed or transferred to: the
+    mediation bodies filed on its chain of divisions, the lowest level first."""
+    dispute = get(session, principal, dispute_id)
+    code = dispute.division_code[:12]
+    chain = [code, code[:9] + "000", code[:6] + "000000", code[:4] + "00000000"]
+    types = [t for _zh, _en, kinds in catalogue.HANDLER_KINDS.values() for t in kinds]
+    units = repository.handler_candidates(session, chain, types)
+    rank = {"village": 0, "township": 1, "county": 2, "city": 3}
+    units.sort(key=lambda u: (rank.get(level_of(u.division_code), 4), u.division_code, u.name))  # lowest level first
+    return [(u, catalogue.handler_kind_of(u.type_code) or "") for u in units if u.id != dispute.handler_unit_id]
+
+
+@dataclass
+class Workbench:
+    files: list[Dispute]
+    sessions_today: list[MediationSession]
+    deadlines: list[Dispute]
+
+
+def workbench(session: Session, principal: Principal, now: datetime | None = None) -> Workbench:
+    """The mediator's workbench: the open files the caller handles (or mediates), the sessions
+    held today on them, and the limits that end within three days or have passed."""
+    now = now or utcnow()
+    files = repository.workbench_files(session, principal, principal.jurisdiction, principal.user_id or None)
+    today = now.astimezone(CHINA_TZ).date()
+    start = datetime.combine(today, time(0, 0), tzinfo=CHINA_TZ).astimezone(UTC)
+    sessions = repository.sessions_between(session, [d.id for d in files], start, start + timedelta(days=1))
+    soon = now + timedelta(days=3)
+    deadlines = [d for d in files if d.due_at is not None and (d.overdue or d.due_at <= soon)]
+    return Workbench(files, sessions, deadlines)
+
+
+def place_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """Names of grids (15 digits) and divisions (12 digits), for pages that name places, not codes."""
+    grids = geo.grid_names_of(session, [c for c in codes if len(c) == 15])
+    return {**geo.names_of(session, [c for c in codes if len(c) == 12]), **grids}
