@@ -33,6 +33,7 @@ from civicgrid.disputes.schemas import (
     MediatorRead,
     PartyRead,
     PrintIn,
+    ReturnVisitIn,
     RevealIn,
     RevealRead,
     ScreeningIn,
@@ -118,6 +119,8 @@ def _agreement(a: Agreement) -> AgreementRead:
         effective_at=a.effective_at,
         judicial_due_at=a.judicial_due_at,
         judicial_status=a.judicial_status,
+        performance_status=a.performance_status,
+        visited_at=a.visited_at,
     )
 
 
@@ -323,6 +326,18 @@ def judicial(
     return _agreement(
         service.judicial(session, principal, dispute_id, action=body.action, decision=body.decision, note=body.note)
     )
+
+
+@router.post("/disputes/{dispute_id}/agreement/return-visits", response_model=AgreementRead, responses=ERRORS)
+def return_visit(
+    session: DbSession,
+    dispute_id: str,
+    body: ReturnVisitIn,
+    principal: Annotated[Principal, Depends(require("disputes.read"))],
+) -> AgreementRead:
+    """Record a return visit (履行回访) on the effective agreement; the table checks
+    ``disputes.mediate`` or ``disputes.register`` (grid workers visit too)."""
+    return _agreement(service.return_visit(session, principal, dispute_id, performed=body.performed, note=body.note))
 
 
 @router.post("/disputes/{dispute_id}/agreement/print", response_class=HTMLResponse, responses=ERRORS)

@@ -223,6 +223,9 @@ class Agreement(Base):
     judicial_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     judicial_status: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
     judicial_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Performance follow-up (履行回访): unknown until a return visit records performed / partly / not_performed.
+    performance_status: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

@@ -141,6 +141,15 @@ class AgreementRead(BaseModel):
     effective_at: datetime | None
     judicial_due_at: datetime | None
     judicial_status: str
+    performance_status: str = "unknown"
+    visited_at: datetime | None = None
+
+
+class ReturnVisitIn(BaseModel):
+    """A return visit (履行回访): how the agreement is being performed, and what was seen."""
+
+    performed: Literal["performed", "partly", "not_performed"]
+    note: str = Field(min_length=1, max_length=2000)
 
 
 class TimelineRead(BaseModel):
@@ -309,6 +318,8 @@ class FiguresRead(BaseModel):
     agreements_effective: int
     judicial_applied: int
     judicial_confirmed: int
+    return_visited: int
+    agreements_performed: int
     screening_due: int
     screening_on_time: int
     screening_on_time_rate: float | None

@@ -449,6 +449,15 @@ def judicial(
     return row
 
 
+def return_visit(session: Session, principal: Principal, dispute_id: str, *, performed: str, note: str) -> Agreement:
+    """Record a return visit (履行回访) on an effective agreement: performed, partly or not."""
+    dispute = get(session, principal, dispute_id)
+    row = _agreement(session, principal, dispute)
+    AGREEMENT_WORKFLOW.transition(session, row, "return_visit", principal, note=note, data={"performed": performed})
+    session.flush()
+    return row
+
+
 # ---------------------------------------------------------------- personal data: reveal and print
 
 
@@ -865,6 +874,8 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
         "agreements_effective": sum(1 for a in agreements if a.kind == "written"),
         "judicial_applied": sum(1 for a in agreements if a.judicial_status != "none"),
         "judicial_confirmed": sum(1 for a in agreements if a.judicial_status == "confirmed"),
+        "return_visited": sum(1 for a in agreements if a.visited_at is not None),
+        "agreements_performed": sum(1 for a in agreements if a.performance_status == "performed"),
         "screening_due": len(reports),
         "screening_on_time": sum(1 for r in reports if r.on_time),
         "screening_on_time_rate": _rate(sum(1 for r in reports if r.on_time), len(reports)),
@@ -886,6 +897,8 @@ FIGURE_COLUMNS = [
     ("agreements_effective", "书面协议生效", "Written agreements"),
     ("judicial_applied", "申请司法确认", "Judicial confirmation applied"),
     ("judicial_confirmed", "司法确认", "Judicially confirmed"),
+    ("return_visited", "已回访协议", "Agreements visited"),
+    ("agreements_performed", "回访确认已履行", "Performed (confirmed by return visit)"),
     ("screening_on_time_rate", "排查报告按时率", "Screening reports on time"),
 ]
 

@@ -86,3 +86,7 @@ export function fetchScreening(limit = 50): Promise<ScreeningPage> {
 export function fileScreening(body: { division_code: string; period_start: string; found: number; note: string }) {
   return unwrap(api.POST('/api/v1/dispute-screening-reports', { body }))
 }
+
+export function returnVisit(id: string, body: { performed: 'performed' | 'partly' | 'not_performed'; note: string }) {
+  return unwrap(api.POST('/api/v1/disputes/{dispute_id}/agreement/return-visits', { ...path(id), body }))
+}

@@ -132,6 +132,8 @@ const en: typeof zhCN = {
     risk: { low: 'Low', medium: 'Medium', high: 'High' },
     docType: { resident_id: 'Resident ID card', hmt_residence_permit: 'HK/Macao/Taiwan residence permit', foreigner_permanent_residence: "Foreigner's permanent residence ID", passport: 'Passport', none: 'No document' },
     file: {
+      extendDays: 'Days of extension', consent: 'Both parties agree to the extension (Art. 27)', returnVisit: 'Return visit', visited: 'Return visit',
+      performed: { performed: 'Performed', partly: 'Partly performed', not_performed: 'Not performed', unknown: 'Not visited' },
       practiceDays: 'Local practice: {days} days (not a statutory limit)',
       courtRule: { court_commissioned_pre_filing: 'Pre-filing commissioned mediation, 30 days (Art. 27)', court_entrusted_ordinary: 'Entrusted mediation, 15 days (ordinary procedure)', court_entrusted_summary: 'Entrusted mediation, 7 days (summary procedure)' },
       back: 'Back to the list', actions: 'Actions', note: 'Note', route: 'Route', transfer: 'Transfer', unit: 'Handling body',
@@ -165,7 +167,7 @@ const en: typeof zhCN = {
       register: 'Registered', route: 'Routed', accept: 'Accepted', transfer: 'Transferred', settle_oral: 'Settled (oral)',
       settle_written: 'Settled (written)', fail: 'Failed', refuse: 'Refused', report_police: 'Reported to the police',
       record: 'Session', draft: 'Agreement drafted', sign: 'Signed', seal: 'Sealed (effective)', record_oral: 'Oral agreement',
-      apply_confirmation: 'Judicial confirmation applied', record_court_decision: 'Court decision', record_threat: 'Threat recorded',
+      apply_confirmation: 'Judicial confirmation applied', record_court_decision: 'Court decision', record_threat: 'Threat recorded', extend_limit: 'Limit extended', return_visit: 'Return visit',
     },
   },
   alerts: {

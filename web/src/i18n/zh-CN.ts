@@ -130,6 +130,8 @@ export default {
     risk: { low: '低', medium: '中', high: '高' },
     docType: { resident_id: '居民身份证', hmt_residence_permit: '港澳台居民居住证', foreigner_permanent_residence: '外国人永久居留身份证', passport: '护照', none: '无证件' },
     file: {
+      extendDays: '延长天数', consent: '双方当事人均同意延长（特邀调解规定第27条）', returnVisit: '履行回访', visited: '回访结果',
+      performed: { performed: '已履行', partly: '部分履行', not_performed: '未履行', unknown: '未回访' },
       practiceDays: '本市惯例 {days} 日（非法定时限）',
       courtRule: { court_commissioned_pre_filing: '诉前委派调解 30 日（特邀调解规定第27条）', court_entrusted_ordinary: '委托调解 15 日（普通程序）', court_entrusted_summary: '委托调解 7 日（简易程序）' },
       back: '返回列表', actions: '可办操作', note: '说明', route: '分流', transfer: '移交', unit: '承办单位',
@@ -163,7 +165,7 @@ export default {
       register: '登记', route: '分流', accept: '受理', transfer: '移交', settle_oral: '口头协议结案',
       settle_written: '书面协议结案', fail: '调解不成', refuse: '拒绝调解', report_police: '报告公安机关',
       record: '调解记录', draft: '制作协议书', sign: '签名', seal: '盖章生效', record_oral: '口头协议',
-      apply_confirmation: '申请司法确认', record_court_decision: '法院确认结果', record_threat: '记录扬言威胁',
+      apply_confirmation: '申请司法确认', record_court_decision: '法院确认结果', record_threat: '记录扬言威胁', extend_limit: '延长期限', return_visit: '履行回访',
     },
   },
   alerts: {
