@@ -6,7 +6,9 @@ Art. 31: the committee supervises performance), counted in the figures (service 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from civicgrid.kit.clock import CHINA_TZ, FakeClock
@@ -79,3 +81,38 @@ def test_a_return_visit_confirms_performance_and_counts(
         "/api/v1/dispute-figures", division_code=b.place.village, start="2026-12-01", end="2026-12-31"
     ).json()
     assert figures["return_visited"] == 1 and figures["agreements_performed"] == 1
+
+
+def test_session_attachments_go_through_the_file_store_scoped_by_the_dispute(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
+    from tests.matters.conftest import Actor
+    from tests.matters.test_intake import png
+
+    b = bodies(live_server, engine, yongzhou, "431128", 15)
+    dispute = b.village.post("/api/v1/disputes", dispute_body(b.place, unit_id=b.village_committee)).json()
+    assert act(b.village, dispute["id"], "accept").status_code == 200
+    held = b.village.post(
+        f"/api/v1/disputes/{dispute['id']}/sessions",
+        {"participants": "双方", "notes": "现场查看", "result": "progress"},
+    ).json()
+
+    def upload(actor: Actor, content: bytes, kind: str = "photo", session_id: str | None = None) -> Any:
+        return httpx.post(
+            f"{live_server.url}/api/v1/disputes/{dispute['id']}/attachments",
+            headers=actor.headers(),
+            files={"file": ("scene.png", content, "image/png")},
+            data={"session_id": session_id or held["id"], "kind": kind},
+            timeout=30,
+        )
+
+    assert upload(b.village, b"not an image at all").status_code == 415  # the type is read from the bytes
+    assert upload(b.village, png(), session_id="0" * 32).status_code == 422
+    stored = upload(b.village, png())
+    assert stored.status_code == 201, stored.text
+    file_id = stored.json()["file_id"]
+    sessions = b.village.get(f"/api/v1/disputes/{dispute['id']}").json()["sessions"]
+    assert [a["file_id"] for a in sessions[0]["attachments"]] == [file_id]
+    assert b.village.get(f"/api/v1/files/{file_id}").content == png()
+    elsewhere = Actor(live_server, engine, "county_plc_staff", "431102000000")
+    assert elsewhere.get(f"/api/v1/files/{file_id}").status_code == 404

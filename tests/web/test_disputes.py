@@ -4,7 +4,8 @@ test_console.py: outside CI a missing Chromium or unbuilt console skips, in CI i
 A grid worker registers a neighbour dispute on the phone page (390 px, the position from the
 phone; a resident ID with a wrong check digit is refused in Chinese first); the village officer
 routes it to the village mediation committee from the dispute's file page; the five-elders
-mediator finds it on the workbench, accepts it, records a session, drafts the written agreement,
+mediator finds it on the workbench, accepts it, records a session (a photo attached through the
+file store), drafts the written agreement,
 records every signature and applies the seal — the dispute is settled at the village level. The
 warning board draws the heat map.
 """
@@ -22,6 +23,7 @@ from tests.conftest import LiveServer, Yongzhou
 from tests.disputes.conftest import VALID_ID, WRONG_ID
 from tests.factories import auth_headers, login, make_org_unit_committed, make_user_committed
 from tests.matters.conftest import place_in
+from tests.matters.test_intake import png
 from tests.web.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.web.test_console import _log_in
 
@@ -137,6 +139,11 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     mediator.fill("textarea[name=session-notes]", "双方同意疏通排水沟")
     mediator.click('[data-test="session-save"]')
     mediator.wait_for_selector('[data-test="file-session"]')
+    # A photo of the scene attached to the session goes to the file store.
+    mediator.set_input_files(
+        '[data-test="attach-input"]', files=[{"name": "scene.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    assert "scene.png" in mediator.wait_for_selector('[data-test="attachment"]').inner_text()
     mediator.click('[data-test="draft-agreement"]')
     mediator.fill("textarea[name=facts]", "两户排水沟堵塞")
     mediator.fill("input[name=issues]", "排水沟疏通")

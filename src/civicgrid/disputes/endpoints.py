@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import audit_export
 from civicgrid.authz.dependencies import require, require_login
@@ -19,6 +20,7 @@ from civicgrid.disputes.models import Agreement, Dispute, MediationSession, Medi
 from civicgrid.disputes.schemas import (
     AgreementIn,
     AgreementRead,
+    AttachmentRead,
     CategoryRead,
     DisputeCreate,
     DisputeDetail,
@@ -47,6 +49,7 @@ from civicgrid.disputes.schemas import (
     WorkbenchRead,
 )
 from civicgrid.disputes.workflow import level_of
+from civicgrid.files.models import StoredFile
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
@@ -126,6 +129,7 @@ def _agreement(a: Agreement) -> AgreementRead:
 
 def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str | None) -> DisputeDetail:
     d = service.detail(session, principal, dispute_id)
+    files = service.attachments(session, [s.id for s in d.sessions])
     base = _read(d.dispute, lang).model_dump()
     return DisputeDetail(
         **base,
@@ -154,18 +158,7 @@ def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str
             )
             for p in d.parties
         ],
-        sessions=[
-            SessionRead(
-                id=s.id,
-                held_at=s.held_at,
-                participants=s.participants,
-                notes=s.notes,
-                result=s.result,
-                handler_unit_id=s.handler_unit_id,
-                mediator_id=s.mediator_id,
-            )
-            for s in d.sessions
-        ],
+        sessions=[_session_read(s, files.get(s.id, [])) for s in d.sessions],
         agreement=_agreement(d.agreement) if d.agreement else None,
         timeline=[
             TimelineRead(
@@ -272,10 +265,22 @@ def record_session(
     return _session_read(s)
 
 
-def _session_read(s: MediationSession) -> SessionRead:
+def _attachment(f: StoredFile) -> AttachmentRead:
+    return AttachmentRead(
+        file_id=f.id,
+        kind=f.kind,
+        content_type=f.content_type,
+        size=f.size,
+        file_name=f.file_name,
+        url=f"/api/v1/files/{f.id}",
+    )
+
+
+def _session_read(s: MediationSession, attached: list[StoredFile] | None = None) -> SessionRead:
     return SessionRead(
         id=s.id,
         dispute_id=s.dispute_id,
+        attachments=[_attachment(f) for f in attached or []],
         held_at=s.held_at,
         participants=s.participants,
         notes=s.notes,
@@ -538,3 +543,22 @@ def workbench(
         sessions_today=[_session_read(s) for s in bench.sessions_today],
         deadlines=[_read(d, lang) for d in bench.deadlines],
     )
+
+
+@router.post("/disputes/{dispute_id}/attachments", response_model=AttachmentRead, status_code=201, responses=ERRORS)
+async def attach(
+    session: DbSession,
+    dispute_id: str,
+    file: Annotated[UploadFile, File()],
+    principal: Annotated[Principal, Depends(require("disputes.mediate"))],
+    session_id: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=16)] = "document",
+) -> AttachmentRead:
+    """Attach a file to a mediation session (``kind`` photo, voice, document or agreement — the
+    scanned signed agreement); kept in the file store, read at ``/api/v1/files/{file_id}`` by
+    whoever may see the dispute."""
+    content = await file.read(20 * 1024 * 1024 + 1)
+    stored = await run_in_threadpool(
+        service.attach, session, principal, dispute_id, session_id, kind=kind, content=content, file_name=file.filename
+    )
+    return _attachment(stored)

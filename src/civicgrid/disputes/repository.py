@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
@@ -20,6 +20,7 @@ from civicgrid.disputes.models import (
     Mediator,
     ScreeningReport,
 )
+from civicgrid.files.models import StoredFile
 from civicgrid.people.orgs.models import OrgUnit
 from civicgrid.workflow.models import TimelineEvent
 
@@ -443,5 +444,36 @@ def sessions_between(
                 unscoped("sessions of disputes already read through the caller's scope"),
             )
             .order_by(MediationSession.held_at)
+        )
+    )
+
+
+# ---------------------------------------------------------------- session attachments (the file store)
+
+SESSION_FILES = "dispute_session"
+
+
+def visible_session_ids(principal: Principal) -> Select[str]:
+    """The ids of the sessions whose dispute ``principal`` may see: the file store's access rule
+    for session attachments (an attachment is readable exactly when its dispute is)."""
+    return (
+        select(MediationSession.id)
+        .join(Dispute, Dispute.id == MediationSession.dispute_id)
+        .where(visible(Dispute.division_code, principal))
+    )
+
+
+def attachments_of(session: Session, session_ids: Sequence[str]) -> list[StoredFile]:
+    if not session_ids:
+        return []
+    return list(
+        session.scalars(
+            select(StoredFile)
+            .where(
+                StoredFile.owner_type == SESSION_FILES,
+                StoredFile.owner_id.in_(list(session_ids)),
+                unscoped("the sessions were read through their dispute's scope"),
+            )
+            .order_by(StoredFile.created_at)
         )
     )

@@ -87,9 +87,21 @@ class SessionIn(BaseModel):
     result: Literal["progress", "agreed", "failed"] = "progress"
 
 
+class AttachmentRead(BaseModel):
+    """A file attached to a session; its bytes are at ``url`` (the file store)."""
+
+    file_id: str
+    kind: str
+    content_type: str
+    size: int
+    file_name: str | None
+    url: str
+
+
 class SessionRead(BaseModel):
     id: str
     dispute_id: str | None = None
+    attachments: list[AttachmentRead] = []
     held_at: datetime
     participants: str
     notes: str

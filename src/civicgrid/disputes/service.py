@@ -40,6 +40,8 @@ from civicgrid.disputes.workflow import (
 )
 from civicgrid.events import service as events
 from civicgrid.events.models import DomainEvent
+from civicgrid.files import service as files
+from civicgrid.files.models import StoredFile
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
@@ -344,6 +346,57 @@ def record_session(
     session.flush()
     early_warning.evaluate(session, dispute)
     return row
+
+
+# ---------------------------------------------------------------- session attachments
+
+ATTACHMENT_KINDS = ("photo", "voice", "document", "agreement")
+files.register_owner(repository.SESSION_FILES, repository.visible_session_ids)
+
+
+def attach(
+    session: Session,
+    principal: Principal,
+    dispute_id: str,
+    session_id: str,
+    *,
+    kind: str,
+    content: bytes,
+    file_name: str | None,
+) -> StoredFile:
+    """Attach a file (a photo of the scene, a recording, a case document, the scanned signed
+    agreement) to a session, in the file store: the kind's type (by its bytes) and size are the
+    store's checks. Only the handling body attaches."""
+    dispute = get(session, principal, dispute_id)
+    if kind not in ATTACHMENT_KINDS:
+        raise Invalid(
+            "kind：photo、voice、document 或 agreement",
+            "kind: photo, voice, document or agreement",
+            details={"field": "kind"},
+        )
+    if not handles(dispute, principal):
+        raise AppError(
+            "只有承办单位可以上传调解材料", "Only the handling body attaches files", status=409, code="not_handler"
+        )
+    if not any(s.id == session_id for s in repository.sessions_of(session, dispute.id, principal)):
+        raise Invalid("该调解记录不属于本纠纷", "No such session of this dispute", details={"field": "session_id"})
+    return files.store(
+        session,
+        principal,
+        owner_type=repository.SESSION_FILES,
+        owner_id=session_id,
+        division_code=dispute.division_code,
+        kind=kind,
+        content=content,
+        file_name=file_name,
+    )
+
+
+def attachments(session: Session, session_ids: list[str]) -> dict[str, list[StoredFile]]:
+    out: dict[str, list[StoredFile]] = {}
+    for f in repository.attachments_of(session, session_ids):
+        out.setdefault(f.owner_id, []).append(f)
+    return out
 
 
 # ---------------------------------------------------------------- agreements

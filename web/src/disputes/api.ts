@@ -90,3 +90,17 @@ export function fileScreening(body: { division_code: string; period_start: strin
 export function returnVisit(id: string, body: { performed: 'performed' | 'partly' | 'not_performed'; note: string }) {
   return unwrap(api.POST('/api/v1/disputes/{dispute_id}/agreement/return-visits', { ...path(id), body }))
 }
+
+export async function attach(id: string, sessionId: string, file: File, kind: string) {
+  const form = new FormData()
+  form.append('file', file)
+  form.append('session_id', sessionId)
+  form.append('kind', kind)
+  return unwrap(
+    api.POST('/api/v1/disputes/{dispute_id}/attachments', {
+      ...path(id),
+      body: { file: '', session_id: sessionId, kind },
+      bodySerializer: () => form,
+    }),
+  )
+}

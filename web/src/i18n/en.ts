@@ -132,6 +132,7 @@ const en: typeof zhCN = {
     risk: { low: 'Low', medium: 'Medium', high: 'High' },
     docType: { resident_id: 'Resident ID card', hmt_residence_permit: 'HK/Macao/Taiwan residence permit', foreigner_permanent_residence: "Foreigner's permanent residence ID", passport: 'Passport', none: 'No document' },
     file: {
+      attach: 'Attach a file', attachment: 'Attachment',
       extendDays: 'Days of extension', consent: 'Both parties agree to the extension (Art. 27)', returnVisit: 'Return visit', visited: 'Return visit',
       performed: { performed: 'Performed', partly: 'Partly performed', not_performed: 'Not performed', unknown: 'Not visited' },
       practiceDays: 'Local practice: {days} days (not a statutory limit)',

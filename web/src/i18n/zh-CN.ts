@@ -130,6 +130,7 @@ export default {
     risk: { low: '低', medium: '中', high: '高' },
     docType: { resident_id: '居民身份证', hmt_residence_permit: '港澳台居民居住证', foreigner_permanent_residence: '外国人永久居留身份证', passport: '护照', none: '无证件' },
     file: {
+      attach: '上传材料', attachment: '附件',
       extendDays: '延长天数', consent: '双方当事人均同意延长（特邀调解规定第27条）', returnVisit: '履行回访', visited: '回访结果',
       performed: { performed: '已履行', partly: '部分履行', not_performed: '未履行', unknown: '未回访' },
       practiceDays: '本市惯例 {days} 日（非法定时限）',
