@@ -55,6 +55,25 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     assert not errors, f"JavaScript errors in the console: {errors}"
 
 
+def _yellow_pixels(page: Any) -> int:
+    """Pixels of the yellow level's colour (#f1c40f) on the heat map's canvas."""
+    return int(
+        page.evaluate(
+            """() => {
+            const canvas = document.querySelector('[data-test=heat-map] canvas');
+            if (!canvas) return 0;
+            const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+            const near = (value, target) => Math.abs(value - target) < 16;
+            let yellow = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                if (near(data[i], 0xf1) && near(data[i + 1], 0xc4) && near(data[i + 2], 0x0f)) yellow++;
+            }
+            return yellow;
+        }"""
+        )
+    )
+
+
 def _act(page: Any, action: str, status: str, note: str | None = None) -> None:
     page.click(f'[data-test="file-actions"] [data-action="{action}"]')
     page.wait_for_selector('[data-test="action-dialog"]')
@@ -93,6 +112,7 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     phone.click('[data-test="intake-category"]')
     phone.locator(".dispute-category-popper .el-select-dropdown__item", has_text="邻里纠纷").first.click()
     phone.fill("textarea[name=summary]", "两户因院墙排水沟发生争执，一方堵沟")
+    phone.fill("input[name=people]", "6")  # many people: the early warning speaks up
     phone.click('[data-test="intake-locate"]')
     phone.wait_for_selector('[data-test="intake-point"]')
     phone.fill("input[name=party-0-name]", "张三")
@@ -122,7 +142,7 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     assert "张*" in desk.inner_text('[data-test="dispute-file"]')  # parties masked
     desk.click('[data-test="file-actions"] [data-action="route"]')
     desk.wait_for_selector('[data-test="action-dialog"]')
-    assert "村人民调解委员会" in desk.inner_text('[data-test="action-unit"]')  # the lowest level first
+    desk.wait_for_selector('[data-test="action-unit"]:has-text("村人民调解委员会")')  # the lowest level first
     desk.click('[data-test="action-confirm"]')
     desk.wait_for_selector('[data-test="dispute-file"][data-status="routed"]')
 
@@ -172,7 +192,11 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     ours = [d for d in found if d["number"] == number]
     assert len(ours) == 1 and ours[0]["settled_level"] == "village" and ours[0]["handler_unit_id"] == committee
 
-    # The warning board draws its heat map (the officer's village).
+    # The warning board: the many-people warning raised at registration, on the heat map by grid.
     desk.goto(f"{live_server.url}/disputes/warnings")
-    desk.wait_for_selector('[data-test="heat-map"]')
+    desk.wait_for_selector('[data-test="heat-map"]:not([data-cells="0"])')
+    assert "涉及人数多或金额大" in desk.inner_text('[data-test="warning-list"]')
+    assert "涉及 6 人" in desk.inner_text('[data-test="warning-list"]')
+    desk.wait_for_timeout(1500)  # the chart animates its circles in
     desk.screenshot(path=str(ARTIFACTS / "disputes-warnings.png"), full_page=True)
+    assert _yellow_pixels(desk) > 50  # the grid's circle, in the colour of its gravest warning
