@@ -287,6 +287,11 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
     ("POST", "/api/v1/disputes/{dispute_id}/agreement/signatures"): lambda rows: {"json": {"mediator": True}},
     ("POST", "/api/v1/disputes/{dispute_id}/agreement/judicial"): lambda rows: {"json": {"action": "apply"}},
     ("POST", "/api/v1/disputes/{dispute_id}/agreement/print"): lambda rows: {"json": {"purpose": "存档"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/agreement/return-visits"): lambda rows: {
+        "json": {"performed": "performed", "note": "回访"}},
+    ("POST", "/api/v1/disputes/{dispute_id}/attachments"): lambda rows: {
+        "files": {"file": ("a.png", io.BytesIO(png()), "image/png")},
+        "data": {"session_id": "0" * 32, "kind": "photo"}},
     ("POST", "/api/v1/disputes/{dispute_id}/reveal"): lambda rows: {
         "json": {"party_id": rows.dispute[1], "field": "full_name", "purpose": "核实当事人"}},
     ("POST", "/api/v1/org-units/{unit_id}/departments"): lambda rows: {

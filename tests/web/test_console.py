@@ -142,7 +142,8 @@ def test_county_user_sees_only_their_county(browser: Any, page: Any, live_server
     assert _wait_for_map(page, drilled) == len(_children(engine, drilled, "village"))
 
     # The dispute files page (built) lists the county's disputes.
-    page.click('[data-test="nav"] [data-module="disputes"]')
+    page.click('[data-test="nav"] .el-sub-menu__title:has-text("矛盾纠纷")')  # the module's sub-menu opens
+    page.click('[data-test="nav"] [data-path="/disputes/files"]')
     page.wait_for_selector('text=矛盾纠纷档案')
     # A module not built yet says so, with no figures; the language switch turns labels English.
     page.click('[data-test="nav"] [data-module="dashboard"]')

@@ -164,8 +164,9 @@ def test_every_demo_role_opens_every_page_of_its_menu(
     for path in paths:
         watch.problems.clear()
         page.goto(f"{live_server.url}{path}")
-        # The console layout, or the phone shell of the intake page or of the unit's phone page.
-        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"], [data-test="dispatch-phone"]')
+        # The console layout, or a phone shell of its own: the intake pages, the unit's phone page.
+        page.wait_for_selector('[data-test="nav"], [data-test="report-mobile"], [data-test="dispatch-phone"], '
+                               '[data-test="dispute-intake"]')
         _settle(page)
         where = f"{role} ({display}) on {path}"
         failures += [f"{where}: {problem}" for problem in watch.problems]

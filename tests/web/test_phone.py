@@ -136,7 +136,7 @@ def test_village_officer_works_a_matter_to_its_close_on_a_phone(
     phone.keyboard.press("Escape")
     for path in paths:
         phone.goto(f"{live_server.url}{path}")
-        phone.wait_for_selector('[data-test="phone-menu"], [data-test="report-mobile"]')
+        phone.wait_for_selector('[data-test="phone-menu"], [data-test="report-mobile"], [data-test="dispute-intake"]')
         phone.wait_for_load_state("networkidle")
         phone.wait_for_timeout(300)
         _no_sideways_scroll(phone, path)

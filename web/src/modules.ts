@@ -66,6 +66,13 @@ export const MODULES: ModuleEntry[] = [
     icon: Connection,
     permissions: ['disputes.read', 'petitions.read'],
     built: true,
+    children: [
+      { key: 'disputeFiles', path: '/disputes/files', icon: Tickets, permissions: ['disputes.read', 'petitions.read'], built: true },
+      { key: 'disputeIntake', path: '/disputes/intake', icon: Camera, permissions: ['disputes.register'], built: true },
+      { key: 'disputeWorkbench', path: '/disputes/workbench', icon: Briefcase, permissions: ['disputes.mediate'], built: true },
+      { key: 'disputeScreening', path: '/disputes/screening', icon: List, permissions: ['disputes.register'], built: true },
+      { key: 'disputeWarnings', path: '/disputes/warnings', icon: WarningFilled, permissions: ['disputes.read'], built: true },
+    ],
   },
   { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },
   { key: 'dispatchPhone', path: '/dispatch/phone', icon: Phone, permissions: ['dispatch.respond'], built: true },

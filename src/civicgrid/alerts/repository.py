@@ -62,3 +62,12 @@ def timeline_of(session: Session, alert_id: str, principal: Principal) -> list[T
         select(TimelineEvent).join(Alert, Alert.id == TimelineEvent.entity_id)
         .where(TimelineEvent.entity_type == "alert", TimelineEvent.entity_id == alert_id,
                visible(Alert.division_code, principal)).order_by(TimelineEvent.seq)))
+
+
+def open_of_source_type(session: Session, principal: Principal, source_type: str,
+                        rule_prefix: str) -> list[tuple[str, str, str]]:
+    """(source id, rule code, level) of the open warnings about one kind of record the caller may see."""
+    return [(r[0], r[1], r[2]) for r in session.execute(
+        select(Alert.source_id, Alert.rule_code, Alert.level).where(
+            Alert.source_type == source_type, Alert.rule_code.startswith(rule_prefix, autoescape=True),
+            Alert.status.in_([str(s) for s in OPEN_STATUSES]), visible(Alert.division_code, principal)))]

@@ -175,3 +175,11 @@ def figures(session: Session, principal: Principal) -> Figures:
         by_county=[{"county": code.ljust(12, "0"), "by_status": dict(c), "total": sum(c.values())}
                    for code, c in sorted(counties.items())],
         withdrawn=by_status.get(AlertStatus.WITHDRAWN, 0))
+
+
+def open_by_source(session: Session, principal: Principal, source_type: str,
+                   rule_prefix: str = "") -> list[tuple[str, str, str]]:
+    """(source id, rule code, level) of the open warnings about records of ``source_type`` (raised
+    by rules whose code starts with ``rule_prefix``) the caller may see: what a module's own
+    boards and heat maps count."""
+    return repository.open_of_source_type(session, principal, source_type, rule_prefix)

@@ -6,31 +6,36 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
 from civicgrid.audit.service import audit_export
 from civicgrid.authz.dependencies import require, require_login
 from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession
 from civicgrid.disputes import catalogue, service
-from civicgrid.disputes.models import Agreement, Dispute, Mediator, ScreeningReport
+from civicgrid.disputes.models import Agreement, Dispute, MediationSession, Mediator, ScreeningReport
 from civicgrid.disputes.schemas import (
     AgreementIn,
     AgreementRead,
+    AttachmentRead,
     CategoryRead,
     DisputeCreate,
     DisputeDetail,
     DisputePage,
     DisputeRead,
     FiguresRead,
+    HandlerChoice,
+    HeatCell,
     JudicialIn,
     MediatorIn,
     MediatorPage,
     MediatorRead,
     PartyRead,
     PrintIn,
+    ReturnVisitIn,
     RevealIn,
     RevealRead,
     ScreeningIn,
@@ -41,7 +46,10 @@ from civicgrid.disputes.schemas import (
     SignIn,
     TimelineRead,
     TransitionIn,
+    WorkbenchRead,
 )
+from civicgrid.disputes.workflow import level_of
+from civicgrid.files.models import StoredFile
 from civicgrid.kit.excel import attachment_headers
 from civicgrid.kit.i18n import pick
 from civicgrid.kit.pagination import Offset
@@ -114,20 +122,25 @@ def _agreement(a: Agreement) -> AgreementRead:
         effective_at=a.effective_at,
         judicial_due_at=a.judicial_due_at,
         judicial_status=a.judicial_status,
+        performance_status=a.performance_status,
+        visited_at=a.visited_at,
     )
 
 
 def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str | None) -> DisputeDetail:
     d = service.detail(session, principal, dispute_id)
+    files = service.attachments(session, [s.id for s in d.sessions])
     base = _read(d.dispute, lang).model_dump()
     return DisputeDetail(
         **base,
         summary=d.dispute.summary,
+        division_name=service.place_names(session, [d.dispute.division_code]).get(d.dispute.division_code),
         lng=d.dispute.lng,
         lat=d.dispute.lat,
         court_receipt_at=d.dispute.court_receipt_at,
         other_routes=[r for r in (d.dispute.other_routes or "").split(",") if r],
         police_reported=d.dispute.police_reported,
+        threats=d.dispute.threats,
         concluded_at=d.dispute.concluded_at,
         parties=[
             PartyRead(
@@ -145,18 +158,7 @@ def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str
             )
             for p in d.parties
         ],
-        sessions=[
-            SessionRead(
-                id=s.id,
-                held_at=s.held_at,
-                participants=s.participants,
-                notes=s.notes,
-                result=s.result,
-                handler_unit_id=s.handler_unit_id,
-                mediator_id=s.mediator_id,
-            )
-            for s in d.sessions
-        ],
+        sessions=[_session_read(s, files.get(s.id, [])) for s in d.sessions],
         agreement=_agreement(d.agreement) if d.agreement else None,
         timeline=[
             TimelineRead(
@@ -260,8 +262,25 @@ def record_session(
         notes=body.notes,
         result=body.result,
     )
+    return _session_read(s)
+
+
+def _attachment(f: StoredFile) -> AttachmentRead:
+    return AttachmentRead(
+        file_id=f.id,
+        kind=f.kind,
+        content_type=f.content_type,
+        size=f.size,
+        file_name=f.file_name,
+        url=f"/api/v1/files/{f.id}",
+    )
+
+
+def _session_read(s: MediationSession, attached: list[StoredFile] | None = None) -> SessionRead:
     return SessionRead(
         id=s.id,
+        dispute_id=s.dispute_id,
+        attachments=[_attachment(f) for f in attached or []],
         held_at=s.held_at,
         participants=s.participants,
         notes=s.notes,
@@ -312,6 +331,18 @@ def judicial(
     return _agreement(
         service.judicial(session, principal, dispute_id, action=body.action, decision=body.decision, note=body.note)
     )
+
+
+@router.post("/disputes/{dispute_id}/agreement/return-visits", response_model=AgreementRead, responses=ERRORS)
+def return_visit(
+    session: DbSession,
+    dispute_id: str,
+    body: ReturnVisitIn,
+    principal: Annotated[Principal, Depends(require("disputes.read"))],
+) -> AgreementRead:
+    """Record a return visit (履行回访) on the effective agreement; the table checks
+    ``disputes.mediate`` or ``disputes.register`` (grid workers visit too)."""
+    return _agreement(service.return_visit(session, principal, dispute_id, performed=body.performed, note=body.note))
 
 
 @router.post("/disputes/{dispute_id}/agreement/print", response_class=HTMLResponse, responses=ERRORS)
@@ -386,10 +417,11 @@ def list_mediators(
     return MediatorPage(total=total, items=[_mediator(m, loads.get(m.id, 0), outcomes.get(m.id, {})) for m in rows])
 
 
-def _screening(r: ScreeningReport) -> ScreeningRead:
+def _screening(r: ScreeningReport, names: dict[str, str] | None = None) -> ScreeningRead:
     return ScreeningRead(
         id=r.id,
         division_code=r.division_code,
+        division_name=(names or {}).get(r.division_code),
         level=r.level,
         period_start=r.period_start,
         period_end=r.period_end,
@@ -406,7 +438,8 @@ def file_screening(
     session: DbSession, body: ScreeningIn, principal: Annotated[Principal, Depends(require("disputes.register"))]
 ) -> ScreeningRead:
     """File a periodic screening report (排查); zero disputes found is a zero report, which counts."""
-    return _screening(service.file_screening(session, principal, body))
+    row = service.file_screening(session, principal, body)
+    return _screening(row, service.place_names(session, [row.division_code]))
 
 
 @router.get("/dispute-screening-reports", response_model=ScreeningPage, responses=ERRORS)
@@ -419,7 +452,8 @@ def list_screening(
     offset: Offset = 0,
 ) -> ScreeningPage:
     total, rows = service.screening_reports(session, principal, start=start, end=end, limit=limit, offset=offset)
-    return ScreeningPage(total=total, items=[_screening(r) for r in rows])
+    names = service.place_names(session, [r.division_code for r in rows])
+    return ScreeningPage(total=total, items=[_screening(r, names) for r in rows])
 
 
 @router.get("/dispute-figures", response_model=FiguresRead, responses=ERRORS)
@@ -461,3 +495,70 @@ def export_figures(
             {"figures": division_code, "start": str(start), "end": str(end)},
         ),
     )
+
+
+@router.get("/dispute-warnings/heat", response_model=list[HeatCell], responses=ERRORS)
+def warning_heat(
+    session: DbSession, principal: Annotated[Principal, Depends(require("disputes.read"))]
+) -> list[HeatCell]:
+    """The warning heat map: open warnings on disputes by the grid where they happened."""
+    return [HeatCell(**cell) for cell in service.warning_heat(session, principal)]
+
+
+@router.get("/disputes/{dispute_id}/handler-choices", response_model=list[HandlerChoice], responses=ERRORS)
+def handler_choices(
+    session: DbSession,
+    request: Request,
+    dispute_id: str,
+    principal: Annotated[Principal, Depends(require("disputes.read"))],
+) -> list[HandlerChoice]:
+    """The bodies the dispute may be routed or transferred to (those on its chain, lowest first)."""
+    lang = _lang(request)
+    out = []
+    for unit, kind in service.handler_choices(session, principal, dispute_id):
+        zh, en, _types = catalogue.HANDLER_KINDS.get(kind, (kind, kind, ()))
+        out.append(
+            HandlerChoice(
+                unit_id=unit.id,
+                name=unit.name,
+                kind=kind,
+                kind_name=pick(zh, en, lang),
+                division_code=unit.division_code,
+                level=level_of(unit.division_code),
+            )
+        )
+    return out
+
+
+@router.get("/dispute-workbench", response_model=WorkbenchRead, responses=ERRORS)
+def workbench(
+    session: DbSession, request: Request, principal: Annotated[Principal, Depends(require("disputes.mediate"))]
+) -> WorkbenchRead:
+    """The mediator's workbench: open files handled in my jurisdiction or mediated by me, the
+    sessions held on them today, and the limits ending within three days (or passed)."""
+    lang = _lang(request)
+    bench = service.workbench(session, principal)
+    return WorkbenchRead(
+        files=[_read(d, lang) for d in bench.files],
+        sessions_today=[_session_read(s) for s in bench.sessions_today],
+        deadlines=[_read(d, lang) for d in bench.deadlines],
+    )
+
+
+@router.post("/disputes/{dispute_id}/attachments", response_model=AttachmentRead, status_code=201, responses=ERRORS)
+async def attach(
+    session: DbSession,
+    dispute_id: str,
+    file: Annotated[UploadFile, File()],
+    principal: Annotated[Principal, Depends(require("disputes.mediate"))],
+    session_id: Annotated[str, Form(max_length=32)],
+    kind: Annotated[str, Form(max_length=16)] = "document",
+) -> AttachmentRead:
+    """Attach a file to a mediation session (``kind`` photo, voice, document or agreement — the
+    scanned signed agreement); kept in the file store, read at ``/api/v1/files/{file_id}`` by
+    whoever may see the dispute."""
+    content = await file.read(20 * 1024 * 1024 + 1)
+    stored = await run_in_threadpool(
+        service.attach, session, principal, dispute_id, session_id, kind=kind, content=content, file_name=file.filename
+    )
+    return _attachment(stored)

@@ -121,6 +121,7 @@ class Dispute(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     transfers: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     police_reported: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    threats: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # threats recorded (early warning)
     outcome: Mapped[str | None] = mapped_column(String(16))  # written | oral | failed | refused
     other_routes: Mapped[str | None] = mapped_column(String(100))  # Art. 26: arbitration,administrative,litigation
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -222,6 +223,9 @@ class Agreement(Base):
     judicial_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     judicial_status: Mapped[str] = mapped_column(String(16), nullable=False, default="none")
     judicial_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Performance follow-up (履行回访): unknown until a return visit records performed / partly / not_performed.
+    performance_status: Mapped[str] = mapped_column(String(16), nullable=False, default="unknown")
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
@@ -20,6 +20,7 @@ from civicgrid.disputes.models import (
     Mediator,
     ScreeningReport,
 )
+from civicgrid.files.models import StoredFile
 from civicgrid.people.orgs.models import OrgUnit
 from civicgrid.workflow.models import TimelineEvent
 
@@ -335,5 +336,144 @@ def screening_in(session: Session, principal: Principal, prefix: str, start: dat
                 ScreeningReport.period_end >= start,
                 ScreeningReport.period_end <= end,
             )
+        )
+    )
+
+
+def disputes_sharing_parties(session: Session, dispute_id: str, since: datetime) -> int:
+    """How many other disputes registered since ``since`` share a party with this one: the same
+    document (keyed hash of type and number) or the same unified social credit code."""
+    mine = session.execute(
+        select(DisputeParty.id_number_hash, DisputeParty.uscc).where(
+            DisputeParty.dispute_id == dispute_id, unscoped("the early warning reads the dispute it assesses")
+        )
+    ).all()
+    hashes = [h for h, _ in mine if h]
+    codes = [c for _, c in mine if c]
+    if not hashes and not codes:
+        return 0
+    clauses = []
+    if hashes:
+        clauses.append(DisputeParty.id_number_hash.in_(hashes))
+    if codes:
+        clauses.append(DisputeParty.uscc.in_(codes))
+    match = or_(*clauses)
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(Dispute.id)))
+            .select_from(DisputeParty)
+            .join(Dispute, Dispute.id == DisputeParty.dispute_id)
+            .where(
+                match,
+                Dispute.id != dispute_id,
+                Dispute.registered_at >= since,
+                unscoped("a party's other disputes anywhere in the city count; only the number leaves"),
+            )
+        )
+        or 0
+    )
+
+
+def open_unscoped(session: Session, reason: str) -> list[Dispute]:
+    return list(session.scalars(select(Dispute).where(Dispute.status.in_(OPEN), unscoped(reason))))
+
+
+def places_of(session: Session, principal: Principal, dispute_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """(grid code, division code) of the disputes the caller may see, by id."""
+    out: dict[str, tuple[str | None, str]] = {}
+    ids = list(dict.fromkeys(dispute_ids))
+    for start in range(0, len(ids), 500):
+        for row in session.execute(
+            select(Dispute.id, Dispute.grid_code, Dispute.division_code).where(
+                Dispute.id.in_(ids[start : start + 500]), visible(Dispute.division_code, principal)
+            )
+        ):
+            out[row[0]] = (row[1], row[2])
+    return out
+
+
+def handler_candidates(session: Session, division_codes: Sequence[str], types: Sequence[str]) -> list[OrgUnit]:
+    """Mediation bodies a dispute may go to: those filed on its chain of divisions (its village,
+    township, county, city; read for the routing desk, like :func:`unit_for_routing`)."""
+    return list(
+        session.scalars(
+            select(OrgUnit)
+            .where(
+                OrgUnit.type_code.in_(list(types)),
+                OrgUnit.division_code.in_(list(division_codes)),
+                unscoped("routing offers the bodies above the caller on the dispute's chain"),
+            )
+            .order_by(OrgUnit.division_code, OrgUnit.name)
+        )
+    )
+
+
+def workbench_files(session: Session, principal: Principal, prefix: str, user_id: str | None) -> list[Dispute]:
+    """Open disputes the caller's jurisdiction handles (routed or mediating), or whose mediator
+    is the caller, earliest limit first."""
+    which = [Dispute.handler_division_code.startswith(prefix)]
+    if user_id:
+        mediators = select(Mediator.id).where(Mediator.user_id == user_id, unscoped("the caller's own entries"))
+        which.append(Dispute.mediator_id.in_(mediators))
+    return list(
+        session.scalars(
+            select(Dispute)
+            .where(
+                Dispute.status.in_(("routed", "mediating")),
+                visible(Dispute.division_code, principal),
+                or_(*which),
+            )
+            .order_by(Dispute.due_at.is_(None), Dispute.due_at, Dispute.registered_at)
+            .limit(200)
+        )
+    )
+
+
+def sessions_between(
+    session: Session, dispute_ids: Sequence[str], start: datetime, end: datetime
+) -> list[MediationSession]:
+    if not dispute_ids:
+        return []
+    return list(
+        session.scalars(
+            select(MediationSession)
+            .where(
+                MediationSession.dispute_id.in_(list(dispute_ids)),
+                MediationSession.held_at >= start,
+                MediationSession.held_at < end,
+                unscoped("sessions of disputes already read through the caller's scope"),
+            )
+            .order_by(MediationSession.held_at)
+        )
+    )
+
+
+# ---------------------------------------------------------------- session attachments (the file store)
+
+SESSION_FILES = "dispute_session"
+
+
+def visible_session_ids(principal: Principal) -> Select[str]:
+    """The ids of the sessions whose dispute ``principal`` may see: the file store's access rule
+    for session attachments (an attachment is readable exactly when its dispute is)."""
+    return (
+        select(MediationSession.id)
+        .join(Dispute, Dispute.id == MediationSession.dispute_id)
+        .where(visible(Dispute.division_code, principal))
+    )
+
+
+def attachments_of(session: Session, session_ids: Sequence[str]) -> list[StoredFile]:
+    if not session_ids:
+        return []
+    return list(
+        session.scalars(
+            select(StoredFile)
+            .where(
+                StoredFile.owner_type == SESSION_FILES,
+                StoredFile.owner_id.in_(list(session_ids)),
+                unscoped("the sessions were read through their dispute's scope"),
+            )
+            .order_by(StoredFile.created_at)
         )
     )

@@ -87,8 +87,21 @@ class SessionIn(BaseModel):
     result: Literal["progress", "agreed", "failed"] = "progress"
 
 
+class AttachmentRead(BaseModel):
+    """A file attached to a session; its bytes are at ``url`` (the file store)."""
+
+    file_id: str
+    kind: str
+    content_type: str
+    size: int
+    file_name: str | None
+    url: str
+
+
 class SessionRead(BaseModel):
     id: str
+    dispute_id: str | None = None
+    attachments: list[AttachmentRead] = []
     held_at: datetime
     participants: str
     notes: str
@@ -140,6 +153,15 @@ class AgreementRead(BaseModel):
     effective_at: datetime | None
     judicial_due_at: datetime | None
     judicial_status: str
+    performance_status: str = "unknown"
+    visited_at: datetime | None = None
+
+
+class ReturnVisitIn(BaseModel):
+    """A return visit (履行回访): how the agreement is being performed, and what was seen."""
+
+    performed: Literal["performed", "partly", "not_performed"]
+    note: str = Field(min_length=1, max_length=2000)
 
 
 class TimelineRead(BaseModel):
@@ -190,11 +212,13 @@ class DisputeRead(BaseModel):
 
 class DisputeDetail(DisputeRead):
     summary: str
+    division_name: str | None = None
     lng: float | None
     lat: float | None
     court_receipt_at: datetime | None
     other_routes: list[str]
     police_reported: bool
+    threats: int
     concluded_at: datetime | None
     parties: list[PartyRead]
     sessions: list[SessionRead]
@@ -265,6 +289,7 @@ class ScreeningIn(BaseModel):
 class ScreeningRead(BaseModel):
     id: str
     division_code: str
+    division_name: str | None = None
     level: str
     period_start: date
     period_end: date
@@ -305,6 +330,40 @@ class FiguresRead(BaseModel):
     agreements_effective: int
     judicial_applied: int
     judicial_confirmed: int
+    return_visited: int
+    agreements_performed: int
     screening_due: int
     screening_on_time: int
     screening_on_time_rate: float | None
+
+
+class HeatCell(BaseModel):
+    """One grid (or division) of the warning heat map."""
+
+    code: str
+    name: str
+    lng: float | None
+    lat: float | None
+    warnings: int
+    disputes: int
+    level: str
+    rules: dict[str, int]
+
+
+class HandlerChoice(BaseModel):
+    """A body a dispute may be routed or transferred to."""
+
+    unit_id: str
+    name: str
+    kind: str
+    kind_name: str
+    division_code: str
+    level: str
+
+
+class WorkbenchRead(BaseModel):
+    """The mediator's workbench: my open files, today's sessions, limits ending within three days."""
+
+    files: list[DisputeRead]
+    sessions_today: list[SessionRead]
+    deadlines: list[DisputeRead]

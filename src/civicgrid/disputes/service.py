@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
-from civicgrid.disputes import catalogue, repository, sheet
+from civicgrid.disputes import catalogue, early_warning, repository, sheet
 from civicgrid.disputes.models import (
     Agreement,
     Dispute,
@@ -40,6 +40,8 @@ from civicgrid.disputes.workflow import (
 )
 from civicgrid.events import service as events
 from civicgrid.events.models import DomainEvent
+from civicgrid.files import service as files
+from civicgrid.files.models import StoredFile
 from civicgrid.geo import service as geo
 from civicgrid.kit.clock import CHINA_TZ, utcnow
 from civicgrid.kit.errors import AppError, Invalid, NotFound
@@ -220,6 +222,7 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
         failed_attempts=0,
         transfers=0,
         police_reported=False,
+        threats=0,
     )
     DISPUTE_WORKFLOW.start(
         session,
@@ -234,6 +237,7 @@ def register(session: Session, principal: Principal, body: DisputeCreate) -> Dis
     session.flush()
     if body.unit_id:
         DISPUTE_WORKFLOW.transition(session, dispute, "route", principal, data={"unit_id": body.unit_id})
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -301,6 +305,7 @@ def act(
         )
     DISPUTE_WORKFLOW.transition(session, dispute, action, principal, note=note, data=check_data(action, data))
     session.flush()
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -342,7 +347,59 @@ def record_session(
     if result == "failed":
         dispute.failed_attempts += 1
     session.flush()
+    early_warning.evaluate(session, dispute)
     return row
+
+
+# ---------------------------------------------------------------- session attachments
+
+ATTACHMENT_KINDS = ("photo", "voice", "document", "agreement")
+files.register_owner(repository.SESSION_FILES, repository.visible_session_ids)
+
+
+def attach(
+    session: Session,
+    principal: Principal,
+    dispute_id: str,
+    session_id: str,
+    *,
+    kind: str,
+    content: bytes,
+    file_name: str | None,
+) -> StoredFile:
+    """Attach a file (a photo of the scene, a recording, a case document, the scanned signed
+    agreement) to a session, in the file store: the kind's type (by its bytes) and size are the
+    store's checks. Only the handling body attaches."""
+    dispute = get(session, principal, dispute_id)
+    if kind not in ATTACHMENT_KINDS:
+        raise Invalid(
+            "kind：photo、voice、document 或 agreement",
+            "kind: photo, voice, document or agreement",
+            details={"field": "kind"},
+        )
+    if not handles(dispute, principal):
+        raise AppError(
+            "只有承办单位可以上传调解材料", "Only the handling body attaches files", status=409, code="not_handler"
+        )
+    if not any(s.id == session_id for s in repository.sessions_of(session, dispute.id, principal)):
+        raise Invalid("该调解记录不属于本纠纷", "No such session of this dispute", details={"field": "session_id"})
+    return files.store(
+        session,
+        principal,
+        owner_type=repository.SESSION_FILES,
+        owner_id=session_id,
+        division_code=dispute.division_code,
+        kind=kind,
+        content=content,
+        file_name=file_name,
+    )
+
+
+def attachments(session: Session, session_ids: list[str]) -> dict[str, list[StoredFile]]:
+    out: dict[str, list[StoredFile]] = {}
+    for f in repository.attachments_of(session, session_ids):
+        out.setdefault(f.owner_id, []).append(f)
+    return out
 
 
 # ---------------------------------------------------------------- agreements
@@ -444,6 +501,15 @@ def judicial(
         AGREEMENT_WORKFLOW.transition(
             session, row, "record_court_decision", principal, note=note, data={"decision": decision}
         )
+    session.flush()
+    return row
+
+
+def return_visit(session: Session, principal: Principal, dispute_id: str, *, performed: str, note: str) -> Agreement:
+    """Record a return visit (履行回访) on an effective agreement: performed, partly or not."""
+    dispute = get(session, principal, dispute_id)
+    row = _agreement(session, principal, dispute)
+    AGREEMENT_WORKFLOW.transition(session, row, "return_visit", principal, note=note, data={"performed": performed})
     session.flush()
     return row
 
@@ -620,6 +686,7 @@ def _register_handoff(
         failed_attempts=0,
         transfers=0,
         police_reported=False,
+        threats=0,
     )
     DISPUTE_WORKFLOW.start(
         session,
@@ -630,6 +697,7 @@ def _register_handoff(
         data={"source": source, "matter_id": matter_id, "incident_id": incident_id},
     )
     session.flush()
+    early_warning.evaluate(session, dispute)
     return dispute
 
 
@@ -862,6 +930,8 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
         "agreements_effective": sum(1 for a in agreements if a.kind == "written"),
         "judicial_applied": sum(1 for a in agreements if a.judicial_status != "none"),
         "judicial_confirmed": sum(1 for a in agreements if a.judicial_status == "confirmed"),
+        "return_visited": sum(1 for a in agreements if a.visited_at is not None),
+        "agreements_performed": sum(1 for a in agreements if a.performance_status == "performed"),
         "screening_due": len(reports),
         "screening_on_time": sum(1 for r in reports if r.on_time),
         "screening_on_time_rate": _rate(sum(1 for r in reports if r.on_time), len(reports)),
@@ -883,6 +953,8 @@ FIGURE_COLUMNS = [
     ("agreements_effective", "书面协议生效", "Written agreements"),
     ("judicial_applied", "申请司法确认", "Judicial confirmation applied"),
     ("judicial_confirmed", "司法确认", "Judicially confirmed"),
+    ("return_visited", "已回访协议", "Agreements visited"),
+    ("agreements_performed", "回访确认已履行", "Performed (confirmed by return visit)"),
     ("screening_on_time_rate", "排查报告按时率", "Screening reports on time"),
 ]
 
@@ -899,3 +971,77 @@ def figures_xlsx(session: Session, principal: Principal, division_code: str, sta
         *[Column(key, zh, en) for key, zh, en in FIGURE_COLUMNS],
     ]
     return write_xlsx(columns, [flat], sheet="矛盾纠纷 Disputes")
+
+
+# ---------------------------------------------------------------- early-warning heat map
+
+
+def warning_heat(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The open early-warning (and limit) warnings on disputes the caller may see, counted by the
+    grid where each dispute happened (its division when no grid is known): warnings, disputes,
+    the gravest level, and the grid's name and point for the map."""
+    order = early_warning.LEVELS
+    warnings = alerts.open_by_source(session, principal, "dispute", "disputes.")
+    places = repository.places_of(session, principal, [w[0] for w in warnings])
+    cells: dict[str, dict[str, Any]] = {}
+    for dispute_id, rule_code, level in warnings:
+        if dispute_id not in places:
+            continue
+        grid, division = places[dispute_id]
+        cell = cells.setdefault(
+            grid or division, {"code": grid or division, "warnings": 0, "disputes": set(), "level": "blue", "rules": {}}
+        )
+        cell["warnings"] += 1
+        cell["disputes"].add(dispute_id)
+        cell["rules"][rule_code] = cell["rules"].get(rule_code, 0) + 1
+        if level in order and order.index(level) > order.index(cell["level"]):
+            cell["level"] = level
+    points = geo.grid_points_of(session, [c for c in cells if len(c) == 15])
+    names = geo.names_of(session, [c for c in cells if len(c) != 15])
+    out = []
+    for code, cell in cells.items():
+        name, lng, lat = points.get(code, (names.get(code, code), None, None))
+        out.append({**cell, "disputes": len(cell["disputes"]), "name": name, "lng": lng, "lat": lat})
+    return sorted(out, key=lambda c: (-c["warnings"], c["code"]))
+
+
+# ---------------------------------------------------------------- routing choices and the workbench
+
+
+def handler_choices(session: Session, principal: Principal, dispute_id: str) -> list[tuple[Any, str]]:
+    """(org unit, handler kind) of the bodies the dispute may be routed or transferred to: the
+    mediation bodies filed on its chain of divisions, the lowest level first."""
+    dispute = get(session, principal, dispute_id)
+    code = dispute.division_code[:12]
+    chain = [code, code[:9] + "000", code[:6] + "000000", code[:4] + "00000000"]
+    types = [t for _zh, _en, kinds in catalogue.HANDLER_KINDS.values() for t in kinds]
+    units = repository.handler_candidates(session, chain, types)
+    rank = {"village": 0, "township": 1, "county": 2, "city": 3}
+    units.sort(key=lambda u: (rank.get(level_of(u.division_code), 4), u.division_code, u.name))  # lowest level first
+    return [(u, catalogue.handler_kind_of(u.type_code) or "") for u in units if u.id != dispute.handler_unit_id]
+
+
+@dataclass
+class Workbench:
+    files: list[Dispute]
+    sessions_today: list[MediationSession]
+    deadlines: list[Dispute]
+
+
+def workbench(session: Session, principal: Principal, now: datetime | None = None) -> Workbench:
+    """The mediator's workbench: the open files the caller handles (or mediates), the sessions
+    held today on them, and the limits that end within three days or have passed."""
+    now = now or utcnow()
+    files = repository.workbench_files(session, principal, principal.jurisdiction, principal.user_id or None)
+    today = now.astimezone(CHINA_TZ).date()
+    start = datetime.combine(today, time(0, 0), tzinfo=CHINA_TZ).astimezone(UTC)
+    sessions = repository.sessions_between(session, [d.id for d in files], start, start + timedelta(days=1))
+    soon = now + timedelta(days=3)
+    deadlines = [d for d in files if d.due_at is not None and (d.overdue or d.due_at <= soon)]
+    return Workbench(files, sessions, deadlines)
+
+
+def place_names(session: Session, codes: list[str]) -> dict[str, str]:
+    """Names of grids (15 digits) and divisions (12 digits), for pages that name places, not codes."""
+    grids = geo.grid_names_of(session, [c for c in codes if len(c) == 15])
+    return {**geo.names_of(session, [c for c in codes if len(c) == 12]), **grids}

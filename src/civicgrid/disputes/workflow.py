@@ -7,6 +7,8 @@ Dispute::
     mediating ─fail (routes given, 人民调解法 Art. 26)─▶ failed
     registered | routed | mediating ─refuse (a party's refusal recorded, Art. 17)─▶ refused
     registered | routed | mediating ─report_police (Art. 25)─▶ same status
+    registered | routed | mediating ─record_threat (what was said, by whom)─▶ same status
+    routed | mediating ─extend_limit (court referral, both parties consent, before expiry)─▶ same status
 
 Who: ``route`` is the registering desk's (``disputes.register``) or a supervisor's
 (``disputes.supervise``); ``accept``, ``transfer``, ``settle_*``, ``fail``, ``refuse`` and
@@ -25,6 +27,7 @@ Agreement::
     (draft) drafted ─sign (keep)─▶ drafted ─seal (all parties and the mediator signed)─▶ effective
     (record_oral) effective
     effective ─apply_confirmation─▶ effective ─record_court_decision─▶ effective
+    effective ─return_visit (performed / partly / not_performed)─▶ effective   (履行回访)
 
 Sealing makes a written agreement effective (Art. 29), settles the dispute, and arms the reminder
 of the 30-day period to apply for judicial confirmation (Art. 33; 民事诉讼法 2023 Art. 205).
@@ -45,7 +48,7 @@ from sqlalchemy.orm import Session, object_session
 from civicgrid.alerts import service as alerts
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import jurisdiction_prefix
-from civicgrid.disputes import catalogue, repository
+from civicgrid.disputes import catalogue, early_warning, repository
 from civicgrid.disputes.models import Agreement, Dispute, MediationSession
 from civicgrid.events import service as events
 from civicgrid.kit.clock import CHINA_TZ
@@ -322,6 +325,39 @@ def _report_police(session: Session, dispute: Dispute, step: Step) -> None:
     )
 
 
+def _record_threat(session: Session, dispute: Dispute, step: Step) -> None:
+    """A threat heard or reported (扬言报复、威胁): counted on the file for the early warning;
+    the words stay in the timeline note."""
+    dispute.threats += 1
+
+
+def _extendable(dispute: Dispute, step: Step) -> Refusal:
+    if not dispute.court_mode or dispute.due_at is None:
+        return ("只有法院委派/委托调解的期限可以延长", "Only a court referral's limit can be extended")
+    if dispute.overdue or step.at > dispute.due_at:
+        return ("期限已届满，不能延长", "The limit has passed: it can no longer be extended")
+    return _handler(dispute, step)
+
+
+def _extend_limit(session: Session, dispute: Dispute, step: Step) -> None:
+    """特邀调解规定 (2016) Art. 27: the limit of a court referral may be extended when both parties
+    agree; the length is what they agreed (no cap was verified), counted in whole days from the
+    limit now running."""
+    assert dispute.due_at is not None
+    dispute.due_at = dispute.due_at + timedelta(days=int(step.data["days"]))
+    timers.cancel(session, limit_key(dispute.id))
+    timers.arm(
+        session,
+        kind=LIMIT_KIND,
+        key=limit_key(dispute.id),
+        due_at=dispute.due_at,
+        ref_type="dispute",
+        ref_id=dispute.id,
+        division_code=dispute.division_code,
+        payload={"due": dispute.due_at.isoformat()},
+    )
+
+
 def _has_effective_written(dispute: Dispute, step: Step) -> Refusal:
     agreement = repository.agreement_of(_session(dispute), dispute.id, step.principal)
     if agreement is None or agreement.kind != "written" or agreement.status != "effective":
@@ -368,6 +404,26 @@ DISPUTE_WORKFLOW = Workflow(
             )
             for s in ACTIVE
         ],
+        *[
+            Transition(
+                "record_threat", {s}, s, permission=p, effect=_record_threat, keep_deadlines=True, note_required=True
+            )
+            for s in ACTIVE
+            for p in (M, R)
+        ],
+        *[
+            Transition(
+                "extend_limit",
+                {s},
+                s,
+                permission=M,
+                guard=_extendable,
+                effect=_extend_limit,
+                keep_deadlines=True,
+                note_required=True,
+            )
+            for s in (S.ROUTED, S.MEDIATING)
+        ],
     ],
     status_enum=DisputeStatus,
 )
@@ -395,6 +451,19 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
                 details={"field": "routes"},
             )
         return {"routes": [str(r) for r in dict.fromkeys(routes)]}
+    if action == "extend_limit":
+        days = data.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 365:
+            raise Invalid(
+                "days：延长天数（1–365）", "days: the days of the extension (1–365)", details={"field": "days"}
+            )
+        if data.get("consent") is not True:
+            raise Invalid(
+                "consent：须双方当事人同意延长（特邀调解规定第27条）",
+                "consent: both parties must agree to the extension (Art. 27)",
+                details={"field": "consent"},
+            )
+        return {"days": days, "consent": True}
     if action == "settle_oral":
         terms = data.get("terms")
         if not isinstance(terms, str) or not terms.strip():
@@ -483,9 +552,36 @@ def _not_applied(agreement: Agreement, step: Step) -> Refusal:
     return None if agreement.judicial_status == "none" else ("已申请司法确认", "Already applied")
 
 
+PERFORMANCE = ("performed", "partly", "not_performed")
+
+
+def _is_effective(agreement: Agreement, step: Step) -> Refusal:
+    return None if agreement.status == "effective" else ("协议尚未生效", "The agreement is not effective yet")
+
+
+def _return_visit(session: Session, agreement: Agreement, step: Step) -> None:
+    """履行回访: how the agreement is being performed (人民调解法 Art. 31: the committee supervises
+    performance)."""
+    agreement.performance_status = str(step.data["performed"])
+    agreement.visited_at = step.at
+
+
 AGREEMENT_WORKFLOW = Workflow(
     "mediation_agreement",
     [
+        *[
+            Transition(
+                "return_visit",
+                {"effective"},
+                "effective",
+                permission=p,
+                guard=_is_effective,
+                effect=_return_visit,
+                keep_deadlines=True,
+                note_required=True,
+            )
+            for p in (M, R)
+        ],
         Transition("sign", {"drafted"}, "drafted", permission=M, keep_deadlines=True),
         Transition(
             "seal", {"drafted"}, "effective", permission=M, guard=_all_signed, effect=_seal, deadlines=_reminder
@@ -557,6 +653,7 @@ def on_limit(session: Session, timer: Timer) -> None:
         source_id=dispute.id,
         source_label=dispute.number,
     )
+    early_warning.evaluate(session, dispute)
 
 
 @timers.handler(REMINDER_KIND)

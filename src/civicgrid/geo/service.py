@@ -422,6 +422,11 @@ def grid_names_of(session: Session, codes: Iterable[str]) -> dict[str, str]:
     return {g.code: g.name for g in repository.grids_by_codes(session, sorted(set(codes)))}
 
 
+def grid_points_of(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, float, float]]:
+    """(name, lng, lat) of many grids (15 digits), the point lying inside each; unknown codes left out."""
+    return {g.code: (g.name, g.lng, g.lat) for g in repository.grids_by_codes(session, sorted(set(codes)))}
+
+
 def name_of(session: Session, code: str) -> str | None:
     """The name of a division (12 digits) or grid (15 digits); None if unknown."""
     if len(code) == 15:

@@ -251,3 +251,14 @@ def list_zones(session: Session, principal: Principal) -> list[RingZone]:
 def get_zone(session: Session, principal: Principal, zone_id: str) -> RingZone | None:
     return session.scalars(select(RingZone).where(RingZone.id == zone_id,
                                                   visible(RingZone.division_code, principal))).first()
+
+
+def incidents_near(session: Session, lng: float, lat: float, since: datetime, until: datetime,
+                   deg: float) -> list[Incident]:
+    """Incidents (any status but merged) received in ``[since, until)`` within a box of ``deg``
+    around the point: the caller narrows to the real distance."""
+    return list(session.scalars(select(Incident).where(
+        Incident.call_received_at >= since, Incident.call_received_at < until, Incident.status != "merged",
+        Incident.lng.between(lng - deg, lng + deg), Incident.lat.between(lat - deg, lat + deg),
+        unscoped("other modules' rules count police calls at a place for the system; the answer "
+                 "carries numbers and times, no personal data")).order_by(Incident.call_received_at)))

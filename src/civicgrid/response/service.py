@@ -672,3 +672,31 @@ def create_zone(session: Session, principal: Principal, *, zone: str, label: str
 
 def list_zones(session: Session, principal: Principal) -> list[Any]:
     return repository.list_zones(session, principal)
+
+
+# ---------------------------------------------------------------- read by other modules
+
+
+@dataclass(frozen=True)
+class PoliceCall:
+    """A police call (警情) as other modules see it: what, when, how far from the point asked about."""
+
+    incident_id: str
+    number: str
+    category: str
+    received_at: datetime
+    distance_m: float
+
+
+def calls_near(session: Session, lng: float, lat: float, *, since: datetime, until: datetime,
+               radius_m: float) -> list[PoliceCall]:
+    """The police calls received in ``[since, until)`` within ``radius_m`` metres of a point —
+    the one way other modules (the disputes' early warning) read incidents by place."""
+    deg = radius_m / 111_000 * 1.5  # a box that holds the circle at Yongzhou's latitudes
+    found = []
+    for incident in repository.incidents_near(session, lng, lat, since, until, deg):
+        distance = great_circle_m(lng, lat, incident.lng, incident.lat)
+        if distance <= radius_m:
+            found.append(PoliceCall(incident.id, incident.number, incident.category, incident.call_received_at,
+                                    round(distance, 1)))
+    return found

@@ -422,4 +422,4 @@ def figure_disposal_deadlines(session: Session, principal: Principal, prefix: st
     rows = session.execute(select(Clock.subject_id, Clock.due_at).where(
         Clock.rule_code == "property_not_disposed", Clock.due_at.is_not(None),
         Clock.case_id.in_(_in_scope(principal, prefix, unit_ids)), visible(Clock.division_code, principal)))
-    return {str(subject): due for subject, due in rows}
+    return {str(subject): due for subject, due in rows if due is not None}

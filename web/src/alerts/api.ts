@@ -15,12 +15,23 @@ export const STATUSES = ['raised', 'escalated', 'acknowledged', 'handled', 'with
 export function fetchAlerts(query: {
   status?: string | null
   level?: string | null
+  source_type?: string | null
+  source_id?: string | null
   limit: number
   offset: number
 }): Promise<AlertPage> {
   return unwrap(
     api.GET('/api/v1/alerts', {
-      params: { query: { status: query.status || null, level: query.level || null, limit: query.limit, offset: query.offset } },
+      params: {
+        query: {
+          status: query.status || null,
+          level: query.level || null,
+          source_type: query.source_type || null,
+          source_id: query.source_id || null,
+          limit: query.limit,
+          offset: query.offset,
+        },
+      },
     }),
   )
 }

@@ -8,7 +8,10 @@ import { pendingRoute, useSessionStore } from '@/people/session'
 const builtPages: Record<string, () => Promise<unknown>> = {
   alerts: () => import('@/alerts/AlertsView.vue'),
   dispatch: () => import('@/response/DispatchView.vue'),
-  disputes: () => import('@/disputes/DisputesView.vue'),
+  disputeFiles: () => import('@/disputes/DisputesView.vue'),
+  disputeWorkbench: () => import('@/disputes/WorkbenchView.vue'),
+  disputeScreening: () => import('@/disputes/ScreeningView.vue'),
+  disputeWarnings: () => import('@/disputes/WarningsView.vue'),
   grids: () => import('@/geo/GridsView.vue'),
   matterQueue: () => import('@/matters/QueueView.vue'),
   matterHotline: () => import('@/matters/HotlineView.vue'),
@@ -31,6 +34,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
 const standalonePages: Record<string, () => Promise<unknown>> = {
   matterReport: () => import('@/matters/ReportMobileView.vue'),
   dispatchPhone: () => import('@/response/PhoneView.vue'),
+  disputeIntake: () => import('@/disputes/IntakeMobileView.vue'),
 }
 
 const modulePages: RouteRecordRaw[] = leafModules()
@@ -75,6 +79,13 @@ export const router = createRouter({
           component: () => import('@/supervision/CaseView.vue'),
           props: true,
           meta: { module: 'supervisionCases' },
+        },
+        {
+          path: 'disputes/:id([0-9a-f]{32})',
+          name: 'dispute',
+          component: () => import('@/disputes/DisputeFileView.vue'),
+          props: true,
+          meta: { module: 'disputeFiles' },
         },
       ],
     },
