@@ -56,10 +56,11 @@ def test_every_field_role_opens_every_page_of_its_drawer_on_a_phone(
     user = make_user_committed(engine, role=role, division_code=code, display_name=display)
     watch = Watch(phone)
     _log_in(phone, live_server.url, user.username)
-    landing = phone.wait_for_selector('[data-test="phone-menu"], [data-test="report-mobile"]')
-    if landing.get_attribute("data-test") == "report-mobile":
-        # Reporters land on the intake page; its menu button leads to the rest of their menu.
-        phone.click('[data-test="report-menu"]')
+    landing = phone.wait_for_selector('[data-test="phone-menu"], [data-test="shell-menu"]')
+    if landing.get_attribute("data-test") == "shell-menu":
+        # Reporters land on the intake page, patrol officers on their unit's page: the phone
+        # shell's menu button leads to the rest of their menu.
+        phone.click('[data-test="shell-menu"]')
     phone.click('[data-test="phone-menu"]')
     phone.wait_for_selector('[data-test="phone-drawer"]')
     paths = phone.eval_on_selector_all('[data-test="phone-drawer"] [data-path]',
@@ -70,7 +71,7 @@ def test_every_field_role_opens_every_page_of_its_drawer_on_a_phone(
     for path in paths:
         watch.problems.clear()
         phone.goto(f"{live_server.url}{path}")
-        phone.wait_for_selector('[data-test="phone-menu"], [data-test="report-mobile"]')
+        phone.wait_for_selector('[data-test="phone-menu"], [data-test="shell-menu"]')
         phone.wait_for_load_state("networkidle")
         phone.wait_for_timeout(300)
         where_ = f"{role} ({display}) on {path}"

@@ -162,7 +162,6 @@ const en: typeof zhCN = {
       respondent: 'Respondent', other: 'Other', partyName: 'Name', orgName: 'Organisation name', docType: 'Document',
       docNumber: 'Document number', uscc: 'Unified social credit code', phone: 'Phone', remove: 'Remove', submit: 'Register',
       done: 'Registered: {number}', open: 'Open the file', another: 'Register another', noPlace: 'Choose a place or use your location',
-      console: 'Back to the console',
     },
     source: { screening: 'Grid screening', walk_in: 'Walk-in', hotline_12345: '12345 hotline', police: 'Police transfer', court: 'Court referral', petition: 'Petition', matter: 'Matter hand-off' },
     complexity: { simple: 'Simple', general: 'General', complex: 'Complex' },

@@ -160,7 +160,6 @@ export default {
       respondent: '被申请人', other: '其他', partyName: '姓名', orgName: '单位名称', docType: '证件类型',
       docNumber: '证件号码', uscc: '统一社会信用代码', phone: '联系电话', remove: '删除', submit: '登记',
       done: '已登记：{number}', open: '查看档案', another: '再登记一起', noPlace: '请选择地点或用手机定位',
-      console: '返回控制台',
     },
     source: { screening: '网格排查', walk_in: '来访', hotline_12345: '12345 热线', police: '警调对接', court: '法院委派/委托', petition: '信访转办', matter: '事项移交' },
     complexity: { simple: '简易', general: '一般', complex: '复杂' },

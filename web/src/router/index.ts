@@ -112,13 +112,13 @@ router.beforeEach(async (to) => {
     // On a phone, officers who work a queue (village and township: they verify) start on it; whoever
     // reports in the field (grid workers, volunteers) on the intake page, which leads to the queue.
     // Patrol officers (who answer orders but command none) start on the unit's phone page.
-    if (session.can('dispatch.respond') && !session.can('dispatch.command')) {
+    // `?console=1` (the phone shell's menu button) asks for the rest of the menu instead, here and below.
+    if (session.can('dispatch.respond') && !session.can('dispatch.command') && !to.query.console) {
       return { name: 'dispatchPhone', replace: true }
     }
     if (isNarrow() && session.can('matters.verify')) {
       return { name: 'matterQueue', replace: true }
     }
-    // `?console=1`: the intake page's menu button asks for the rest of the menu instead.
     if (isNarrow() && session.can('matters.report') && !to.query.console) {
       return { name: 'matterReport', replace: true }
     }
