@@ -51,6 +51,28 @@ for _name in ("request", "stream", "get", "options", "head", "post", "put", "pat
     setattr(httpx, _name, _patient(getattr(httpx, _name)))
 
 
+# Password hashing at test cost. Production's argon2id (RFC 9106: 64 MiB, 3 passes, 4 lanes) takes
+# 0.4-1 s of CPU per hash or login on this 2-core machine, and the suite logs in about a thousand
+# times a pass: half of an API test's time went to argon2 (measured, docs/performance.md). The
+# suite's own processes hash with the smallest argon2id instead (1 MiB, 1 pass, 1 lane: the same
+# algorithm, format and verify path). Subprocesses (`civicgrid serve`, the CLI) keep production's
+# parameters and verify these hashes by the parameters written in them. Tests that measure the
+# cost itself take the ``production_password_hashing`` fixture; PRODUCTION_PASSWORD_HASHER is
+# what production runs (tests/people/test_login.py checks its parameters).
+def _cheap_password_hashing() -> Any:
+    from argon2 import PasswordHasher
+
+    from civicgrid.people import service
+
+    production = service._hasher
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    service._dummy_hash.cache_clear()
+    return production
+
+
+PRODUCTION_PASSWORD_HASHER = _cheap_password_hashing()
+
+
 def _fresh_postgres(base_url: str) -> tuple[str, str]:
     """Create a throw-away database on the server; return (url, name). Under pytest-xdist each
     worker makes its own (the name says which: gw0, gw1, ...; "main" without xdist)."""
@@ -109,6 +131,21 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     dispose_engines()
     cleanup()  # type: ignore[operator]
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Production's argon2 parameters for one test (its factory users' hashes too); the suite's
+    cheap ones again afterwards."""
+    from civicgrid.people import service
+    from tests import factories
+
+    monkeypatch.setattr(service, "_hasher", PRODUCTION_PASSWORD_HASHER)
+    service._dummy_hash.cache_clear()
+    factories._hash.cache_clear()
+    yield
+    service._dummy_hash.cache_clear()
+    factories._hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
