@@ -8,9 +8,14 @@ Outside CI a PostgreSQL URL that cannot be reached skips the run with a message;
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import functools
 import os
+import shutil
 import socket
+import sqlite3
+import tempfile
 import threading
 import time
 import uuid
@@ -51,23 +56,143 @@ for _name in ("request", "stream", "get", "options", "head", "post", "put", "pat
     setattr(httpx, _name, _patient(getattr(httpx, _name)))
 
 
-def _fresh_postgres(base_url: str) -> tuple[str, str]:
-    """Create a throw-away database on the server; return (url, name). Under pytest-xdist each
-    worker makes its own (the name says which: gw0, gw1, ...; "main" without xdist)."""
+# Password hashing at test cost. Production's argon2id (RFC 9106: 64 MiB, 3 passes, 4 lanes) takes
+# 0.4-1 s of CPU per hash or login on this 2-core machine, and the suite logs in about a thousand
+# times a pass: half of an API test's time went to argon2 (measured, docs/performance.md). The
+# suite's own processes hash with the smallest argon2id instead (1 MiB, 1 pass, 1 lane: the same
+# algorithm, format and verify path). Subprocesses (`civicgrid serve`, the CLI) keep production's
+# parameters and verify these hashes by the parameters written in them. Tests that measure the
+# cost itself take the ``production_password_hashing`` fixture; PRODUCTION_PASSWORD_HASHER is
+# what production runs (tests/people/test_login.py checks its parameters).
+def _cheap_password_hashing() -> Any:
+    from argon2 import PasswordHasher
+
+    from civicgrid.people import service
+
+    production = service._hasher
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    service._dummy_hash.cache_clear()
+    return production
+
+
+PRODUCTION_PASSWORD_HASHER = _cheap_password_hashing()
+
+
+# ---------------------------------------------------------------- databases from templates
+# Each pass migrates one database and loads the Yongzhou reference data into a copy of it ONCE;
+# every database a test session (an xdist worker) or a test makes is then a copy: on PostgreSQL
+# `CREATE DATABASE … TEMPLATE …` (a file copy on the server), on SQLite the file through
+# sqlite3's backup. On this 2-core machine a PostgreSQL migration took 11-15 s and the reference
+# data 66-86 s for each worker and each replay of tests/simulate (docs/performance.md).
+# The controller (or the single process without xdist) names the run's templates before the
+# workers start (they inherit the variable) and removes them when the run ends.
+
+TEMPLATE_RUN = "CIVICGRID_TEST_TEMPLATE_RUN"
+MIGRATED, WITH_YONGZHOU = "migrated", "yongzhou"
+
+
+def _template_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"civicgrid-test-{os.environ[TEMPLATE_RUN]}"
+
+
+def _pg_admin(base_url: str) -> Engine:
+    return create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _pg_template_name(kind: str) -> str:
+    return f"civicgrid_tpl_{os.environ[TEMPLATE_RUN]}_{kind}"
+
+
+@contextlib.contextmanager
+def _templates_locked() -> Iterator[Path]:
+    """The run's template folder, held by this process alone (workers build and copy in turn:
+    PostgreSQL refuses to copy a template another session is connected to)."""
+    folder = _template_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _load_yongzhou(url: str) -> None:
+    from civicgrid.db import make_engine, transaction
+    from civicgrid.geo.service import load_reference_data
+
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            load_reference_data(session)
+    finally:
+        engine.dispose()
+
+
+def _pg_create(base_url: str, name: str, template: str | None = None) -> None:
+    admin = _pg_admin(base_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    finally:
+        admin.dispose()
+
+
+def _pg_template(base_url: str, kind: str, folder: Path) -> str:
+    """The run's template of ``kind`` on the server, built by the first process that needs it."""
+    name = _pg_template_name(kind)
+    if not (folder / f"{kind}.pg-ready").exists():
+        _drop_postgres(base_url, name)  # a build that failed half-way
+        if kind == MIGRATED:
+            _pg_create(base_url, name)
+            upgrade(make_url(base_url).set(database=name).render_as_string(hide_password=False))
+        else:
+            _pg_create(base_url, name, _pg_template(base_url, MIGRATED, folder))
+            _load_yongzhou(make_url(base_url).set(database=name).render_as_string(hide_password=False))
+        (folder / f"{kind}.pg-ready").touch()
+    return name
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def _sqlite_template(kind: str, folder: Path) -> Path:
+    path = folder / f"{kind}.sqlite3"
+    if not (folder / f"{kind}.sqlite-ready").exists():
+        path.unlink(missing_ok=True)
+        if kind == MIGRATED:
+            upgrade(f"sqlite:///{path}")
+        else:
+            _sqlite_copy(_sqlite_template(MIGRATED, folder), path)
+            _load_yongzhou(f"sqlite:///{path}")
+        (folder / f"{kind}.sqlite-ready").touch()
+    return path
+
+
+def _fresh_postgres(base_url: str, kind: str = MIGRATED) -> tuple[str, str]:
+    """A throw-away copy of the run's template on the server; return (url, name). Under
+    pytest-xdist each worker makes its own (the name says which: gw0, gw1, ...; "main" without
+    xdist)."""
     url = make_url(base_url)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"civicgrid_test_{worker}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    with _templates_locked() as folder:
+        _pg_create(base_url, name, _pg_template(base_url, kind, folder))
     return url.set(database=name).render_as_string(hide_password=False), name
 
 
+def _pg_fresh_migrated(base_url: str) -> tuple[str, str]:
+    name = f"civicgrid_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    _pg_create(base_url, name)
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url, name
+
+
 def _drop_postgres(base_url: str, name: str) -> None:
-    admin = create_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = _pg_admin(base_url)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -75,33 +200,64 @@ def _drop_postgres(base_url: str, name: str) -> None:
         admin.dispose()
 
 
-def new_database(tmp_dir: Path) -> tuple[str, object]:
-    """A brand-new migrated database; returns its URL and a cleanup callable."""
+def new_database(tmp_dir: Path, kind: str = MIGRATED) -> tuple[str, object]:
+    """A brand-new database at the migrations' head (``kind=WITH_YONGZHOU``: and the Yongzhou
+    reference data, committed), copied from the run's template; returns its URL and a cleanup
+    callable."""
     base = os.environ.get("CIVICGRID_TEST_DATABASE_URL", "")
+    # The templates hold the default city (the migrations seed the city's catalogue): another
+    # city's database (CIVICGRID_CITY_DIR, tests/test_city.py) is migrated afresh.
+    own_city = "CIVICGRID_CITY_DIR" in os.environ
+    if own_city and kind != MIGRATED:
+        raise ValueError("the Yongzhou template holds the default city only")
     if base.startswith("postgresql"):
         try:
-            url, name = _fresh_postgres(base)
+            if own_city:
+                url, name = _pg_fresh_migrated(base)
+            else:
+                url, name = _fresh_postgres(base, kind)
         except Exception as exc:
             if IN_CI:
                 raise
             pytest.skip(f"PostgreSQL not reachable at {base}: {exc}")
-        upgrade(url)
         return url, lambda: _drop_postgres(base, name)
     path = tmp_dir / f"{uuid.uuid4().hex[:8]}.sqlite3"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    return url, lambda: None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if own_city:
+        upgrade(f"sqlite:///{path}")
+        return f"sqlite:///{path}", lambda: None
+    with _templates_locked() as folder:
+        template = _sqlite_template(kind, folder)
+    _sqlite_copy(template, path)
+    return f"sqlite:///{path}", lambda: None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller, or a run without xdist
+        os.environ.setdefault(TEMPLATE_RUN, uuid.uuid4().hex[:10])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or TEMPLATE_RUN not in os.environ:
+        return
+    folder = _template_dir()
+    base = os.environ.get("CIVICGRID_TEST_DATABASE_URL", "")
+    if base.startswith("postgresql") and any(folder.glob("*.pg-ready")):
+        for kind in (WITH_YONGZHOU, MIGRATED):
+            _drop_postgres(base, _pg_template_name(kind))
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The session's migrated database URL; the process settings point at it (and the file
-    store at a directory of the session's own)."""
+    """The session's database URL: migrated, with the Yongzhou reference data (the ``yongzhou``
+    fixture names it); the process settings point at it (and the file store at a directory of
+    the session's own)."""
     os.environ["CIVICGRID_FILES_DIR"] = str(tmp_path_factory.mktemp("files"))
     from civicgrid.files import backends
 
     backends.settings.cache_clear()
-    url, cleanup = new_database(tmp_path_factory.mktemp("db"))
+    url, cleanup = new_database(tmp_path_factory.mktemp("db"), WITH_YONGZHOU)
     os.environ["CIVICGRID_DATABASE_URL"] = url
     from civicgrid.config import get_settings
 
@@ -109,6 +265,21 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     dispose_engines()
     cleanup()  # type: ignore[operator]
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Production's argon2 parameters for one test (its factory users' hashes too); the suite's
+    cheap ones again afterwards."""
+    from civicgrid.people import service
+    from tests import factories
+
+    monkeypatch.setattr(service, "_hasher", PRODUCTION_PASSWORD_HASHER)
+    service._dummy_hash.cache_clear()
+    factories._hash.cache_clear()
+    yield
+    service._dummy_hash.cache_clear()
+    factories._hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -224,12 +395,19 @@ class Yongzhou:
 
 @pytest.fixture(scope="session")
 def yongzhou(engine: Engine) -> Yongzhou:
-    """1 city, 13 county-level units, 195 townships, 3,331 villages and the generated grids."""
+    """1 city, 13 county-level units, 195 townships, 3,331 villages and the generated grids: the
+    session's database was copied with them (``db_url``); checked here, loaded if missing."""
+    from sqlalchemy import func, select
+
     from civicgrid.db import transaction
+    from civicgrid.geo.models import Grid
     from civicgrid.geo.service import load_reference_data
 
-    with transaction(engine) as session:
-        load_reference_data(session)
+    with engine.execution_options(sqlite_begin="DEFERRED").connect() as conn:
+        loaded = bool(conn.scalar(select(func.count()).select_from(Grid)))
+    if not loaded:
+        with transaction(engine) as session:
+            load_reference_data(session)
     return Yongzhou(engine)
 
 

@@ -226,6 +226,20 @@ def _comparable(response: httpx.Response) -> tuple[int, object, dict[str, str]]:
     return response.status_code, response.json(), headers
 
 
+def test_production_hashes_passwords_with_rfc_9106_argon2id() -> None:
+    """The suite hashes cheaply (tests/conftest.py); production keeps RFC 9106's first
+    recommended argon2id parameters: 64 MiB, 3 passes, 4 lanes."""
+    from argon2 import Type
+
+    from civicgrid.people import service
+    from tests.conftest import PRODUCTION_PASSWORD_HASHER
+
+    hasher = PRODUCTION_PASSWORD_HASHER
+    assert (hasher.type, hasher.memory_cost, hasher.time_cost, hasher.parallelism) == (Type.ID, 65536, 3, 4)
+    assert service._hasher is not hasher  # the suite's own, cheap one
+    assert service.verify_password(hasher.hash("Test#Pass2026"), "Test#Pass2026")
+
+
 def test_known_and_unknown_names_answer_alike(live_server: LiveServer, engine: Engine, clock: FakeClock) -> None:
     """Six bad logins for a known name and for an unknown one: the same statuses, bodies and
     headers, lock-out included (before issue 9 an unknown name was never locked)."""
@@ -238,7 +252,8 @@ def test_known_and_unknown_names_answer_alike(live_server: LiveServer, engine: E
 
 
 def test_known_and_unknown_names_cost_one_password_hash_each(live_server: LiveServer, engine: Engine,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             production_password_hashing: None) -> None:
     """Alike in time: every path verifies exactly one argon2 hash (an unknown name against a dummy
     one, a locked name too); before issue 9 a locked name answered in 3 ms, an unknown one in 184."""
     from civicgrid.people import service

@@ -4,6 +4,7 @@ session (a second sync Playwright in the same thread fails, so the fixture must 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,45 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 45_000  # generous: the SQLite and PostgreSQL passes and the fuzzer share two cores
+
+
+class Traffic:
+    """The requests a page has in flight (documents, scripts, API calls, map tiles; not its
+    WebSocket), so a test waits for exactly those instead of Playwright's "networkidle" (no
+    request for 500 ms, however early the last one ended) plus a fixed pause."""
+
+    QUIET_MS = 100  # after the page's own tasks ran: the time a response may take to start another
+
+    def __init__(self, page: Any) -> None:
+        self._page = page
+        self._open: set[Any] = set()
+        self._started = 0
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    def _start(self, request: Any) -> None:
+        self._open.add(request)
+        self._started += 1
+
+    def _end(self, request: Any) -> None:
+        self._open.discard(request)
+
+    def settle(self, timeout_ms: int = TIMEOUT_MS) -> None:
+        """Return once no request is in flight, the page has run what the last answers queued
+        (an animation frame, then its task queue) and nothing new started for QUIET_MS."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            while self._open:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"requests still open after {timeout_ms} ms: "
+                                       f"{sorted(r.url for r in self._open)}")
+                self._page.wait_for_timeout(20)
+            started = self._started
+            self._page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
+            self._page.wait_for_timeout(self.QUIET_MS)
+            if not self._open and self._started == started:
+                return
 
 
 def _unavailable(reason: str) -> None:

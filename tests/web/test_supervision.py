@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from civicgrid.kit.clock import utcnow
+from civicgrid.kit.clock import Clock, FakeClock, set_clock, utcnow
 from civicgrid.supervision.workflow import DUE_KIND, WARN_KIND
 from civicgrid.timers.worker import TimerWorker
 from tests.factories import make_user_committed
@@ -21,6 +21,20 @@ pytestmark = pytest.mark.browser
 
 
 def test_board_turns_yellow_at_eleven_hours(page: Any, live_server: Any, yongzhou: Any, engine: Engine) -> None:
+    """The server's clock (shared with the live server) moves 21 s on instead of the test sleeping
+    them; the page's clock is held at the start (Date.now() fixed, its timers still run), so
+    the yellow can only come from the warning the timer pushes, not from the board's own ticker."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    fake = FakeClock(now)
+    set_clock(fake)
+    try:
+        _board_turns_yellow(page, live_server, yongzhou, engine, fake)
+    finally:
+        set_clock(Clock())
+
+
+def _board_turns_yellow(page: Any, live_server: Any, yongzhou: Any, engine: Engine, fake: FakeClock) -> None:
+    page.clock.set_fixed_time(fake.now())
     township = yongzhou.village_in("431127")[:9] + "000"  # a county no other browser test writes in
     unit = station(engine, township)
     who = ingester(township)
@@ -36,9 +50,9 @@ def test_board_turns_yellow_at_eleven_hours(page: Any, live_server: Any, yongzho
     page.goto(f"{live_server.url}/supervision")
     page.wait_for_selector(".el-table__body-wrapper >> text=看板测试案件", timeout=30_000)
     assert page.locator('[data-tone="success"]').count() >= 1
-    page.wait_for_timeout(21_000)
+    fake.advance(timedelta(seconds=21))
     worker = TimerWorker(engine, kinds=[WARN_KIND, DUE_KIND])
-    worker.run_due()  # the warning timer raises the yellow warning, pushed on the division channel
+    assert worker.run_due() >= 1  # the warning timer raises the yellow warning, pushed on the division channel
     page.wait_for_selector('[data-tone="warning"]', timeout=15_000)
     page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=\"count-yellow\"] strong')?.textContent) >= 1")
