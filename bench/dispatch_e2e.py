@@ -272,8 +272,11 @@ def run_db(kind: str, pg_url: str, clients: int, incidents: int) -> dict[str, di
         env = {**os.environ, "CIVICGRID_DATABASE_URL": url, "CIVICGRID_SECRET_KEY": secret,
                "CIVICGRID_RUN_TIMER_WORKER": "false"}
         port = 19000 + os.getpid() % 1000
+        # The server's log goes to a file: a pipe nobody reads fills up and blocks the server.
+        log_path = workdir / "server.log"
+        log_file = log_path.open("w")
         server = subprocess.Popen([str(ROOT / ".venv/bin/civicgrid"), "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  stdout=log_file, stderr=subprocess.STDOUT, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(600):
@@ -283,11 +286,12 @@ def run_db(kind: str, pg_url: str, clients: int, incidents: int) -> dict[str, di
                 except httpx.HTTPError:
                     time.sleep(0.1)
             else:
-                raise RuntimeError("server did not start: " + (server.stderr.read() if server.stderr else ""))
+                raise RuntimeError("server did not start: " + log_path.read_text()[-2000:])
             return asyncio.run(run_rounds(base, tokens, officers, points, incidents))
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log_file.close()
     finally:
         drop()
 
