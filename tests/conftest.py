@@ -183,6 +183,13 @@ def _fresh_postgres(base_url: str, kind: str = MIGRATED) -> tuple[str, str]:
     return url.set(database=name).render_as_string(hide_password=False), name
 
 
+def blank_postgres(base_url: str) -> tuple[str, str]:
+    """An empty database on the server (no migration: for the migration tests); (url, name)."""
+    name = f"civicgrid_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
+    _pg_create(base_url, name)
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False), name
+
+
 def _pg_fresh_migrated(base_url: str) -> tuple[str, str]:
     name = f"civicgrid_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
     _pg_create(base_url, name)

@@ -111,6 +111,12 @@ def test_the_loop_over_http(engine: Engine, live_server: LiveServer, yongzhou: Y
     assert (auto["status"], auto["division_code"]) == ("escalated", township_code)
     assert auto["timeline"][-1]["actor_name"] == "system" and "未在时限内确认" in auto["timeline"][-1]["note"]
 
+    # status=open lists what is still to act on (raised, acknowledged, escalated), chosen by the server.
+    opened = {a["id"]: a["status"] for a in httpx.get(url, params={"status": "open", "limit": 200},
+                                                        headers=h["county"]).json()["items"]}
+    assert opened.get(quiet) == "escalated" and late not in opened and up not in opened
+    assert all(s in ("raised", "acknowledged", "escalated") for s in opened.values())
+
     # Another county's staff sees none of it; the figures count each from the rows.
     assert httpx.get(f"{url}/{late}", headers=h["other"]).status_code == 404
     after = httpx.get(f"{url}/figures", headers=h["county"]).json()

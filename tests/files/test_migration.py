@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from civicgrid.files import backends
 from civicgrid.migrate import alembic_config, upgrade
-from tests.conftest import _drop_postgres, _fresh_postgres
+from tests.conftest import _drop_postgres, blank_postgres
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def blank_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     base = os.environ.get("CIVICGRID_TEST_DATABASE_URL", "")
     try:
         if base.startswith("postgresql"):
-            url, name = _fresh_postgres(base)
+            url, name = blank_postgres(base)
             yield url
             _drop_postgres(base, name)
         else:

@@ -18,7 +18,7 @@ from sqlalchemy.types import Boolean, Date, DateTime, Float, Integer, Numeric
 from civicgrid.db import transaction
 from civicgrid.migrate import alembic_config, upgrade
 from civicgrid.numbering import service as numbering
-from tests.conftest import _drop_postgres, _fresh_postgres
+from tests.conftest import _drop_postgres, blank_postgres
 
 
 def test_each_series_and_day_counts_on_its_own(engine: Engine) -> None:
@@ -71,7 +71,7 @@ def blank_url(tmp_path: Path) -> Iterator[str]:
 
     base = os.environ.get("CIVICGRID_TEST_DATABASE_URL", "")
     if base.startswith("postgresql"):
-        url, name = _fresh_postgres(base)
+        url, name = blank_postgres(base)
         yield url
         _drop_postgres(base, name)
     else:

@@ -195,7 +195,8 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     # The warning board: the many-people warning raised at registration, on the heat map by grid.
     desk.goto(f"{live_server.url}/disputes/warnings")
     desk.wait_for_selector('[data-test="heat-map"]:not([data-cells="0"])')
-    assert "涉及人数多或金额大" in desk.inner_text('[data-test="warning-list"]')
+    # The list loads apart from the map: wait for the row rather than read an empty list.
+    desk.wait_for_selector('[data-test="warning-list"] >> text=涉及人数多或金额大')
     assert "涉及 6 人" in desk.inner_text('[data-test="warning-list"]')
     desk.wait_for_timeout(1500)  # the chart animates its circles in
     desk.screenshot(path=str(ARTIFACTS / "disputes-warnings.png"), full_page=True)

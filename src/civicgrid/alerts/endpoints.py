@@ -36,7 +36,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "Not logged in"}
                                            403: {"description": "Missing the permission"},
                                            404: {"description": "Unknown, or outside the caller's jurisdiction"}}
 AlertId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Warning id")]
-STATUS_PATTERN = "^(raised|acknowledged|escalated|handled|withdrawn)$"
+STATUS_PATTERN = "^(raised|acknowledged|escalated|handled|withdrawn|open)$"  # open: the first three
 ACTIONS = ("acknowledge", "handle", "escalate", "withdraw")
 MANUAL = service.Rule("manual", "人工预警", "Warning raised by hand")
 

@@ -34,7 +34,9 @@ def open_for_source(session: Session, rule_code: str, source_type: str, source_i
 def listing(session: Session, principal: Principal, *, status: str | None, level: str | None,
             source_type: str | None, source_id: str | None, limit: int, offset: int) -> tuple[int, list[Alert]]:
     query = select(Alert).where(visible(Alert.division_code, principal))
-    if status:
+    if status == "open":  # still to act on: raised, acknowledged or escalated
+        query = query.where(Alert.status.in_([str(s) for s in OPEN_STATUSES]))
+    elif status:
         query = query.where(Alert.status == status)
     if level:
         query = query.where(Alert.level == level)

@@ -40,6 +40,7 @@ from civicgrid.response.models import (
 )
 from civicgrid.response.params import get_params, great_circle_m
 from civicgrid.response.workflow import (
+    ACK_DUE_KIND,
     ASSIGNMENT_WORKFLOW,
     INCIDENT_WORKFLOW,
     TIER_RANK,
@@ -51,6 +52,7 @@ from civicgrid.response.workflow import (
     unit_status_from,
 )
 from civicgrid.timers import service as timers
+from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import SYSTEM
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -528,6 +530,13 @@ def ack_overdue(session: Session, assignment_id: str) -> None:
                                               f"{sign} did not acknowledge the order within 60 s ({incident.number})")],
                        division_code=incident.county_code, source_type="response_assignment",
                        source_id=assignment.id, source_label=incident.number, ack_within=timedelta(minutes=5))
+
+
+@timers.handler(ACK_DUE_KIND)
+def _on_ack_due(session: Session, timer: Timer) -> None:
+    """The acknowledgement timer of an order fired (registered here, beside what it does: the
+    workflow module only names the kind)."""
+    ack_overdue(session, timer.ref_id)
 
 
 def incident_action(session: Session, principal: Principal, incident_id: str, action: str, *,

@@ -30,8 +30,6 @@ from civicgrid.response.models import (
     ResponseUnit,
     UnitStatus,
 )
-from civicgrid.timers import service as timers
-from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import Deadline, Step, Transition, Workflow
 
 COMMAND = "dispatch.command"
@@ -187,14 +185,6 @@ def unit_status_from(assignments: Iterable[Assignment]) -> UnitStatus | None:
     rank = {A.ORDERED: 1, A.ACKNOWLEDGED: 1, A.EN_ROUTE: 2, A.ON_SCENE: 3}
     best = max((rank.get(AssignmentStatus(a.status), 0) for a in assignments), default=0)
     return {0: None, 1: U.ASSIGNED, 2: U.EN_ROUTE, 3: U.ON_SCENE}[best]
-
-
-@timers.handler(ACK_DUE_KIND)
-def on_ack_due(session: Session, timer: Timer) -> None:
-    """An order not acknowledged within 60 s: the incident is raised to the county view."""
-    from civicgrid.response import service
-
-    service.ack_overdue(session, timer.ref_id)
 
 
 __all__ = ["ASSIGNMENT_WORKFLOW", "INCIDENT_WORKFLOW", "UNIT_WORKFLOW", "ResponseUnit", "unit_status_from"]
