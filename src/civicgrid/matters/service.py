@@ -14,11 +14,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.orm import Session
 
 from civicgrid.authz.principal import Principal
@@ -49,6 +46,7 @@ from civicgrid.matters.schemas import (
     SupervisionRead,
     TimelineRead,
 )
+from civicgrid.matters.settings import settings
 from civicgrid.people import service as people
 from civicgrid.reveal import service as reveal
 from civicgrid.workflow.engine import InvalidTransition
@@ -62,26 +60,6 @@ FLAGS = ("supervised", "urged", "rework", "escalated", "duplicate", "on_spot", "
 # the result of the handling, the closing remark). Dispatch instructions, escalation reasons,
 # supervision orders and the like are internal and never reach the public view.
 PUBLIC_NOTE_ACTIONS = ("accept", "reject", "cancel", "resolve", "close", "merge")
-
-
-class MatterSettings(BaseSettings):
-    """Options of the matters module (``CIVICGRID_MATTER_*``)."""
-
-    model_config = SettingsConfigDict(env_prefix="CIVICGRID_MATTER_", extra="ignore")
-
-    photo_max_bytes: int = 5 * 1024 * 1024
-    intake_group_commit: bool = True
-    """Commit reports that arrive together in one transaction (``false``: one each)."""
-    spot_check_share: float = Field(0.10, ge=0, le=1)
-    """The share of on-the-spot settlements (就地办结) drawn for a supervisor's spot check (抽查)."""
-    withdraw_minutes: int = Field(10, ge=0, le=24 * 60)
-    """How long after reporting the reporter may withdraw (撤回) a report."""
-
-
-@lru_cache(maxsize=1)
-def settings() -> MatterSettings:
-    """Read once per process (the environment does not change under a running server)."""
-    return MatterSettings()
 
 
 def _not_found() -> NotFound:

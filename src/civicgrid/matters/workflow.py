@@ -84,6 +84,7 @@ from civicgrid.matters.schemas import (
     SettleOnSpotPayload,
     SupervisePayload,
 )
+from civicgrid.matters.settings import settings
 from civicgrid.timers import service as timers
 from civicgrid.timers.models import Timer
 from civicgrid.workflow.engine import SYSTEM, Deadline, Step, Transition, Workflow
@@ -290,8 +291,6 @@ def withdraw_until(matter: Matter) -> datetime:
     """Until when the reporter may withdraw (撤回) the report."""
     from datetime import timedelta
 
-    from civicgrid.matters.service import settings
-
     return matter.reported_at + timedelta(minutes=settings().withdraw_minutes)
 
 
@@ -300,8 +299,6 @@ def _withdrawer(matter: Matter, step: Step) -> Refusal:
     if not is_reporter(matter, step.principal):
         return ("只有上报人可以撤回", "Only the person who reported the matter may withdraw it")
     if step.at > withdraw_until(matter):
-        from civicgrid.matters.service import settings
-
         minutes = settings().withdraw_minutes
         return (f"已超过可撤回时间（上报后 {minutes} 分钟内可撤回）",
                 f"Too late to withdraw: a report can be withdrawn within {minutes} minutes of reporting")
@@ -415,8 +412,6 @@ def _resolve(session: Session, matter: Matter, step: Step) -> None:
 
 
 def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
-    from civicgrid.matters.service import settings
-
     if not repository.has_photo(session, matter.id, "result"):
         raise Invalid("就地办结须先上传处置结果照片", "Settling on the spot needs a photo of the result first",
                       details={"field": "photo"})
