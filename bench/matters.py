@@ -135,8 +135,10 @@ def _intake_run(env: dict[str, str], username: str, points: list[tuple[float, fl
 
     cli = [str(ROOT / ".venv/bin/civicgrid")]
     port = 18000 + os.getpid() % 1000
+    # The server's log goes to a temporary file: a pipe nobody reads fills up and blocks the server.
+    log_file = tempfile.TemporaryFile("w+")  # noqa: SIM115 — closed in the finally below
     server = subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=log_file, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -146,7 +148,8 @@ def _intake_run(env: dict[str, str], username: str, points: list[tuple[float, fl
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("server did not start: " + (server.stderr.read() if server.stderr else ""))
+            log_file.seek(0)
+            raise RuntimeError("server did not start: " + log_file.read()[-2000:])
         token = _demo_token(base, username, DEMO_PASSWORD)
         headers = {"Authorization": f"Bearer {token}"}
         types = [t["code"] for t in httpx.get(base + "/api/v1/matter-types", headers=headers).json()
@@ -169,6 +172,7 @@ def _intake_run(env: dict[str, str], username: str, points: list[tuple[float, fl
     finally:
         server.terminate()
         server.wait(timeout=20)
+        log_file.close()
     latencies = result.latencies
     failed = sum(n for status, n in result.statuses.items() if status != 201)
     done = max(len(latencies), 1)
