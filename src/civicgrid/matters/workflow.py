@@ -215,19 +215,25 @@ def _no_extension_pending(matter: Matter, step: Step) -> Refusal:
 
 
 def _supervision_open(matter: Matter, step: Step) -> Refusal:
+    # Ownership first: it needs no query, and the intake asks the reporter's allowed actions of
+    # every new matter (the table's reach includes the reporter).
+    if (refusal := _owner(matter, step)) is not None:
+        return refusal
     session = object_session(matter)
     if session is None or not repository.open_supervision_orders(session, matter.id, step.principal):
         return ("没有待答复的督办单", "There is no open supervision order to answer")
-    return _owner(matter, step)
+    return None
 
 
 def _has_candidates(matter: Matter, step: Step) -> Refusal:
+    if (refusal := _owner(matter, step)) is not None:  # no query for a non-owner (see above)
+        return refusal
     session = object_session(matter)
     links = repository.duplicates_of(session, matter.id, step.principal) if session else []
     pending = [d for d in links if d.decision == "pending"]
     if not pending:
         return ("没有待处理的疑似重复事项", "There is no pending duplicate candidate")
-    return _owner(matter, step)
+    return None
 
 
 # ---------------------------------------------------------------- a loop that two people close (GB/T 30428)
@@ -637,11 +643,13 @@ def _hand_back(session: Session, matter: Matter, step: Step) -> None:
 
 
 def _can_hand_off(matter: Matter, step: Step) -> Refusal:
+    if (refusal := _owner(matter, step)) is not None:  # no query for a non-owner (see above)
+        return refusal
     session = object_session(matter)
     matter_type = repository.type_by_id(session, matter.type_id) if session else None
     if matter_type is None or matter_type.handoff != "disputes":
         return ("该事项类型不移交矛盾纠纷化解", "This matter type is not handed off to dispute resolution")
-    return _owner(matter, step)
+    return None
 
 
 def _hand_off(session: Session, matter: Matter, step: Step) -> None:
