@@ -255,6 +255,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each ``xdist_group`` on one worker under ``--dist loadgroup``. pytest-xdist 3.8 names
+    an item's group by setting ``item._nodeid`` to ``<nodeid>@<group>``; pytest 9 reads the
+    node id from ``item._id`` instead, so the suffix never reached the scheduler and both workers
+    built tests/simulate's replay (docs/performance.md). Here the suffix goes where pytest 9
+    reads it; an id that already carries it (an xdist that sets ``_id`` itself) is left alone."""
+    if not hasattr(config, "workerinput") or not getattr(config.option, "loadgroup", False):
+        return  # (a worker's own "dist" option is "no": xdist sets option.loadgroup for it)
+    try:
+        from _pytest.nodeid import NodeId  # pytest >= 9; earlier pytests read _nodeid, as xdist sets
+    except ImportError:
+        return
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        if not names or not hasattr(item, "_id"):
+            continue
+        suffix = "@" + "_".join(names)
+        if not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="session")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The session's database URL: migrated, with the Yongzhou reference data (the ``yongzhou``
