@@ -247,12 +247,34 @@ def _transfer(session: Session, dispute: Dispute, step: Step) -> None:
         dispute.due_at = None
 
 
+OUTCOME_WORDS = {
+    "written": ("书面调解协议生效", "written agreement effective"),
+    "oral": ("达成口头协议", "oral agreement"),
+    "failed": ("调解不成", "mediation failed"),
+    "refused": ("当事人拒绝调解", "a party refused mediation"),
+}
+
+
 def conclude(session: Session, dispute: Dispute, at: datetime, outcome: str) -> None:
+    """End the dispute: stamp the outcome, mark it overdue if it ended past its limit, stop the
+    limit's timer, and withdraw its early warnings still open (``disputes.ew_*``: what they warned
+    of can no longer happen on this file). Limit breaches and Art. 25 police referrals stay open:
+    they are facts someone must answer for, not forecasts."""
     dispute.concluded_at = at
     dispute.outcome = outcome
     if dispute.due_at is not None and at > dispute.due_at:
         dispute.overdue = True
     timers.cancel(session, limit_key(dispute.id))
+    zh, en = OUTCOME_WORDS[outcome]
+    alerts.withdraw_for_source(
+        session,
+        source_type="dispute",
+        source_id=dispute.id,
+        rule_prefix=early_warning.RULE_PREFIX,
+        reason="source_closed",
+        note=f"纠纷 {dispute.number} 已办结（{zh}），预警撤回 / "
+        f"dispute {dispute.number} concluded ({en}): warning withdrawn",
+    )
 
 
 def _settle(outcome: str) -> Any:
