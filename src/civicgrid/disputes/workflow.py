@@ -9,6 +9,7 @@ Dispute::
     registered | routed | mediating ─report_police (Art. 25)─▶ same status
     registered | routed | mediating ─record_threat (what was said, by whom)─▶ same status
     routed | mediating ─extend_limit (court referral, both parties consent, before expiry)─▶ same status
+    any status ─record_turned (criminal 民转刑 | collective 群体性事件, once each)─▶ same status
 
 Who: ``route`` is the registering desk's (``disputes.register``) or a supervisor's
 (``disputes.supervise``); ``accept``, ``transfer``, ``settle_*``, ``fail``, ``refuse`` and
@@ -353,6 +354,23 @@ def _record_threat(session: Session, dispute: Dispute, step: Step) -> None:
     dispute.threats += 1
 
 
+TURNED = {"criminal": "turned_criminal_at", "collective": "turned_collective_at"}
+
+
+def _not_turned_yet(dispute: Dispute, step: Step) -> Refusal:
+    kinds = [str(step.data["kind"])] if step.data.get("kind") else list(TURNED)
+    if all(getattr(dispute, TURNED[k]) is not None for k in kinds):
+        return ("已记录", "Already recorded")
+    return None
+
+
+def _record_turned(session: Session, dispute: Dispute, step: Step) -> None:
+    """治安防范到位: the dispute turned into a criminal case (民转刑) or a collective incident
+    (群体性事件) — recorded once per kind, open or concluded (a failed mediation may turn later);
+    what happened stays in the timeline note."""
+    setattr(dispute, TURNED[str(step.data["kind"])], step.at)
+
+
 def _extendable(dispute: Dispute, step: Step) -> Refusal:
     if not dispute.court_mode or dispute.due_at is None:
         return ("只有法院委派/委托调解的期限可以延长", "Only a court referral's limit can be extended")
@@ -435,6 +453,20 @@ DISPUTE_WORKFLOW = Workflow(
         ],
         *[
             Transition(
+                "record_turned",
+                {s},
+                s,
+                permission=p,
+                guard=_not_turned_yet,
+                effect=_record_turned,
+                keep_deadlines=True,
+                note_required=True,
+            )
+            for s in DisputeStatus
+            for p in (M, R, SV)
+        ],
+        *[
+            Transition(
                 "extend_limit",
                 {s},
                 s,
@@ -486,6 +518,15 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
                 details={"field": "consent"},
             )
         return {"days": days, "consent": True}
+    if action == "record_turned":
+        kind = data.get("kind")
+        if kind not in TURNED:
+            raise Invalid(
+                "kind：criminal（民转刑）或 collective（群体性事件）",
+                "kind: criminal (turned into a criminal case) or collective (a collective incident)",
+                details={"field": "kind"},
+            )
+        return {"kind": kind}
     if action == "settle_oral":
         terms = data.get("terms")
         if not isinstance(terms, str) or not terms.strip():
