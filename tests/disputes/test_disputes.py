@@ -511,4 +511,12 @@ def test_the_demo_creates_disputes_at_every_stage_once(engine: Engine, yongzhou:
         }
     assert statuses == {"registered", "routed", "mediating", "settled", "failed", "refused"}
     assert levels == {"village", "township"}
+    with engine.connect() as conn:  # every one of the four "in place" has something to count
+        turned = conn.execute(
+            select(Dispute.id).where(Dispute.summary.like("%（演示）"), Dispute.turned_criminal_at.is_not(None))
+        ).all()
+        referred = conn.execute(
+            select(Dispute.id).where(Dispute.summary.like("%（演示）"), Dispute.police_reported.is_(True))
+        ).all()
+    assert turned and referred
     assert seed_disputes(engine, echo=lambda _: None) == 0

@@ -349,3 +349,37 @@ def test_a_return_visit_and_an_extension_from_the_file_page(
     after = httpx.get(f"{live_server.url}/api/v1/disputes/{court['id']}", headers=county_headers).json()["due_at"]
     gained = datetime.fromisoformat(after) - datetime.fromisoformat(before)
     assert gained.days == 5
+
+
+def test_the_figures_page_shows_the_four_in_place_with_security_prevention(
+    new_page: Callable[..., Any], live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
+    """纠纷统计: the four "in place" (四个到位) on one page; security prevention counts the disputes
+    received that were recorded as turned criminal (民转刑), here one of two (50.0%)."""
+    from tests.disputes.conftest import dispute_body
+
+    spot = place_in(yongzhou, "431181", 30)  # 祁阳市: a village no other test files disputes in
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    headers = auth_headers(login(live_server.url, officer.username))
+    ids = []
+    for _ in range(2):
+        created = httpx.post(f"{live_server.url}/api/v1/disputes", headers=headers, json=dispute_body(spot))
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+
+    page = new_page(viewport=DESKTOP)
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_selector('[data-test="nav"]')
+    _open_file(page, live_server.url, ids[0], "registered")
+    page.click('[data-test="file-actions"] [data-action="record_turned"]')
+    page.wait_for_selector('[data-test="action-dialog"]')
+    page.fill('[data-test="action-dialog"] textarea[name=note]', "一方持械伤人，公安机关已立案")
+    page.click('[data-test="action-confirm"]')
+    page.wait_for_selector('[data-test="file-turned"] >> text=民转刑')
+
+    page.goto(f"{live_server.url}/disputes/figures")
+    card = page.wait_for_selector('[data-test="in-place-security"]')
+    page.wait_for_selector('[data-test="turned-rate"] >> text=50.0%')
+    assert "民转刑 1 起" in card.inner_text()
+    for other in ("information", "resolved", "service"):
+        assert page.is_visible(f'[data-test="in-place-{other}"]'), other
