@@ -381,5 +381,6 @@ def test_the_figures_page_shows_the_four_in_place_with_security_prevention(
     card = page.wait_for_selector('[data-test="in-place-security"]')
     page.wait_for_selector('[data-test="turned-rate"] >> text=50.0%')
     assert "民转刑 1 起" in card.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "disputes-figures.png"), full_page=True)
     for other in ("information", "resolved", "service"):
         assert page.is_visible(f'[data-test="in-place-{other}"]'), other
