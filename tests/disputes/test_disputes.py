@@ -13,6 +13,7 @@ import json
 import re
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -337,6 +338,16 @@ def test_a_matter_handed_off_counts_once_as_a_dispute(
     )
     assert reported.status_code == 201, reported.text
     matter_id = reported.json()["id"]
+    # Counted once: the deltas around the hand-off (tests of one worker run one at a time).
+    today = datetime.now(CHINA_TZ).date().isoformat()
+
+    def counts() -> tuple[dict[str, Any], dict[str, Any]]:
+        matters = b.village.get("/api/v1/figures/matters", division=b.place.grid, **{"from": today, "to": today})
+        disputes = b.village.get("/api/v1/dispute-figures", division_code=b.place.village, start=today, end=today)
+        assert matters.status_code == 200 and disputes.status_code == 200, (matters.text, disputes.text)
+        return matters.json(), disputes.json()
+
+    matters_before, disputes_before = counts()
     handed = b.village.post(f"/api/v1/matters/{matter_id}/transitions", {"action": "hand_off"})
     assert handed.status_code == 200, handed.text
     assert handed.json()["status"] == "handed_off" and handed.json()["settled_level"] is None
@@ -345,6 +356,13 @@ def test_a_matter_handed_off_counts_once_as_a_dispute(
     listing = b.village.get("/api/v1/disputes").json()["items"]
     mine = [d for d in listing if d["matter_id"] == matter_id]
     assert len(mine) == 1 and mine[0]["source"] == "matter" and mine[0]["category"] == "neighbours"
+    matters_after, disputes_after = counts()
+    # The matter leaves the matters' closure and settled-level figures (void: 移交矛盾纠纷) ...
+    assert matters_after["received_void"] == matters_before["received_void"] + 1
+    assert matters_after["closed"] == matters_before["closed"]
+    assert matters_after["settled"] == matters_before["settled"]
+    # ... and is received once, as a dispute.
+    assert disputes_after["received"] == disputes_before["received"] + 1
     # A matter type without the hand-off cannot be handed off.
     other = reporter.post(
         "/api/v1/matters",
@@ -511,4 +529,12 @@ def test_the_demo_creates_disputes_at_every_stage_once(engine: Engine, yongzhou:
         }
     assert statuses == {"registered", "routed", "mediating", "settled", "failed", "refused"}
     assert levels == {"village", "township"}
+    with engine.connect() as conn:  # every one of the four "in place" has something to count
+        turned = conn.execute(
+            select(Dispute.id).where(Dispute.summary.like("%（演示）"), Dispute.turned_criminal_at.is_not(None))
+        ).all()
+        referred = conn.execute(
+            select(Dispute.id).where(Dispute.summary.like("%（演示）"), Dispute.police_reported.is_(True))
+        ).all()
+    assert turned and referred
     assert seed_disputes(engine, echo=lambda _: None) == 0

@@ -234,3 +234,49 @@ def test_the_heat_map_counts_open_warnings_by_grid_in_scope(
     assert cell["lng"] is not None and cell["name"]
     elsewhere = Actor(live_server, engine, "county_plc_staff", "431102000000")
     assert all(c["code"] != b.place.grid for c in elsewhere.get("/api/v1/dispute-warnings/heat").json())
+
+
+def test_a_concluded_dispute_withdraws_its_open_early_warnings_with_a_reason(
+    live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
+) -> None:
+    """Settled (oral agreement, 人民调解法 2010 Art. 30) or failed (Art. 26): the early warnings
+    still open on the file are withdrawn as ``source_closed``, each a ``withdraw`` step on its
+    timeline; the Art. 25 police referral's warning is a fact, not a forecast, and stays open."""
+    from civicgrid.workflow.models import TimelineEvent
+
+    b = bodies(live_server, engine, yongzhou, COUNTY, 8)
+    settled = register(b, people_involved=9, unit_id=b.village_committee)
+    assert act(b.village, settled["id"], "record_threat", "扬言报复").status_code == 200
+    assert act(b.village, settled["id"], "accept").status_code == 200
+    scale = warnings(engine, settled["id"], "disputes.ew_scale")[0]
+    assert b.village.post(f"/api/v1/alerts/{scale.id}/actions/acknowledge", {}).status_code == 200
+    assert {a.status for a in warnings(engine, settled["id"]) if a.rule_code.startswith("disputes.ew_")} == {
+        "raised",
+        "acknowledged",
+    }
+    done = act(b.village, settled["id"], "settle_oral", "双方和解", terms="李四赔偿张三 500 元")
+    assert done.status_code == 200, done.text
+    ended = [a for a in warnings(engine, settled["id"]) if a.rule_code.startswith("disputes.ew_")]
+    assert len(ended) == 2
+    assert all(a.status == "withdrawn" and a.withdraw_reason == "source_closed" for a in ended)
+    with Session(engine) as session:
+        steps = session.scalars(
+            select(TimelineEvent).where(
+                TimelineEvent.entity_type == "alert", TimelineEvent.entity_id.in_([a.id for a in ended])
+            )
+        ).all()
+    withdrawn = [s for s in steps if s.action == "withdraw"]
+    assert len(withdrawn) == 2 and all("已办结" in (s.note or "") and "口头协议" in (s.note or "") for s in withdrawn)
+    # The heat map counts open warnings only: the settled file has left it.
+    heat = b.county.get("/api/v1/dispute-warnings/heat").json()
+    assert all(settled["id"] not in str(c) for c in heat)
+    assert all(c["code"] != b.place.grid or c["warnings"] == 0 for c in heat)
+
+    failed = register(b, amount_fen=35_000_000, unit_id=b.village_committee)
+    assert act(b.village, failed["id"], "accept").status_code == 200
+    assert act(b.village, failed["id"], "report_police", "双方扬言械斗").status_code == 200
+    ended = act(b.village, failed["id"], "fail", "分歧过大", routes=["litigation"])
+    assert ended.status_code == 200, ended.text
+    by_rule = {a.rule_code: a for a in warnings(engine, failed["id"])}
+    assert by_rule["disputes.ew_scale"].status == "withdrawn"
+    assert by_rule["disputes.police_referral"].status == "raised"

@@ -6,8 +6,9 @@ phone; a resident ID with a wrong check digit is refused in Chinese first); the 
 routes it to the village mediation committee from the dispute's file page; the five-elders
 mediator finds it on the workbench, accepts it, records a session (a photo attached through the
 file store), drafts the written agreement,
-records every signature and applies the seal — the dispute is settled at the village level. The
-warning board draws the heat map.
+records every signature and applies the seal — the dispute is settled at the village level, and
+its early warning is withdrawn. The warning board draws the open warnings on the grid outlines;
+a return visit and a court referral's extension are done from the file page.
 """
 
 from __future__ import annotations
@@ -55,20 +56,20 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     assert not errors, f"JavaScript errors in the console: {errors}"
 
 
-def _yellow_pixels(page: Any) -> int:
-    """Pixels of the yellow level's colour (#f1c40f) on the heat map's canvas."""
+def _heat_pixels(page: Any) -> int:
+    """Pixels of the heat map's canvas in the warm end of the warning colours (red well above
+    blue: the yellow-to-red ramp), which no outline or empty region is drawn in."""
     return int(
         page.evaluate(
             """() => {
             const canvas = document.querySelector('[data-test=heat-map] canvas');
             if (!canvas) return 0;
             const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-            const near = (value, target) => Math.abs(value - target) < 16;
-            let yellow = 0;
+            let warm = 0;
             for (let i = 0; i < data.length; i += 4) {
-                if (near(data[i], 0xf1) && near(data[i + 1], 0xc4) && near(data[i + 2], 0x0f)) yellow++;
+                if (data[i + 3] > 200 && data[i] > 180 && data[i] - data[i + 2] > 60) warm++;
             }
-            return yellow;
+            return warm;
         }"""
         )
     )
@@ -192,12 +193,194 @@ def test_intake_on_the_phone_then_mediation_to_an_effective_agreement(
     ours = [d for d in found if d["number"] == number]
     assert len(ours) == 1 and ours[0]["settled_level"] == "village" and ours[0]["handler_unit_id"] == committee
 
-    # The warning board: the many-people warning raised at registration, on the heat map by grid.
-    desk.goto(f"{live_server.url}/disputes/warnings")
-    desk.wait_for_selector('[data-test="heat-map"]:not([data-cells="0"])')
-    # The list loads apart from the map: wait for the row rather than read an empty list.
-    desk.wait_for_selector('[data-test="warning-list"] >> text=涉及人数多或金额大')
-    assert "涉及 6 人" in desk.inner_text('[data-test="warning-list"]')
-    desk.wait_for_timeout(1500)  # the chart animates its circles in
-    desk.screenshot(path=str(ARTIFACTS / "disputes-warnings.png"), full_page=True)
-    assert _yellow_pixels(desk) > 50  # the grid's circle, in the colour of its gravest warning
+    # Settled: the many-people early warning raised at registration has been withdrawn with it.
+    warned = httpx.get(
+        f"{live_server.url}/api/v1/alerts",
+        headers=auth_headers(token),
+        params={"source_type": "dispute", "source_id": ours[0]["id"]},
+    ).json()["items"]
+    assert warned and all(w["status"] == "withdrawn" for w in warned if w["rule_code"].startswith("disputes.ew_"))
+
+
+def _open_file(page: Any, url: str, dispute_id: str, status: str) -> None:
+    page.goto(f"{url}/disputes/{dispute_id}")
+    page.wait_for_selector(f'[data-test="dispute-file"][data-status="{status}"]')
+
+
+def test_the_warning_board_draws_the_warnings_on_the_grid_outlines(
+    new_page: Callable[..., Any], live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
+    """Open early warnings counted on the outlines one level down (county → townships → villages →
+    grids), drilled down by the regions' buttons; the counts are the server's heat cells."""
+    from tests.disputes.test_early_warning import citizen_id, person
+
+    spot = place_in(yongzhou, "431127", 7)  # 蓝山县: no other test raises dispute warnings here
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    county = make_user_committed(engine, role="county_plc_staff", division_code="431127000000")
+    headers = auth_headers(login(live_server.url, officer.username))
+    ids = []
+    for n in range(2):
+        body = {
+            "title": f"土地边界纠纷 {n}",
+            "happened_on": "2026-12-01",
+            "lng": spot.lng,
+            "lat": spot.lat,
+            "category": "land_forest",
+            "source": "screening",
+            "people_involved": 9,  # many people: a yellow warning each
+            "parties": [person("applicant", citizen_id(n)), person("respondent", citizen_id(n + 10), "李四")],
+        }
+        created = httpx.post(f"{live_server.url}/api/v1/disputes", headers=headers, json=body)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    threat = {"action": "record_threat", "note": "扬言要毁掉对方庄稼"}
+    recorded = httpx.post(f"{live_server.url}/api/v1/disputes/{ids[1]}/transitions", headers=headers, json=threat)
+    assert recorded.status_code == 200, recorded.text
+    heat = httpx.get(f"{live_server.url}/api/v1/dispute-warnings/heat", headers=headers).json()
+    cell = next(c for c in heat if c["code"] == spot.grid)
+    assert (cell["warnings"], cell["disputes"]) == (3, 2)
+
+    page = new_page(viewport=DESKTOP)
+    _log_in(page, live_server.url, county.username)
+    page.wait_for_selector('[data-test="nav"]')
+    page.goto(f"{live_server.url}/disputes/warnings")
+    steps = [spot.township, spot.village, spot.grid]
+    page.wait_for_selector('[data-test="heat-map"][data-code="431127000000"][data-status="ready"]')
+    for here, child in zip(["431127000000", spot.township, spot.village], steps, strict=True):
+        page.wait_for_selector(f'[data-test="heat-map"][data-code="{here}"][data-status="ready"]')
+        assert int(page.get_attribute('[data-test="heat-map"]', "data-drawn") or 0) >= 1  # outlines drawn
+        assert page.get_attribute('[data-test="heat-map"]', "data-counted") == "1"
+        chip = page.wait_for_selector(f'[data-test="heat-region"][data-code="{child}"]')
+        assert chip.inner_text().split()[-1] == "3"  # the three warnings, counted on the way down
+        if child != spot.grid:
+            chip.click()
+    table = page.inner_text('[data-test="heat-table"]')
+    assert cell["name"] in table
+    page.wait_for_timeout(800)  # the map animates its colours in
+    page.screenshot(path=str(ARTIFACTS / "disputes-warnings.png"), full_page=True)
+    assert _heat_pixels(page) > 50  # the township's area in the heat colours
+
+
+def test_a_return_visit_and_an_extension_from_the_file_page(
+    new_page: Callable[..., Any], live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
+    """履行回访 (人民调解法 2010 Art. 31: the committee supervises performance) and 延期 (最高人民法院
+    特邀调解规定 2016 Art. 27: a court referral's limit extended only with both parties' consent,
+    before it ends) as a mediator does them on the dispute's file page."""
+    from datetime import datetime
+
+    from civicgrid.kit.clock import CHINA_TZ
+    from tests.disputes.conftest import dispute_body
+
+    spot = place_in(yongzhou, "431128", 22)
+    village = make_org_unit_committed(
+        engine, division_code=spot.village, type_code="village_mediation", name="村人民调解委员会"
+    )
+    centre = make_org_unit_committed(
+        engine, division_code=spot.county, type_code="joint_mediation_centre", name="县矛盾纠纷多元化解中心"
+    )
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    county = make_user_committed(engine, role="county_plc_staff", division_code=spot.county)
+    village_headers = auth_headers(login(live_server.url, officer.username))
+    county_headers = auth_headers(login(live_server.url, county.username))
+
+    def post(headers: dict[str, str], path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = httpx.post(f"{live_server.url}/api/v1{path}", headers=headers, json=body)
+        assert answer.status_code in (200, 201), answer.text
+        return dict(answer.json())
+
+    settled = post(village_headers, "/disputes", dispute_body(spot, unit_id=village))
+    post(village_headers, f"/disputes/{settled['id']}/transitions", {"action": "accept"})
+    post(
+        village_headers,
+        f"/disputes/{settled['id']}/transitions",
+        {"action": "settle_oral", "note": "当场和解", "terms": "李四三日内疏通排水沟"},
+    )
+    receipt = datetime.now(CHINA_TZ).replace(microsecond=0)
+    court = post(
+        county_headers,
+        "/disputes",
+        dispute_body(
+            spot,
+            source="court",
+            court_mode="entrusted_summary",
+            court_receipt_at=receipt.isoformat(),
+            category="contract",
+            unit_id=centre,
+        ),
+    )
+    post(county_headers, f"/disputes/{court['id']}/transitions", {"action": "accept"})
+
+    # The return visit, by the village officer.
+    page = new_page(viewport=DESKTOP)
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_selector('[data-test="nav"]')
+    _open_file(page, live_server.url, settled["id"], "settled")
+    page.click('[data-test="return-visit"]')
+    page.wait_for_selector('[data-test="visit-dialog"]')
+    page.click('[data-test="visit-dialog"] .el-select')
+    page.locator(".el-select-dropdown__item:visible", has_text="部分履行").click()
+    page.fill('[data-test="visit-dialog"] textarea[name=visit-note]', "回访：排水沟已疏通一半")
+    page.click('[data-test="visit-save"]')
+    visited = page.wait_for_selector('[data-test="agreement-visited"]').inner_text()
+    assert "部分履行" in visited
+    assert "回访：排水沟已疏通一半" in page.inner_text('[data-test="file-timeline"]')
+
+    # The extension, by the county centre: refused without both parties' consent, then granted.
+    desk = new_page(viewport=DESKTOP)
+    _log_in(desk, live_server.url, county.username)
+    desk.wait_for_selector('[data-test="nav"]')
+    _open_file(desk, live_server.url, court["id"], "mediating")
+    before = httpx.get(f"{live_server.url}/api/v1/disputes/{court['id']}", headers=county_headers).json()["due_at"]
+    desk.click('[data-test="file-actions"] [data-action="extend_limit"]')
+    desk.wait_for_selector('[data-test="action-dialog"]')
+    desk.fill('[data-test="action-dialog"] input[name=days]', "5")
+    desk.fill('[data-test="action-dialog"] textarea[name=note]', "双方当事人同意延长五日")
+    desk.click('[data-test="action-confirm"]')
+    refused = desk.wait_for_selector('[data-test="file-error"]').inner_text()
+    assert "同意" in refused  # consent is required (Art. 27), said in Chinese first
+    desk.click('[data-test="file-actions"] [data-action="extend_limit"]')
+    desk.wait_for_selector('[data-test="action-dialog"]')
+    desk.fill('[data-test="action-dialog"] input[name=days]', "5")
+    desk.click('[data-test="action-consent"]')
+    desk.fill('[data-test="action-dialog"] textarea[name=note]', "双方当事人同意延长五日")
+    desk.click('[data-test="action-confirm"]')
+    desk.wait_for_selector('[data-test="file-timeline"] >> text=延长期限')
+    after = httpx.get(f"{live_server.url}/api/v1/disputes/{court['id']}", headers=county_headers).json()["due_at"]
+    gained = datetime.fromisoformat(after) - datetime.fromisoformat(before)
+    assert gained.days == 5
+
+
+def test_the_figures_page_shows_the_four_in_place_with_security_prevention(
+    new_page: Callable[..., Any], live_server: LiveServer, yongzhou: Yongzhou, engine: Engine
+) -> None:
+    """纠纷统计: the four "in place" (四个到位) on one page; security prevention counts the disputes
+    received that were recorded as turned criminal (民转刑), here one of two (50.0%)."""
+    from tests.disputes.conftest import dispute_body
+
+    spot = place_in(yongzhou, "431181", 30)  # 祁阳市: a village no other test files disputes in
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    headers = auth_headers(login(live_server.url, officer.username))
+    ids = []
+    for _ in range(2):
+        created = httpx.post(f"{live_server.url}/api/v1/disputes", headers=headers, json=dispute_body(spot))
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+
+    page = new_page(viewport=DESKTOP)
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_selector('[data-test="nav"]')
+    _open_file(page, live_server.url, ids[0], "registered")
+    page.click('[data-test="file-actions"] [data-action="record_turned"]')
+    page.wait_for_selector('[data-test="action-dialog"]')
+    page.fill('[data-test="action-dialog"] textarea[name=note]', "一方持械伤人，公安机关已立案")
+    page.click('[data-test="action-confirm"]')
+    page.wait_for_selector('[data-test="file-turned"] >> text=民转刑')
+
+    page.goto(f"{live_server.url}/disputes/figures")
+    card = page.wait_for_selector('[data-test="in-place-security"]')
+    page.wait_for_selector('[data-test="turned-rate"] >> text=50.0%')
+    assert "民转刑 1 起" in card.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "disputes-figures.png"), full_page=True)
+    for other in ("information", "resolved", "service"):
+        assert page.is_visible(f'[data-test="in-place-{other}"]'), other

@@ -72,6 +72,7 @@ export const MODULES: ModuleEntry[] = [
       { key: 'disputeWorkbench', path: '/disputes/workbench', icon: Briefcase, permissions: ['disputes.mediate'], built: true },
       { key: 'disputeScreening', path: '/disputes/screening', icon: List, permissions: ['disputes.register'], built: true },
       { key: 'disputeWarnings', path: '/disputes/warnings', icon: WarningFilled, permissions: ['disputes.read'], built: true },
+      { key: 'disputeFigures', path: '/disputes/figures', icon: TrendCharts, permissions: ['disputes.read'], built: true },
     ],
   },
   { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },

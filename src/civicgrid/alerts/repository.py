@@ -73,3 +73,13 @@ def open_of_source_type(session: Session, principal: Principal, source_type: str
         select(Alert.source_id, Alert.rule_code, Alert.level).where(
             Alert.source_type == source_type, Alert.rule_code.startswith(rule_prefix, autoescape=True),
             Alert.status.in_([str(s) for s in OPEN_STATUSES]), visible(Alert.division_code, principal)))]
+
+
+def open_of_source_unscoped(session: Session, source_type: str, source_id: str, rule_prefix: str,
+                            why: str) -> list[Alert]:
+    """The open warnings about one record raised by rules whose code starts with ``rule_prefix``,
+    whoever may see them (the system withdrawing them when the record ends)."""
+    return list(session.scalars(select(Alert).where(
+        Alert.source_type == source_type, Alert.source_id == source_id,
+        Alert.rule_code.startswith(rule_prefix, autoescape=True),
+        Alert.status.in_([str(s) for s in OPEN_STATUSES]), unscoped(why)).order_by(Alert.raised_at, Alert.id)))

@@ -183,3 +183,18 @@ def open_by_source(session: Session, principal: Principal, source_type: str,
     by rules whose code starts with ``rule_prefix``) the caller may see: what a module's own
     boards and heat maps count."""
     return repository.open_of_source_type(session, principal, source_type, rule_prefix)
+
+
+def withdraw_for_source(session: Session, *, source_type: str, source_id: str, rule_prefix: str,
+                        reason: str, note: str) -> list[Alert]:
+    """Withdraw, as the system, the open warnings about a record raised by rules whose code starts
+    with ``rule_prefix`` — when the record they warn of has ended (``reason`` one of
+    :data:`WITHDRAW_REASONS`, usually ``source_closed``). Each is one ``withdraw`` step on its
+    timeline (and so in the audit chain); handled and withdrawn ones are left as they are."""
+    if reason not in WITHDRAW_REASONS:
+        raise Invalid(f"未知撤回理由：{reason}", f"Unknown withdraw reason: {reason}")
+    found = repository.open_of_source_unscoped(session, source_type, source_id, rule_prefix,
+                                               "the record's own module withdraws its warnings as the system")
+    for alert in found:
+        ALERT_WORKFLOW.transition(session, alert, "withdraw", SYSTEM, note=note, data={"reason": reason})
+    return found

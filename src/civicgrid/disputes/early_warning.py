@@ -36,6 +36,7 @@ from civicgrid.kit.clock import utcnow
 from civicgrid.timers import periodic
 
 LEVELS = ("blue", "yellow", "orange", "red")
+RULE_PREFIX = "disputes.ew_"  # every early-warning rule's code starts so (withdrawn when the dispute ends)
 OPEN = frozenset(repository.OPEN)
 
 RULES: dict[str, alerts.Rule] = {

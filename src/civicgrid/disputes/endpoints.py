@@ -141,6 +141,8 @@ def _detail(session: DbSession, principal: Principal, dispute_id: str, lang: str
         other_routes=[r for r in (d.dispute.other_routes or "").split(",") if r],
         police_reported=d.dispute.police_reported,
         threats=d.dispute.threats,
+        turned_criminal_at=d.dispute.turned_criminal_at,
+        turned_collective_at=d.dispute.turned_collective_at,
         concluded_at=d.dispute.concluded_at,
         parties=[
             PartyRead(

@@ -122,6 +122,10 @@ class Dispute(Base):
     transfers: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     police_reported: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     threats: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # threats recorded (early warning)
+    # 治安防范到位: when the dispute was recorded as turned into a criminal case (民转刑) or a
+    # collective incident (群体性事件) — the ``record_turned`` action, open or concluded.
+    turned_criminal_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    turned_collective_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(16))  # written | oral | failed | refused
     other_routes: Mapped[str | None] = mapped_column(String(100))  # Art. 26: arbitration,administrative,litigation
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -219,6 +219,8 @@ class DisputeDetail(DisputeRead):
     other_routes: list[str]
     police_reported: bool
     threats: int
+    turned_criminal_at: datetime | None = None
+    turned_collective_at: datetime | None = None
     concluded_at: datetime | None
     parties: list[PartyRead]
     sessions: list[SessionRead]
@@ -335,6 +337,14 @@ class FiguresRead(BaseModel):
     screening_due: int
     screening_on_time: int
     screening_on_time_rate: float | None
+    police_referred: int
+    turned_criminal: int
+    turned_collective: int
+    turned_rate: float | None
+    ring_calls: int
+    ring_arrived: int
+    ring_hit: int
+    ring_hit_rate: float | None
 
 
 class HeatCell(BaseModel):

@@ -914,6 +914,8 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
     levels = {lv: sum(1 for d in settled if d.settled_level == lv) for lv in ("village", "township", "county", "city")}
     agreements = repository.agreements_in(session, principal, prefix, lo, hi)
     reports = repository.screening_in(session, principal, prefix, start, end)
+    cohort = [d for d in rows if lo <= d.registered_at < hi]
+    ring = _ring_near(session, cohort, min(hi, utcnow()))
     return {
         "division_code": division_code,
         "start": start,
@@ -935,7 +937,38 @@ def figures(session: Session, principal: Principal, division_code: str, start: d
         "screening_due": len(reports),
         "screening_on_time": sum(1 for r in reports if r.on_time),
         "screening_on_time_rate": _rate(sum(1 for r in reports if r.on_time), len(reports)),
+        "police_referred": sum(1 for d in cohort if d.police_reported),
+        "turned_criminal": sum(1 for d in cohort if d.turned_criminal_at is not None),
+        "turned_collective": sum(1 for d in cohort if d.turned_collective_at is not None),
+        "turned_rate": _rate(
+            sum(1 for d in cohort if d.turned_criminal_at is not None or d.turned_collective_at is not None),
+            received,
+        ),
+        "ring_calls": len(ring),
+        "ring_arrived": sum(1 for hit in ring.values() if hit is not None),
+        "ring_hit": sum(1 for hit in ring.values() if hit),
+        "ring_hit_rate": _rate(sum(1 for hit in ring.values() if hit), sum(1 for h in ring.values() if h is not None)),
     }
+
+
+def _ring_near(session: Session, disputes: list[Dispute], until: datetime) -> dict[str, bool | None]:
+    """Rapid response at the disputes' places (治安防范到位): the police calls received within the
+    early-warning radius of each dispute's point while it was open (registration to conclusion,
+    or ``until``), by incident, with whether the first unit arrived within its 1-3-5 ring (None:
+    none arrived). Read through ``response.service.calls_near``, the one way to read calls by place."""
+    from civicgrid.response import service as response
+
+    radius = float(early_warning.config()["police_calls"]["radius_m"])
+    found: dict[str, bool | None] = {}
+    for d in disputes:
+        if d.lng is None or d.lat is None:
+            continue
+        end = min(d.concluded_at or until, until)
+        if end <= d.registered_at:
+            continue
+        for call in response.calls_near(session, d.lng, d.lat, since=d.registered_at, until=end, radius_m=radius):
+            found[call.incident_id] = call.ring_hit
+    return found
 
 
 FIGURE_COLUMNS = [
@@ -956,6 +989,12 @@ FIGURE_COLUMNS = [
     ("return_visited", "已回访协议", "Agreements visited"),
     ("agreements_performed", "回访确认已履行", "Performed (confirmed by return visit)"),
     ("screening_on_time_rate", "排查报告按时率", "Screening reports on time"),
+    ("police_referred", "报告公安机关（第25条）", "Reported to the police (Art. 25)"),
+    ("turned_criminal", "民转刑", "Turned into criminal cases"),
+    ("turned_collective", "转为群体性事件", "Turned into collective incidents"),
+    ("turned_rate", "民转刑及群体性事件发生率", "Turned criminal or collective (share of received)"),
+    ("ring_calls", "纠纷发生地警情", "Police calls at dispute places"),
+    ("ring_hit_rate", "快反圈达标率（纠纷发生地警情）", "Ring hit rate (calls at dispute places)"),
 ]
 
 

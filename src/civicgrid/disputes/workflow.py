@@ -9,6 +9,7 @@ Dispute::
     registered | routed | mediating ─report_police (Art. 25)─▶ same status
     registered | routed | mediating ─record_threat (what was said, by whom)─▶ same status
     routed | mediating ─extend_limit (court referral, both parties consent, before expiry)─▶ same status
+    any status ─record_turned (criminal 民转刑 | collective 群体性事件, once each)─▶ same status
 
 Who: ``route`` is the registering desk's (``disputes.register``) or a supervisor's
 (``disputes.supervise``); ``accept``, ``transfer``, ``settle_*``, ``fail``, ``refuse`` and
@@ -247,12 +248,34 @@ def _transfer(session: Session, dispute: Dispute, step: Step) -> None:
         dispute.due_at = None
 
 
+OUTCOME_WORDS = {
+    "written": ("书面调解协议生效", "written agreement effective"),
+    "oral": ("达成口头协议", "oral agreement"),
+    "failed": ("调解不成", "mediation failed"),
+    "refused": ("当事人拒绝调解", "a party refused mediation"),
+}
+
+
 def conclude(session: Session, dispute: Dispute, at: datetime, outcome: str) -> None:
+    """End the dispute: stamp the outcome, mark it overdue if it ended past its limit, stop the
+    limit's timer, and withdraw its early warnings still open (``disputes.ew_*``: what they warned
+    of can no longer happen on this file). Limit breaches and Art. 25 police referrals stay open:
+    they are facts someone must answer for, not forecasts."""
     dispute.concluded_at = at
     dispute.outcome = outcome
     if dispute.due_at is not None and at > dispute.due_at:
         dispute.overdue = True
     timers.cancel(session, limit_key(dispute.id))
+    zh, en = OUTCOME_WORDS[outcome]
+    alerts.withdraw_for_source(
+        session,
+        source_type="dispute",
+        source_id=dispute.id,
+        rule_prefix=early_warning.RULE_PREFIX,
+        reason="source_closed",
+        note=f"纠纷 {dispute.number} 已办结（{zh}），预警撤回 / "
+        f"dispute {dispute.number} concluded ({en}): warning withdrawn",
+    )
 
 
 def _settle(outcome: str) -> Any:
@@ -329,6 +352,23 @@ def _record_threat(session: Session, dispute: Dispute, step: Step) -> None:
     """A threat heard or reported (扬言报复、威胁): counted on the file for the early warning;
     the words stay in the timeline note."""
     dispute.threats += 1
+
+
+TURNED = {"criminal": "turned_criminal_at", "collective": "turned_collective_at"}
+
+
+def _not_turned_yet(dispute: Dispute, step: Step) -> Refusal:
+    kinds = [str(step.data["kind"])] if step.data.get("kind") else list(TURNED)
+    if all(getattr(dispute, TURNED[k]) is not None for k in kinds):
+        return ("已记录", "Already recorded")
+    return None
+
+
+def _record_turned(session: Session, dispute: Dispute, step: Step) -> None:
+    """治安防范到位: the dispute turned into a criminal case (民转刑) or a collective incident
+    (群体性事件) — recorded once per kind, open or concluded (a failed mediation may turn later);
+    what happened stays in the timeline note."""
+    setattr(dispute, TURNED[str(step.data["kind"])], step.at)
 
 
 def _extendable(dispute: Dispute, step: Step) -> Refusal:
@@ -413,6 +453,20 @@ DISPUTE_WORKFLOW = Workflow(
         ],
         *[
             Transition(
+                "record_turned",
+                {s},
+                s,
+                permission=p,
+                guard=_not_turned_yet,
+                effect=_record_turned,
+                keep_deadlines=True,
+                note_required=True,
+            )
+            for s in DisputeStatus
+            for p in (M, R, SV)
+        ],
+        *[
+            Transition(
                 "extend_limit",
                 {s},
                 s,
@@ -464,6 +518,15 @@ def check_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
                 details={"field": "consent"},
             )
         return {"days": days, "consent": True}
+    if action == "record_turned":
+        kind = data.get("kind")
+        if kind not in TURNED:
+            raise Invalid(
+                "kind：criminal（民转刑）或 collective（群体性事件）",
+                "kind: criminal (turned into a criminal case) or collective (a collective incident)",
+                details={"field": "kind"},
+            )
+        return {"kind": kind}
     if action == "settle_oral":
         terms = data.get("terms")
         if not isinstance(terms, str) or not terms.strip():

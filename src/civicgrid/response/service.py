@@ -695,6 +695,7 @@ class PoliceCall:
     category: str
     received_at: datetime
     distance_m: float
+    ring_hit: bool | None = None  # first unit on scene within the 1-3-5 ring; None until one arrived
 
 
 def calls_near(session: Session, lng: float, lat: float, *, since: datetime, until: datetime,
@@ -707,5 +708,5 @@ def calls_near(session: Session, lng: float, lat: float, *, since: datetime, unt
         distance = great_circle_m(lng, lat, incident.lng, incident.lat)
         if distance <= radius_m:
             found.append(PoliceCall(incident.id, incident.number, incident.category, incident.call_received_at,
-                                    round(distance, 1)))
+                                    round(distance, 1), incident.ring_hit))
     return found

@@ -190,10 +190,16 @@ def _play(session: Session, dispute_id: str, fate: str, mediator_id: str, townsh
         disputes.record_session(
             session, SYSTEM, dispute_id, held_at=None, participants="双方当事人", notes="分歧较大", result="failed"
         )
+        act("report_police", "双方扬言械斗，已报告派出所（演示）")
         act("fail", "双方分歧较大，已告知其他途径", routes=["litigation"])
+        # 治安防范到位 has something to count: a failed one that turned criminal afterwards.
+        act("record_turned", "调解不成后双方发生打斗，公安机关已立案（演示）", kind="criminal")
         return
     if fate == "oral":
         act("settle_oral", terms="当场疏通排水沟，互不追究")
+        disputes.return_visit(
+            session, SYSTEM, dispute_id, performed="performed", note="回访：已疏通，双方无异议（演示）"
+        )
         return
     if fate == "transfer_written":
         for _ in range(2):

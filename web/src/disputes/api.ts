@@ -104,3 +104,15 @@ export async function attach(id: string, sessionId: string, file: File, kind: st
     }),
   )
 }
+
+export type DisputeFigures = Ok<'/api/v1/dispute-figures', 'get'>
+export type FiguresQuery = { division_code: string; start: string; end: string }
+
+export function fetchFigures(query: FiguresQuery): Promise<DisputeFigures> {
+  return unwrap(api.GET('/api/v1/dispute-figures', { params: { query } }))
+}
+
+export async function downloadFigures(query: FiguresQuery): Promise<Blob> {
+  const blob: unknown = await unwrap(api.GET('/api/v1/dispute-figures/export', { params: { query }, parseAs: 'blob' }))
+  return blob as Blob
+}

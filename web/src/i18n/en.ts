@@ -51,6 +51,7 @@ const en: typeof zhCN = {
     disputeIntake: 'Register a dispute',
     disputeWorkbench: 'Mediator workbench',
     disputeScreening: 'Screening reports',
+    disputeFigures: 'Dispute figures',
     disputeWarnings: 'Dispute warnings',
     dispatch: 'Rapid response',
     dispatchPhone: 'Rapid response (phone)',
@@ -168,6 +169,7 @@ const en: typeof zhCN = {
     risk: { low: 'Low', medium: 'Medium', high: 'High' },
     docType: { resident_id: 'Resident ID card', hmt_residence_permit: 'HK/Macao/Taiwan residence permit', foreigner_permanent_residence: "Foreigner's permanent residence ID", passport: 'Passport', none: 'No document' },
     file: {
+      turnedKind: 'Turned into', turned: { criminal: 'a criminal case', collective: 'a collective incident' }, turnedAt: 'Security', turnedNone: 'none',
       attach: 'Attach a file', attachment: 'Attachment',
       extendDays: 'Days of extension', consent: 'Both parties agree to the extension (Art. 27)', returnVisit: 'Return visit', visited: 'Return visit',
       performed: { performed: 'Performed', partly: 'Partly performed', not_performed: 'Not performed', unknown: 'Not visited' },
@@ -193,7 +195,16 @@ const en: typeof zhCN = {
       zeroHint: 'File even when nothing was found (a zero report)', note: 'Note', submit: 'File', filed: 'Filed',
       onTime: 'On time', late: 'Late', period: 'Period', level: 'Level', filedAt: 'Filed at', zero: 'Zero report',
     },
+    figures: {
+      inPlace: 'The four "in place"', information: 'Information in place', resolved: 'Disputes resolved', security: 'Security prevention', service: 'Service management',
+      screening: 'Screening reports on time {on} / {due}', onTime: 'On-time rate', none: 'n/a', export: 'Export to Excel',
+      turned: 'Turned criminal {criminal} · collective {collective} · reported to the police {police}',
+      ring: 'Ring hit rate of calls at dispute places {rate} ({hit} / {arrived} arrived)', visited: 'Performed, confirmed by return visit ({visited} visited)',
+      counts: 'Received and settled', received: 'Received', concluded: 'Concluded', settled: 'Settled', failed: 'Failed',
+      refused: 'Refused', agreements: 'Written agreements', judicial: 'Judicially confirmed / applied',
+    },
     warnings: {
+      mine: 'My jurisdiction', redLegend: 'a red warning',
       title: 'Dispute warnings', heat: 'Warning heat map (by grid)', board: 'Warnings', grid: 'Grid', count: 'Warnings',
       disputes: 'Disputes', level: 'Gravest level', empty: 'No dispute warnings in your jurisdiction', rule: 'Rule', reason: 'Reason',
       dispute: 'Dispute', raisedAt: 'Raised', status: 'Status',
@@ -204,7 +215,7 @@ const en: typeof zhCN = {
       register: 'Registered', route: 'Routed', accept: 'Accepted', transfer: 'Transferred', settle_oral: 'Settled (oral)',
       settle_written: 'Settled (written)', fail: 'Failed', refuse: 'Refused', report_police: 'Reported to the police',
       record: 'Session', draft: 'Agreement drafted', sign: 'Signed', seal: 'Sealed (effective)', record_oral: 'Oral agreement',
-      apply_confirmation: 'Judicial confirmation applied', record_court_decision: 'Court decision', record_threat: 'Threat recorded', extend_limit: 'Limit extended', return_visit: 'Return visit',
+      apply_confirmation: 'Judicial confirmation applied', record_court_decision: 'Court decision', record_turned: 'Turned criminal or collective', record_threat: 'Threat recorded', extend_limit: 'Limit extended', return_visit: 'Return visit',
     },
   },
   alerts: {

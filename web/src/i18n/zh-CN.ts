@@ -49,6 +49,7 @@ export default {
     disputeIntake: '纠纷登记',
     disputeWorkbench: '调解工作台',
     disputeScreening: '排查报告',
+    disputeFigures: '纠纷统计',
     disputeWarnings: '纠纷预警',
     dispatch: '永州快警',
     dispatchPhone: '快警出警（手机）',
@@ -166,6 +167,7 @@ export default {
     risk: { low: '低', medium: '中', high: '高' },
     docType: { resident_id: '居民身份证', hmt_residence_permit: '港澳台居民居住证', foreigner_permanent_residence: '外国人永久居留身份证', passport: '护照', none: '无证件' },
     file: {
+      turnedKind: '转化为', turned: { criminal: '刑事案件（民转刑）', collective: '群体性事件' }, turnedAt: '治安防范', turnedNone: '未发生',
       attach: '上传材料', attachment: '附件',
       extendDays: '延长天数', consent: '双方当事人均同意延长（特邀调解规定第27条）', returnVisit: '履行回访', visited: '回访结果',
       performed: { performed: '已履行', partly: '部分履行', not_performed: '未履行', unknown: '未回访' },
@@ -191,7 +193,16 @@ export default {
       zeroHint: '未发现纠纷也须报送（零报告）', note: '情况说明', submit: '报送', filed: '已报送',
       onTime: '按时', late: '逾期', period: '报告期', level: '层级', filedAt: '报送时间', zero: '零报告',
     },
+    figures: {
+      inPlace: '四个到位', information: '信息掌握到位', resolved: '化解稳控到位', security: '治安防范到位', service: '服务管理到位',
+      screening: '排查报告按时 {on} / {due}', onTime: '按期办结率', none: '暂无', export: '导出 Excel',
+      turned: '民转刑 {criminal} 起 · 群体性事件 {collective} 起 · 报告公安机关 {police} 起',
+      ring: '纠纷发生地警情快反圈达标率 {rate}（{hit} / {arrived} 起到场）', visited: '回访确认已履行（已回访 {visited} 件）',
+      counts: '受理与化解', received: '受理数', concluded: '办结数', settled: '调解成功', failed: '调解不成',
+      refused: '拒绝调解', agreements: '书面协议生效', judicial: '司法确认 / 申请',
+    },
     warnings: {
+      mine: '本辖区', redLegend: '有红色预警',
       title: '矛盾纠纷预警', heat: '预警热力图（按网格）', board: '预警列表', grid: '网格', count: '预警数',
       disputes: '涉及纠纷', level: '最高等级', empty: '辖区内暂无纠纷预警', rule: '规则', reason: '理由',
       dispute: '纠纷', raisedAt: '发出时间', status: '状态',
@@ -202,7 +213,7 @@ export default {
       register: '登记', route: '分流', accept: '受理', transfer: '移交', settle_oral: '口头协议结案',
       settle_written: '书面协议结案', fail: '调解不成', refuse: '拒绝调解', report_police: '报告公安机关',
       record: '调解记录', draft: '制作协议书', sign: '签名', seal: '盖章生效', record_oral: '口头协议',
-      apply_confirmation: '申请司法确认', record_court_decision: '法院确认结果', record_threat: '记录扬言威胁', extend_limit: '延长期限', return_visit: '履行回访',
+      apply_confirmation: '申请司法确认', record_court_decision: '法院确认结果', record_turned: '记录民转刑/群体性事件', record_threat: '记录扬言威胁', extend_limit: '延长期限', return_visit: '履行回访',
     },
   },
   alerts: {

@@ -12,6 +12,7 @@ const builtPages: Record<string, () => Promise<unknown>> = {
   disputeWorkbench: () => import('@/disputes/WorkbenchView.vue'),
   disputeScreening: () => import('@/disputes/ScreeningView.vue'),
   disputeWarnings: () => import('@/disputes/WarningsView.vue'),
+  disputeFigures: () => import('@/disputes/FiguresView.vue'),
   grids: () => import('@/geo/GridsView.vue'),
   matterQueue: () => import('@/matters/QueueView.vue'),
   matterHotline: () => import('@/matters/HotlineView.vue'),
