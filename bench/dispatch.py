@@ -62,7 +62,8 @@ def main() -> None:
     parser.add_argument("--sql-queries", type=int, default=200)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--qps", type=float, default=400.0, help="queries a second at most, for every store")
+    parser.add_argument("--qps", type=float, default=400.0,
+                        help="queries a second at most, for every store (0: back to back)")
     parser.add_argument("--postgis", default="", help="a PostgreSQL URL with PostGIS (default: a throw-away "
                         "database on --pg-url's server, when the extension is installed there)")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -131,7 +132,8 @@ def main() -> None:
         out = []
         cpu = []
         for n, (x, y) in enumerate(queries):
-            time.sleep(max(0.0, started + n / args.qps - time.perf_counter()))
+            if args.qps > 0:
+                time.sleep(max(0.0, started + n / args.qps - time.perf_counter()))
             c0 = time.thread_time()
             t0 = time.perf_counter()
             run(x, y)  # type: ignore[operator]
@@ -278,7 +280,8 @@ def run_postgis(url: str, units: list[tuple[str, str, str, float, float]], point
         started = time.perf_counter()
         times = []
         for n, (x, y) in enumerate(points[:args.postgis_queries]):
-            time.sleep(max(0.0, started + n / args.qps - time.perf_counter()))
+            if args.qps > 0:
+                time.sleep(max(0.0, started + n / args.qps - time.perf_counter()))
             t0 = time.perf_counter()
             postgis(x, y)
             times.append((time.perf_counter() - t0) * 1000)
