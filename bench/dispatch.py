@@ -187,7 +187,7 @@ def main() -> None:
           f"{len(ours_ms):8}")
     print(f"{'SQLite plain scan':24} {statistics.median(sql_ms):9.3f} {percentile(sql_ms, 0.99):9.3f} {len(sql_ms):8}")
     print(f"{'  same, CPU time of the query thread':24}")
-    print(f"{'ours (bucket index)':24} {statistics.median(cpu_ms[0]):9.3f} {percentile(cpu_ms[0], 0.99):9.3f}")
+    print(f"{'ours (numpy bucket index)':24} {statistics.median(cpu_ms[0]):9.3f} {percentile(cpu_ms[0], 0.99):9.3f}")
     print(f"{'SQLite plain scan':24} {statistics.median(cpu_ms[1]):9.3f} {percentile(cpu_ms[1], 0.99):9.3f}")
     print("(wall-clock tails on a shared 2-core machine are mostly time spent preempted; the CPU time shows the work)")
     print(f"ratio SQLite / ours: p50 {statistics.median(sql_ms) / statistics.median(ours_ms):.0f}x, "
