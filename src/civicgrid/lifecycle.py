@@ -58,12 +58,12 @@ async def startup(app: FastAPI, settings: Settings, run_workers: bool) -> None:
         app.state.background.append(task)
     app.state.response_simulator = None
     if run_workers and settings.response_simulator:
-        from civicgrid.simulate.response import SimulatorThread
+        from civicgrid.simulate.response import start_simulator
 
-        simulator = SimulatorThread(app.state.engine, per_day=settings.response_simulator_per_day,
-                                    tick_seconds=settings.response_simulator_tick_seconds)
-        simulator.start()
-        app.state.response_simulator = simulator
+        # One simulator per process and database, however many apps the process starts.
+        app.state.response_simulator = start_simulator(app.state.engine,
+                                                       per_day=settings.response_simulator_per_day,
+                                                       tick_seconds=settings.response_simulator_tick_seconds)
 
 
 def _warm(app: FastAPI) -> None:
@@ -101,7 +101,9 @@ async def shutdown(app: FastAPI) -> None:
     app.state.background = []
     simulator = getattr(app.state, "response_simulator", None)
     if simulator is not None:
-        await asyncio.to_thread(simulator.stop)
+        from civicgrid.simulate.response import stop_simulator
+
+        await asyncio.to_thread(stop_simulator, simulator)
         app.state.response_simulator = None
     hub = getattr(app.state, "hub", None)
     if hub is not None:

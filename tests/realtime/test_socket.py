@@ -210,6 +210,37 @@ def test_logging_out_closes_an_open_socket(live_server: LiveServer, engine: Engi
         assert close_code(ws) == 4401
 
 
+def test_an_order_is_not_held_behind_the_sockets_token_check(live_server: LiveServer, engine: Engine,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The minute token check is a database round trip through the thread pool; while it is
+    slow (a busy pool), frames keep flowing — a dispatch order must not wait behind it."""
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+    real = socket_endpoints.principal_for
+
+    def slow_check(websocket: Any, token: str) -> Any:
+        entered.set()
+        release.wait(30)
+        return real(websocket, token)
+
+    monkeypatch.setattr(socket_endpoints, "principal_for", slow_check)
+    monkeypatch.setattr(socket_endpoints, "REVALIDATE_SECONDS", 0.0)  # a check after the first frame
+    user = make_user_committed(engine, role="patrol_officer", division_code=COUNTY)
+    token = login(live_server.url, user.username)
+    try:
+        with open_socket(live_server, token) as ws:
+            assert frame(ws)["type"] == "ready"
+            assert entered.wait(10)  # the check is under way, and stuck
+            subscribe(ws, f"user:{user.id}")
+            publish(engine, event="inbox.order", division_code=None, channel=f"user:{user.id}")
+            got = next_event(ws, timeout=5)
+            assert (got["event"], got["channel"]) == ("inbox.order", f"user:{user.id}")
+            assert not release.is_set()
+    finally:
+        release.set()
+
+
 def test_the_socket_route_declares_its_permission() -> None:
     """Like every HTTP endpoint, the socket names its permission on a dependency with
     ``.permission`` (the other tests here show it is served and enforced)."""

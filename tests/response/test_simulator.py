@@ -108,3 +108,20 @@ def _stand_down(engine: Engine) -> None:
         for unit in session.scalars(select(ResponseUnit).where(ResponseUnit.demo.is_(True))):
             if unit.status == "available":
                 response.unit_action(session, CITY, unit.id, "sign_off", None)
+
+
+def test_one_simulator_per_process_and_database_however_many_apps_start_one(engine: Engine) -> None:
+    from civicgrid.simulate.response import start_simulator, stop_simulator
+
+    first = start_simulator(engine, per_day=0.0, tick_seconds=3600)
+    second = start_simulator(engine, per_day=0.0, tick_seconds=3600)  # a second app of the process
+    try:
+        assert second is first and first._thread.is_alive()
+        stop_simulator(second)  # that app shuts down: the first one's simulator runs on
+        assert first._thread.is_alive()
+    finally:
+        stop_simulator(first)
+    assert not first._thread.is_alive()
+    third = start_simulator(engine, per_day=0.0, tick_seconds=3600)  # a fresh start after the last stop
+    stop_simulator(third)
+    assert third is not first and not third._thread.is_alive()

@@ -78,6 +78,7 @@ class Connection:
         self.hub = hub
         self.lang = socket_language(websocket)
         self.close_code: int | None = None
+        self._revoked = NotAuthenticated()
 
     async def run(self) -> None:
         sub = self.hub.attach(self.principal)
@@ -142,28 +143,51 @@ class Connection:
                     code="invalid_message"))
 
     async def _write(self, sub: Subscription) -> None:
+        """Send the queued frames in order. The token's minute check runs beside the writer, not
+        in front of the next frame: it is a database round trip through the thread pool, and an
+        order pushed meanwhile must not wait behind it (nor behind other sockets' checks when the
+        pool is busy)."""
         checked = time.monotonic()
-        while True:
-            try:
-                frame = await asyncio.wait_for(sub.queue.get(), timeout=PING_SECONDS)
-            except TimeoutError:
-                frame = {"type": "ping", "at": utcnow().isoformat()}
-            if sub.overflowed:
-                self.close_code = CLOSE_TOO_SLOW
-                return
-            await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
-            if time.monotonic() - checked >= REVALIDATE_SECONDS:
-                checked = time.monotonic()
-                if not await self._token_still_valid(sub):
-                    self.close_code = CLOSE_NOT_AUTHENTICATED
+        check: asyncio.Task[bool] | None = None
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(sub.queue.get(), timeout=PING_SECONDS)
+                except TimeoutError:
+                    frame = {"type": "ping", "at": utcnow().isoformat()}
+                if sub.overflowed:
+                    self.close_code = CLOSE_TOO_SLOW
                     return
+                if check is not None and check.done():
+                    if not check.result():
+                        await self._not_authenticated()
+                        return
+                    check = None
+                await self.websocket.send_text(json.dumps(frame, ensure_ascii=False))
+                if check is None and time.monotonic() - checked >= REVALIDATE_SECONDS:
+                    checked = time.monotonic()
+                    check = asyncio.create_task(self._token_still_valid(sub))
+                    check.add_done_callback(lambda done: self._on_checked(sub, done))
+        finally:
+            if check is not None and not check.done():
+                check.cancel()
+
+    def _on_checked(self, sub: Subscription, done: asyncio.Task[bool]) -> None:
+        """A failed check wakes the writer (a ping-shaped nudge) so it closes the socket now."""
+        if not done.cancelled() and done.exception() is None and not done.result():
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait({"type": "ping", "at": utcnow().isoformat()})
+
+    async def _not_authenticated(self) -> None:
+        self.close_code = CLOSE_NOT_AUTHENTICATED
+        await self.websocket.send_text(json.dumps({"type": "error", **self._revoked.body(self.lang)["error"]},
+                                                  ensure_ascii=False))
 
     async def _token_still_valid(self, sub: Subscription) -> bool:
         """A logout, an idle timeout or a disabled account ends the socket too."""
         try:
             await run_in_threadpool(principal_for, self.websocket, self.websocket.state.token)
         except NotAuthenticated as exc:
-            await self.websocket.send_text(json.dumps({"type": "error", **exc.body(self.lang)["error"]},
-                                                      ensure_ascii=False))
+            self._revoked = exc
             return False
         return True

@@ -525,3 +525,36 @@ class SimulatorThread:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
+
+
+_running: dict[str, tuple[SimulatorThread, int]] = {}
+_running_lock = threading.Lock()
+
+
+def start_simulator(engine: Engine, *, per_day: float, tick_seconds: float) -> SimulatorThread:
+    """The process's one simulator for this database: started by the first app of the process
+    that asks, shared by any other (each start is matched by a :func:`stop_simulator`) — two
+    simulators on one database would double the simulated incidents and race for the same units."""
+    key = str(engine.url)
+    with _running_lock:
+        found = _running.get(key)
+        if found is not None:
+            _running[key] = (found[0], found[1] + 1)
+            return found[0]
+        simulator = SimulatorThread(engine, per_day=per_day, tick_seconds=tick_seconds)
+        simulator.start()
+        _running[key] = (simulator, 1)
+        return simulator
+
+
+def stop_simulator(simulator: SimulatorThread) -> None:
+    """Release one start; the last release stops the thread."""
+    with _running_lock:
+        key = next((k for k, (s, _) in _running.items() if s is simulator), None)
+        if key is not None:
+            _, starts = _running[key]
+            if starts > 1:
+                _running[key] = (simulator, starts - 1)
+                return
+            del _running[key]
+    simulator.stop()
