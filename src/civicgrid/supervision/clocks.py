@@ -209,14 +209,15 @@ def settle(session: Session, principal: Principal, clock: Clock, trigger: Intake
 
 
 def open_clock(session: Session, principal: Principal, case: CaseRecord, rule: catalogue.Rule, start_at: datetime,
-               subject_id: str, measure_id: str | None = None) -> Clock | None:
+               subject_id: str, measure_id: str | None = None, *, fresh: bool = False) -> Clock | None:
     """Start ``rule``'s clock on a case or measure from ``start_at`` — unless the rule is disabled
-    for the date of the act (planned, or its basis not verified), or it already runs."""
+    for the date of the act (planned, or its basis not verified), or it already runs (``fresh``:
+    the subject was created by this event, so none can run yet and none is looked for)."""
     day = catalogue.act_day(start_at)
     version = rule.version_on(day)
     if version is None or not rule.enabled_on(day) or version.statutory is None:
         return None
-    existing = repository.clock_by_rule(session, case.id, subject_id, rule.code)
+    existing = None if fresh else repository.clock_by_rule(session, case.id, subject_id, rule.code)
     if existing is not None:
         return existing
     clock = Clock(case_id=case.id, subject_id=subject_id, measure_id=measure_id, division_code=case.division_code,
@@ -239,9 +240,7 @@ def new_activity(session: Session, principal: Principal, case: CaseRecord, at: d
     (``stale_case``: restarts ``new_event``) count afresh from it. A late event older than the
     last activity changes nothing; one that shows activity before a breach withdraws it as late
     data (:func:`settle`). Only the latest restart is kept: an earlier one no longer counts."""
-    for clock in repository.clocks_of_case(session, case.id):
-        if clock.status in FINAL or clock.subject_id != case.id:
-            continue
+    for clock in repository.activity_clocks(session, case.id, [str(k) for k in FINAL]):
         rule = catalogue.statutory_rule(clock.statutory_code)
         if not any(r.code == ACTIVITY_RESTART for r in rule.restarts):
             continue

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.principal import Principal
 from civicgrid.kit.clock import as_utc, utcnow
 from civicgrid.kit.errors import AppError
+from civicgrid.kit.ids import new_id
 from civicgrid.people.orgs import repository as orgs
 from civicgrid.supervision import catalogue, clocks, repository
 from civicgrid.supervision.models import (
@@ -183,8 +184,14 @@ def _refuse(zh: str, en: str, where: str | None = None) -> Refused:
     return Refused(zh, en, details={"field": where} if where else None)
 
 
+_CASES = "supervision.intake.cases"  # session.info: the cases a batch has resolved, by (sender, reference)
+
+
 def _case(session: Session, principal: Principal, sender: str, ref: str) -> CaseRecord:
-    case = repository.case_by_external(session, sender, ref)
+    known = session.info.get(_CASES)
+    case = known.get((sender, ref)) if known is not None else None
+    if case is None:
+        case = repository.case_by_external(session, sender, ref)
     if case is None or not principal.governs(case.division_code):
         raise _refuse(f"未知案件：{ref}", f"Unknown case: {ref}", "case")
     return case
@@ -236,7 +243,7 @@ def _case_opened(session: Session, principal: Principal, sender: str, ev: EventI
     for raw in p.persons:
         _person(session, case, raw)
     for rule in catalogue.rules_for_stage("accepted", case.kind, case.fast_track):
-        clocks.open_clock(session, principal, case, rule, ev.at, case.id)
+        clocks.open_clock(session, principal, case, rule, ev.at, case.id, fresh=True)
     return case
 
 
@@ -282,7 +289,7 @@ def _measure_started(session: Session, principal: Principal, sender: str, ev: Ev
                            data={"event_at": ev.at.isoformat(), "kind": str(p.kind)})
     session.flush()
     for rule in catalogue.rules_for_measure(str(p.kind), case.kind):
-        clocks.open_clock(session, principal, case, rule, ev.at, measure.id, measure.id)
+        clocks.open_clock(session, principal, case, rule, ev.at, measure.id, measure.id, fresh=True)
     return case
 
 
@@ -460,9 +467,12 @@ def _canonical(ev: EventIn) -> str:
                       sort_keys=True, default=str)
 
 
-def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) -> Outcome:
-    """Apply one event in a savepoint; refusals roll back that event only."""
-    seen = repository.event_seen(session, sender, ev.event_id)
+def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn,
+              logged: dict[str, IntakeEvent] | None = None) -> Outcome:
+    """Apply one event in a savepoint; refusals roll back that event only. ``logged``: the
+    sender's events already logged, by event id, when the caller read them for a whole batch
+    (an applied event is added to it)."""
+    seen = logged.get(ev.event_id) if logged is not None else repository.event_seen(session, sender, ev.event_id)
     if seen is not None:
         if seen.payload != _canonical(ev):
             return Outcome(ev.index, ev.event_id, "refused", "同一事件编号已用于不同内容",
@@ -481,12 +491,13 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) 
                        f"Field {where}: {first['msg']}", where)
     savepoint = session.begin_nested()
     try:
-        log = IntakeEvent(sender_id=sender, event_id=ev.event_id, kind=ev.kind, event_at=ev.at,
+        # The log row is written with its case, once the handler has found or made it (a 迟报
+        # warning names it by id before then).
+        log = IntakeEvent(id=new_id(), sender_id=sender, event_id=ev.event_id, kind=ev.kind, event_at=ev.at,
                           received_at=utcnow(), payload=_canonical(ev), outcome="applied")
-        session.add(log)
-        session.flush()
         case = HANDLERS[ev.kind](session, principal, sender, ev, payload, log)  # type: ignore[operator]
         log.case_id, log.division_code = case.id, case.division_code
+        session.add(log)
         _touch(case, ev.at)
         clocks.new_activity(session, principal, case, ev.at, log)
         session.flush()
@@ -494,6 +505,11 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) 
     except AppError as exc:
         savepoint.rollback()
         return Outcome(ev.index, ev.event_id, "refused", exc.zh, exc.en, (exc.details or {}).get("field"))
+    if logged is not None:
+        logged[ev.event_id] = log
+    known = session.info.get(_CASES)
+    if known is not None:
+        known[(sender, case.external_id)] = case
     return Outcome(ev.index, ev.event_id, "applied")
 
 
@@ -505,15 +521,21 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
     for i, ev in enumerate(events):
         ev.index = i
         ev.at = as_utc(ev.at)
-    for ev in sorted(events, key=lambda e: (e.at, e.index)):
-        outcome = apply_one(session, principal, sender, ev)
-        result.results.append(outcome)
-        if outcome.outcome == "applied":
-            result.applied += 1
-        elif outcome.outcome == "duplicate":
-            result.duplicates += 1
-        else:
-            result.refused += 1
+    # One read finds the batch's duplicates; the cases it resolves are kept for its later events.
+    logged = repository.events_seen(session, sender, [ev.event_id for ev in events])
+    session.info[_CASES] = {}
+    try:
+        for ev in sorted(events, key=lambda e: (e.at, e.index)):
+            outcome = apply_one(session, principal, sender, ev, logged)
+            result.results.append(outcome)
+            if outcome.outcome == "applied":
+                result.applied += 1
+            elif outcome.outcome == "duplicate":
+                result.duplicates += 1
+            else:
+                result.refused += 1
+    finally:
+        session.info.pop(_CASES, None)
     result.results.sort(key=lambda o: o.index)
     return result
 
