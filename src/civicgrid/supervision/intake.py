@@ -31,6 +31,7 @@ from civicgrid.supervision.models import (
     CasePerson,
     CaseRecord,
     Clock,
+    ClockStatus,
     CustodyTransfer,
     HandlingArea,
     IntakeEvent,
@@ -293,6 +294,31 @@ def _measure_started(session: Session, principal: Principal, sender: str, ev: Ev
     return case
 
 
+def _own_limit(session: Session, measure: Measure) -> Clock | None:
+    """The measure's own duration limit: the clock of the rule watching its kind that its end meets."""
+    for clock in repository.clocks_of_measure(session, measure.id):
+        rule = catalogue.rules()[clock.rule_code]
+        if measure.kind in rule.measures and rule.measure_end is not None and not rule.in_area:
+            return clock
+    return None
+
+
+def _still_in_area(session: Session, principal: Principal, case: CaseRecord, measure: Measure, at: datetime) -> None:
+    """A presence measure ended at ``at`` while its person is still inside a case-handling area
+    (entered by then, not yet left): the area limits (``in_area`` rules) take over from the
+    measure's own limit — counted from the measure's start by that limit as it stood (extended or
+    not) — until the person leaves. While the measure runs its own limit watches the same
+    deadline, so there is one breach, not two; one already breached (or not counting: its rule
+    disabled) stands alone."""
+    visit = repository.open_visit(session, measure.person_id)
+    own = _own_limit(session, measure)
+    if visit is None or visit.entered_at > at or own is None or own.status != ClockStatus.MET:
+        return
+    for rule in catalogue.area_rules():
+        clocks.open_clock(session, principal, case, rule, measure.started_at, measure.id, measure.id,
+                          statutory_code=own.statutory_code)
+
+
 def _measure_extended(session: Session, principal: Principal, sender: str, ev: EventIn, p: MeasureExtended,
                       log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
@@ -344,7 +370,10 @@ def _end_measure(session: Session, principal: Principal, measure: Measure, at: d
 def _measure_ended(session: Session, principal: Principal, sender: str, ev: EventIn, p: MeasureEnded,
                    log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
-    _end_measure(session, principal, _measure(session, case, p.measure), ev.at, p.reason, log)
+    measure = _measure(session, case, p.measure)
+    _end_measure(session, principal, measure, ev.at, p.reason, log)
+    if measure.kind in PRESENCE_MEASURES:
+        _still_in_area(session, principal, case, measure, ev.at)
     return case
 
 
@@ -435,6 +464,10 @@ def _person_left(session: Session, principal: Principal, sender: str, ev: EventI
     for measure in repository.running_measures_of(session, person.id):
         if measure.kind in PRESENCE_MEASURES and measure.started_at <= ev.at:
             _end_measure(session, principal, measure, ev.at, "left_area", log)
+    for clock in repository.area_clocks_of_person(session, person.id, [r.code for r in catalogue.area_rules()]):
+        if clock.met_at is None and clock.start_at <= ev.at:  # leaving the area meets its limits
+            clock.met_at = ev.at
+            clocks.settle(session, principal, clock, log)
     return case
 
 

@@ -105,6 +105,15 @@ def clocks_of_measure(session: Session, measure_id: str) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.measure_id == measure_id, unscoped(INTAKE))))
 
 
+def area_clocks_of_person(session: Session, person_id: str, rule_codes: list[str]) -> list[Clock]:
+    """The person's limits of being inside a case-handling area (one per presence measure)."""
+    if not rule_codes:
+        return []
+    return list(session.scalars(select(Clock).join(Measure, Measure.id == Clock.measure_id)
+                                .where(Measure.person_id == person_id, Clock.rule_code.in_(rule_codes),
+                                       unscoped(INTAKE)).order_by(Clock.start_at, Clock.id)))
+
+
 def clock_by_rule(session: Session, case_id: str, subject_id: str, rule_code: str) -> Clock | None:
     return session.scalars(select(Clock).where(Clock.case_id == case_id, Clock.subject_id == subject_id,
                                                Clock.rule_code == rule_code, unscoped(INTAKE))).first()
