@@ -24,6 +24,7 @@ from civicgrid.kit.clock import as_utc, utcnow
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.ids import new_id
 from civicgrid.people.orgs import repository as orgs
+from civicgrid.realtime import hub
 from civicgrid.supervision import catalogue, clocks, repository
 from civicgrid.supervision.models import (
     PRESENCE_MEASURES,
@@ -437,6 +438,17 @@ def _area_and_room(session: Session, case: CaseRecord, p: PersonMoved) -> tuple[
     return area, room
 
 
+def _announce_move(session: Session, case: CaseRecord, area_id: str, room_id: str | None, person: CasePerson,
+                   action: str, at: datetime) -> None:
+    """Tell the area's live room board that someone entered, moved room or left (after commit, to
+    the jurisdictions that govern the case's division; ids only — names are personal data read
+    through the board's scoped query)."""
+    hub.publish(session, channel=f"entity:supervision_area:{area_id}", event=f"supervision_area.{action}",
+                data={"area_id": area_id, "room_id": room_id, "person_id": person.id, "case_id": case.id,
+                      "at": at.isoformat()},
+                division_code=case.division_code)
+
+
 def _person_entered(session: Session, principal: Principal, sender: str, ev: EventIn, p: PersonMoved,
                     log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
@@ -449,6 +461,8 @@ def _person_entered(session: Session, principal: Principal, sender: str, ev: Eve
         current.left_at = ev.at  # moving between rooms closes the previous stay
     session.add(RoomVisit(area_id=area.id, room_id=room.id if room else None, person_id=person.id, case_id=case.id,
                           division_code=case.division_code, entered_at=ev.at))
+    _announce_move(session, case, area.id, room.id if room else None, person,
+                   "moved" if current is not None else "entered", ev.at)
     return case
 
 
@@ -461,6 +475,7 @@ def _person_left(session: Session, principal: Principal, sender: str, ev: EventI
         if ev.at < current.entered_at:
             raise _refuse("离开时间早于进入时间", "Leaving earlier than entering", "at")
         current.left_at = ev.at
+        _announce_move(session, case, current.area_id, None, person, "left", ev.at)
     for measure in repository.running_measures_of(session, person.id):
         if measure.kind in PRESENCE_MEASURES and measure.started_at <= ev.at:
             _end_measure(session, principal, measure, ev.at, "left_area", log)
