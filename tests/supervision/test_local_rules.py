@@ -104,18 +104,22 @@ def test_a_person_left_in_the_area_after_the_summons_ended_breaches_at_its_limit
     案件程序规定 2020 Art. 200). A person still inside the case-handling area after the summons ended
     is warned by the city's practice (地方实践, rule ``person_in_area_overstay``) at that same limit:
     leaving the area meets it, a late "left" event before the limit withdraws the breach as late
-    data with a 迟报 warning, one after it leaves the breach standing at the limit. A person who
-    leaves with the summons still running has one breach at most (the summons' own), never two."""
+    data with a 迟报 warning, one after it leaves the breach standing at the limit; an entry reported
+    after the summons' end still counts. A person who leaves with the summons still running has one
+    breach at most (the summons' own), never two."""
     who, unit = _setup(engine, yongzhou)
     clock.set(cst("2026-10-01 10:30"))
     case = open_case(engine, who, unit, cst("2026-09-30 23:00"))
     events = []
-    for person in ("P1", "P2", "P3"):
+    for person in ("P1", "P2", "P3", "P4"):
         events += [ev("measure.started", cst("2026-10-01 00:00"), case=case, measure=f"S{person}", kind="summons",
                       person={"id": person, "role": "suspect"}),
                    ev("person.entered", cst("2026-10-01 00:05"), case=case, person=person, area="BA1", room="XW1")]
     # P1 and P2: the summons ends at 10:00 but neither leaves the area; P3 leaves at 10:00 (which ends it).
+    # P4's entry is reported only later (below): for now its summons ended with nobody known inside.
+    events = [e for e in events if not (e.kind == "person.entered" and e.data["person"] == "P4")]
     events += [ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP1", reason="released"),
+               ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP4", reason="released"),
                ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP2", reason="released"),
                ev("person.left", cst("2026-10-01 10:00"), case=case, person="P3", area="BA1")]
     assert send(engine, who, events).applied == len(events)
@@ -129,7 +133,8 @@ def test_a_person_left_in_the_area_after_the_summons_ended_breaches_at_its_limit
             session.expunge_all()
             return {ref: c for ref, c in rows}
 
-    assert {k: c.status for k, c in limits("summons_duration").items()} == {"SP1": "met", "SP2": "met", "SP3": "met"}
+    assert {k: c.status for k, c in limits("summons_duration").items()} == {
+        "SP1": "met", "SP2": "met", "SP3": "met", "SP4": "met"}
     area = limits("person_in_area_overstay")
     assert set(area) == {"SP1", "SP2"}  # P3 left: nothing watches them any more
     assert {(c.status, c.start_at, c.due_at, c.warn_at) for c in area.values()} == {
@@ -142,12 +147,16 @@ def test_a_person_left_in_the_area_after_the_summons_ended_breaches_at_its_limit
                   if a.rule_code == "supervision.breach.person_in_area_overstay")
     assert breach.legal_basis is not None and "地方实践" in breach.legal_basis  # never passed off as a statute
     # P1 really left at 11:30, reported only now: late data; P2 left at 12:40: the breach stands at 12:00.
+    # P4 had entered at 00:05, reported only now and not left: past the limit, breached at 12:00.
     send(engine, who, [ev("person.left", cst("2026-10-01 11:30"), case=case, person="P1", area="BA1"),
-                       ev("person.left", cst("2026-10-01 12:40"), case=case, person="P2", area="BA1")])
+                       ev("person.left", cst("2026-10-01 12:40"), case=case, person="P2", area="BA1"),
+                       ev("person.entered", cst("2026-10-01 00:05"), case=case, person="P4", area="BA1",
+                          room="XW1")])
     area = limits("person_in_area_overstay")
     assert (area["SP1"].status, area["SP1"].met_at, area["SP1"].breached_at) == (
         "met", cst("2026-10-01 11:30"), None)
     assert (area["SP2"].status, area["SP2"].breached_at) == ("breached", cst("2026-10-01 12:00"))
+    assert (area["SP4"].status, area["SP4"].breached_at) == ("breached", cst("2026-10-01 12:00"))
     withdrawn = next(a for a in alerts_about(engine, area["SP1"].id)
                      if a.rule_code == "supervision.breach.person_in_area_overstay")
     assert (withdrawn.status, withdrawn.withdraw_reason) == ("withdrawn", "late_data")

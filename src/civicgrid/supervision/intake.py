@@ -463,6 +463,11 @@ def _person_entered(session: Session, principal: Principal, sender: str, ev: Eve
                           division_code=case.division_code, entered_at=ev.at))
     _announce_move(session, case, area.id, room.id if room else None, person,
                    "moved" if current is not None else "entered", ev.at)
+    if current is None:  # an entry reported late, before the end of a presence measure already applied
+        for measure in repository.ended_measures_of(session, person.id):
+            if (measure.kind in PRESENCE_MEASURES and measure.ended_at is not None
+                    and measure.started_at <= ev.at <= measure.ended_at):
+                _still_in_area(session, principal, case, measure, measure.ended_at)
     return case
 
 

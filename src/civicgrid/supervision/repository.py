@@ -89,6 +89,11 @@ def running_measures_of(session: Session, person_id: str) -> list[Measure]:
                                                       unscoped(INTAKE))))
 
 
+def ended_measures_of(session: Session, person_id: str) -> list[Measure]:
+    return list(session.scalars(select(Measure).where(Measure.person_id == person_id, Measure.status != "running",
+                                                      Measure.ended_at.is_not(None), unscoped(INTAKE))))
+
+
 def clocks_of_case(session: Session, case_id: str) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.case_id == case_id, unscoped(INTAKE))
                                 .order_by(Clock.created_at, Clock.id)))
