@@ -187,6 +187,7 @@ def _refuse(zh: str, en: str, where: str | None = None) -> Refused:
 
 
 _CASES = "supervision.intake.cases"  # session.info: the cases a batch has resolved, by (sender, reference)
+_TOUCHED = "supervision.intake.touched"  # session.info: each case's latest applied event in the batch, by id
 
 
 def _case(session: Session, principal: Principal, sender: str, ref: str) -> CaseRecord:
@@ -551,7 +552,8 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn,
         case = HANDLERS[ev.kind](session, principal, sender, ev, payload, log)  # type: ignore[operator]
         log.case_id, log.division_code = case.id, case.division_code
         session.add(log)
-        _touch(case, ev.at)
+        if _TOUCHED not in session.info:  # a batch stamps each case once, at its end
+            _touch(case, ev.at)
         clocks.new_activity(session, principal, case, ev.at, log)
         session.flush()
         savepoint.commit()
@@ -563,6 +565,9 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn,
     known = session.info.get(_CASES)
     if known is not None:
         known[(sender, case.external_id)] = case
+    touched = session.info.get(_TOUCHED)
+    if touched is not None and (case.id not in touched or ev.at > touched[case.id][1]):
+        touched[case.id] = (case, ev.at)
     return Outcome(ev.index, ev.event_id, "applied")
 
 
@@ -574,9 +579,11 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
     for i, ev in enumerate(events):
         ev.index = i
         ev.at = as_utc(ev.at)
-    # One read finds the batch's duplicates; the cases it resolves are kept for its later events.
+    # One read finds the batch's duplicates; the cases it resolves are kept for its later events, and
+    # each case's latest event time is written once, at the end.
     logged = repository.events_seen(session, sender, [ev.event_id for ev in events])
     session.info[_CASES] = {}
+    session.info[_TOUCHED] = {}
     try:
         for ev in sorted(events, key=lambda e: (e.at, e.index)):
             outcome = apply_one(session, principal, sender, ev, logged)
@@ -587,8 +594,12 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
                 result.duplicates += 1
             else:
                 result.refused += 1
+        for case, at in session.info[_TOUCHED].values():
+            _touch(case, at)
+        session.flush()
     finally:
         session.info.pop(_CASES, None)
+        session.info.pop(_TOUCHED, None)
     result.results.sort(key=lambda o: o.index)
     return result
 
