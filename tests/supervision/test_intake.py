@@ -221,3 +221,32 @@ def test_a_2026_public_security_case_runs_no_unverified_clock(
     case = open_case(engine, who, unit, cst("2026-03-02 10:00"), kind="administrative", fast_track=True)
     # Only the verified statutory limit and the city's own stale-case practice run.
     assert set(clocks_of(engine, case)) == {"fast_track_decision", "stale_case"}
+
+
+def test_a_case_is_stamped_with_its_latest_applied_event(engine: Engine, yongzhou: Yongzhou,
+                                                         clock: FakeClock) -> None:
+    """The case's latest event time (the case list's order) is the latest event applied, whatever
+    the order of arrival: a refused event and an older late one do not move it."""
+    from sqlalchemy import select
+
+    from civicgrid.authz.scoping import unscoped
+    from civicgrid.supervision.models import CaseRecord
+
+    who, unit = _setup(engine, yongzhou)
+    clock.set(cst("2026-10-12 12:00"))
+    case = open_case(engine, who, unit, cst("2026-10-10 09:00"))
+    answer = send(engine, who, [
+        ev("document.issued", cst("2026-10-11 11:00"), case=case, doc_type="询问笔录"),
+        ev("measure.ended", cst("2026-10-11 12:00"), case=case, measure="NOPE"),  # refused
+        ev("document.issued", cst("2026-10-10 10:00"), case=case, doc_type="询问笔录"),
+    ])
+    assert (answer.applied, answer.refused) == (2, 1)
+
+    def stamp() -> object:
+        with transaction(engine) as session:
+            return session.scalar(select(CaseRecord.last_event_at).where(CaseRecord.external_id == case,
+                                                                        unscoped("test")))
+
+    assert stamp() == cst("2026-10-11 11:00")
+    send(engine, who, [ev("document.issued", cst("2026-10-10 12:00"), case=case, doc_type="询问笔录")])
+    assert stamp() == cst("2026-10-11 11:00")

@@ -1,17 +1,19 @@
-"""The two limits that are the city's own practice, not a statute (rules.json law
-``city_practice``, labelled 地方实践 wherever the basis is shown): a case with no event for 3
-months (every new event restarts the count; a late event can withdraw the breach as late data), and
-property still held 30 days after the case ended (one limit per item; disposal meets it)."""
+"""The limits that are the city's own practice, not a statute (rules.json law ``city_practice``,
+labelled 地方实践 wherever the basis is shown): a case with no event for 3 months (every new event
+restarts the count; a late event can withdraw the breach as late data), property still held 30
+days after the case ended (one limit per item; disposal meets it), and a person still inside a
+case-handling area when the measure that brought them ended (at that measure's own limit)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
+from civicgrid.alerts.models import Alert
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import unscoped
 from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock
-from civicgrid.supervision.models import Clock, PropertyItem
+from civicgrid.supervision.models import CaseRecord, Clock, Measure, PropertyItem
 from tests.conftest import Yongzhou
 from tests.supervision.helpers import alerts_about, clocks_of, cst, ev, ingester, open_case, run_timers, send, station
 
@@ -94,3 +96,72 @@ def test_each_item_still_held_when_the_case_ends_has_its_own_disposal_limit(
               if a.rule_code == "supervision.breach.property_not_disposed"]
     assert len(breach) == 1 and "案件终结后涉案财物未处置" in breach[0].reasons
     assert breach[0].legal_basis is not None and "地方实践" in breach[0].legal_basis  # never passed off as a statute
+
+
+def test_a_person_left_in_the_area_after_the_summons_ended_breaches_at_its_limit(
+        engine: Engine, yongzhou: Yongzhou, clock: FakeClock) -> None:
+    """传唤 lasts at most 12 hours from the 到案 moment (刑事诉讼法 2018-10-26 Art. 119(2); 公安机关办理刑事
+    案件程序规定 2020 Art. 200). A person still inside the case-handling area after the summons ended
+    is warned by the city's practice (地方实践, rule ``person_in_area_overstay``) at that same limit:
+    leaving the area meets it, a late "left" event before the limit withdraws the breach as late
+    data with a 迟报 warning, one after it leaves the breach standing at the limit; an entry reported
+    after the summons' end still counts. A person who leaves with the summons still running has one
+    breach at most (the summons' own), never two."""
+    who, unit = _setup(engine, yongzhou)
+    clock.set(cst("2026-10-01 10:30"))
+    case = open_case(engine, who, unit, cst("2026-09-30 23:00"))
+    events = []
+    for person in ("P1", "P2", "P3", "P4"):
+        events += [ev("measure.started", cst("2026-10-01 00:00"), case=case, measure=f"S{person}", kind="summons",
+                      person={"id": person, "role": "suspect"}),
+                   ev("person.entered", cst("2026-10-01 00:05"), case=case, person=person, area="BA1", room="XW1")]
+    # P1 and P2: the summons ends at 10:00 but neither leaves the area; P3 leaves at 10:00 (which ends it).
+    # P4's entry is reported only later (below): for now its summons ended with nobody known inside.
+    events = [e for e in events if not (e.kind == "person.entered" and e.data["person"] == "P4")]
+    events += [ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP1", reason="released"),
+               ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP4", reason="released"),
+               ev("measure.ended", cst("2026-10-01 10:00"), case=case, measure="SP2", reason="released"),
+               ev("person.left", cst("2026-10-01 10:00"), case=case, person="P3", area="BA1")]
+    assert send(engine, who, events).applied == len(events)
+
+    def limits(rule: str) -> dict[str, Clock]:
+        with transaction(engine) as session:
+            rows = session.execute(select(Measure.external_id, Clock).join(Clock, Clock.measure_id == Measure.id)
+                                   .join(CaseRecord, CaseRecord.id == Clock.case_id)
+                                   .where(Clock.rule_code == rule, CaseRecord.external_id == case,
+                                          unscoped("test"))).all()
+            session.expunge_all()
+            return {ref: c for ref, c in rows}
+
+    assert {k: c.status for k, c in limits("summons_duration").items()} == {
+        "SP1": "met", "SP2": "met", "SP3": "met", "SP4": "met"}
+    area = limits("person_in_area_overstay")
+    assert set(area) == {"SP1", "SP2"}  # P3 left: nothing watches them any more
+    assert {(c.status, c.start_at, c.due_at, c.warn_at) for c in area.values()} == {
+        ("running", cst("2026-10-01 00:00"), cst("2026-10-01 12:00"), cst("2026-10-01 11:00"))}
+    clock.set(cst("2026-10-01 12:30"))
+    run_timers(engine)
+    area = limits("person_in_area_overstay")
+    assert {(c.status, c.breached_at) for c in area.values()} == {("breached", cst("2026-10-01 12:00"))}
+    breach = next(a for a in alerts_about(engine, area["SP1"].id)
+                  if a.rule_code == "supervision.breach.person_in_area_overstay")
+    assert breach.legal_basis is not None and "地方实践" in breach.legal_basis  # never passed off as a statute
+    # P1 really left at 11:30, reported only now: late data; P2 left at 12:40: the breach stands at 12:00.
+    # P4 had entered at 00:05, reported only now and not left: past the limit, breached at 12:00.
+    send(engine, who, [ev("person.left", cst("2026-10-01 11:30"), case=case, person="P1", area="BA1"),
+                       ev("person.left", cst("2026-10-01 12:40"), case=case, person="P2", area="BA1"),
+                       ev("person.entered", cst("2026-10-01 00:05"), case=case, person="P4", area="BA1",
+                          room="XW1")])
+    area = limits("person_in_area_overstay")
+    assert (area["SP1"].status, area["SP1"].met_at, area["SP1"].breached_at) == (
+        "met", cst("2026-10-01 11:30"), None)
+    assert (area["SP2"].status, area["SP2"].breached_at) == ("breached", cst("2026-10-01 12:00"))
+    assert (area["SP4"].status, area["SP4"].breached_at) == ("breached", cst("2026-10-01 12:00"))
+    withdrawn = next(a for a in alerts_about(engine, area["SP1"].id)
+                     if a.rule_code == "supervision.breach.person_in_area_overstay")
+    assert (withdrawn.status, withdrawn.withdraw_reason) == ("withdrawn", "late_data")
+    with transaction(engine) as session:
+        late = session.scalars(select(Alert).where(Alert.rule_code == "supervision.late_report",
+                                                   Alert.source_type == "supervision_event", unscoped("test"))
+                               .order_by(Alert.raised_at)).all()
+        assert any("人员在办案区超过所依据措施的时限" in a.reasons for a in late)

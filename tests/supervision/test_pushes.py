@@ -94,3 +94,49 @@ def test_another_county_gets_404_and_none_of_the_pushes(engine: Engine, live_ser
         publish(engine, event="sentinel", division_code=None, channel=f"user:{other.id}")
         got = next_event(spy)
         assert (got["event"], got["channel"]) == ("sentinel", f"user:{other.id}"), got
+
+
+def test_the_room_board_hears_people_enter_move_and_leave_within_its_jurisdiction_only(
+        engine: Engine, live_server: LiveServer, yongzhou: Yongzhou) -> None:
+    """Entering the case-handling area, moving to another room and leaving are pushed to the area's
+    division (the live room board re-reads on them), with ids only — no name; a user of another
+    county receives none of them, not even on the area's own channel."""
+    township = yongzhou.village_in("431102")[:9] + "000"
+    unit = station(engine, township)
+    mine = make_user_committed(engine, role="supervision_centre_staff", division_code=yongzhou.lingling)
+    other = make_user_committed(engine, role="supervision_centre_staff", division_code=yongzhou.lengshuitan)
+    token, other_token = login(live_server.url, mine.username), login(live_server.url, other.username)
+    with open_socket(live_server, token) as ws, open_socket(live_server, other_token) as spy:
+        assert frame(ws)["type"] == "ready" and frame(spy)["type"] == "ready"
+        subscribe(ws, "division:431102")
+        subscribe(spy, "division:4311", f"user:{other.id}")
+        _post(live_server, token, [
+            _event("r1", "case.opened", 3, case="ROOM1", kind="criminal", unit_id=unit, title="房间推送测试",
+                   persons=[{"id": "P1", "role": "suspect", "name": "钱七"}]),
+            _event("r2", "measure.started", 2, case="ROOM1", measure="S1", kind="summons", person="P1"),
+            _event("r3", "person.entered", 2, case="ROOM1", person="P1", area="BA9", area_title="办案区",
+                   room="HX1", room_title="候问室 1"),
+        ])
+        entered = next(e for e in _drain_until(ws, {"supervision_area.entered"})
+                       if e["event"] == "supervision_area.entered")
+        area_id, first_room = entered["data"]["area_id"], entered["data"]["room_id"]
+        assert entered["origin"] == f"entity:supervision_area:{area_id}" and first_room
+        assert "钱七" not in str(entered)
+        subscribe(spy, f"entity:supervision_area:{area_id}")
+        _post(live_server, token, [
+            _event("r4", "person.entered", 1, case="ROOM1", person="P1", area="BA9", room="XW1",
+                   room_title="询问室 1"),
+            _event("r5", "person.left", 0.5, case="ROOM1", person="P1", area="BA9"),
+        ])
+        later = [e for e in _drain_until(ws, {"supervision_area.moved", "supervision_area.left"})
+                 if e["event"].startswith("supervision_area.")]
+        moved = next(e for e in later if e["event"] == "supervision_area.moved")
+        assert moved["data"]["area_id"] == area_id and moved["data"]["room_id"] not in (None, first_room)
+        assert next(e for e in later if e["event"] == "supervision_area.left")["data"]["area_id"] == area_id
+        board = httpx.get(f"{live_server.url}{URL}/areas/{area_id}/board", headers=auth_headers(token))
+        assert board.status_code == 200 and board.json()["occupants"] == []
+        assert_out_of_scope_404(live_server.url, other_token, f"{URL}/areas/{area_id}/board")
+
+        publish(engine, event="sentinel", division_code=None, channel=f"user:{other.id}")
+        got = next_event(spy)
+        assert (got["event"], got["channel"]) == ("sentinel", f"user:{other.id}"), got

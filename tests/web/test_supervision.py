@@ -107,6 +107,11 @@ def test_case_page_rooms_ledger_rules_and_map(page: Any, live_server: Any, yongz
     occupant.wait_for(timeout=30_000)
     assert "浏览器盗窃案" in occupant.inner_text()
     assert occupant.locator('[data-tone="success"]').count() == 1  # 11 h left on the 12-hour 传唤
+    # Moving to another room is pushed: the board shows it without a reload, well inside its 30 s refresh.
+    assert send(engine, who, [ev("person.entered", utcnow(), case="WEB2", person="P1", area="BA", room="XW2",
+                                 room_title="询问室二", room_type="interview")]).applied == 1
+    page.locator('[data-room="询问室二"] [data-testid="occupant"]').wait_for(timeout=10_000)
+    assert page.locator('[data-room="讯问室一"] [data-testid="occupant"]').count() == 0
     page.screenshot(path=str(ARTIFACTS / "supervision-rooms.png"), full_page=True)
 
     page.goto(f"{live_server.url}/supervision/property")

@@ -122,6 +122,9 @@ class Rule:
     extra: dict[str, Any] = field(default_factory=dict)
     per: str | None = None  # "held_property": one clock per item still held, not one per case
     met_property: frozenset[str] = frozenset()  # property actions that meet a per-item clock
+    # One clock per presence measure of a person inside a case-handling area, counted by that
+    # measure's own statutory limit (its versions name no statutory rule); leaving the area meets it.
+    in_area: bool = False
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on the day of the act."""
@@ -177,7 +180,8 @@ def parse(data: dict[str, Any]) -> dict[str, Rule]:
                              for e in raw.get("exceptions", [])),
             extensions=tuple(Extension(e["to"], basis(e["basis"])) for e in raw.get("extensions", [])),
             note_zh=raw.get("note_zh", ""), note_en=raw.get("note_en", ""),
-            per=watches.get("per"), met_property=frozenset(met.get("property", [])))
+            per=watches.get("per"), met_property=frozenset(met.get("property", [])),
+            in_area=bool(watches.get("in_area")))
     return rules
 
 
@@ -211,6 +215,11 @@ def act_day(moment: datetime) -> date:
 def rules_for_measure(kind: str, case_kind: str) -> list[Rule]:
     return [r for r in rules().values()
             if kind in r.measures and (not r.case_kinds or case_kind in r.case_kinds)]
+
+
+def area_rules() -> list[Rule]:
+    """Rules watching a person inside a case-handling area (``in_area``)."""
+    return [r for r in rules().values() if r.in_area]
 
 
 def rules_for_stage(stage: str, case_kind: str, fast_track: bool, per: str | None = None) -> list[Rule]:

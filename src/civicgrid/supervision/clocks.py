@@ -209,24 +209,28 @@ def settle(session: Session, principal: Principal, clock: Clock, trigger: Intake
 
 
 def open_clock(session: Session, principal: Principal, case: CaseRecord, rule: catalogue.Rule, start_at: datetime,
-               subject_id: str, measure_id: str | None = None) -> Clock | None:
+               subject_id: str, measure_id: str | None = None, *, fresh: bool = False,
+               statutory_code: str | None = None) -> Clock | None:
     """Start ``rule``'s clock on a case or measure from ``start_at`` — unless the rule is disabled
-    for the date of the act (planned, or its basis not verified), or it already runs."""
+    for the date of the act (planned, or its basis not verified), or it already runs (``fresh``:
+    the subject was created by this event, so none can run yet and none is looked for).
+    ``statutory_code``: the counting rule of a rule that follows another limit (``in_area``)."""
     day = catalogue.act_day(start_at)
     version = rule.version_on(day)
-    if version is None or not rule.enabled_on(day) or version.statutory is None:
+    counting = statutory_code or (version.statutory if version is not None else None)
+    if version is None or not rule.enabled_on(day) or counting is None:
         return None
-    existing = repository.clock_by_rule(session, case.id, subject_id, rule.code)
+    existing = None if fresh else repository.clock_by_rule(session, case.id, subject_id, rule.code)
     if existing is not None:
         return existing
     clock = Clock(case_id=case.id, subject_id=subject_id, measure_id=measure_id, division_code=case.division_code,
-                  sender_id=case.sender_id, rule_code=rule.code, statutory_code=version.statutory,
+                  sender_id=case.sender_id, rule_code=rule.code, statutory_code=counting,
                   law_version=version.law_version, start_at=start_at, adjustments="[]")
     result = compute(session, clock)
     clock.due_at, clock.explanation = result.due_at, result.explanation_zh
     clock.warn_at = warn_at(clock, result.due_at)
     CLOCK_WORKFLOW.start(session, clock, principal, action="start", status=K.RUNNING, deadlines=clock_deadlines,
-                         data={"rule": rule.code, "statutory": version.statutory, "start_at": start_at.isoformat(),
+                         data={"rule": rule.code, "statutory": counting, "start_at": start_at.isoformat(),
                                "due_at": clock.due_at.isoformat() if clock.due_at else None})
     session.flush()
     settle(session, principal, clock)
@@ -239,9 +243,7 @@ def new_activity(session: Session, principal: Principal, case: CaseRecord, at: d
     (``stale_case``: restarts ``new_event``) count afresh from it. A late event older than the
     last activity changes nothing; one that shows activity before a breach withdraws it as late
     data (:func:`settle`). Only the latest restart is kept: an earlier one no longer counts."""
-    for clock in repository.clocks_of_case(session, case.id):
-        if clock.status in FINAL or clock.subject_id != case.id:
-            continue
+    for clock in repository.activity_clocks(session, case.id, [str(k) for k in FINAL]):
         rule = catalogue.statutory_rule(clock.statutory_code)
         if not any(r.code == ACTIVITY_RESTART for r in rule.restarts):
             continue

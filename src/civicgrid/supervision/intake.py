@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.principal import Principal
 from civicgrid.kit.clock import as_utc, utcnow
 from civicgrid.kit.errors import AppError
+from civicgrid.kit.ids import new_id
 from civicgrid.people.orgs import repository as orgs
+from civicgrid.realtime import hub
 from civicgrid.supervision import catalogue, clocks, repository
 from civicgrid.supervision.models import (
     PRESENCE_MEASURES,
@@ -30,6 +32,7 @@ from civicgrid.supervision.models import (
     CasePerson,
     CaseRecord,
     Clock,
+    ClockStatus,
     CustodyTransfer,
     HandlingArea,
     IntakeEvent,
@@ -183,8 +186,15 @@ def _refuse(zh: str, en: str, where: str | None = None) -> Refused:
     return Refused(zh, en, details={"field": where} if where else None)
 
 
+_CASES = "supervision.intake.cases"  # session.info: the cases a batch has resolved, by (sender, reference)
+_TOUCHED = "supervision.intake.touched"  # session.info: each case's latest applied event in the batch, by id
+
+
 def _case(session: Session, principal: Principal, sender: str, ref: str) -> CaseRecord:
-    case = repository.case_by_external(session, sender, ref)
+    known = session.info.get(_CASES)
+    case = known.get((sender, ref)) if known is not None else None
+    if case is None:
+        case = repository.case_by_external(session, sender, ref)
     if case is None or not principal.governs(case.division_code):
         raise _refuse(f"未知案件：{ref}", f"Unknown case: {ref}", "case")
     return case
@@ -236,7 +246,7 @@ def _case_opened(session: Session, principal: Principal, sender: str, ev: EventI
     for raw in p.persons:
         _person(session, case, raw)
     for rule in catalogue.rules_for_stage("accepted", case.kind, case.fast_track):
-        clocks.open_clock(session, principal, case, rule, ev.at, case.id)
+        clocks.open_clock(session, principal, case, rule, ev.at, case.id, fresh=True)
     return case
 
 
@@ -282,8 +292,33 @@ def _measure_started(session: Session, principal: Principal, sender: str, ev: Ev
                            data={"event_at": ev.at.isoformat(), "kind": str(p.kind)})
     session.flush()
     for rule in catalogue.rules_for_measure(str(p.kind), case.kind):
-        clocks.open_clock(session, principal, case, rule, ev.at, measure.id, measure.id)
+        clocks.open_clock(session, principal, case, rule, ev.at, measure.id, measure.id, fresh=True)
     return case
+
+
+def _own_limit(session: Session, measure: Measure) -> Clock | None:
+    """The measure's own duration limit: the clock of the rule watching its kind that its end meets."""
+    for clock in repository.clocks_of_measure(session, measure.id):
+        rule = catalogue.rules()[clock.rule_code]
+        if measure.kind in rule.measures and rule.measure_end is not None and not rule.in_area:
+            return clock
+    return None
+
+
+def _still_in_area(session: Session, principal: Principal, case: CaseRecord, measure: Measure, at: datetime) -> None:
+    """A presence measure ended at ``at`` while its person is still inside a case-handling area
+    (entered by then, not yet left): the area limits (``in_area`` rules) take over from the
+    measure's own limit — counted from the measure's start by that limit as it stood (extended or
+    not) — until the person leaves. While the measure runs its own limit watches the same
+    deadline, so there is one breach, not two; one already breached (or not counting: its rule
+    disabled) stands alone."""
+    visit = repository.open_visit(session, measure.person_id)
+    own = _own_limit(session, measure)
+    if visit is None or visit.entered_at > at or own is None or own.status != ClockStatus.MET:
+        return
+    for rule in catalogue.area_rules():
+        clocks.open_clock(session, principal, case, rule, measure.started_at, measure.id, measure.id,
+                          statutory_code=own.statutory_code)
 
 
 def _measure_extended(session: Session, principal: Principal, sender: str, ev: EventIn, p: MeasureExtended,
@@ -337,7 +372,10 @@ def _end_measure(session: Session, principal: Principal, measure: Measure, at: d
 def _measure_ended(session: Session, principal: Principal, sender: str, ev: EventIn, p: MeasureEnded,
                    log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
-    _end_measure(session, principal, _measure(session, case, p.measure), ev.at, p.reason, log)
+    measure = _measure(session, case, p.measure)
+    _end_measure(session, principal, measure, ev.at, p.reason, log)
+    if measure.kind in PRESENCE_MEASURES:
+        _still_in_area(session, principal, case, measure, ev.at)
     return case
 
 
@@ -401,6 +439,17 @@ def _area_and_room(session: Session, case: CaseRecord, p: PersonMoved) -> tuple[
     return area, room
 
 
+def _announce_move(session: Session, case: CaseRecord, area_id: str, room_id: str | None, person: CasePerson,
+                   action: str, at: datetime) -> None:
+    """Tell the area's live room board that someone entered, moved room or left (after commit, to
+    the jurisdictions that govern the case's division; ids only — names are personal data read
+    through the board's scoped query)."""
+    hub.publish(session, channel=f"entity:supervision_area:{area_id}", event=f"supervision_area.{action}",
+                data={"area_id": area_id, "room_id": room_id, "person_id": person.id, "case_id": case.id,
+                      "at": at.isoformat()},
+                division_code=case.division_code)
+
+
 def _person_entered(session: Session, principal: Principal, sender: str, ev: EventIn, p: PersonMoved,
                     log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
@@ -413,6 +462,13 @@ def _person_entered(session: Session, principal: Principal, sender: str, ev: Eve
         current.left_at = ev.at  # moving between rooms closes the previous stay
     session.add(RoomVisit(area_id=area.id, room_id=room.id if room else None, person_id=person.id, case_id=case.id,
                           division_code=case.division_code, entered_at=ev.at))
+    _announce_move(session, case, area.id, room.id if room else None, person,
+                   "moved" if current is not None else "entered", ev.at)
+    if current is None:  # an entry reported late, before the end of a presence measure already applied
+        for measure in repository.ended_measures_of(session, person.id):
+            if (measure.kind in PRESENCE_MEASURES and measure.ended_at is not None
+                    and measure.started_at <= ev.at <= measure.ended_at):
+                _still_in_area(session, principal, case, measure, measure.ended_at)
     return case
 
 
@@ -425,9 +481,14 @@ def _person_left(session: Session, principal: Principal, sender: str, ev: EventI
         if ev.at < current.entered_at:
             raise _refuse("离开时间早于进入时间", "Leaving earlier than entering", "at")
         current.left_at = ev.at
+        _announce_move(session, case, current.area_id, None, person, "left", ev.at)
     for measure in repository.running_measures_of(session, person.id):
         if measure.kind in PRESENCE_MEASURES and measure.started_at <= ev.at:
             _end_measure(session, principal, measure, ev.at, "left_area", log)
+    for clock in repository.area_clocks_of_person(session, person.id, [r.code for r in catalogue.area_rules()]):
+        if clock.met_at is None and clock.start_at <= ev.at:  # leaving the area meets its limits
+            clock.met_at = ev.at
+            clocks.settle(session, principal, clock, log)
     return case
 
 
@@ -460,9 +521,12 @@ def _canonical(ev: EventIn) -> str:
                       sort_keys=True, default=str)
 
 
-def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) -> Outcome:
-    """Apply one event in a savepoint; refusals roll back that event only."""
-    seen = repository.event_seen(session, sender, ev.event_id)
+def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn,
+              logged: dict[str, IntakeEvent] | None = None) -> Outcome:
+    """Apply one event in a savepoint; refusals roll back that event only. ``logged``: the
+    sender's events already logged, by event id, when the caller read them for a whole batch
+    (an applied event is added to it)."""
+    seen = logged.get(ev.event_id) if logged is not None else repository.event_seen(session, sender, ev.event_id)
     if seen is not None:
         if seen.payload != _canonical(ev):
             return Outcome(ev.index, ev.event_id, "refused", "同一事件编号已用于不同内容",
@@ -481,19 +545,29 @@ def apply_one(session: Session, principal: Principal, sender: str, ev: EventIn) 
                        f"Field {where}: {first['msg']}", where)
     savepoint = session.begin_nested()
     try:
-        log = IntakeEvent(sender_id=sender, event_id=ev.event_id, kind=ev.kind, event_at=ev.at,
+        # The log row is written with its case, once the handler has found or made it (a 迟报
+        # warning names it by id before then).
+        log = IntakeEvent(id=new_id(), sender_id=sender, event_id=ev.event_id, kind=ev.kind, event_at=ev.at,
                           received_at=utcnow(), payload=_canonical(ev), outcome="applied")
-        session.add(log)
-        session.flush()
         case = HANDLERS[ev.kind](session, principal, sender, ev, payload, log)  # type: ignore[operator]
         log.case_id, log.division_code = case.id, case.division_code
-        _touch(case, ev.at)
+        session.add(log)
+        if _TOUCHED not in session.info:  # a batch stamps each case once, at its end
+            _touch(case, ev.at)
         clocks.new_activity(session, principal, case, ev.at, log)
         session.flush()
         savepoint.commit()
     except AppError as exc:
         savepoint.rollback()
         return Outcome(ev.index, ev.event_id, "refused", exc.zh, exc.en, (exc.details or {}).get("field"))
+    if logged is not None:
+        logged[ev.event_id] = log
+    known = session.info.get(_CASES)
+    if known is not None:
+        known[(sender, case.external_id)] = case
+    touched = session.info.get(_TOUCHED)
+    if touched is not None and (case.id not in touched or ev.at > touched[case.id][1]):
+        touched[case.id] = (case, ev.at)
     return Outcome(ev.index, ev.event_id, "applied")
 
 
@@ -505,15 +579,27 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
     for i, ev in enumerate(events):
         ev.index = i
         ev.at = as_utc(ev.at)
-    for ev in sorted(events, key=lambda e: (e.at, e.index)):
-        outcome = apply_one(session, principal, sender, ev)
-        result.results.append(outcome)
-        if outcome.outcome == "applied":
-            result.applied += 1
-        elif outcome.outcome == "duplicate":
-            result.duplicates += 1
-        else:
-            result.refused += 1
+    # One read finds the batch's duplicates; the cases it resolves are kept for its later events, and
+    # each case's latest event time is written once, at the end.
+    logged = repository.events_seen(session, sender, [ev.event_id for ev in events])
+    session.info[_CASES] = {}
+    session.info[_TOUCHED] = {}
+    try:
+        for ev in sorted(events, key=lambda e: (e.at, e.index)):
+            outcome = apply_one(session, principal, sender, ev, logged)
+            result.results.append(outcome)
+            if outcome.outcome == "applied":
+                result.applied += 1
+            elif outcome.outcome == "duplicate":
+                result.duplicates += 1
+            else:
+                result.refused += 1
+        for case, at in session.info[_TOUCHED].values():
+            _touch(case, at)
+        session.flush()
+    finally:
+        session.info.pop(_CASES, None)
+        session.info.pop(_TOUCHED, None)
     result.results.sort(key=lambda o: o.index)
     return result
 

@@ -39,6 +39,16 @@ def event_seen(session: Session, sender_id: str, event_id: str) -> IntakeEvent |
                                                      IntakeEvent.event_id == event_id, unscoped(INTAKE))).first()
 
 
+def events_seen(session: Session, sender_id: str, event_ids: list[str]) -> dict[str, IntakeEvent]:
+    """The logged events of ``sender_id`` among ``event_ids`` (a batch's duplicates, one query)."""
+    if not event_ids:
+        return {}
+    rows = session.scalars(select(IntakeEvent).where(IntakeEvent.sender_id == sender_id,
+                                                     IntakeEvent.event_id.in_(sorted(set(event_ids))),
+                                                     unscoped(INTAKE)))
+    return {row.event_id: row for row in rows}
+
+
 def case_by_external(session: Session, sender_id: str, external_id: str) -> CaseRecord | None:
     return session.scalars(select(CaseRecord).where(CaseRecord.sender_id == sender_id,
                                                     CaseRecord.external_id == external_id, unscoped(INTAKE))).first()
@@ -79,13 +89,34 @@ def running_measures_of(session: Session, person_id: str) -> list[Measure]:
                                                       unscoped(INTAKE))))
 
 
+def ended_measures_of(session: Session, person_id: str) -> list[Measure]:
+    return list(session.scalars(select(Measure).where(Measure.person_id == person_id, Measure.status != "running",
+                                                      Measure.ended_at.is_not(None), unscoped(INTAKE))))
+
+
 def clocks_of_case(session: Session, case_id: str) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.case_id == case_id, unscoped(INTAKE))
                                 .order_by(Clock.created_at, Clock.id)))
 
 
+def activity_clocks(session: Session, case_id: str, final: list[str]) -> list[Clock]:
+    """The case's own limits (not a measure's or an item's) still counting: those a new event may restart."""
+    return list(session.scalars(select(Clock).where(Clock.case_id == case_id, Clock.subject_id == case_id,
+                                                    Clock.status.not_in(final), unscoped(INTAKE))
+                                .order_by(Clock.created_at, Clock.id)))
+
+
 def clocks_of_measure(session: Session, measure_id: str) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.measure_id == measure_id, unscoped(INTAKE))))
+
+
+def area_clocks_of_person(session: Session, person_id: str, rule_codes: list[str]) -> list[Clock]:
+    """The person's limits of being inside a case-handling area (one per presence measure)."""
+    if not rule_codes:
+        return []
+    return list(session.scalars(select(Clock).join(Measure, Measure.id == Clock.measure_id)
+                                .where(Measure.person_id == person_id, Clock.rule_code.in_(rule_codes),
+                                       unscoped(INTAKE)).order_by(Clock.start_at, Clock.id)))
 
 
 def clock_by_rule(session: Session, case_id: str, subject_id: str, rule_code: str) -> Clock | None:
