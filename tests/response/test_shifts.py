@@ -65,7 +65,8 @@ def test_a_shift_signs_the_unit_on_and_off_and_the_recommendation_follows(
         "starts_at": (START + timedelta(minutes=10)).isoformat(),
         "ends_at": (START + timedelta(minutes=30)).isoformat(),
         "members": [on_duty.user_id], "note": "白班"}), 201)
-    assert (shift["state"], shift["call_sign"], shift["org_unit_name"]) == ("planned", "零陵班次-T1", "零陵班次测试派出所")
+    assert (shift["state"], shift["call_sign"], shift["org_unit_name"]) == (
+        "planned", "零陵班次-T1", "零陵班次测试派出所")
     assert len(shift["member_names"]) == 1 and shift["member_names"][0] != "—"
     overlapping = commander.post(f"/api/v1/response/units/{unit}/shifts", {
         "starts_at": (START + timedelta(minutes=25)).isoformat(), "ends_at": (START + timedelta(hours=1)).isoformat()})

@@ -209,8 +209,8 @@ def create_shift(session: Session, principal: Principal, unit_id: str, *, starts
     if unit is None:
         raise NotFound("警力单元", "unit")
     if ends_at <= starts_at or ends_at - starts_at > SHIFT_MAX:
-        raise Invalid("班次须在开始之后结束，且不超过 24 小时", "A shift ends after it starts and lasts at most 24 hours",
-                      details={"field": "ends_at"})
+        raise Invalid("班次须在开始之后结束，且不超过 24 小时",
+                      "A shift ends after it starts and lasts at most 24 hours", details={"field": "ends_at"})
     now = utcnow()
     if ends_at <= now:
         raise Invalid("班次的结束时间已过", "The shift would already be over", details={"field": "ends_at"})
