@@ -70,8 +70,8 @@ def test_another_county_receives_no_push_of_the_incident_unless_its_unit_is_sent
     outsider = caller(live_server, engine, "county_commander", OTHER)
     neighbour = caller(live_server, engine, "patrol_officer", OTHER)
     near = make_unit(engine, org_unit_id=other_station, unit_type="patrol_car", members=[neighbour.user_id],
-                     call_sign="冷水滩快警-P1")
-    make_unit(engine, org_unit_id=station, unit_type="patrol_car", members=[], call_sign="零陵快警-P1")
+                     call_sign="冷水滩快警-PU1")
+    make_unit(engine, org_unit_id=station, unit_type="patrol_car", members=[], call_sign="零陵快警-PU1")
     ok(neighbour.post(f"/api/v1/response/units/{near}/positions",
                       {"points": [{"lng": place.lng, "lat": place.lat + 300 / M_PER_DEG_LAT}]}), 202)
     incident = ok(operator.post("/api/v1/response/incidents", {"category": "traffic", "priority": 2,
