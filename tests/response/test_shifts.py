@@ -5,7 +5,7 @@ when it is out on one. The commander plans shifts over the API; another county g
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -77,12 +77,15 @@ def test_a_shift_signs_the_unit_on_and_off_and_the_recommendation_follows(
 
     # Before the shift: off duty, not recommended.
     assert status() == "off_duty" and not recommended()
+    assert ok(commander.get(f"/api/v1/response/units/{unit}"))["shift_ends_at"] is None
     clock.advance(timedelta(minutes=9))
     worker.run_due()
     assert status() == "off_duty"
     clock.advance(timedelta(minutes=1))
     worker.run_due()
     assert status() == "available" and recommended()
+    ends = ok(on_duty.get(f"/api/v1/response/units/{unit}"))["shift_ends_at"]  # the phone page shows it
+    assert datetime.fromisoformat(ends) == START + timedelta(minutes=30)
     assert ok(commander.get("/api/v1/response/shifts", unit_id=unit))[0]["state"] == "on"
 
     # Dispatched on the shift: the order goes to the member on the shift, not to the one resting.

@@ -65,21 +65,25 @@ ShiftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Shift id")
 MatterId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Matter id")]
 
 
-def _unit_names(session: DbSession, units: list[ResponseUnit], members: dict[str, list[str]]) -> dict[str, str]:
-    return service.names(session, org_unit_ids=[u.org_unit_id for u in units],
-                         codes=[u.division_code for u in units],
-                         user_ids=[m for ms in members.values() for m in ms])
+def _unit_names(session: DbSession, units: list[ResponseUnit], members: dict[str, list[str]]) -> dict[str, Any]:
+    """The names a unit row shows, and (under ``"shift:" + unit id``) when its running shift ends."""
+    names: dict[str, Any] = service.names(session, org_unit_ids=[u.org_unit_id for u in units],
+                                          codes=[u.division_code for u in units],
+                                          user_ids=[m for ms in members.values() for m in ms])
+    names.update({f"shift:{unit_id}": at for unit_id, at in
+                  service.running_shift_ends(session, [u.id for u in units]).items()})
+    return names
 
 
 def _unit_read(session: DbSession, unit: ResponseUnit, members: list[str],
-               names: dict[str, str] | None = None) -> UnitRead:
+               names: dict[str, Any] | None = None) -> UnitRead:
     entry = service.unit_index(session).get(unit.id)
     if names is None:
         names = _unit_names(session, [unit], {unit.id: members})
     return UnitRead(id=unit.id, call_sign=unit.call_sign, unit_type=unit.unit_type, org_unit_id=unit.org_unit_id,
                     division_code=unit.division_code, status=unit.status, members=members,
                     org_unit_name=names.get(unit.org_unit_id), division_name=names.get(unit.division_code),
-                    member_names=[names.get(m, "—") for m in members],
+                    member_names=[names.get(m, "—") for m in members], shift_ends_at=names.get(f"shift:{unit.id}"),
                     lng=entry.lng if entry else None, lat=entry.lat if entry else None,
                     position_at=entry.at if entry else None)
 

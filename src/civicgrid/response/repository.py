@@ -147,6 +147,16 @@ def shift_by_id(session: Session, shift_id: str, reason: str) -> UnitShift | Non
     return session.scalars(select(UnitShift).where(UnitShift.id == shift_id, unscoped(reason))).first()
 
 
+def running_shift_ends(session: Session, unit_ids: Sequence[str], at: datetime) -> dict[str, datetime]:
+    """When the shift running at ``at`` ends, by unit (units off shift are absent)."""
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(UnitShift.unit_id, UnitShift.ends_at).where(
+        UnitShift.unit_id.in_(list(unit_ids)), UnitShift.starts_at <= at, UnitShift.ends_at > at,
+        UnitShift.state.in_([str(s) for s in LIVE_SHIFT]), unscoped("the running shifts of units the caller sees")))
+    return {unit_id: ends_at for unit_id, ends_at in rows}
+
+
 def on_shift_members(session: Session, unit_ids: Sequence[str], at: datetime) -> dict[str, list[str]]:
     """The members named on the running shift of each unit at ``at`` (units with no running
     shift, or one that names nobody, are absent)."""

@@ -28,6 +28,7 @@ class UnitRead(BaseModel):
     org_unit_name: str | None = None
     division_name: str | None = Field(None, description="The name of the division the unit is filed under")
     member_names: list[str] = Field(default_factory=list, description="Display names of the members, in order")
+    shift_ends_at: datetime | None = Field(None, description="When the unit's running shift ends (none: off shift)")
     lng: float | None = None
     lat: float | None = None
     position_at: datetime | None = None

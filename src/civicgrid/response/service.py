@@ -238,6 +238,10 @@ def create_shift(session: Session, principal: Principal, unit_id: str, *, starts
     return shift
 
 
+def running_shift_ends(session: Session, unit_ids: Sequence[str]) -> dict[str, datetime]:
+    return repository.running_shift_ends(session, unit_ids, utcnow())
+
+
 def list_shifts(session: Session, principal: Principal, *, unit_id: str | None, start: datetime,
                 end: datetime) -> list[UnitShift]:
     return repository.list_shifts(session, principal, unit_id=unit_id, start=start, end=end)

@@ -135,6 +135,8 @@ const en: typeof zhCN = {
       states: { planned: 'Planned', on: 'On duty', ending: 'Ends after release', ended: 'Ended', cancelled: 'Cancelled' },
     },
     phone: {
+      onShiftUntil: 'On shift until {at}',
+      offShift: 'Not on a shift now',
       title: 'Rapid response',
       noUnit: 'You belong to no response unit: ask your station commander',
       noOrders: 'No orders. Stay online to receive them',

@@ -133,6 +133,8 @@ export default {
       states: { planned: '未开始', on: '在班', ending: '待解除后下班', ended: '已结束', cancelled: '已取消' },
     },
     phone: {
+      onShiftUntil: '本班次至 {at}',
+      offShift: '当前不在班次内',
       title: '快警出警',
       noUnit: '您不属于任何警力单元，请联系派出所指挥员',
       noOrders: '暂无派警指令，保持在线即可收到',
