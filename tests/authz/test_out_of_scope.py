@@ -178,6 +178,19 @@ class FirstCounty:
             return response.assignments_of(session, incident)[0].id
 
     @cached_property
+    def shift_id(self) -> str:
+        """A shift of the first response unit, tomorrow."""
+        from datetime import timedelta
+
+        from civicgrid.kit.clock import utcnow
+        from civicgrid.response import service as response
+
+        start = utcnow() + timedelta(days=1)
+        with transaction(self.engine) as session:
+            return response.create_shift(session, CITY, self.response_units[0], starts_at=start,
+                                         ends_at=start + timedelta(hours=8)).id
+
+    @cached_property
     def supervision(self) -> dict[str, str]:
         """A police case of the first county's station (sent through the supervision intake): its
         id, a person, a property item and the family-notice clock of the person's detention."""
@@ -244,6 +257,7 @@ PARAM_FACTORIES: dict[str, Factory] = {
     "response_unit_id": lambda rows, path: rows.response_units[0],
     "incident_id": lambda rows, path: rows.incident_id,
     "assignment_id": lambda rows, path: rows.assignment_id,
+    "shift_id": lambda rows, path: rows.shift_id,
     "case_id": lambda rows, path: rows.supervision["case_id"],
     "person_id": lambda rows, path: rows.supervision["person_id"],
     "property_id": lambda rows, path: rows.supervision["property_id"],
@@ -298,6 +312,8 @@ REQUESTS: dict[tuple[str, str], Callable[[FirstCounty], dict[str, Any]]] = {
         "json": {"code": f"d{uuid.uuid4().hex[:6]}", "name": "治安组"}},
     ("POST", "/api/v1/response/units/{response_unit_id}/positions"): lambda rows: {
         "json": {"points": [{"lng": rows.place.lng, "lat": rows.place.lat}]}},
+    ("POST", "/api/v1/response/units/{response_unit_id}/shifts"): lambda rows: {
+        "json": {"starts_at": "2031-01-01T00:00:00+00:00", "ends_at": "2031-01-01T08:00:00+00:00"}},
     ("POST", "/api/v1/response/incidents/{incident_id}/dispatch"): lambda rows: {
         "json": {"unit_ids": [rows.response_units[1]]}},
     ("POST", "/api/v1/response/matters/{matter_id}/incident"): lambda rows: {

@@ -137,9 +137,54 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(live_server: LiveServer, yongzhou: Yongzhou, engine: Engine) -> Demo:
-    """Every demo account, and a matter of the demo village (once for the module)."""
+    """Every demo account, and a matter of the demo village (once for the module); a response
+    unit of 零陵 with a shift and the station commander as its member, sent to an incident in the
+    demo village, so the response pages have rows with places and names to show."""
     accounts = _accounts(engine)
-    return Demo(accounts, _a_matter(live_server, yongzhou, accounts))
+    matter_id = _a_matter(live_server, yongzhou, accounts)
+    _an_incident(engine, yongzhou, accounts)
+    return Demo(accounts, matter_id)
+
+
+def _an_incident(engine: Engine, yongzhou: Yongzhou, accounts: list[tuple[str, str, str, str]]) -> None:
+    import uuid
+    from datetime import timedelta
+
+    from civicgrid.kit.clock import utcnow
+    from civicgrid.response import service as response
+    from civicgrid.response.index import index_for
+    from civicgrid.response.telemetry import Point, accept
+    from tests.factories import make_org_unit_committed
+    from tests.response.conftest import CITY
+
+    worker = next(a for a in accounts if a[0] == "grid_worker")
+    commander = next(a for a in accounts if a[0] == "station_commander")
+    spot = place_in(yongzhou, worker[1])
+    station = make_org_unit_committed(engine, division_code=commander[1][:6] + "000000", name="走查派出所")
+    with transaction(engine) as session:
+        user_id = session.scalar(_user_id_query(commander[3]))
+        unit = response.create_unit(session, CITY, call_sign=f"走查班次-{uuid.uuid4().hex[:6]}",
+                                    unit_type="patrol_car", org_unit_id=station, members=[user_id])
+        now = utcnow()
+        response.create_shift(session, CITY, unit.id, starts_at=now - timedelta(hours=1),
+                              ends_at=now + timedelta(hours=7), members=[user_id], note="走查白班")
+        unit_id = unit.id
+    with transaction(engine, write=False) as session:
+        index = index_for(session)
+    accept(index, str(engine.url), [Point(unit_id, utcnow(), spot.lng, spot.lat + 0.002)])
+    with transaction(engine) as session:
+        created = response.create_incident(session, CITY, category="public_order", priority=2, lng=spot.lng,
+                                           lat=spot.lat, summary="走查警情")
+        response.dispatch(session, CITY, created.incident.id, [unit_id])
+
+
+def _user_id_query(username: str) -> Any:
+    from sqlalchemy import select
+
+    from civicgrid.authz.scoping import unscoped
+    from civicgrid.people.models import User
+
+    return select(User.id).where(User.username == username, unscoped("the crawl's own account"))
 
 
 @pytest.mark.parametrize("role", [role for _, role, _, _ in ACCOUNTS])
@@ -169,6 +214,11 @@ def test_every_demo_role_opens_every_page_of_its_menu(
         # the unit's phone page.
         page.wait_for_selector('[data-test="nav"], [data-test="shell-menu"]')
         _settle(watch)
+        if path == "/dispatch" and page.locator('[data-test="queue"] .el-table__row').count():
+            # The incident card names its place (county, township, village, grid), not its codes.
+            page.locator('[data-test="queue"] .el-table__row').first.click()
+            page.wait_for_selector('[data-test="incident-place"]')
+            _settle(watch)
         where = f"{role} ({display}) on {path}"
         failures += [f"{where}: {problem}" for problem in watch.problems]
         text = page.inner_text("body")

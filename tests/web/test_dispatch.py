@@ -103,10 +103,15 @@ def test_operator_dispatches_the_recommended_unit_and_the_phone_acknowledges(
     page.click('[data-test="dispatch-best"]')
     page.wait_for_selector('[data-test="assignment-status"][data-status="ordered"]')
     assert "宁远快警-B1" in page.inner_text('[data-test="assignments"]')
+    card = page.inner_text('[data-test="incident-place"]')
+    assert "宁远县" in card and not re.search(r"\d{12,15}", card), card
 
     # The order reaches the phone over the push connection (no reload): direction and distance.
     order = phone.wait_for_selector('[data-test="order"][data-status="ordered"]')
     assert "浏览器验收" in order.inner_text()
+    # The scene by its names (county, township, village, grid), never by its codes.
+    scene = phone.inner_text('[data-test="order-place"]')
+    assert "宁远县" in scene and not re.search(r"\d{12,15}", scene), scene
     phone.wait_for_function(
         "() => /南方.*（1[78][0-9]°），直线 [56][0-9]{2} m/.test("
         "document.querySelector('[data-test=\"direction\"]').innerText)")

@@ -77,6 +77,7 @@ export const MODULES: ModuleEntry[] = [
   },
   { key: 'dispatch', path: '/dispatch', icon: Lightning, permissions: ['dispatch.read'], built: true },
   { key: 'dispatchPhone', path: '/dispatch/phone', icon: Phone, permissions: ['dispatch.respond'], built: true },
+  { key: 'dispatchShifts', path: '/dispatch/shifts', icon: Calendar, permissions: ['dispatch.units'], built: true },
   {
     key: 'volunteers',
     path: '/volunteers',

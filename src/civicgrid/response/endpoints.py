@@ -23,7 +23,7 @@ from civicgrid.realtime.endpoints import register_frame
 from civicgrid.response import places, service
 from civicgrid.response.index import Candidate, UnitIndex
 from civicgrid.response.index import cached as cached_index
-from civicgrid.response.models import Assignment, Incident, ResponseUnit, RingZone
+from civicgrid.response.models import Assignment, Incident, ResponseUnit, RingZone, UnitShift
 from civicgrid.response.schemas import (
     ActionNote,
     AssignmentRead,
@@ -43,6 +43,8 @@ from civicgrid.response.schemas import (
     Recommendation,
     RingFigureRead,
     RingFigures,
+    ShiftCreate,
+    ShiftRead,
     TimelineRead,
     UnitCreate,
     UnitPage,
@@ -59,13 +61,29 @@ CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "Not allowed n
 IncidentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Incident id")]
 AssignmentId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Assignment id")]
 UnitId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Response unit id")]
+ShiftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Shift id")]
 MatterId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="Matter id")]
 
 
-def _unit_read(session: DbSession, unit: ResponseUnit, members: list[str]) -> UnitRead:
+def _unit_names(session: DbSession, units: list[ResponseUnit], members: dict[str, list[str]]) -> dict[str, Any]:
+    """The names a unit row shows, and (under ``"shift:" + unit id``) when its running shift ends."""
+    names: dict[str, Any] = service.names(session, org_unit_ids=[u.org_unit_id for u in units],
+                                          codes=[u.division_code for u in units],
+                                          user_ids=[m for ms in members.values() for m in ms])
+    names.update({f"shift:{unit_id}": at for unit_id, at in
+                  service.running_shift_ends(session, [u.id for u in units]).items()})
+    return names
+
+
+def _unit_read(session: DbSession, unit: ResponseUnit, members: list[str],
+               names: dict[str, Any] | None = None) -> UnitRead:
     entry = service.unit_index(session).get(unit.id)
+    if names is None:
+        names = _unit_names(session, [unit], {unit.id: members})
     return UnitRead(id=unit.id, call_sign=unit.call_sign, unit_type=unit.unit_type, org_unit_id=unit.org_unit_id,
                     division_code=unit.division_code, status=unit.status, members=members,
+                    org_unit_name=names.get(unit.org_unit_id), division_name=names.get(unit.division_code),
+                    member_names=[names.get(m, "—") for m in members], shift_ends_at=names.get(f"shift:{unit.id}"),
                     lng=entry.lng if entry else None, lat=entry.lat if entry else None,
                     position_at=entry.at if entry else None)
 
@@ -76,7 +94,9 @@ def _incident_read(incident: Incident, principal: Principal, names: dict[str, st
     return dict(
         id=incident.id, number=incident.number, category=incident.category, priority=incident.priority,
         summary=incident.summary, lng=incident.lng, lat=incident.lat, grid_code=incident.division_code,
-        county_code=incident.county_code, station_id=incident.station_id,
+        grid_name=names.get(incident.division_code), county_code=incident.county_code,
+        county_name=names.get(incident.county_code), place_name=service.place_name(names, incident.division_code),
+        station_id=incident.station_id,
         station_name=names.get(incident.station_id or ""), urban_class=incident.urban_class, source=incident.source,
         source_ref=incident.source_ref, source_clock=incident.source_clock_points, status=incident.status,
         call_received_at=incident.call_received_at, dispatched_at=incident.dispatched_at,
@@ -103,13 +123,19 @@ def _detail(session: DbSession, incident: Incident, principal: Principal) -> dic
 
     assignments = service.assignments_of(session, incident)
     signs = {u.id: u.call_sign for u in repository.units_by_ids(session, [a.unit_id for a in assignments]).values()}
-    names = repository.org_unit_names(session, [incident.station_id or ""])
+    names = _incident_names(session, [incident])
     return {**_incident_read(incident, principal, names),
             "assignments": [_assignment_read(a, signs) for a in assignments],
             "timeline": [TimelineRead(seq=e.seq, action=e.action, from_status=e.from_status, to_status=e.to_status,
                                       actor_name=e.actor_name, at=e.at, note=e.note,
                                       data=json.loads(e.data) if e.data else None)
                          for e in service.timeline(session, incident)]}
+
+
+def _incident_names(session: DbSession, incidents: list[Incident]) -> dict[str, str]:
+    """Station, county, township, village and grid names of incidents (names, not codes)."""
+    return service.names(session, org_unit_ids=[i.station_id or "" for i in incidents],
+                         codes=[c for i in incidents for c in service.place_codes(i.division_code)])
 
 
 def _recommendation(c: Candidate) -> Recommendation:
@@ -134,7 +160,8 @@ def list_units(session: DbSession, status: Annotated[str | None, Query(max_lengt
     """Units in the caller's jurisdiction with their status and latest position."""
     total, rows = service.list_units(session, principal, status=status, limit=limit, offset=offset)
     members = service.members_of(session, [u.id for u in rows])
-    return UnitPage(total=total, items=[_unit_read(session, u, members.get(u.id, [])) for u in rows])
+    names = _unit_names(session, rows, members)
+    return UnitPage(total=total, items=[_unit_read(session, u, members.get(u.id, []), names) for u in rows])
 
 
 @router.get("/mine", response_model=MyWork, responses=ERRORS)
@@ -195,6 +222,54 @@ def report_positions(session: DbSession, request: Request, response_unit_id: Uni
     return PositionsAccepted(accepted=accepted)
 
 
+# ---------------------------------------------------------------- shifts
+
+
+def _shift_reads(session: DbSession, shifts: list[UnitShift]) -> list[ShiftRead]:
+    from civicgrid.response import repository
+
+    units = repository.units_by_ids(session, [s.unit_id for s in shifts])
+    names = service.names(session, org_unit_ids=[u.org_unit_id for u in units.values()],
+                          user_ids=[m for s in shifts for m in s.members])
+    out = []
+    for s in shifts:
+        unit = units.get(s.unit_id)
+        out.append(ShiftRead(id=s.id, unit_id=s.unit_id, call_sign=unit.call_sign if unit else None,
+                             org_unit_name=names.get(unit.org_unit_id) if unit else None, starts_at=s.starts_at,
+                             ends_at=s.ends_at, members=s.members, member_names=[names.get(m, "—") for m in s.members],
+                             note=s.note, state=s.state))
+    return out
+
+
+@router.get("/shifts", response_model=list[ShiftRead], responses=ERRORS)
+def list_shifts(session: DbSession, unit_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None,
+                start: Annotated[datetime | None, Query()] = None, end: Annotated[datetime | None, Query()] = None,
+                principal: Principal = Depends(require("dispatch.read"))) -> list[ShiftRead]:
+    """The shifts (duty periods) of the units in the caller's jurisdiction overlapping [start, end)
+    (default: from 12 hours ago to 2 days ahead), not cancelled, earliest first."""
+    now = utcnow()
+    start = start or now - timedelta(hours=12)
+    end = end or now + timedelta(days=2)
+    return _shift_reads(session, service.list_shifts(session, principal, unit_id=unit_id, start=start, end=end))
+
+
+@router.post("/units/{response_unit_id}/shifts", response_model=ShiftRead, status_code=201, responses=ERRORS)
+def create_shift(session: DbSession, response_unit_id: UnitId, body: ShiftCreate,
+                 principal: Principal = Depends(require("dispatch.units"))) -> ShiftRead:
+    """Plan a shift of a unit (at most 24 hours, not overlapping another): the unit is signed on
+    (available) when it starts and off (off duty) when it ends; orders go to its members on it."""
+    shift = service.create_shift(session, principal, response_unit_id, starts_at=body.starts_at,
+                                 ends_at=body.ends_at, members=body.members, note=body.note)
+    return _shift_reads(session, [shift])[0]
+
+
+@router.post("/shifts/{shift_id}/cancel", response_model=ShiftRead, responses={**ERRORS, **CONFLICT})
+def cancel_shift(session: DbSession, shift_id: ShiftId,
+                 principal: Principal = Depends(require("dispatch.units"))) -> ShiftRead:
+    """Cancel a shift not yet over; a running one ends now (the unit goes off duty)."""
+    return _shift_reads(session, [service.cancel_shift(session, principal, shift_id)])[0]
+
+
 # ---------------------------------------------------------------- incidents
 
 
@@ -251,9 +326,7 @@ def list_incidents(session: DbSession,
                    principal: Principal = Depends(require("dispatch.read"))) -> IncidentPage:
     """The incident queue: the caller's jurisdiction, plus incidents their units are sent to."""
     total, rows = service.list_incidents(session, principal, statuses=status, limit=limit, offset=offset)
-    from civicgrid.response import repository
-
-    names = repository.org_unit_names(session, [i.station_id or "" for i in rows])
+    names = _incident_names(session, rows)
     return IncidentPage(total=total, items=[IncidentRead(**_incident_read(i, principal, names)) for i in rows])
 
 
@@ -327,7 +400,8 @@ def ring_figures(session: DbSession,
     groups = service.ring_figures(session, principal, start=start, end=end, by=by)
     from civicgrid.response import repository
 
-    names = repository.org_unit_names(session, [g["key"] for g in groups]) if by == "station" else {}
+    names = (repository.org_unit_names(session, [g["key"] for g in groups]) if by == "station" else
+             service.names(session, codes=[g["key"] for g in groups]) if by == "county" else {})
     return RingFigures(by=by, start=start, end=end,
                        groups=[RingFigureRead(**g, name=names.get(g["key"])) for g in groups])
 
@@ -335,20 +409,23 @@ def ring_figures(session: DbSession,
 @router.get("/zones", response_model=list[ZoneRead], responses=ERRORS)
 def list_zones(session: DbSession, principal: Principal = Depends(require("dispatch.read"))) -> list[ZoneRead]:
     """The drawn ring zones (key sites, central city) in the caller's jurisdiction."""
-    return [_zone(z) for z in service.list_zones(session, principal)]
+    zones = service.list_zones(session, principal)
+    names = service.names(session, codes=[z.division_code for z in zones])
+    return [_zone(z, names) for z in zones]
 
 
 @router.post("/zones", response_model=ZoneRead, status_code=201, responses=ERRORS)
 def create_zone(session: DbSession, body: ZoneCreate,
                 principal: Principal = Depends(require("dispatch.command"))) -> ZoneRead:
     """Draw a key-site or central-city zone; it overrides the default zone of what it covers."""
-    return _zone(service.create_zone(session, principal, zone=body.zone, label=body.label,
-                                     division_code=body.division_code, polygon=body.polygon))
+    zone = service.create_zone(session, principal, zone=body.zone, label=body.label,
+                               division_code=body.division_code, polygon=body.polygon)
+    return _zone(zone, service.names(session, codes=[zone.division_code]))
 
 
-def _zone(z: RingZone) -> ZoneRead:
+def _zone(z: RingZone, names: dict[str, str] | None = None) -> ZoneRead:
     return ZoneRead(id=z.id, zone=z.zone, label=z.label, division_code=z.division_code,
-                    polygon=json.loads(z.polygon), active=z.active)
+                    division_name=(names or {}).get(z.division_code), polygon=json.loads(z.polygon), active=z.active)
 
 
 @router.get("/inferred-villages", response_model=dict[str, str], responses=ERRORS)

@@ -101,6 +101,46 @@ class UnitMember(Base):
                                          index=True)
 
 
+class ShiftState(StrEnum):
+    PLANNED = "planned"  # 未开始
+    ON = "on"  # 在班
+    ENDING = "ending"  # 已到下班时间，仍在出警（解除后下班）
+    ENDED = "ended"  # 已结束
+    CANCELLED = "cancelled"  # 已取消
+
+
+class UnitShift(Base):
+    """A duty period (班次) of a response unit: from ``starts_at`` to ``ends_at`` (UTC) with the
+    members on duty (``member_ids``, JSON: a subset of the unit's members; empty = all of them).
+    A unit that has shifts is on duty during them: a timer at the start signs it on (available),
+    one at the end signs it off (off duty) — after its last assignment is released when it is
+    out on one then (``ending``). Filed under the unit's division for scoping."""
+
+    __tablename__ = "response_unit_shifts"
+    __scope_column__ = "division_code"
+    __table_args__ = (
+        Index("ix_response_unit_shifts_unit_starts", "unit_id", "starts_at"),
+        Index("ix_response_unit_shifts_division_code", "division_code",
+              postgresql_ops={"division_code": "varchar_pattern_ops"}),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    unit_id: Mapped[str] = mapped_column(String(32), ForeignKey("response_units.id", ondelete="CASCADE"),
+                                         nullable=False)
+    division_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    member_ids: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    note: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(12), nullable=False, default=ShiftState.PLANNED)
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    @property
+    def members(self) -> list[str]:
+        return [str(m) for m in json.loads(self.member_ids or "[]")]
+
+
 class Incident(Base):
     """One incident (警情): where (``lng``/``lat`` snapped to its grid: ``division_code`` holds the
     15-digit grid code; ``county_code``; ``station_id`` the police station whose responsibility

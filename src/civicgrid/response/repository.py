@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from civicgrid.authz.principal import Principal
 from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.geo.models import Division
+from civicgrid.people.models import User
 from civicgrid.people.orgs.models import AreaGrid, OrgUnit
 from civicgrid.response.models import (
     Assignment,
@@ -19,7 +20,9 @@ from civicgrid.response.models import (
     Incident,
     ResponseUnit,
     RingZone,
+    ShiftState,
     UnitMember,
+    UnitShift,
     UnitTrackPoint,
 )
 from civicgrid.workflow.models import TimelineEvent
@@ -111,6 +114,61 @@ def track_of(session: Session, unit_id: str, since: datetime | None, limit: int)
     if since is not None:
         query = query.where(UnitTrackPoint.at >= since)
     return list(session.scalars(query.order_by(UnitTrackPoint.at.desc()).limit(limit)))
+
+
+# ---------------------------------------------------------------- shifts
+
+LIVE_SHIFT = (ShiftState.PLANNED, ShiftState.ON, ShiftState.ENDING)
+
+
+def get_shift(session: Session, principal: Principal, shift_id: str) -> UnitShift | None:
+    return session.scalars(select(UnitShift).where(UnitShift.id == shift_id,
+                                                   visible(UnitShift.division_code, principal))).first()
+
+
+def list_shifts(session: Session, principal: Principal, *, unit_id: str | None, start: datetime,
+                end: datetime) -> list[UnitShift]:
+    """The shifts in the caller's jurisdiction overlapping [start, end), not cancelled."""
+    query = select(UnitShift).where(visible(UnitShift.division_code, principal), UnitShift.starts_at < end,
+                                    UnitShift.ends_at > start, UnitShift.state != ShiftState.CANCELLED)
+    if unit_id:
+        query = query.where(UnitShift.unit_id == unit_id)
+    return list(session.scalars(query.order_by(UnitShift.starts_at, UnitShift.unit_id)))
+
+
+def live_shifts_of_unit(session: Session, unit_id: str) -> list[UnitShift]:
+    """A unit's shifts not ended or cancelled (for the system's timers: the unit's own rows)."""
+    return list(session.scalars(select(UnitShift).where(
+        UnitShift.unit_id == unit_id, UnitShift.state.in_([str(s) for s in LIVE_SHIFT]),
+        unscoped("the shift timers act on the unit's own shifts")).order_by(UnitShift.starts_at)))
+
+
+def shift_by_id(session: Session, shift_id: str, reason: str) -> UnitShift | None:
+    return session.scalars(select(UnitShift).where(UnitShift.id == shift_id, unscoped(reason))).first()
+
+
+def running_shift_ends(session: Session, unit_ids: Sequence[str], at: datetime) -> dict[str, datetime]:
+    """When the shift running at ``at`` ends, by unit (units off shift are absent)."""
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(UnitShift.unit_id, UnitShift.ends_at).where(
+        UnitShift.unit_id.in_(list(unit_ids)), UnitShift.starts_at <= at, UnitShift.ends_at > at,
+        UnitShift.state.in_([str(s) for s in LIVE_SHIFT]), unscoped("the running shifts of units the caller sees")))
+    return {unit_id: ends_at for unit_id, ends_at in rows}
+
+
+def on_shift_members(session: Session, unit_ids: Sequence[str], at: datetime) -> dict[str, list[str]]:
+    """The members named on the running shift of each unit at ``at`` (units with no running
+    shift, or one that names nobody, are absent)."""
+    out: dict[str, list[str]] = {}
+    if not unit_ids:
+        return out
+    for shift in session.scalars(select(UnitShift).where(
+            UnitShift.unit_id.in_(list(unit_ids)), UnitShift.starts_at <= at, UnitShift.ends_at > at,
+            UnitShift.state == ShiftState.ON, unscoped("the running shifts of units being dispatched"))):
+        if shift.members:
+            out.setdefault(shift.unit_id, []).extend(shift.members)
+    return out
 
 
 # ---------------------------------------------------------------- incidents
@@ -236,6 +294,14 @@ def org_unit_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
         return {}
     return {i: n for i, n in session.execute(select(OrgUnit.id, OrgUnit.name).where(
         OrgUnit.id.in_(wanted), unscoped("names of stations shown beside rows already scoped")))}
+
+
+def user_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = [i for i in set(ids) if i]
+    if not wanted:
+        return {}
+    return {i: n for i, n in session.execute(select(User.id, User.display_name).where(
+        User.id.in_(wanted), unscoped("names of the members of units the caller already sees")))}
 
 
 def active_zones(session: Session) -> list[RingZone]:

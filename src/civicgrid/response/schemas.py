@@ -25,6 +25,10 @@ class UnitRead(BaseModel):
     division_code: str
     status: str
     members: list[str]
+    org_unit_name: str | None = None
+    division_name: str | None = Field(None, description="The name of the division the unit is filed under")
+    member_names: list[str] = Field(default_factory=list, description="Display names of the members, in order")
+    shift_ends_at: datetime | None = Field(None, description="When the unit's running shift ends (none: off shift)")
     lng: float | None = None
     lat: float | None = None
     position_at: datetime | None = None
@@ -139,7 +143,11 @@ class IncidentRead(BaseModel):
     lng: float
     lat: float
     grid_code: str
+    grid_name: str | None = None
     county_code: str
+    county_name: str | None = None
+    place_name: str | None = Field(None, description="County, township and village names of the place: "
+                                   "what a person reads instead of the grid code")
     station_id: str | None
     station_name: str | None = None
     urban_class: str
@@ -228,8 +236,32 @@ class ZoneRead(BaseModel):
     zone: str
     label: str
     division_code: str
+    division_name: str | None = None
     polygon: dict[str, Any]
     active: bool
+
+
+class ShiftCreate(BaseModel):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    members: list[str] = Field(default_factory=list, max_length=20,
+                               description="User ids among the unit's members (none: all of them)")
+    note: str | None = Field(None, max_length=200)
+
+
+class ShiftRead(BaseModel):
+    """A duty period of a unit (班次): the unit is available from its start and off duty after its end."""
+
+    id: str
+    unit_id: str
+    call_sign: str | None
+    org_unit_name: str | None = None
+    starts_at: datetime
+    ends_at: datetime
+    members: list[str]
+    member_names: list[str]
+    note: str | None
+    state: str = Field(description="planned / on / ending (out on an assignment after its end) / ended / cancelled")
 
 
 class MyOrder(BaseModel):

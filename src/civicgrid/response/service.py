@@ -34,7 +34,9 @@ from civicgrid.response.models import (
     IncidentSource,
     IncidentStatus,
     ResponseUnit,
+    ShiftState,
     UnitMember,
+    UnitShift,
     UnitStatus,
     UnitType,
 )
@@ -43,6 +45,8 @@ from civicgrid.response.workflow import (
     ACK_DUE_KIND,
     ASSIGNMENT_WORKFLOW,
     INCIDENT_WORKFLOW,
+    SHIFT_END_KIND,
+    SHIFT_START_KIND,
     TIER_RANK,
     UNIT_STATUS_ACTION,
     UNIT_WORKFLOW,
@@ -179,10 +183,153 @@ def derive_unit_status(session: Session, unit_id: str) -> None:
     if target is None:
         if current in (UnitStatus.ASSIGNED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
             UNIT_WORKFLOW.transition(session, unit, "released", SYSTEM)
+            session.flush()
+            _end_shift_after_release(session, unit)
     elif target != current:
         UNIT_WORKFLOW.transition(session, unit, UNIT_STATUS_ACTION[target], SYSTEM)
     session.flush()
     _index_after_commit(session, unit)
+
+
+# ---------------------------------------------------------------- shifts
+
+SHIFT_MAX = timedelta(hours=24)
+
+
+def _shift_key(shift_id: str, edge: str) -> str:
+    return f"response_shift:{shift_id}:{edge}"
+
+
+def create_shift(session: Session, principal: Principal, unit_id: str, *, starts_at: datetime, ends_at: datetime,
+                 members: Sequence[str] = (), note: str | None = None) -> UnitShift:
+    """Plan a duty period (班次) of a unit in the caller's jurisdiction: at most 24 hours, not
+    overlapping another of its shifts, its members among the unit's (none named: all of them).
+    A timer signs the unit on when it starts (at once when it already has) and off when it ends."""
+    unit = repository.get_unit(session, principal, unit_id)
+    if unit is None:
+        raise NotFound("警力单元", "unit")
+    if ends_at <= starts_at or ends_at - starts_at > SHIFT_MAX:
+        raise Invalid("班次须在开始之后结束，且不超过 24 小时",
+                      "A shift ends after it starts and lasts at most 24 hours", details={"field": "ends_at"})
+    now = utcnow()
+    if ends_at <= now:
+        raise Invalid("班次的结束时间已过", "The shift would already be over", details={"field": "ends_at"})
+    unit_members = set(repository.members_of(session, [unit.id])[unit.id])
+    named = list(dict.fromkeys(members))
+    if any(m not in unit_members for m in named):
+        raise Invalid("班次人员须是该警力单元的成员", "Members of a shift must be members of the unit",
+                      details={"field": "members"})
+    for other in repository.live_shifts_of_unit(session, unit.id):
+        if other.starts_at < ends_at and other.ends_at > starts_at:
+            raise Invalid("与该警力单元的其他班次时间重叠", "Overlaps another shift of the unit",
+                          details={"field": "starts_at"})
+    shift = UnitShift(unit_id=unit.id, division_code=unit.division_code, starts_at=starts_at, ends_at=ends_at,
+                      member_ids=json.dumps(named), note=(note or None), state=ShiftState.PLANNED,
+                      created_by=principal.user_id or None, created_at=now)
+    repository.add(session, shift)
+    session.flush()
+    if starts_at <= now:
+        shift_started(session, shift.id)
+    else:
+        timers.arm(session, kind=SHIFT_START_KIND, key=_shift_key(shift.id, "start"), due_at=starts_at,
+                   ref_type="response_shift", ref_id=shift.id, division_code=shift.division_code)
+    timers.arm(session, kind=SHIFT_END_KIND, key=_shift_key(shift.id, "end"), due_at=ends_at,
+               ref_type="response_shift", ref_id=shift.id, division_code=shift.division_code)
+    return shift
+
+
+def running_shift_ends(session: Session, unit_ids: Sequence[str]) -> dict[str, datetime]:
+    return repository.running_shift_ends(session, unit_ids, utcnow())
+
+
+def list_shifts(session: Session, principal: Principal, *, unit_id: str | None, start: datetime,
+                end: datetime) -> list[UnitShift]:
+    return repository.list_shifts(session, principal, unit_id=unit_id, start=start, end=end)
+
+
+def cancel_shift(session: Session, principal: Principal, shift_id: str) -> UnitShift:
+    """Cancel a shift not yet over: its timers stop; a running one ends now (the unit goes off
+    duty, after its assignments are released when it is out on one)."""
+    shift = repository.get_shift(session, principal, shift_id)
+    if shift is None:
+        raise NotFound("班次", "shift")
+    if shift.state not in (ShiftState.PLANNED, ShiftState.ON):
+        raise AppError("该班次已结束或已取消", "The shift is already over or cancelled", status=409,
+                       code="shift_over")
+    timers.cancel(session, _shift_key(shift.id, "start"))
+    timers.cancel(session, _shift_key(shift.id, "end"))
+    running = shift.state == ShiftState.ON
+    shift.state = ShiftState.CANCELLED
+    session.flush()
+    if running:
+        _leave_duty(session, shift)
+    return shift
+
+
+def _covering(session: Session, unit_id: str, at: datetime, *, besides: str) -> bool:
+    return any(s.id != besides and s.starts_at <= at < s.ends_at and s.state != ShiftState.ENDING
+               for s in repository.live_shifts_of_unit(session, unit_id))
+
+
+def shift_started(session: Session, shift_id: str) -> None:
+    """A shift begins: the unit signs on (off duty → available) and the recommendation finds it."""
+    shift = repository.shift_by_id(session, shift_id, "the shift timer acts for the system")
+    if shift is None or shift.state != ShiftState.PLANNED:
+        return
+    shift.state = ShiftState.ON
+    unit = repository.unit_by_id(session, shift.unit_id, "the shift timer signs its unit on")
+    if unit is not None and unit.status == UnitStatus.OFF_DUTY:
+        UNIT_WORKFLOW.transition(session, unit, "sign_on", SYSTEM, note="班次开始 / shift started")
+        session.flush()
+        _index_after_commit(session, unit)
+    session.flush()
+
+
+def shift_ended(session: Session, shift_id: str) -> None:
+    """A shift is over: the unit signs off (off duty: no longer recommended or dispatched) unless
+    another of its shifts runs now; a unit out on an assignment signs off once released."""
+    shift = repository.shift_by_id(session, shift_id, "the shift timer acts for the system")
+    if shift is None or shift.state not in (ShiftState.PLANNED, ShiftState.ON):
+        return
+    shift.state = ShiftState.ENDED
+    session.flush()
+    _leave_duty(session, shift)
+
+
+def _leave_duty(session: Session, shift: UnitShift) -> None:
+    unit = repository.unit_by_id(session, shift.unit_id, "the shift timer signs its unit off")
+    if unit is None or _covering(session, unit.id, utcnow(), besides=shift.id):
+        return
+    if unit.status in (UnitStatus.AVAILABLE, UnitStatus.UNAVAILABLE):
+        UNIT_WORKFLOW.transition(session, unit, "sign_off", SYSTEM, note="班次结束 / shift ended")
+        session.flush()
+        _index_after_commit(session, unit)
+    elif unit.status != UnitStatus.OFF_DUTY:
+        shift.state = ShiftState.ENDING  # out on an assignment: off duty once released
+        session.flush()
+
+
+def _end_shift_after_release(session: Session, unit: ResponseUnit) -> None:
+    """The unit's last assignment was released after its shift ended: it goes off duty now."""
+    ending = [s for s in repository.live_shifts_of_unit(session, unit.id) if s.state == ShiftState.ENDING]
+    if not ending:
+        return
+    for shift in ending:
+        shift.state = ShiftState.ENDED
+    session.flush()
+    if not _covering(session, unit.id, utcnow(), besides="") and unit.status == UnitStatus.AVAILABLE:
+        UNIT_WORKFLOW.transition(session, unit, "sign_off", SYSTEM, note="班次结束 / shift ended")
+        session.flush()
+
+
+@timers.handler(SHIFT_START_KIND)
+def _on_shift_start(session: Session, timer: Timer) -> None:
+    shift_started(session, timer.ref_id)
+
+
+@timers.handler(SHIFT_END_KIND)
+def _on_shift_end(session: Session, timer: Timer) -> None:
+    shift_ended(session, timer.ref_id)
 
 
 def my_work(session: Session, principal: Principal) -> list[tuple[ResponseUnit, list[tuple[Assignment, Incident]]]]:
@@ -379,8 +526,9 @@ def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids:
     index = index_for(session)
     units = repository.units_by_ids(session, unit_ids)
     members = repository.members_of(session, list(units))
-    made: list[Assignment] = []
     now = utcnow()
+    members.update(repository.on_shift_members(session, list(units), now))  # the shift's members, when named
+    made: list[Assignment] = []
     for unit_id in dict.fromkeys(unit_ids):
         unit = units.get(unit_id)
         if unit is None:
@@ -681,6 +829,36 @@ def create_zone(session: Session, principal: Principal, *, zone: str, label: str
 
 def list_zones(session: Session, principal: Principal) -> list[Any]:
     return repository.list_zones(session, principal)
+
+
+# ---------------------------------------------------------------- names (what a person reads)
+
+
+def place_codes(grid: str) -> list[str]:
+    """The county, township and village codes above a grid (15 digits), then the grid."""
+    return [grid[:6] + "000000", grid[:9] + "000", grid[:12], grid]
+
+
+def names(session: Session, *, org_unit_ids: Iterable[str] = (), codes: Iterable[str] = (),
+          user_ids: Iterable[str] = ()) -> dict[str, str]:
+    """Names by id or code in a few queries: org units, divisions (12 digits), grids (15 digits)
+    and the display names of members — the console shows these, never the codes."""
+    wanted = set(codes)
+    out = dict(repository.org_unit_names(session, org_unit_ids))
+    out.update(geo.names_of(session, {c for c in wanted if len(c) == 12}))
+    out.update(geo.grid_names_of(session, {c for c in wanted if len(c) == 15}))
+    out.update(repository.user_names(session, user_ids))
+    return out
+
+
+def place_name(found: dict[str, str], grid: str) -> str | None:
+    """"零陵区 朝阳街道 某某社区": the names above a grid, each once."""
+    parts: list[str] = []
+    for code in place_codes(grid)[:3]:
+        name = found.get(code)
+        if name and name not in parts:
+            parts.append(name)
+    return " ".join(parts) or None
 
 
 # ---------------------------------------------------------------- read by other modules

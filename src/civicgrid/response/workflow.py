@@ -36,6 +36,8 @@ COMMAND = "dispatch.command"
 RESPOND = "dispatch.respond"
 UNITS = "dispatch.units"
 ACK_DUE_KIND = "response.assignment_ack_due"
+SHIFT_START_KIND = "response.shift_start"
+SHIFT_END_KIND = "response.shift_end"
 ACK_WITHIN = timedelta(seconds=60)
 
 S = IncidentStatus

@@ -29,8 +29,9 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from shapely.geometry import MultiPoint, mapping
 from sqlalchemy import Engine
@@ -189,9 +190,29 @@ def seed_response(engine: Engine, *, counties: Sequence[str] | None = None, seed
     return login
 
 
+SHIFT_DAYS = 7  # the demo plans a week of shifts
+DAY_SHIFT_TYPES = ("foot_patrol", "motorcycle")  # on day shifts (08:00–20:00); the others on 24-hour duty
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
 def _sign_on(session: Session, unit: ResponseUnit) -> None:
+    """A demo unit on its shifts for a week from this morning 08:00 (Yongzhou time): 24-hour duty
+    (24小时值班) for cars, duty teams and platforms, day shifts for foot and motorcycle patrols —
+    on duty now if a shift runs now (the shift signs it on), off duty otherwise."""
     unit.demo = True
-    response.unit_action(session, SIMULATOR, unit.id, "sign_on", None)
+    now = utcnow()
+    local = now.astimezone(LOCAL)
+    morning = datetime.combine(local.date(), time(8), tzinfo=LOCAL)
+    if morning > local:
+        morning -= timedelta(days=1)
+    length = timedelta(hours=12) if unit.unit_type in DAY_SHIFT_TYPES else timedelta(hours=24)
+    for day in range(SHIFT_DAYS):
+        start = morning + timedelta(days=day)
+        if start + length <= now:
+            continue
+        response.create_shift(session, SIMULATOR, unit.id, starts_at=start.astimezone(now.tzinfo),
+                              ends_at=(start + length).astimezone(now.tzinfo),
+                              note="演示班次 / demo shift")
 
 
 def _draw_zones(session: Session, places: list[Place], rng: random.Random) -> int:

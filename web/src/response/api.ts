@@ -144,3 +144,26 @@ export function takeOver(id: string, note: string): Promise<IncidentDetail> {
     }),
   )
 }
+
+// Shifts (班次, ShiftsView): a unit is available during its shifts and off duty outside them.
+export type Shift = Ok<'/api/v1/response/shifts', 'get'>[number]
+
+export function fetchShifts(): Promise<Shift[]> {
+  return unwrap(api.GET('/api/v1/response/shifts'))
+}
+
+export function createShift(
+  unitId: string,
+  body: { starts_at: string; ends_at: string; members: string[]; note?: string },
+): Promise<Shift> {
+  return unwrap(
+    api.POST('/api/v1/response/units/{response_unit_id}/shifts', {
+      params: { path: { response_unit_id: unitId } },
+      body,
+    }),
+  ) as Promise<Shift>
+}
+
+export function cancelShift(id: string): Promise<Shift> {
+  return unwrap(api.POST('/api/v1/response/shifts/{shift_id}/cancel', { params: { path: { shift_id: id } } }))
+}

@@ -8,6 +8,7 @@ import { pendingRoute, useSessionStore } from '@/people/session'
 const builtPages: Record<string, () => Promise<unknown>> = {
   alerts: () => import('@/alerts/AlertsView.vue'),
   dispatch: () => import('@/response/DispatchView.vue'),
+  dispatchShifts: () => import('@/response/ShiftsView.vue'),
   disputeFiles: () => import('@/disputes/DisputesView.vue'),
   disputeWorkbench: () => import('@/disputes/WorkbenchView.vue'),
   disputeScreening: () => import('@/disputes/ScreeningView.vue'),
