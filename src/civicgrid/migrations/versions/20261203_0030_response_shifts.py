@@ -1,7 +1,7 @@
 """response: the shifts (duty periods) of response units
 
-Revision ID: 0029_respux_shifts
-Revises: 0028_disputes_early_warning
+Revision ID: 0030_response_shifts
+Revises: 0029_disputes_turned
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from civicgrid.db import UTCDateTime
 
-revision: str = "0029_respux_shifts"
-down_revision: str | None = "0028_disputes_early_warning"
+revision: str = "0030_response_shifts"
+down_revision: str | None = "0029_disputes_turned"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
