@@ -248,6 +248,15 @@ class PrintIn(BaseModel):
     purpose: str = Field(min_length=1, max_length=200, description="事由, e.g. 归档")
 
 
+class VerifierRead(BaseModel):
+    """Who verifies a handled matter by default (GB/T 30428): ``grid_worker`` (the worker of its
+    grid, on site with a photo), ``owner`` (the owning unit's officers, when the grid's worker
+    handled it or the grid has none) or ``spot_check`` (a level above the owner)."""
+
+    kind: str
+    names: list[str] = Field(default_factory=list, description="The people named, by display name")
+
+
 class MatterDetail(MatterRead):
     """A matter with everything hanging off it, and what the caller may do next."""
 
@@ -255,6 +264,7 @@ class MatterDetail(MatterRead):
     photos: list[PhotoRead]
     duplicates: list[DuplicateRead]
     supervision: list[SupervisionRead]
+    verifier: VerifierRead | None = None  # while handled: who verifies it by default
     allowed_actions: list[str]
 
 

@@ -267,14 +267,45 @@ def reach(matter: Matter, principal: Principal) -> bool:
 
 def _verifier(matter: Matter, step: Step) -> Refusal:
     """核查: never by whoever handled the matter (started, resolved or settled it on the spot);
-    a matter drawn for a spot check (抽查) by a level above its owner, else the owner or above."""
+    a matter drawn for a spot check (抽查) by a level above its owner; else the worker of the
+    matter's grid (the default verifier, on site with a photo: see :func:`default_verifier`), the
+    owner or a level above."""
     if _handled_by(matter, step.principal):
         return ("办理人不能核查自己办理的事项，请由其他人员核查",
                 "Whoever handled a matter may not verify it: another person must")
     if matter.spot_check:
         return None if is_above_owner(matter, step.principal) else (
             "本事项被抽中抽查，须由上级单位核查", "This matter was drawn for a spot check: a level above verifies it")
+    if is_grid_worker_of(matter, step.principal):
+        return None
     return _owner_or_above(matter, step)
+
+
+class VerifierKind(StrEnum):
+    """Who verifies a handled matter by default (GB/T 30428, issue 11 §5)."""
+
+    GRID_WORKER = "grid_worker"  # the worker of the matter's grid, on site with a photo
+    OWNER = "owner"  # the owning unit (the village officer for a village-owned matter)
+    SPOT_CHECK = "spot_check"  # drawn for a spot check: a level above the owner
+
+
+def default_verifier(session: Session, matter: Matter, handler_id: str | None = None) -> tuple[VerifierKind, list[Any]]:
+    """The default verifier of a handled matter and the people it names: a drawn spot check goes to
+    a level above; else the worker of the matter's grid unless that person handled (started,
+    resolved or settled) it; else the owning unit's officers. Those named get the notice to verify.
+    ``handler_id``: who is handling it right now (the transition's timeline row is not written yet)."""
+    if matter.spot_check:
+        return VerifierKind.SPOT_CHECK, []
+
+    def handled(user_id: str) -> bool:
+        return user_id == handler_id or repository.acted_on(session, matter.id, user_id, HANDLING)
+
+    workers = [u for u in inbox_notices.holders(session, "matters.verify", {matter.grid_code}) if not handled(u.id)]
+    if workers:
+        return VerifierKind.GRID_WORKER, workers
+    officers = [u for u in inbox_notices.holders(session, "matters.verify", {matter.division_code})
+                if not handled(u.id)]
+    return VerifierKind.OWNER, officers
 
 
 def _on_the_spot(matter: Matter, step: Step) -> Refusal:
@@ -415,6 +446,17 @@ def _resolve(session: Session, matter: Matter, step: Step) -> None:
     matter.result = str(step.data.get("result") or step.note or "")
     matter.handled_at = step.at
     start_step(session, matter, "verify", step.at)
+    _ask_to_verify(session, matter, step)
+
+
+def _ask_to_verify(session: Session, matter: Matter, step: Step) -> None:
+    """The default verifier is named on the timeline and told through the inbox."""
+    kind, people = default_verifier(session, matter, handler_id=step.principal.user_id or None)
+    step.data["verifier"] = str(kind)
+    recipients = [u.id for u in people]
+    if recipients:
+        inbox_notices.matter_to_verify(session, matter, recipients, on_site=kind == VerifierKind.GRID_WORKER,
+                                       actor_id=step.principal.user_id or None)
 
 
 def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
@@ -427,6 +469,7 @@ def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
     matter.spot_check = draw_spot_check(settings().spot_check_share)
     step.data["spot_check"] = matter.spot_check  # on the timeline: who verifies it, and why
     start_step(session, matter, "verify", step.at)
+    _ask_to_verify(session, matter, step)
 
 
 def _correct_place(session: Session, matter: Matter, step: Step) -> None:
@@ -458,6 +501,11 @@ def _send_back(session: Session, matter: Matter, step: Step) -> None:
 
 
 def _verify(session: Session, matter: Matter, step: Step) -> None:
+    """The grid worker verifies on site: a photo of what they found, taken since it was handled."""
+    if (is_grid_worker_of(matter, step.principal) and not is_owner_unit(matter, step.principal)
+            and not repository.has_photo(session, matter.id, "verify", since=matter.handled_at)):
+        raise Invalid("现场核查须先上传核查照片", "Verifying on site needs a photo of what you found first",
+                      details={"field": "photo"})
     _stop_step(matter)
 
 
