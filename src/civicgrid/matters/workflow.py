@@ -678,6 +678,17 @@ def _hotline_client(matter: Matter, step: Step) -> Refusal:
     return None
 
 
+def _hotline_unvisited(matter: Matter, step: Step) -> Refusal:
+    """An unreached return visit, once: a second report of the same ticket is refused."""
+    if (refusal := _hotline_client(matter, step)) is not None:
+        return refusal
+    session = object_session(matter)
+    if session is not None and repository.acted_on(session, matter.id, step.principal.user_id or "",
+                                                   ("return_visit_unreached",)):
+        return ("已记录回访未联系上", "The unreached return visit is already recorded")
+    return None
+
+
 def _hand_back(session: Session, matter: Matter, step: Step) -> None:
     """退回热线: the ticket leaves the unit's queue (a final status) and the hotline is told
     through the outbox (``matters.handed_back``)."""
@@ -768,6 +779,9 @@ MATTER_WORKFLOW = Workflow("matter", [
                effect=_hand_back, note_required=True),
     Transition("return_visit", {S.CLOSED}, S.EVALUATED, permission=RV, guard=_hotline_client, effect=_evaluate,
                schema=EvaluatePayload),
+    # The caller could not be reached: on the timeline, and the matter stays not rated (未评价).
+    Transition("return_visit_unreached", {S.CLOSED}, S.CLOSED, permission=RV, guard=_hotline_unvisited,
+               note_required=True),
 ], status_enum=MatterStatus, announce=lambda matter: {
     "number": matter.number, "status": str(matter.status), "owner": matter.division_code,
     "owner_level": matter.owner_level, "type": matter.type_code}, reach=reach)
