@@ -63,8 +63,17 @@ def _phone_of(browser: Any) -> tuple[Any, list[str]]:
     return page, errors
 
 
+ONE_CLICK = ("accept", "start", "close")  # no input: committed at once, with a 撤回 (issue 11 §5)
+
+
 def _act(page: Any, action: str, status: str, **fields: str) -> None:
     page.click(f'[data-test="matter-actions"] [data-action="{action}"]')
+    if action in ONE_CLICK:
+        page.wait_for_selector(f'[data-test="matter-status"][data-status="{status}"]')
+        assert page.locator('[data-test="action-form"]').count() == 0
+        page.wait_for_selector('[data-test="matter-actions"] [data-action="undo"]')
+        _no_sideways_scroll(page, f"the matter page after {action}")
+        return
     page.wait_for_selector(f'[data-test="action-form"][data-action="{action}"]')
     for name, value in fields.items():
         page.fill(f'[data-test="action-form"] textarea[name="{name}"]', value)

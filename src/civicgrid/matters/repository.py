@@ -321,6 +321,14 @@ def acted_on(session: Session, matter_id: str, user_id: str, actions: Sequence[s
         unscoped("a workflow guard reads who acted on the matter the caller already holds")).limit(1)) is not None
 
 
+def last_event(session: Session, matter_id: str) -> TimelineEvent | None:
+    """The matter's latest timeline row (what 撤回 would undo)."""
+    return session.scalar(select(TimelineEvent).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
+        unscoped("a workflow guard reads the timeline of the matter the caller already holds"))
+        .order_by(TimelineEvent.seq.desc()).limit(1))
+
+
 def last_note(session: Session, matter_id: str, action: str) -> str | None:
     """The note of the matter's latest ``action`` on its timeline."""
     return session.scalar(select(TimelineEvent.note).where(

@@ -342,6 +342,43 @@ def _withdrawer(matter: Matter, step: Step) -> Refusal:
     return None
 
 
+UNDOABLE = ("accept", "start", "close")
+"""One-click actions (no input): committed at once, and undone (``undo``, 撤回) by the same user
+within ``CIVICGRID_MATTER_WITHDRAW_MINUTES`` instead of a confirmation dialog (issue 11 §5)."""
+
+
+def _undoer(undone: str, back: str) -> Any:
+    def guard(matter: Matter, step: Step) -> Refusal:
+        """撤回: the matter's last step was ``undone`` from ``back``, taken by this user, within the window."""
+        from datetime import timedelta
+
+        session = object_session(matter)
+        last = repository.last_event(session, matter.id) if session is not None else None
+        if last is None or last.action != undone or last.from_status != back or not step.principal.user_id \
+                or last.actor_id != step.principal.user_id:
+            return ("只能撤回本人刚刚执行的上一步操作", "Only your own last step can be undone")
+        minutes = settings().withdraw_minutes
+        at = last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)
+        if step.at > at + timedelta(minutes=minutes):
+            return (f"已超过可撤回时间（{minutes} 分钟内可撤回）",
+                    f"Too late to undo: a step can be undone within {minutes} minutes")
+        return None
+    return guard
+
+
+def _undo(session: Session, matter: Matter, step: Step) -> None:
+    """Put back what the undone step set; the timeline keeps both rows (``data.undone``)."""
+    last = repository.last_event(session, matter.id)
+    assert last is not None
+    step.data["undone"] = last.action
+    if last.action == "accept":
+        matter.accepted_at = None
+    elif last.action == "close":
+        matter.closed_at = None
+        matter.settled_level = None
+        matter.settled_division_code = None
+
+
 def _place_corrector(matter: Matter, step: Step) -> Refusal:
     """更正位置: the owning unit's acceptor, or the reporter (the 12345 operator who filed it) while
     nobody has accepted it yet."""
@@ -747,6 +784,12 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
     Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=R, guard=_rater, effect=_evaluate,
                schema=EvaluatePayload),
+    *[Transition("undo", {source}, back, permission=permission, guard=_undoer(undone, back), effect=_undo,
+                 keep_deadlines=True)
+      for undone, source, back, permission in (("accept", S.ACCEPTED, S.REPORTED, H),
+                                               ("accept", S.ACCEPTED, S.ESCALATED, H),
+                                               ("start", S.HANDLING, S.DISPATCHED, H),
+                                               ("close", S.CLOSED, S.VERIFIED, V))],
     Transition("settle_on_spot", {S.REPORTED}, S.HANDLED, permission=H, guard=_on_the_spot, effect=_settle_on_spot,
                deadlines=step_deadlines, schema=SettleOnSpotPayload),
     Transition("withdraw", {S.REPORTED}, S.CANCELLED, permission=R, guard=_withdrawer, effect=_end),
