@@ -434,3 +434,13 @@ def external_ref_taken(session: Session, system: str, ref: str) -> bool:
     found = session.scalar(select(Matter.id).where(Matter.external_system == system, Matter.external_ref == ref,
                                                    unscoped("an external record's number is unique per system")))
     return found is not None
+
+
+def hotline_extension_requests(session: Session, principal: Principal, *, hotline: str,
+                               open_statuses: Sequence[str], limit: int) -> Sequence[Matter]:
+    """Open 12345 matters (channel hotline, or tickets of the hotline's system) in the caller's
+    view whose owner asked for an extension not yet decided, the latest first."""
+    return session.scalars(select(Matter).where(
+        _visible(principal), Matter.extension_days.is_not(None), Matter.status.in_(list(open_statuses)),
+        or_(Matter.channel == "hotline", Matter.external_system == hotline))
+        .order_by(Matter.status_changed_at.desc()).limit(limit)).all()

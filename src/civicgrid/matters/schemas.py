@@ -381,3 +381,18 @@ class CallerMatter(BaseModel):
 
 class CallerHistoryRead(BaseModel):
     items: list[CallerMatter]
+
+
+class HotlineExtensionRead(BaseModel):
+    """A 12345 matter whose owner asked for more time (申请延期), for the 12345 desk: the operator
+    tells the caller, and the level above decides."""
+
+    id: str
+    number: str
+    title: str
+    external_ref: str | None = Field(None, description="The hotline's ticket number")
+    division_name: str | None = Field(None, description="The owning unit, named")
+    days: int = Field(description="Working days asked for")
+    reason: str | None
+    asked_at: datetime | None
+    step_due_at: datetime | None = Field(None, description="The current deadline, before any extension")

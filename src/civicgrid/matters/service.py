@@ -35,6 +35,7 @@ from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import REPORTER_PHONE_CONTEXT, Matter, MatterPhoto
 from civicgrid.matters.schemas import (
     DuplicateRead,
+    HotlineExtensionRead,
     MatterCreate,
     MatterDetail,
     MatterPublic,
@@ -486,8 +487,9 @@ def photo_read(photo: MatterPhoto, stored: StoredFile) -> PhotoRead:
 def add_photo(session: Session, principal: Principal, matter_id: str, stage: str, content: bytes,
               file_name: str | None = None) -> PhotoRead:
     """Attach a photo: ``report`` photos by the reporter or the owner unit, ``result`` photos by
-    the owner unit, ``verify`` photos (核查照片) by whoever may verify the matter now. Stored in the file store (kind ``photo``): not a JPEG/PNG/WebP by its bytes →
-    415; over ``CIVICGRID_MATTER_PHOTO_MAX_BYTES`` → 413."""
+    the owner unit, ``verify`` photos (核查照片) by whoever may verify the matter now. Stored in
+    the file store (kind ``photo``): not a JPEG/PNG/WebP by its bytes → 415; over
+    ``CIVICGRID_MATTER_PHOTO_MAX_BYTES`` → 413."""
     matter = get(session, principal, matter_id)
     if stage not in ("report", "result", "verify"):
         raise Invalid("stage 应为 report、result 或 verify", "stage must be report, result or verify",
@@ -518,3 +520,19 @@ def get_photo(session: Session, principal: Principal, matter_id: str, photo_id: 
     if photo is None:
         raise NotFound("照片", "photo")
     return photo
+
+
+def hotline_extension_requests(session: Session, principal: Principal, limit: int = 100) -> list[HotlineExtensionRead]:
+    """延期申请 on 12345 matters in the caller's view, for the 12345 desk (issue 11 §2): who asked,
+    for how many working days, why and when."""
+    rows = repository.hotline_extension_requests(session, principal, hotline=wf.HOTLINE,
+                                                 open_statuses=OPEN_STATUSES, limit=min(max(limit, 1), 200))
+    asked: dict[str, Any] = {}
+    for event in repository.notes_of(session, [m.id for m in rows], ["request_extension"]):
+        asked[event.entity_id] = event  # oldest first: the latest request wins
+    names = geo.names_of(session, {m.division_code for m in rows})
+    return [HotlineExtensionRead(id=m.id, number=m.number, title=m.title, external_ref=m.external_ref,
+                                 division_name=names.get(m.division_code), days=int(m.extension_days or 0),
+                                 reason=asked[m.id].note if m.id in asked else None,
+                                 asked_at=asked[m.id].at if m.id in asked else None, step_due_at=m.step_due_at)
+            for m in rows]

@@ -258,6 +258,12 @@ const en: typeof zhCN = {
       grid: 'Grid',
     },
   },
+  hotlineDesk: {
+    extensions: 'Extension requests (12345 tickets)',
+    noExtensions: 'No extension request to tell a caller about',
+    days: '{n} more working days asked',
+    tellCaller: 'Tell the caller; the level above the unit decides',
+  },
   resident: {
     title: 'My request',
     reportedAt: 'Filed',
@@ -348,6 +354,15 @@ const en: typeof zhCN = {
     resultPhotos: 'Result photos',
     verifyPhotos: 'Verification photos (taken on site)',
     verifier: 'Verified by',
+    placeFix: {
+      title: 'Correct the place',
+      address: 'The right address (pick one of the suggestions)',
+      chosen: 'Moves to: ',
+      reason: 'Why',
+      pickPlace: 'Pick the right place from the suggestions',
+      reasonRequired: 'Say why the place is corrected',
+      done: 'Place corrected: re-routed to {unit}',
+    },
     doneUndoable: '{action}: done (you can undo it for 10 minutes)',
     undone: 'Your last step was undone',
     verifierKinds: { grid_worker: "The grid's worker, on site", owner: 'The owning unit', spot_check: 'Spot check by a level above' },

@@ -256,6 +256,12 @@ export default {
       grid: '网格',
     },
   },
+  hotlineDesk: {
+    extensions: '延期申请（12345 工单）',
+    noExtensions: '暂无待告知的延期申请',
+    days: '申请延期 {n} 个工作日',
+    tellCaller: '请告知来电人；由责任单位的上级审批',
+  },
   resident: {
     title: '我的诉求',
     reportedAt: '提交于',
@@ -346,6 +352,15 @@ export default {
     resultPhotos: '办理照片',
     verifyPhotos: '核查照片（现场拍摄）',
     verifier: '核查人',
+    placeFix: {
+      title: '更正位置',
+      address: '正确地址（输入后从建议中选择）',
+      chosen: '更正到：',
+      reason: '更正原因',
+      pickPlace: '请从地址建议中选择正确的地点',
+      reasonRequired: '请填写更正原因',
+      done: '位置已更正，已改派至{unit}',
+    },
     doneUndoable: '已{action}（10 分钟内可撤回）',
     undone: '已撤回上一步',
     verifierKinds: { grid_worker: '本网格网格员现场核查', owner: '责任单位核查', spot_check: '上级抽查' },

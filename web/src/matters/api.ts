@@ -305,3 +305,20 @@ export function rateResidentReport(key: string, satisfaction: number, note: stri
     }),
   )
 }
+
+export type PlaceCorrected = Ok<'/api/v1/matters/{matter_id}/place', 'post'>
+
+/** 更正位置: the right point, the address as it should read, and why; the matter is re-routed. */
+export function correctPlace(
+  id: string,
+  body: { lng: number; lat: number; address: string | null; reason: string },
+): Promise<PlaceCorrected> {
+  return call(api.POST('/api/v1/matters/{matter_id}/place', { params: { path: { matter_id: id } }, body }))
+}
+
+export type HotlineExtension = Ok<'/api/v1/hotline/extension-requests', 'get'>[number]
+
+/** 延期申请 on 12345 matters in the caller's view (the 12345 desk tells the caller). */
+export function fetchHotlineExtensions(): Promise<HotlineExtension[]> {
+  return call(api.GET('/api/v1/hotline/extension-requests', {}))
+}

@@ -135,8 +135,8 @@ def read_ticket(session: Session, principal: Principal, ticket_number: str, lang
 def record_visit(session: Session, principal: Principal, payload: Mapping[str, Any]) -> apiclients.Applied:
     """The caller's satisfaction from the hotline's return visit: the ``return_visit`` transition
     (closed → evaluated) on a ticket this client filed — or, when the caller could not be reached,
-    ``return_visit_unreached`` (closed stays closed, not rated: nobody fills it in); 404 for an unknown ticket, 409 when the
-    ticket is not closed (or was visited already)."""
+    ``return_visit_unreached`` (closed stays closed, not rated: nobody fills it in); 404 for an
+    unknown ticket, 409 when the ticket is not closed (or was visited already)."""
     try:
         visit = ReturnVisitIn.model_validate(dict(payload))
     except ValidationError as exc:

@@ -31,16 +31,16 @@ from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, transaction
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.i18n import negotiate, pick, set_language
+from civicgrid.matters.endpoints import ERRORS
 from civicgrid.matters.open311 import rating, service
 from civicgrid.matters.open311.render import FORMATS, render
-from civicgrid.matters.endpoints import ERRORS
-from civicgrid.matters.schemas import MyReport, SatisfactionIn
 from civicgrid.matters.open311.schemas import (
     Open311ClientCreate,
     Open311ClientCreated,
     Open311ClientRead,
     Open311Error,
 )
+from civicgrid.matters.schemas import MyReport, SatisfactionIn
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import hmac
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.apiclients import service as apiclients
 from civicgrid.apiclients.models import ApiClient
 from civicgrid.audit.service import Actor, set_actor
-from civicgrid.authz.scoping import unscoped
 from civicgrid.kit.errors import NotFound
 from civicgrid.kit.pii import derive_key, keyed_hash
 from civicgrid.matters import service as matters
-from civicgrid.matters.open311.models import Open311Request
+from civicgrid.matters.open311 import repository
 from civicgrid.matters.schemas import MyReport
 
 PURPOSE = "open311-resident-rating"
@@ -55,9 +53,7 @@ def _filer(session: Session, key: str) -> tuple[str, ApiClient]:
     matter_id, _, signature = key.partition(".")
     if not matter_id or len(signature) != SIGNATURE_CHARS or not hmac.compare_digest(signature, _signature(matter_id)):
         raise _not_found()
-    reason = unscoped("a resident's rating link: the key's HMAC names the matter")
-    client = session.scalar(select(ApiClient).join(Open311Request, Open311Request.client_id == ApiClient.id)
-                            .where(Open311Request.matter_id == matter_id, reason))
+    client = repository.filing_client(session, matter_id)
     if client is None:
         raise _not_found()
     return matter_id, client
