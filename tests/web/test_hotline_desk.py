@@ -184,3 +184,39 @@ def test_an_extension_request_on_a_12345_matter_shows_on_the_desk(new_page: Call
     row = page.wait_for_selector(f'[data-test="hotline-extension"][data-id="{matter_id}"]')  # no reload
     text = row.inner_text()
     assert "需更换井盖，材料待采购" in text and "5 个工作日" in text and spot.village not in text
+
+
+def test_a_ticket_returned_to_the_hotline_leaves_the_units_queue(new_page: Callable[..., Any],  # noqa: F811
+                                                                 live_server: LiveServer, engine: Engine,
+                                                                 yongzhou: Yongzhou) -> None:
+    """Issue 11 acceptance (§2): a 12345 ticket the unit returns to the hotline (退回热线, with a
+    reason) leaves the unit's queue."""
+    from tests.apiclients.conftest import make_client
+    from tests.apiclients.test_hotline import TICKETS, ticket
+    from tests.matters.conftest import place_in
+
+    spot = place_in(yongzhou, "431102", 22)
+    hotline = make_client(live_server, engine, yongzhou.city, name=f"12345 {uuid.uuid4().hex[:4]}")
+    sent = ticket(spot, title=f"噪音扰民 {uuid.uuid4().hex[:4]}")
+    matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+
+    page = new_page(viewport={"width": 1440, "height": 900})
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_url("**/grids")
+    page.goto(f"{live_server.url}/matters/queue")
+    page.wait_for_selector(f'[data-test="matter-row"][data-id="{matter_id}"]').click()
+    page.wait_for_url(f"**/matters/{matter_id}")
+    page.click('[data-test="matter-actions"] [data-action="return_to_hotline"]')
+    page.wait_for_selector('[data-test="action-form"][data-action="return_to_hotline"]')
+    page.fill('[data-test="action-form"] textarea[name="note"]', "不属于本社区职责：应由区住建局处理")
+    page.click('[data-test="action-submit"]')
+    page.wait_for_selector('[data-test="matter-status"][data-status="handed_back"]')
+    assert "退回热线" in page.inner_text('[data-test="matter-timeline"]')
+    page.goto(f"{live_server.url}/matters/queue")
+    page.wait_for_selector('[data-test="matter-queue"]')
+    page.wait_for_load_state("networkidle")
+    assert page.query_selector(f'[data-test="matter-row"][data-id="{matter_id}"]') is None
+    queue = httpx.get(f"{live_server.url}/api/v1/matters", params={"queue": "mine", "limit": "200"},
+                      headers=auth_headers(login(live_server.url, officer.username)), timeout=30).json()["items"]
+    assert matter_id not in [m["id"] for m in queue]

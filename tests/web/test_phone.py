@@ -197,3 +197,58 @@ def test_village_officer_works_a_matter_to_its_close_on_a_phone(
     phone.wait_for_selector('[data-test="phone-drawer"] [data-test="logout"]:has-text("Sign out")')
     phone.click('[data-test="phone-drawer"] [data-test="logout"]')
     phone.wait_for_url("**/login")
+
+
+def test_an_on_the_spot_settlement_goes_to_the_village_officer_on_the_phone(
+    phone: Any, browser: Any, live_server: LiveServer, yongzhou: Yongzhou, engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 11 acceptance, phone size (GB/T 30428 as §5 reads it): a grid worker settles a matter on
+    the spot (就地办结) with a result photo on the phone; the village officer, named as its verifier,
+    verifies it on theirs; the worker who settled it may not."""
+    from civicgrid.matters import service
+
+    monkeypatch.setenv("CIVICGRID_MATTER_SPOT_CHECK_SHARE", "0")  # no spot check drawn
+    service.settings.cache_clear()
+    spot = place_in(yongzhou, "431102", 2)
+    worker = make_user_committed(engine, role="grid_worker", division_code=spot.grid)
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village,
+                                  display_name="社区书记 黄丽")
+    created = httpx.post(f"{live_server.url}/api/v1/matters", timeout=30,
+                         headers=auth_headers(login(live_server.url, worker.username)),
+                         json={"type_code": "SR01", "title": f"楼道杂物 {worker.username[-5:]}", "lng": spot.lng,
+                               "lat": spot.lat, "channel": "grid_worker"})
+    assert created.status_code == 201, created.text
+    matter_id = created.json()["id"]
+
+    worker_phone, worker_errors = _phone_of(browser)
+    try:
+        _log_in(worker_phone, live_server.url, worker.username)
+        worker_phone.wait_for_url("**/matters/report")
+        worker_phone.goto(f"{live_server.url}/matters/{matter_id}")
+        worker_phone.wait_for_selector('[data-test="matter-status"][data-status="reported"]')
+        worker_phone.click('[data-test="matter-actions"] [data-action="settle_on_spot"]')
+        worker_phone.wait_for_selector('[data-test="action-form"][data-action="settle_on_spot"]')
+        worker_phone.fill('[data-test="action-form"] textarea[name="result"]', "杂物已当场清走")
+        worker_phone.set_input_files('[data-test="action-form"] input[type=file]',
+                                     files=[{"name": "done.png", "mimeType": "image/png", "buffer": png()}])
+        worker_phone.click('[data-test="action-submit"]')
+        worker_phone.wait_for_selector('[data-test="matter-status"][data-status="handled"]')
+        verifier = worker_phone.wait_for_selector('[data-test="matter-verifier"][data-kind="owner"]')
+        assert "社区书记 黄丽" in verifier.inner_text()
+        assert worker_phone.locator('[data-test="matter-actions"] [data-action="verify"]').count() == 0
+        _no_sideways_scroll(worker_phone, "the grid worker's settled matter")
+    finally:
+        worker_phone.context.close()
+        service.settings.cache_clear()
+    assert not worker_errors, f"JavaScript errors on the grid worker's phone: {worker_errors}"
+
+    _log_in(phone, live_server.url, officer.username)
+    phone.wait_for_url("**/matters/queue")
+    phone.goto(f"{live_server.url}/matters/{matter_id}")
+    phone.wait_for_selector('[data-test="matter-status"][data-status="handled"]')
+    _act(phone, "verify", "verified", note="现场查看属实")
+    detail = httpx.get(f"{live_server.url}/api/v1/matters/{matter_id}", timeout=30,
+                       headers=auth_headers(login(live_server.url, officer.username))).json()
+    assert (detail["on_spot"], detail["spot_check"]) == (True, False)
+    assert next(e for e in detail["timeline"] if e["action"] == "verify")["actor_name"] == officer.username

@@ -407,6 +407,8 @@ const en: typeof zhCN = {
       rejected: 'Rejected',
       cancelled: 'Cancelled',
       merged: 'Merged',
+      handed_back: 'Returned to the hotline',
+      handed_off: 'Handed off to dispute resolution',
     },
     actionNames: {
       accept: 'Accept',

@@ -405,6 +405,8 @@ export default {
       rejected: '不予受理',
       cancelled: '已撤销',
       merged: '已合并',
+      handed_back: '已退回热线',
+      handed_off: '已移交矛盾纠纷化解',
     },
     actionNames: {
       accept: '受理',
