@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from civicgrid.kit.clock import FakeClock
+from civicgrid.kit.clock import CHINA_TZ, FakeClock
 from tests.conftest import LiveServer, Yongzhou
 from tests.matters.conftest import actor, place_in
 from tests.matters.test_two_people import ok, refused, report
@@ -45,10 +45,18 @@ def test_one_click_steps_are_undone_by_their_author_within_ten_minutes(
     ok(village.act(matter["id"], "start"))
     ok(village.act(matter["id"], "resolve", result="已修补"))
     ok(colleague.act(matter["id"], "verify"))
+    county = actor(live_server, engine, "county_plc_staff", place.county)
+
+    def closed_in_grid() -> int:
+        day = clock.now().astimezone(CHINA_TZ).date().isoformat()
+        return int(ok(county.get("/api/v1/figures/matters", division=place.grid, **{"from": day, "to": day}))["closed"])
+
+    before = closed_in_grid()
     closed = ok(colleague.act(matter["id"], "close"))
-    assert closed["settled_level"] == "village"
+    assert closed["settled_level"] == "village" and closed_in_grid() == before + 1
     reopened = ok(colleague.act(matter["id"], "undo"))
     assert (reopened["status"], reopened["closed_at"], reopened["settled_level"]) == ("verified", None, None)
+    assert closed_in_grid() == before  # the figures follow the undo
 
     # Ten minutes later it is too late.
     ok(colleague.act(matter["id"], "close"))
