@@ -46,6 +46,7 @@ def _include_routers(app: FastAPI) -> None:
     from civicgrid.matters.figures.endpoints import router as matter_figures_router
     from civicgrid.matters.hotline.endpoints import router as hotline_router
     from civicgrid.matters.open311.endpoints import admin_router as open311_admin_router
+    from civicgrid.matters.open311.endpoints import rating_router as resident_rating_router
     from civicgrid.matters.open311.endpoints import router as open311_router
     from civicgrid.people import service as people_service
     from civicgrid.people.endpoints import router as people_router
@@ -69,6 +70,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(matter_figures_router)
     app.include_router(open311_router)
     app.include_router(open311_admin_router)
+    app.include_router(resident_rating_router)
     app.include_router(inbox_router)
     app.include_router(files_router)
     app.include_router(apiclients_router)

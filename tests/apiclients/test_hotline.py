@@ -258,3 +258,38 @@ def test_an_extended_ticket_is_told_to_the_hotline(
     assert [(i["ticket_number"], i["days"], i["reason"]) for i in told] == [(sent["ticket_number"], 2, "需采购配件")]
     assert told[0]["step_due_at"].replace("+00:00", "Z") == approved.json()["step_due_at"]
     assert hotline.get("/api/v1/hotline/extensions", after=page["next_after"]).json()["items"] == []
+
+
+def test_an_unreached_caller_is_recorded_as_not_rated(
+    hotline: Client, engine: Engine, place: Place, live_server: LiveServer, clock: FakeClock
+) -> None:
+    """Issue 11 §5 (GB/T 30428's two-person loop): satisfaction comes from the reporter only; a caller
+    the return visit cannot reach is "not rated" (未评价) — the matter stays closed, unrated, with
+    the visit on its timeline — and nobody fills it in."""
+    sent = ticket(place)
+    matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
+    village = actor(live_server, engine, "village_officer", place.village)
+    colleague = actor(live_server, engine, "village_officer", place.village)
+    for action, extra in (("accept", {}), ("dispatch", {}), ("resolve", {"result": "已处理"}), ("verify", {}),
+                          ("close", {})):
+        response = (colleague if action == "verify" else village).act(matter_id, action, **extra)
+        assert response.status_code == 200, (action, response.text)
+    # A visit either reaches the caller with a rating, or records that it did not.
+    both = {"visit_id": f"RV-{uuid.uuid4().hex[:8]}", "ticket_number": sent["ticket_number"], "reached": False,
+            "satisfaction": 5}
+    refused = hotline.post("/api/v1/hotline/return-visits", {"visits": [both]}).json()["items"][0]
+    assert (refused["outcome"], refused["status"]) == ("refused", 422), refused
+    unreached = {"visit_id": f"RV-{uuid.uuid4().hex[:8]}", "ticket_number": sent["ticket_number"], "reached": False}
+    recorded = hotline.post("/api/v1/hotline/return-visits", {"visits": [unreached]}).json()["items"][0]
+    assert recorded["outcome"] == "accepted", recorded
+    read = hotline.get(TICKETS, ticket_number=sent["ticket_number"]).json()
+    assert (read["status"], read["satisfaction"]) == ("closed", None)
+    detail = village.get(f"/api/v1/matters/{matter_id}").json()
+    assert (detail["timeline"][-1]["action"], detail["satisfaction"]) == ("return_visit_unreached", None)
+    assert detail["timeline"][-1]["note"].startswith("回访未联系上来电人")
+    # Nobody types a rating in for the caller: not the handler, not the owning unit.
+    assert "evaluate" not in detail["allowed_actions"] and "return_visit" not in detail["allowed_actions"]
+    assert village.act(matter_id, "evaluate", satisfaction=5).status_code == 409
+    again = {**unreached, "visit_id": f"RV-{uuid.uuid4().hex[:8]}"}
+    twice = hotline.post("/api/v1/hotline/return-visits", {"visits": [again]}).json()["items"][0]
+    assert (twice["outcome"], twice["status"]) == ("refused", 409), twice

@@ -269,6 +269,7 @@ PARAM_FACTORIES: dict[str, Factory] = {
 
 PARAM_VALUES: dict[str, str] = {
     "fmt": "json",  # Open311's response format
+    "rating_key": "x.y",  # a resident's rating link: a capability (HMAC of the matter id), no user's jurisdiction
     "year": "2026",  # the working calendar is national, not a row of a division
     "service_code": "SR01",  # Open311 services are the city's matter catalogue
     "action": "acknowledge",  # a warning's action (the row is the {alert_id})

@@ -29,7 +29,9 @@ from tests.conftest import LiveServer
 from tests.factories import auth_headers, login, make_role_committed, make_user_committed
 
 PUBLIC = {("GET", "/api/v1/health"), ("GET", "/api/v1/health/live"), ("GET", "/api/v1/city"),
-          ("POST", "/api/v1/auth/login")}
+          ("POST", "/api/v1/auth/login"),
+          # The resident's rating link: the key in the path is the credential (matters/open311/rating.py).
+          ("GET", "/api/v1/resident-ratings/{rating_key}"), ("POST", "/api/v1/resident-ratings/{rating_key}")}
 # Path parameters get a code-shaped value: the permission check runs before the row is looked up.
 PLACEHOLDER = "431100000000"
 

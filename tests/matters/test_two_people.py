@@ -99,7 +99,7 @@ def test_on_the_spot_settlement_goes_to_the_village_officer(live_server: LiveSer
     assert (settled["status"], settled["on_spot"], settled["spot_check"], settled["step"]) == (
         "handled", True, False, "verify")
     assert settled["timeline"][-1]["action"] == "settle_on_spot"
-    assert settled["timeline"][-1]["data"] == {"result": "杂物已当场清理", "spot_check": False}
+    assert settled["timeline"][-1]["data"] == {"result": "杂物已当场清理", "spot_check": False, "verifier": "owner"}
     # The grid worker does not verify their own settlement; the village officer does.
     assert "verify" not in settled["allowed_actions"]
     assert grid_worker.act(matter["id"], "verify").status_code == 409
@@ -192,3 +192,68 @@ def test_the_reporter_withdraws_within_ten_minutes(live_server: LiveServer, engi
     assert ok(grid_worker.get(f"/api/v1/my-reports/{second['id']}"))["can_withdraw"] is False
     late = refused(grid_worker.post(f"/api/v1/my-reports/{second['id']}/withdraw", {}, lang="en"))
     assert late["message"] == "Too late to withdraw: a report can be withdrawn within 10 minutes of reporting"
+
+
+def test_the_grid_worker_verifies_on_site_by_default(live_server: LiveServer, engine: Engine,
+                                                     yongzhou: Yongzhou) -> None:
+    """GB/T 30428-2013 (数字化城市管理信息系统 第 2 部分：管理部件和事件) as issue 11 §5 reads it: the default
+    verifier of a handled matter is the worker of its grid unless that person handled it, else the
+    village officer; the grid worker verifies on site with a photo, and the handler never verifies."""
+    place = place_in(yongzhou, "431103", 10)
+    grid_worker = actor(live_server, engine, "grid_worker", place.grid)
+    village = actor(live_server, engine, "village_officer", place.village)
+    reporter = actor(live_server, engine, "volunteer", place.village)
+    matter = report(reporter, place, "SR01", "井盖松动", channel="volunteer")
+    for action, extra in (("accept", {}), ("dispatch", {}), ("resolve", {"result": "已加固"})):
+        ok(village.act(matter["id"], action, **extra))
+    # The grid's worker is named as the default verifier, told through the inbox, and finds it in 我的待办.
+    handled = ok(village.get(f"/api/v1/matters/{matter['id']}"))
+    assert handled["verifier"]["kind"] == "grid_worker"
+    assert grid_worker.user.display_name in handled["verifier"]["names"]
+    assert "verify" not in handled["allowed_actions"]  # the village officer handled it
+    assert handled["timeline"][-1]["data"]["verifier"] == "grid_worker"
+    inbox = ok(grid_worker.get("/api/v1/inbox", limit="50"))["items"]
+    assert any(i["link_id"] == matter["id"] and i["title_zh"].startswith("待核查") for i in inbox)
+    mine = ok(grid_worker.get("/api/v1/matters", queue="mine", limit="200"))["items"]
+    assert matter["id"] in [m["id"] for m in mine]
+    assert all(m["status"] not in ("closed", "evaluated", "cancelled") for m in mine)
+    # On site: without a photo the verification is refused; with one it goes through.
+    assert "verify" in ok(grid_worker.get(f"/api/v1/matters/{matter['id']}"))["allowed_actions"]
+    no_photo = grid_worker.act(matter["id"], "verify", "现场已加固")
+    assert no_photo.status_code == 422 and no_photo.json()["error"]["message"] == "现场核查须先上传核查照片"
+    # Only someone who may verify it now adds a verify photo: the handler may not.
+    handler_photo = village.post(f"/api/v1/matters/{matter['id']}/photos",
+                                 files={"file": ("v.png", io.BytesIO(png()), "image/png")}, data={"stage": "verify"})
+    assert handler_photo.status_code == 403, handler_photo.text
+    photo = grid_worker.post(f"/api/v1/matters/{matter['id']}/photos",
+                             files={"file": ("v.png", io.BytesIO(png()), "image/png")}, data={"stage": "verify"})
+    assert photo.status_code == 201, photo.text
+    verified = ok(grid_worker.act(matter["id"], "verify", "现场已加固"))
+    assert (verified["status"], verified["timeline"][-1]["actor_name"]) == ("verified", grid_worker.user.username)
+    assert [p["stage"] for p in verified["photos"]].count("verify") == 1
+    assert matter["id"] not in [m["id"] for m in ok(grid_worker.get("/api/v1/matters", queue="mine",
+                                                                     limit="200"))["items"]]
+    # The grid worker verifies; the owning unit closes.
+    assert "close" not in verified["allowed_actions"]
+    assert ok(village.act(matter["id"], "close"))["status"] == "closed"
+
+
+def test_when_the_grid_worker_settled_it_the_village_officer_verifies(live_server: LiveServer, engine: Engine,
+                                                                       yongzhou: Yongzhou, spot_share: Any) -> None:
+    """GB/T 30428 as issue 11 §5 reads it: the grid worker who settled a matter on the spot is not
+    its verifier; the village officer is named instead and told through the inbox."""
+    spot_share(0)
+    place = place_in(yongzhou, "431103", 11)
+    grid_worker = actor(live_server, engine, "grid_worker", place.grid)
+    village = actor(live_server, engine, "village_officer", place.village)
+    matter = report(grid_worker, place, "SR01", "路边杂物")
+    grid_worker.post(f"/api/v1/matters/{matter['id']}/photos",
+                     files={"file": ("r.png", io.BytesIO(png()), "image/png")}, data={"stage": "result"})
+    settled = ok(grid_worker.act(matter["id"], "settle_on_spot", result="已清理"))
+    assert settled["verifier"]["kind"] == "owner" and village.user.display_name in settled["verifier"]["names"]
+    assert grid_worker.user.display_name not in settled["verifier"]["names"]
+    assert settled["timeline"][-1]["data"]["verifier"] == "owner"
+    assert "verify" not in settled["allowed_actions"]
+    inbox = ok(village.get("/api/v1/inbox", limit="50"))["items"]
+    assert any(i["link_id"] == matter["id"] and i["title_zh"].startswith("待核查") for i in inbox)
+    assert ok(village.act(matter["id"], "verify", "现场核查属实"))["status"] == "verified"

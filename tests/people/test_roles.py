@@ -20,7 +20,7 @@ FIXED_ROLES = {"sysadmin", "secadmin", "auditadmin",
                "station_commander", "township_officer", "village_officer", "grid_worker", "mediator", "elder_mediator",
                "petition_officer", "volunteer", "enforcement_supervisor", "auditor", "hotline_operator",
                "command_operator", "patrol_officer",
-               "supervision_centre_staff", "police_legal_reviewer", "case_officer"}
+               "supervision_centre_staff", "police_legal_reviewer", "case_officer", "governance_centre_staff"}
 
 
 def _perms(code: str) -> frozenset[str]:

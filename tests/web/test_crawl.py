@@ -129,6 +129,10 @@ def _menu_paths(page: Any) -> list[str]:
     return list(page.eval_on_selector_all('[data-test="nav"] [data-path]', "items => items.map(i => i.dataset.path)"))
 
 
+SUPERVISING = ("city_plc_staff", "county_plc_staff", "governance_centre_staff")
+"""The supervising roles: city and county 政法委, 综治中心."""
+
+
 @dataclass(frozen=True)
 class Demo:
     accounts: list[tuple[str, str, str, str]]
@@ -204,6 +208,10 @@ def test_every_demo_role_opens_every_page_of_its_menu(
         "sessionStorage.getItem('civicgrid.token')}}).then(r => r.json())"
         ".then(me => me.permissions)"
     )
+    if role in SUPERVISING:  # issue 11 §7: every supervising role reaches the queue and the figures
+        assert {"/matters/queue", "/matters/figures"} <= set(paths), f"{role}: {paths}"
+    if role == "sysadmin":  # …and the system administrator no business data
+        assert not [p for p in paths if p.startswith(("/matters", "/disputes", "/alerts"))], paths
     if "matters.read" in permissions:
         paths.append(f"/matters/{demo.matter_id}")
     assert paths, f"{role}: an empty menu"

@@ -99,3 +99,124 @@ def test_a_pin_in_another_county_blocks_filing_until_confirmed(new_page: Callabl
     page.click('[data-test="confirm-place"]')
     page.click('button[type="submit"]')
     page.wait_for_selector(".el-result")
+
+
+def test_the_operator_corrects_a_matters_place_from_the_matter_page(new_page: Callable[..., Any],  # noqa: F811
+                                                                    live_server: LiveServer, engine: Engine,
+                                                                    yongzhou: Yongzhou) -> None:
+    """Issue 11 §2: the operator (before acceptance) corrects the place with a reason, choosing it
+    from the gazetteer's suggestions; the matter is re-routed and the correction is on the timeline."""
+    from sqlalchemy.orm import Session
+
+    from civicgrid.geo.service import name_of
+    from tests.matters.conftest import place_in
+
+    wrong = place_in(yongzhou, "431123", 1)  # 双牌县
+    operator = make_user_committed(engine, role="hotline_operator", division_code="431100000000",
+                                   display_name="12345热线话务员 秦雪")
+    token = login(live_server.url, operator.username)
+    created = httpx.post(f"{live_server.url}/api/v1/matters", headers=auth_headers(token), timeout=30, json={
+        "type_code": "SR01", "title": "路灯不亮", "lng": wrong.lng, "lat": wrong.lat, "channel": "hotline",
+        "reporter_name": "王芳", "reporter_phone": "13900139001"})
+    assert created.status_code == 201, created.text
+    matter_id = created.json()["id"]
+
+    page = new_page(viewport={"width": 1440, "height": 900})
+    _log_in(page, live_server.url, operator.username)
+    page.wait_for_url("**/grids")
+    page.goto(f"{live_server.url}/matters/{matter_id}")
+    page.wait_for_selector('[data-test="matter-status"][data-status="reported"]')
+    page.click('[data-test="matter-actions"] [data-action="correct_place"]')
+    page.wait_for_selector('[data-test="place-form"]')
+    page.fill('[data-test="place-form"] input[name=address]', "朝阳街道东岳宫社区")
+    first = page.wait_for_selector('[data-test="address-suggestion"] >> nth=0')
+    assert first.inner_text().strip().startswith("零陵区 › 朝阳街道 › 东岳宫社区")
+    first.click()
+    page.wait_for_selector('[data-test="place-chosen"]:has-text("东岳宫社区")')
+    page.click('[data-test="place-submit"]')
+    assert "更正原因" in page.wait_for_selector('[data-test="place-error"]').inner_text()  # a reason is required
+    page.fill('[data-test="place-form"] textarea[name=reason]', "来电人所述地址在朝阳街道，地图选点有误")
+    page.click('[data-test="place-submit"]')
+    page.wait_for_selector('[data-test="matter-timeline"]:has-text("更正位置")')
+    assert "地图选点有误" in page.inner_text('[data-test="matter-timeline"]')
+    page.screenshot(path=str(ARTIFACTS / "matter-place-corrected.png"), full_page=True)
+
+    moved = httpx.get(f"{live_server.url}/api/v1/matters/{matter_id}", headers=auth_headers(token), timeout=30).json()
+    assert moved["status"] == "reported" and moved["grid_code"].startswith("431102")
+    with Session(engine) as session:
+        assert (name_of(session, moved["grid_code"][:12]) or "").startswith("东岳宫社区")
+    last = moved["timeline"][-1]
+    assert (last["action"], last["data"]["from_grid"]) == ("correct_place", wrong.grid)
+
+
+def test_an_extension_request_on_a_12345_matter_shows_on_the_desk(new_page: Callable[..., Any],  # noqa: F811
+                                                                  live_server: LiveServer, engine: Engine,
+                                                                  yongzhou: Yongzhou) -> None:
+    """Issue 11 §2: when the owning unit asks for an extension on a 12345 matter, the 12345 desk
+    lists it (ticket, unit, days, reason) for the operator to tell the caller — pushed live."""
+    from tests.matters.conftest import place_in
+
+    spot = place_in(yongzhou, "431102", 21)
+    operator = make_user_committed(engine, role="hotline_operator", division_code="431100000000")
+    village = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    url = live_server.url
+    created = httpx.post(f"{url}/api/v1/matters", headers=auth_headers(login(url, operator.username)), timeout=30,
+                         json={"type_code": "SR01", "title": f"井盖缺失 {operator.username[-5:]}", "lng": spot.lng,
+                               "lat": spot.lat, "channel": "hotline", "reporter_name": "赵六",
+                               "reporter_phone": "13900139002"})
+    assert created.status_code == 201, created.text
+    matter_id = created.json()["id"]
+    officer = auth_headers(login(url, village.username))
+    for action, extra in (("accept", {}), ("dispatch", {}), ("start", {})):
+        answer = httpx.post(f"{url}/api/v1/matters/{matter_id}/transitions", headers=officer, timeout=30,
+                            json={"action": action, **extra})
+        assert answer.status_code == 200, (action, answer.text)
+
+    page = new_page(viewport={"width": 1440, "height": 900})
+    _log_in(page, url, operator.username)
+    page.wait_for_url("**/grids")
+    page.goto(f"{url}/matters/hotline")
+    page.wait_for_selector('[data-test="hotline-extensions"]')
+    assert page.query_selector(f'[data-test="hotline-extension"][data-id="{matter_id}"]') is None
+    asked = httpx.post(f"{url}/api/v1/matters/{matter_id}/transitions", headers=officer, timeout=30,
+                       json={"action": "request_extension", "days": 5, "note": "需更换井盖，材料待采购"})
+    assert asked.status_code == 200, asked.text
+    row = page.wait_for_selector(f'[data-test="hotline-extension"][data-id="{matter_id}"]')  # no reload
+    text = row.inner_text()
+    assert "需更换井盖，材料待采购" in text and "5 个工作日" in text and spot.village not in text
+
+
+def test_a_ticket_returned_to_the_hotline_leaves_the_units_queue(new_page: Callable[..., Any],  # noqa: F811
+                                                                 live_server: LiveServer, engine: Engine,
+                                                                 yongzhou: Yongzhou) -> None:
+    """Issue 11 acceptance (§2): a 12345 ticket the unit returns to the hotline (退回热线, with a
+    reason) leaves the unit's queue."""
+    from tests.apiclients.conftest import make_client
+    from tests.apiclients.test_hotline import TICKETS, ticket
+    from tests.matters.conftest import place_in
+
+    spot = place_in(yongzhou, "431102", 22)
+    hotline = make_client(live_server, engine, yongzhou.city, name=f"12345 {uuid.uuid4().hex[:4]}")
+    sent = ticket(spot, title=f"噪音扰民 {uuid.uuid4().hex[:4]}")
+    matter_id = hotline.post(TICKETS, {"tickets": [sent]}).json()["items"][0]["result_id"]
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+
+    page = new_page(viewport={"width": 1440, "height": 900})
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_url("**/grids")
+    page.goto(f"{live_server.url}/matters/queue")
+    page.wait_for_selector(f'[data-test="matter-row"][data-id="{matter_id}"]').click()
+    page.wait_for_url(f"**/matters/{matter_id}")
+    page.click('[data-test="matter-actions"] [data-action="return_to_hotline"]')
+    page.wait_for_selector('[data-test="action-form"][data-action="return_to_hotline"]')
+    page.fill('[data-test="action-form"] textarea[name="note"]', "不属于本社区职责：应由区住建局处理")
+    page.click('[data-test="action-submit"]')
+    page.wait_for_selector('[data-test="matter-status"][data-status="handed_back"]')
+    assert "退回热线" in page.inner_text('[data-test="matter-timeline"]')
+    page.goto(f"{live_server.url}/matters/queue")
+    page.wait_for_selector('[data-test="matter-queue"]')
+    page.wait_for_load_state("networkidle")
+    assert page.query_selector(f'[data-test="matter-row"][data-id="{matter_id}"]') is None
+    queue = httpx.get(f"{live_server.url}/api/v1/matters", params={"queue": "mine", "limit": "200"},
+                      headers=auth_headers(login(live_server.url, officer.username)), timeout=30).json()["items"]
+    assert matter_id not in [m["id"] for m in queue]

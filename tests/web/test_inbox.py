@@ -70,3 +70,35 @@ def test_dispatch_rings_the_bell_live_and_opening_marks_it_read(
     page.wait_for_selector('[data-test="inbox-item"] >> text=已确认')
     listed = httpx.get(f"{live_server.url}/api/v1/inbox/count", headers=auth_headers(worker_token)).json()
     assert listed == {"unread": 0, "pending_ack": 0}
+
+
+def test_a_supervision_order_rings_the_owning_officers_bell_on_an_unrelated_page(
+        new_page: Callable[..., Any], live_server: LiveServer, yongzhou: Yongzhou, engine: Engine) -> None:  # noqa: F811
+    """Issue 11 acceptance: a supervision order (督办) on a matter makes the bell of the owning
+    unit's officer count up on an unrelated page, without a reload."""
+    spot = place_in(yongzhou, "431103", 3)
+    worker = make_user_committed(engine, role="grid_worker", division_code=spot.grid)
+    officer = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    county = make_user_committed(engine, role="county_plc_staff", division_code=spot.county)
+    created = httpx.post(f"{live_server.url}/api/v1/matters",
+                         headers=auth_headers(login(live_server.url, worker.username)),
+                         json={"type_code": "SR01", "title": "积水路段", "lng": spot.lng, "lat": spot.lat,
+                               "channel": "grid_worker"})
+    assert created.status_code == 201, created.text
+    matter = created.json()
+
+    page = new_page(viewport=DESKTOP)
+    _log_in(page, live_server.url, officer.username)
+    page.wait_for_url("**/grids")  # the map of the officer's grids: nothing to do with the matter
+    page.wait_for_selector('[data-test="realtime-status"][data-live="true"]')
+    before = int(page.wait_for_selector('[data-test="inbox-count"]').get_attribute("data-count") or "0")
+    page.evaluate("() => { window.__sameDocument = true }")
+    ordered = httpx.post(f"{live_server.url}/api/v1/matters/{matter['id']}/transitions",
+                         headers=auth_headers(login(live_server.url, county.username)),
+                         json={"action": "supervise", "note": "请尽快处置积水", "days": 2})
+    assert ordered.status_code == 200, ordered.text
+    page.wait_for_selector(f'[data-test="inbox-count"][data-count="{before + 1}"]')
+    assert page.evaluate("() => window.__sameDocument === true")
+    page.click('[data-test="inbox-bell"]')
+    item = page.wait_for_selector('[data-test="inbox-item"][data-read="false"] >> text=督办')
+    assert matter["number"] in item.inner_text()

@@ -166,9 +166,15 @@ def test_grid_worker_report_reaches_the_village_queue_live(new_page: Callable[..
     assert "上报" in desk.inner_text('[data-test="matter-timeline"]')
     desk.screenshot(path=str(ARTIFACTS / "matters-detail.png"), full_page=True)
 
-    # The officer accepts it with the action the API allows; the page shows the new status.
+    # The officer accepts it with the action the API allows: one click, no dialog (issue 11 §5),
+    # and a 撤回 for the same user; undone, it is back to reported, and accepted again.
     desk.click('[data-test="matter-actions"] [data-action="accept"]')
-    desk.click('[data-test="action-submit"]')
+    desk.wait_for_selector('[data-test="matter-status"][data-status="accepted"]')
+    assert desk.locator('[data-test="action-form"]').count() == 0
+    desk.click('[data-test="matter-actions"] [data-action="undo"]')
+    desk.wait_for_selector('[data-test="matter-status"][data-status="reported"]')
+    assert "撤回上一步" in desk.inner_text('[data-test="matter-timeline"]')
+    desk.click('[data-test="matter-actions"] [data-action="accept"]')
     desk.wait_for_selector('[data-test="matter-status"][data-status="accepted"]')
 
     # The 12345 desk: a click on the map picks the point, snapped to a grid of the village.

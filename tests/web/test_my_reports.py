@@ -61,3 +61,47 @@ def test_the_reporter_rates_and_withdraws_on_the_phone(new_page: Callable[..., A
 
     assert (read(closed_id)["status"], read(closed_id)["satisfaction"]) == ("evaluated", 4)
     assert read(fresh_id)["status"] == "cancelled"
+
+
+def test_a_resident_rates_through_the_open311_link_on_a_phone(new_page: Callable[..., Any],  # noqa: F811
+                                                              live_server: LiveServer, yongzhou: Yongzhou,
+                                                              engine: Engine) -> None:
+    """Issue 11 §5: a resident who reported through an Open311 app rates the closed matter on the
+    page behind their link, without an account; the page shows no personal data."""
+    from tests.matters.open311.test_open311 import make_client, post
+
+    spot = place_in(yongzhou, "431102", 18)
+    _, key = make_client(engine, spot.county)
+    filed = post(live_server, key, service_code="SR01", lat=spot.lat, long=spot.lng, description="小区路灯不亮",
+                 first_name="王", last_name="五", phone="13900139000")
+    assert filed.status_code == 200, filed.text
+    request = filed.json()[0]
+    handler = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    colleague = make_user_committed(engine, role="village_officer", division_code=spot.village)
+    url = live_server.url
+
+    phone = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone.goto(f"{url}{request['rating_url']}")
+    phone.wait_for_selector('[data-test="resident-status"][data-status="reported"]')
+    phone.wait_for_selector('[data-test="resident-waiting"]')
+    for who, action, extra in ((handler, "accept", {}), (handler, "dispatch", {}),
+                               (handler, "resolve", {"result": "路灯已修复"}), (colleague, "verify", {}),
+                               (handler, "close", {})):
+        answer = httpx.post(f"{url}/api/v1/matters/{request['service_request_id']}/transitions", timeout=30,
+                            headers=auth_headers(login(url, who.username)), json={"action": action, **extra})
+        assert answer.status_code == 200, (action, answer.text)
+    phone.reload()
+    phone.wait_for_selector('[data-test="resident-status"][data-status="closed"]')
+    page_text = phone.inner_text('[data-test="resident-rating"]')
+    assert "路灯已修复" in page_text and "13900139000" not in page_text and "王五" not in page_text
+    rate = phone.wait_for_selector('[data-test="resident-rate"]')
+    rate.query_selector_all(".el-rate__item")[3].click()  # four stars
+    phone.fill('[data-test="resident-rate"] textarea[name="note"]', "修得及时")
+    phone.click('[data-test="resident-submit"]')
+    phone.wait_for_selector('[data-test="resident-rated"]')
+    phone.wait_for_selector('[data-test="resident-status"][data-status="evaluated"]')
+    widths = phone.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the rating page scrolls sideways: {widths}"
+    detail = httpx.get(f"{url}/api/v1/matters/{request['service_request_id']}", timeout=30,
+                       headers=auth_headers(login(url, handler.username))).json()
+    assert (detail["satisfaction"], detail["evaluation_note"]) == (4, "修得及时")

@@ -18,6 +18,12 @@ from civicgrid.inbox.models import Kind
 HANDLE = "matters.handle"
 
 
+def holders(session: Session, permission: str, division_codes: set[str]) -> list[Any]:
+    """The active users whose own code is one of ``division_codes`` and whose role grants
+    ``permission`` (a grid's worker, a unit's officers): whom a notice would reach."""
+    return service.holders(session, permission, division_codes)
+
+
 class MatterLike(Protocol):
     id: str
     number: str
@@ -59,3 +65,15 @@ def supervision_ordered(session: Session, matter: MatterLike, note: str | None, 
         title=(f"督办：{matter.number} {matter.title}", f"Supervision order: {matter.number} {matter.title}"),
         body=(f"{note or ''}\n答复{due_zh}".strip(), f"{note or ''}\nAnswer by {due_en.removeprefix('Due: ')}".strip()),
         link=("matter", matter.id), division_code=matter.division_code, needs_ack=True, sender_id=actor_id)
+
+
+def matter_to_verify(session: Session, matter: MatterLike, recipients: list[str], *, on_site: bool,
+                     actor_id: str | None) -> list[Any]:
+    """核查: the matter's default verifier (the grid's worker on site, else the owning unit's
+    officers) is told that it was handled and waits for verification."""
+    how_zh, how_en = ("请到现场核查并拍照", "Verify it on site, with a photo") if on_site else (
+        "请核查办理结果", "Verify the result")
+    return service.send(session, recipients=recipients, kind=Kind.ORDER,
+                        title=(f"待核查：{matter.number} {matter.title}", f"To verify: {matter.number} {matter.title}"),
+                        body=(how_zh, how_en), link=("matter", matter.id), division_code=matter.division_code,
+                        needs_ack=False, sender_id=actor_id)

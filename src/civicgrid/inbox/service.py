@@ -98,6 +98,11 @@ def send_to_holders(session: Session, *, permission: str, division_codes: Collec
     return send(session, recipients=[u.id for u in holders if u.id not in set(exclude)], **message)
 
 
+def holders(session: Session, permission: str, division_codes: Collection[str]) -> list[User]:
+    """The active users whose own code is one of ``division_codes`` and whose role grants ``permission``."""
+    return repository.users_holding(session, permission, division_codes)
+
+
 def summary(item: InboxItem) -> dict[str, Any]:
     """What a push carries: enough for the bell to show the item without a round trip."""
     return {"id": item.id, "kind": item.kind, "title_zh": item.title_zh, "title_en": item.title_en,

@@ -29,6 +29,7 @@ from civicgrid.matters.schemas import (
     CallerHistoryRead,
     CallerMatter,
     CatalogueVersionRead,
+    HotlineExtensionRead,
     MatterCreate,
     MatterDetail,
     MatterPage,
@@ -360,3 +361,12 @@ def caller_history(session: DbSession, request: Request, body: CallerHistoryIn,
                      type_name=(pick(names[m.type_code].name_zh, names[m.type_code].name_en, language)
                                 if m.type_code in names else m.type_code))
         for m in found])
+
+
+@router.get("/hotline/extension-requests", response_model=list[HotlineExtensionRead], responses=ERRORS)
+def hotline_extension_requests(session: DbSession,
+                               principal: Annotated[Principal, Depends(require("matters.read"))],
+                               limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[HotlineExtensionRead]:
+    """延期申请 on 12345 matters in the caller's view, for the 12345 desk: the operator tells the
+    caller (延期告知); the level above the owner approves or denies."""
+    return service.hotline_extension_requests(session, principal, limit)

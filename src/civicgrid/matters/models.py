@@ -181,7 +181,7 @@ class MatterPhoto(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), nullable=False, index=True)
     division_code: Mapped[str] = mapped_column(String(15), nullable=False)
-    stage: Mapped[str] = mapped_column(String(16), nullable=False)  # report | result
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)  # report | result | verify (核查照片)
     file_id: Mapped[str] = mapped_column(ForeignKey("stored_files.id"), nullable=False, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -240,14 +240,27 @@ def _filtered(query: Select[Any], f: MatterFilter, open_statuses: Sequence[str])
 def list_matters(session: Session, principal: Principal, *, queue: str, owner_prefix: str | None,
                  status: str | None = None, overdue: bool | None = None, offset: int, limit: int,
                  filters: MatterFilter | None = None, open_statuses: Sequence[str] = (),
-                 finished_statuses: Sequence[str] = ()) -> tuple[list[Matter], int]:
+                 finished_statuses: Sequence[str] = (), verify_status: str = "handled",
+                 handling_actions: Sequence[str] = ()) -> tuple[list[Matter], int]:
     """A queue: ``mine`` (what the caller's unit owns and must act on: open matters only),
     ``done`` (what it owned and finished), ``division`` (everything in the jurisdiction),
-    ``reported_by_me``; narrowed by ``filters``. Mine first, then overdue (red, then yellow) on
+    ``reported_by_me``, ``grid_mine`` (a grid worker's open reports and the matters of their grid
+    awaiting their on-site verification); narrowed by ``filters``. Mine first, then overdue (red, then yellow) on
     top, then the nearest due."""
     query = select(Matter).where(_visible(principal))
     if queue == "reported_by_me":
         query = query.where(Matter.reporter_id == principal.user_id)
+    elif queue == "grid_mine":
+        # A grid worker's 待办: their own open reports, and the handled matters of their grid that
+        # they verify on site (not drawn for a spot check, not handled by them).
+        handled_by_me = select(TimelineEvent.id).where(
+            TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == Matter.id,
+            TimelineEvent.actor_id == principal.user_id, TimelineEvent.action.in_(list(handling_actions)),
+            unscoped("the grid worker's queue leaves out the matters they handled")).exists()
+        to_verify = and_(Matter.grid_code == principal.jurisdiction, Matter.status == verify_status,
+                         Matter.spot_check.is_(False), ~handled_by_me)
+        query = query.where(or_(and_(Matter.reporter_id == principal.user_id, Matter.status.in_(open_statuses)),
+                                to_verify))
     elif queue == "mine":
         query = query.where(Matter.division_code == (owner_prefix or ""), Matter.status.in_(open_statuses))
     elif queue == "done":
@@ -308,6 +321,14 @@ def acted_on(session: Session, matter_id: str, user_id: str, actions: Sequence[s
         unscoped("a workflow guard reads who acted on the matter the caller already holds")).limit(1)) is not None
 
 
+def last_event(session: Session, matter_id: str) -> TimelineEvent | None:
+    """The matter's latest timeline row (what 撤回 would undo)."""
+    return session.scalar(select(TimelineEvent).where(
+        TimelineEvent.entity_type == "matter", TimelineEvent.entity_id == matter_id,
+        unscoped("a workflow guard reads the timeline of the matter the caller already holds"))
+        .order_by(TimelineEvent.seq.desc()).limit(1))
+
+
 def last_note(session: Session, matter_id: str, action: str) -> str | None:
     """The note of the matter's latest ``action`` on its timeline."""
     return session.scalar(select(TimelineEvent.note).where(
@@ -316,11 +337,15 @@ def last_note(session: Session, matter_id: str, action: str) -> str | None:
         .order_by(TimelineEvent.seq.desc()).limit(1))
 
 
-def has_photo(session: Session, matter_id: str, stage: str) -> bool:
-    """Whether the matter has a photo of ``stage`` (report / result)."""
-    return session.scalar(select(MatterPhoto.id).where(
+def has_photo(session: Session, matter_id: str, stage: str, since: datetime | None = None) -> bool:
+    """Whether the matter has a photo of ``stage`` (report / result / verify), taken at or after
+    ``since`` when given."""
+    query = select(MatterPhoto.id).where(
         MatterPhoto.matter_id == matter_id, MatterPhoto.stage == stage,
-        unscoped("a workflow guard reads the photos of the matter the caller already holds")).limit(1)) is not None
+        unscoped("a workflow guard reads the photos of the matter the caller already holds"))
+    if since is not None:
+        query = query.where(MatterPhoto.created_at >= since)
+    return session.scalar(query.limit(1)) is not None
 
 
 def notes_of(session: Session, matter_ids: Sequence[str], actions: Sequence[str]) -> Sequence[TimelineEvent]:
@@ -409,3 +434,13 @@ def external_ref_taken(session: Session, system: str, ref: str) -> bool:
     found = session.scalar(select(Matter.id).where(Matter.external_system == system, Matter.external_ref == ref,
                                                    unscoped("an external record's number is unique per system")))
     return found is not None
+
+
+def hotline_extension_requests(session: Session, principal: Principal, *, hotline: str,
+                               open_statuses: Sequence[str], limit: int) -> Sequence[Matter]:
+    """Open 12345 matters (channel hotline, or tickets of the hotline's system) in the caller's
+    view whose owner asked for an extension not yet decided, the latest first."""
+    return session.scalars(select(Matter).where(
+        _visible(principal), Matter.extension_days.is_not(None), Matter.status.in_(list(open_statuses)),
+        or_(Matter.channel == "hotline", Matter.external_system == hotline))
+        .order_by(Matter.status_changed_at.desc()).limit(limit)).all()

@@ -248,6 +248,15 @@ class PrintIn(BaseModel):
     purpose: str = Field(min_length=1, max_length=200, description="事由, e.g. 归档")
 
 
+class VerifierRead(BaseModel):
+    """Who verifies a handled matter by default (GB/T 30428): ``grid_worker`` (the worker of its
+    grid, on site with a photo), ``owner`` (the owning unit's officers, when the grid's worker
+    handled it or the grid has none) or ``spot_check`` (a level above the owner)."""
+
+    kind: str
+    names: list[str] = Field(default_factory=list, description="The people named, by display name")
+
+
 class MatterDetail(MatterRead):
     """A matter with everything hanging off it, and what the caller may do next."""
 
@@ -255,6 +264,7 @@ class MatterDetail(MatterRead):
     photos: list[PhotoRead]
     duplicates: list[DuplicateRead]
     supervision: list[SupervisionRead]
+    verifier: VerifierRead | None = None  # while handled: who verifies it by default
     allowed_actions: list[str]
 
 
@@ -371,3 +381,18 @@ class CallerMatter(BaseModel):
 
 class CallerHistoryRead(BaseModel):
     items: list[CallerMatter]
+
+
+class HotlineExtensionRead(BaseModel):
+    """A 12345 matter whose owner asked for more time (申请延期), for the 12345 desk: the operator
+    tells the caller, and the level above decides."""
+
+    id: str
+    number: str
+    title: str
+    external_ref: str | None = Field(None, description="The hotline's ticket number")
+    division_name: str | None = Field(None, description="The owning unit, named")
+    days: int = Field(description="Working days asked for")
+    reason: str | None
+    asked_at: datetime | None
+    step_due_at: datetime | None = Field(None, description="The current deadline, before any extension")

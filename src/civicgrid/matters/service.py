@@ -35,6 +35,7 @@ from civicgrid.matters import workflow as wf
 from civicgrid.matters.models import REPORTER_PHONE_CONTEXT, Matter, MatterPhoto
 from civicgrid.matters.schemas import (
     DuplicateRead,
+    HotlineExtensionRead,
     MatterCreate,
     MatterDetail,
     MatterPublic,
@@ -45,6 +46,7 @@ from civicgrid.matters.schemas import (
     PublicNote,
     SupervisionRead,
     TimelineRead,
+    VerifierRead,
 )
 from civicgrid.matters.settings import settings
 from civicgrid.people import service as people
@@ -223,8 +225,16 @@ def _full_detail(session: Session, principal: Principal, matter: Matter) -> Matt
     values = _read_values(matter, principal)
     values.update(grid_name=geo.name_of(session, matter.grid_code), division_name=names.get(matter.division_code))
     return MatterDetail(**values, type_name=_type_name(session, matter), timeline=events,
-                        photos=photos, duplicates=duplicates,
+                        photos=photos, duplicates=duplicates, verifier=_verifier(session, matter),
                         supervision=orders, allowed_actions=wf.allowed_actions(matter, principal))
+
+
+def _verifier(session: Session, matter: Matter) -> VerifierRead | None:
+    """Who verifies a handled matter by default (named people: display names, never logins)."""
+    if matter.status != wf.S.HANDLED:
+        return None
+    kind, people_named = wf.default_verifier(session, matter)
+    return VerifierRead(kind=str(kind), names=[u.display_name for u in people_named])
 
 
 def _duplicates(session: Session, principal: Principal, matter: Matter) -> list[DuplicateRead]:
@@ -292,12 +302,22 @@ def list_matters(session: Session, principal: Principal, *, queue: str = "mine",
                       "queue must be mine, done, division or reported_by_me", details={"field": "queue"})
     f = filters or matter_filter(status=status, overdue=overdue)
     owner = principal.division_code if wf.principal_level(principal) else None
-    if queue in ("mine", "done") and owner is None:
-        queue = "reported_by_me"  # a grid worker or volunteer owns nothing: their queue is their reports
+    queue = _effective_queue(principal, queue, owner)
     items, total = repository.list_matters(session, principal, queue=queue, owner_prefix=owner, filters=f,
                                            open_statuses=OPEN_STATUSES, finished_statuses=FINISHED_STATUSES,
+                                           verify_status=wf.S.HANDLED, handling_actions=wf.HANDLING,
                                            offset=max(offset, 0), limit=min(max(limit, 1), 200))
     return Page(items, total)
+
+
+def _effective_queue(principal: Principal, queue: str, owner: str | None) -> str:
+    """A grid worker or volunteer owns nothing: their queue is their reports — and a grid worker's
+    待办 also holds the handled matters of their grid they verify on site (GB/T 30428)."""
+    if queue in ("mine", "done") and owner is None:
+        if queue == "mine" and len(principal.jurisdiction) == 15 and principal.can("matters.verify"):
+            return "grid_mine"
+        return "reported_by_me"
+    return queue
 
 
 EXPORT_MAX_ROWS = 20_000
@@ -341,9 +361,10 @@ def export_xlsx(session: Session, principal: Principal, *, queue: str = "divisio
                       f"{page.total} rows exceed the export limit of {EXPORT_MAX_ROWS}: narrow the filters",
                       details={"field": "queue"})
     owner = principal.division_code if wf.principal_level(principal) else None
-    effective = "reported_by_me" if queue in ("mine", "done") and owner is None else queue
+    effective = _effective_queue(principal, queue, owner)
     items, _ = repository.list_matters(session, principal, queue=effective, owner_prefix=owner, filters=f,
                                        open_statuses=OPEN_STATUSES, finished_statuses=FINISHED_STATUSES,
+                                       verify_status=wf.S.HANDLED, handling_actions=wf.HANDLING,
                                        offset=0, limit=EXPORT_MAX_ROWS)
     rows = [row.model_dump() for row in with_names(session, [to_read(session, m, principal) for m in items])]
     return write_xlsx(EXPORT_COLUMNS, rows, sheet="事项 Matters"), len(rows)
@@ -466,11 +487,15 @@ def photo_read(photo: MatterPhoto, stored: StoredFile) -> PhotoRead:
 def add_photo(session: Session, principal: Principal, matter_id: str, stage: str, content: bytes,
               file_name: str | None = None) -> PhotoRead:
     """Attach a photo: ``report`` photos by the reporter or the owner unit, ``result`` photos by
-    the owner unit. Stored in the file store (kind ``photo``): not a JPEG/PNG/WebP by its bytes →
-    415; over ``CIVICGRID_MATTER_PHOTO_MAX_BYTES`` → 413."""
+    the owner unit, ``verify`` photos (核查照片) by whoever may verify the matter now. Stored in
+    the file store (kind ``photo``): not a JPEG/PNG/WebP by its bytes → 415; over
+    ``CIVICGRID_MATTER_PHOTO_MAX_BYTES`` → 413."""
     matter = get(session, principal, matter_id)
-    if stage not in ("report", "result"):
-        raise Invalid("stage 应为 report 或 result", "stage must be report or result", details={"field": "stage"})
+    if stage not in ("report", "result", "verify"):
+        raise Invalid("stage 应为 report、result 或 verify", "stage must be report, result or verify",
+                      details={"field": "stage"})
+    if stage == "verify" and "verify" not in wf.allowed_actions(matter, principal):
+        raise PermissionDenied("matters.verify")  # the verifier's on-site photo (核查照片)
     is_reporter = bool(principal.user_id) and matter.reporter_id == principal.user_id
     if stage == "report" and not (is_reporter or wf.is_owner_unit(matter, principal)):
         raise PermissionDenied("matters.report")
@@ -495,3 +520,19 @@ def get_photo(session: Session, principal: Principal, matter_id: str, photo_id: 
     if photo is None:
         raise NotFound("照片", "photo")
     return photo
+
+
+def hotline_extension_requests(session: Session, principal: Principal, limit: int = 100) -> list[HotlineExtensionRead]:
+    """延期申请 on 12345 matters in the caller's view, for the 12345 desk (issue 11 §2): who asked,
+    for how many working days, why and when."""
+    rows = repository.hotline_extension_requests(session, principal, hotline=wf.HOTLINE,
+                                                 open_statuses=OPEN_STATUSES, limit=min(max(limit, 1), 200))
+    asked: dict[str, Any] = {}
+    for event in repository.notes_of(session, [m.id for m in rows], ["request_extension"]):
+        asked[event.entity_id] = event  # oldest first: the latest request wins
+    names = geo.names_of(session, {m.division_code for m in rows})
+    return [HotlineExtensionRead(id=m.id, number=m.number, title=m.title, external_ref=m.external_ref,
+                                 division_name=names.get(m.division_code), days=int(m.extension_days or 0),
+                                 reason=asked[m.id].note if m.id in asked else None,
+                                 asked_at=asked[m.id].at if m.id in asked else None, step_due_at=m.step_due_at)
+            for m in rows]

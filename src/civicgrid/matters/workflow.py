@@ -267,14 +267,45 @@ def reach(matter: Matter, principal: Principal) -> bool:
 
 def _verifier(matter: Matter, step: Step) -> Refusal:
     """核查: never by whoever handled the matter (started, resolved or settled it on the spot);
-    a matter drawn for a spot check (抽查) by a level above its owner, else the owner or above."""
+    a matter drawn for a spot check (抽查) by a level above its owner; else the worker of the
+    matter's grid (the default verifier, on site with a photo: see :func:`default_verifier`), the
+    owner or a level above."""
     if _handled_by(matter, step.principal):
         return ("办理人不能核查自己办理的事项，请由其他人员核查",
                 "Whoever handled a matter may not verify it: another person must")
     if matter.spot_check:
         return None if is_above_owner(matter, step.principal) else (
             "本事项被抽中抽查，须由上级单位核查", "This matter was drawn for a spot check: a level above verifies it")
+    if is_grid_worker_of(matter, step.principal):
+        return None
     return _owner_or_above(matter, step)
+
+
+class VerifierKind(StrEnum):
+    """Who verifies a handled matter by default (GB/T 30428, issue 11 §5)."""
+
+    GRID_WORKER = "grid_worker"  # the worker of the matter's grid, on site with a photo
+    OWNER = "owner"  # the owning unit (the village officer for a village-owned matter)
+    SPOT_CHECK = "spot_check"  # drawn for a spot check: a level above the owner
+
+
+def default_verifier(session: Session, matter: Matter, handler_id: str | None = None) -> tuple[VerifierKind, list[Any]]:
+    """The default verifier of a handled matter and the people it names: a drawn spot check goes to
+    a level above; else the worker of the matter's grid unless that person handled (started,
+    resolved or settled) it; else the owning unit's officers. Those named get the notice to verify.
+    ``handler_id``: who is handling it right now (the transition's timeline row is not written yet)."""
+    if matter.spot_check:
+        return VerifierKind.SPOT_CHECK, []
+
+    def handled(user_id: str) -> bool:
+        return user_id == handler_id or repository.acted_on(session, matter.id, user_id, HANDLING)
+
+    workers = [u for u in inbox_notices.holders(session, "matters.verify", {matter.grid_code}) if not handled(u.id)]
+    if workers:
+        return VerifierKind.GRID_WORKER, workers
+    officers = [u for u in inbox_notices.holders(session, "matters.verify", {matter.division_code})
+                if not handled(u.id)]
+    return VerifierKind.OWNER, officers
 
 
 def _on_the_spot(matter: Matter, step: Step) -> Refusal:
@@ -309,6 +340,43 @@ def _withdrawer(matter: Matter, step: Step) -> Refusal:
         return (f"已超过可撤回时间（上报后 {minutes} 分钟内可撤回）",
                 f"Too late to withdraw: a report can be withdrawn within {minutes} minutes of reporting")
     return None
+
+
+UNDOABLE = ("accept", "start", "close")
+"""One-click actions (no input): committed at once, and undone (``undo``, 撤回) by the same user
+within ``CIVICGRID_MATTER_WITHDRAW_MINUTES`` instead of a confirmation dialog (issue 11 §5)."""
+
+
+def _undoer(undone: str, back: str) -> Any:
+    def guard(matter: Matter, step: Step) -> Refusal:
+        """撤回: the matter's last step was ``undone`` from ``back``, taken by this user, within the window."""
+        from datetime import timedelta
+
+        session = object_session(matter)
+        last = repository.last_event(session, matter.id) if session is not None else None
+        if last is None or last.action != undone or last.from_status != back or not step.principal.user_id \
+                or last.actor_id != step.principal.user_id:
+            return ("只能撤回本人刚刚执行的上一步操作", "Only your own last step can be undone")
+        minutes = settings().withdraw_minutes
+        at = last.at if last.at.tzinfo else last.at.replace(tzinfo=UTC)
+        if step.at > at + timedelta(minutes=minutes):
+            return (f"已超过可撤回时间（{minutes} 分钟内可撤回）",
+                    f"Too late to undo: a step can be undone within {minutes} minutes")
+        return None
+    return guard
+
+
+def _undo(session: Session, matter: Matter, step: Step) -> None:
+    """Put back what the undone step set; the timeline keeps both rows (``data.undone``)."""
+    last = repository.last_event(session, matter.id)
+    assert last is not None
+    step.data["undone"] = last.action
+    if last.action == "accept":
+        matter.accepted_at = None
+    elif last.action == "close":
+        matter.closed_at = None
+        matter.settled_level = None
+        matter.settled_division_code = None
 
 
 def _place_corrector(matter: Matter, step: Step) -> Refusal:
@@ -415,6 +483,17 @@ def _resolve(session: Session, matter: Matter, step: Step) -> None:
     matter.result = str(step.data.get("result") or step.note or "")
     matter.handled_at = step.at
     start_step(session, matter, "verify", step.at)
+    _ask_to_verify(session, matter, step)
+
+
+def _ask_to_verify(session: Session, matter: Matter, step: Step) -> None:
+    """The default verifier is named on the timeline and told through the inbox."""
+    kind, people = default_verifier(session, matter, handler_id=step.principal.user_id or None)
+    step.data["verifier"] = str(kind)
+    recipients = [u.id for u in people]
+    if recipients:
+        inbox_notices.matter_to_verify(session, matter, recipients, on_site=kind == VerifierKind.GRID_WORKER,
+                                       actor_id=step.principal.user_id or None)
 
 
 def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
@@ -427,6 +506,7 @@ def _settle_on_spot(session: Session, matter: Matter, step: Step) -> None:
     matter.spot_check = draw_spot_check(settings().spot_check_share)
     step.data["spot_check"] = matter.spot_check  # on the timeline: who verifies it, and why
     start_step(session, matter, "verify", step.at)
+    _ask_to_verify(session, matter, step)
 
 
 def _correct_place(session: Session, matter: Matter, step: Step) -> None:
@@ -458,6 +538,11 @@ def _send_back(session: Session, matter: Matter, step: Step) -> None:
 
 
 def _verify(session: Session, matter: Matter, step: Step) -> None:
+    """The grid worker verifies on site: a photo of what they found, taken since it was handled."""
+    if (is_grid_worker_of(matter, step.principal) and not is_owner_unit(matter, step.principal)
+            and not repository.has_photo(session, matter.id, "verify", since=matter.handled_at)):
+        raise Invalid("现场核查须先上传核查照片", "Verifying on site needs a photo of what you found first",
+                      details={"field": "photo"})
     _stop_step(matter)
 
 
@@ -630,6 +715,17 @@ def _hotline_client(matter: Matter, step: Step) -> Refusal:
     return None
 
 
+def _hotline_unvisited(matter: Matter, step: Step) -> Refusal:
+    """An unreached return visit, once: a second report of the same ticket is refused."""
+    if (refusal := _hotline_client(matter, step)) is not None:
+        return refusal
+    session = object_session(matter)
+    if session is not None and repository.acted_on(session, matter.id, step.principal.user_id or "",
+                                                   ("return_visit_unreached",)):
+        return ("已记录回访未联系上", "The unreached return visit is already recorded")
+    return None
+
+
 def _hand_back(session: Session, matter: Matter, step: Step) -> None:
     """退回热线: the ticket leaves the unit's queue (a final status) and the hotline is told
     through the outbox (``matters.handed_back``)."""
@@ -688,6 +784,12 @@ MATTER_WORKFLOW = Workflow("matter", [
     Transition("close", {S.VERIFIED}, S.CLOSED, permission=V, guard=_owner_or_above, effect=_close),
     Transition("evaluate", {S.CLOSED}, S.EVALUATED, permission=R, guard=_rater, effect=_evaluate,
                schema=EvaluatePayload),
+    *[Transition("undo", {source}, back, permission=permission, guard=_undoer(undone, back), effect=_undo,
+                 keep_deadlines=True)
+      for undone, source, back, permission in (("accept", S.ACCEPTED, S.REPORTED, H),
+                                               ("accept", S.ACCEPTED, S.ESCALATED, H),
+                                               ("start", S.HANDLING, S.DISPATCHED, H),
+                                               ("close", S.CLOSED, S.VERIFIED, V))],
     Transition("settle_on_spot", {S.REPORTED}, S.HANDLED, permission=H, guard=_on_the_spot, effect=_settle_on_spot,
                deadlines=step_deadlines, schema=SettleOnSpotPayload),
     Transition("withdraw", {S.REPORTED}, S.CANCELLED, permission=R, guard=_withdrawer, effect=_end),
@@ -720,6 +822,9 @@ MATTER_WORKFLOW = Workflow("matter", [
                effect=_hand_back, note_required=True),
     Transition("return_visit", {S.CLOSED}, S.EVALUATED, permission=RV, guard=_hotline_client, effect=_evaluate,
                schema=EvaluatePayload),
+    # The caller could not be reached: on the timeline, and the matter stays not rated (未评价).
+    Transition("return_visit_unreached", {S.CLOSED}, S.CLOSED, permission=RV, guard=_hotline_unvisited,
+               note_required=True),
 ], status_enum=MatterStatus, announce=lambda matter: {
     "number": matter.number, "status": str(matter.status), "owner": matter.division_code,
     "owner_level": matter.owner_level, "type": matter.type_code}, reach=reach)

@@ -70,6 +70,7 @@ ACCOUNTS: list[tuple[str, str, Where, str]] = [
     ("hotline", "hotline_operator", lambda s: CITY, "12345热线话务员 秦雪"),
     ("auditor", "auditor", lambda s: CITY, "安全审计员 周洁"),
     ("lingling_plc", "county_plc_staff", lambda s: COUNTY, "零陵区委政法委 蒋华"),
+    ("lingling_zzzx", "governance_centre_staff", lambda s: COUNTY, "零陵区综治中心 陈明"),
     ("lingling_cmd", "county_commander", lambda s: COUNTY, "零陵分局指挥中台 唐勇"),
     ("lingling_petition", "petition_officer", lambda s: COUNTY, "零陵区信访局 胡芳"),
     ("chaoyang_station", "station_commander", lambda s: TOWNSHIP, "朝阳派出所指挥支台 邓军"),

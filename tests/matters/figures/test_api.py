@@ -101,6 +101,10 @@ def test_excel_export_has_both_header_rows(live_server: LiveServer, county_token
     assert rows[1][:2] == ("Division code", "Name") and "Closure rate" in rows[1]
     assert rows[2][0] == "431102000000" and rows[2][rows[1].index("Received")] == 3
     assert rows[2][rows[1].index("Closure rate")] == pytest.approx(2 / 3)
+    # 未评价 counted apart: closed in the range without a rating (issue 11 §5).
+    assert "未评价数" in rows[0]
+    assert rows[2][rows[1].index("Not rated")] == rows[2][rows[1].index("Closed")] - rows[2][
+        rows[1].index("Evaluations")]
     assert len(rows) == 3 + len(httpx.get(live_server.url + URL, params={
         "division": "431102000000", "by": "children", **SPAN}, headers=auth_headers(county_token)).json()["children"])
 

@@ -68,6 +68,8 @@ def test_exact_figures_of_known_records(db: Session) -> None:
     assert f.handled_count == 3
     assert f.avg_handling_hours == (23 + 24 + 0.5) / 3
     assert (f.satisfaction, f.satisfaction_count) == (4.0, 2)
+    # m5 was closed without a rating: counted apart as not rated (未评价), never as a score.
+    assert f.not_rated == 1
     assert {lvl: s.count for lvl, s in f.settled.items()} == {"village": 1, "township": 1, "county": 1, "city": 0}
     assert f.settled["village"].share == 1 / 3
 

@@ -168,7 +168,7 @@ export function withdrawMyReport(id: string): Promise<unknown> {
 }
 
 /** Upload a photo (JPEG, PNG, WebP) at the report or result stage. */
-export function uploadPhoto(id: string, file: Blob, stage: 'report' | 'result'): Promise<unknown> {
+export function uploadPhoto(id: string, file: Blob, stage: 'report' | 'result' | 'verify'): Promise<unknown> {
   const form = new FormData()
   form.append('file', file, file instanceof File ? file.name : 'photo.jpg')
   form.append('stage', stage)
@@ -285,4 +285,40 @@ export function fetchTrend(query: FiguresQuery & { step: 'week' | 'month' }): Pr
 
 export function fetchBreakdown(query: FiguresQuery): Promise<FiguresBreakdown> {
   return unwrap(api.GET('/api/v1/figures/matters/breakdown', { params: { query } }))
+}
+
+// ---------------------------------------------------------------- the resident's rating link (Open311)
+
+export type ResidentReport = Ok<'/api/v1/resident-ratings/{rating_key}', 'get'>
+
+/** The report behind a resident's link (the key is the credential; no session). */
+export function fetchResidentReport(key: string): Promise<ResidentReport> {
+  return unwrap(api.GET('/api/v1/resident-ratings/{rating_key}', { params: { path: { rating_key: key } } }))
+}
+
+/** 满意度 from the resident who reported through Open311: once, on a closed matter. */
+export function rateResidentReport(key: string, satisfaction: number, note: string | null): Promise<ResidentReport> {
+  return unwrap(
+    api.POST('/api/v1/resident-ratings/{rating_key}', {
+      params: { path: { rating_key: key } },
+      body: { satisfaction, note },
+    }),
+  )
+}
+
+export type PlaceCorrected = Ok<'/api/v1/matters/{matter_id}/place', 'post'>
+
+/** 更正位置: the right point, the address as it should read, and why; the matter is re-routed. */
+export function correctPlace(
+  id: string,
+  body: { lng: number; lat: number; address: string | null; reason: string },
+): Promise<PlaceCorrected> {
+  return call(api.POST('/api/v1/matters/{matter_id}/place', { params: { path: { matter_id: id } }, body }))
+}
+
+export type HotlineExtension = Ok<'/api/v1/hotline/extension-requests', 'get'>[number]
+
+/** 延期申请 on 12345 matters in the caller's view (the 12345 desk tells the caller). */
+export function fetchHotlineExtensions(): Promise<HotlineExtension[]> {
+  return call(api.GET('/api/v1/hotline/extension-requests', {}))
 }

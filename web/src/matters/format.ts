@@ -5,7 +5,7 @@ type Translate = (key: string, values?: Record<string, unknown>) => string
 
 export type TagType = 'primary' | 'success' | 'info' | 'warning' | 'danger'
 
-const FINISHED = new Set(['closed', 'evaluated', 'rejected', 'cancelled', 'merged'])
+const FINISHED = new Set(['closed', 'evaluated', 'rejected', 'cancelled', 'merged', 'handed_back', 'handed_off'])
 
 export function isFinished(status: string): boolean {
   return FINISHED.has(status)

@@ -57,6 +57,14 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', name: 'login', component: () => import('@/people/LoginView.vue'), meta: { public: true } },
+    // A resident's link from an Open311 app: their report and its rating, no login (the key is the credential).
+    {
+      path: '/rate/:ratingKey([0-9a-f]{32}\\.[0-9a-f]{32})',
+      name: 'residentRating',
+      component: () => import('@/matters/ResidentRatingView.vue'),
+      props: true,
+      meta: { public: true },
+    },
     // A limited session lands here before anything else (issue 9: forced password change, second factor).
     { path: '/account/password', name: 'accountPassword', component: () => import('@/people/PasswordChangeView.vue') },
     { path: '/account/totp', name: 'accountTotp', component: () => import('@/people/TotpEnrolView.vue') },
@@ -118,7 +126,8 @@ router.beforeEach(async (to) => {
     if (session.can('dispatch.respond') && !session.can('dispatch.command') && !to.query.console) {
       return { name: 'dispatchPhone', replace: true }
     }
-    if (isNarrow() && session.can('matters.verify')) {
+    // (A grid worker verifies too, on site, but reports first: their jurisdiction is one grid.)
+    if (isNarrow() && session.can('matters.verify') && session.user.jurisdiction.length <= 12) {
       return { name: 'matterQueue', replace: true }
     }
     if (isNarrow() && session.can('matters.report') && !to.query.console) {

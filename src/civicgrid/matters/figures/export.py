@@ -27,6 +27,7 @@ COLUMNS: list[Column] = [
     Column("avg_handling_hours", "平均办理时长（小时）", "Average handling time (hours)", number_format="0.0"),
     Column("satisfaction", "满意度（1–5）", "Satisfaction (1–5)", number_format="0.00"),
     Column("satisfaction_count", "评价数", "Evaluations"),
+    Column("not_rated", "未评价数", "Not rated"),
     *[col for lvl in SETTLED_LEVELS for col in (
         Column(f"settled_{lvl}", f"{_LEVEL_NAMES[lvl][0]}化解数", f"Settled at {_LEVEL_NAMES[lvl][1]} level"),
         Column(f"settled_{lvl}_share", f"{_LEVEL_NAMES[lvl][0]}化解占比",

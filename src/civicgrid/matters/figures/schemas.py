@@ -48,6 +48,8 @@ class FiguresRead(BaseModel):
     handled_count: int = Field(description="closed matters that were dispatched (the mean's denominator)")
     satisfaction: float | None = Field(description="满意度: mean 1–5 over evaluated closed matters")
     satisfaction_count: int
+    not_rated: int = Field(0, description="未评价: closed in the range without a rating (the reporter did not rate, "
+                           "or could not be reached) = closed − satisfaction_count; never filled in by anyone else")
     settled: dict[str, SettledShare] = Field(description="化解层级: village, township, county, city")
     rates: list[LevelRate] = Field(default_factory=list,
                                    description="小事不出村, 大事不出乡镇, 矛盾不上交 with numerators and denominators")

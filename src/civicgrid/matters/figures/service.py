@@ -291,6 +291,7 @@ def to_figures(code: str, name: str | None, day_from: date, day_to: date,
         handled_count=handled,
         satisfaction=_rate(c["satisfaction_sum"], c["satisfaction_count"]),
         satisfaction_count=c["satisfaction_count"],
+        not_rated=closed - c["satisfaction_count"],
         settled={lvl: SettledShare(count=c[f"settled_{lvl}"], share=_rate(c[f"settled_{lvl}"], closed))
                  for lvl in SETTLED_LEVELS},
         rates=level_rates(c),

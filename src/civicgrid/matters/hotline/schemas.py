@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class TicketIn(BaseModel):
@@ -40,8 +40,19 @@ class ReturnVisitIn(BaseModel):
 
     visit_id: str = Field(min_length=1, max_length=64, description="The hotline's id of the visit")
     ticket_number: str = Field(min_length=1, max_length=64)
-    satisfaction: int = Field(ge=1, le=5, description="1 very dissatisfied … 5 very satisfied")
+    satisfaction: int | None = Field(default=None, ge=1, le=5,
+                                     description="1 very dissatisfied … 5 very satisfied; none when not reached")
+    reached: bool = Field(default=True, description="false: the caller could not be reached — recorded as "
+                          "not rated (未评价), never filled in")
     note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _rating_only_when_reached(self) -> ReturnVisitIn:
+        if self.reached and self.satisfaction is None:
+            raise ValueError("satisfaction is required when the caller was reached")
+        if not self.reached and self.satisfaction is not None:
+            raise ValueError("an unreached caller gives no satisfaction: leave it out")
+        return self
 
 
 class ReturnVisitBatch(BaseModel):

@@ -134,14 +134,19 @@ def read_ticket(session: Session, principal: Principal, ticket_number: str, lang
 
 def record_visit(session: Session, principal: Principal, payload: Mapping[str, Any]) -> apiclients.Applied:
     """The caller's satisfaction from the hotline's return visit: the ``return_visit`` transition
-    (closed → evaluated) on a ticket this client filed; 404 for an unknown ticket, 409 when the
-    ticket is not closed (or was visited already)."""
+    (closed → evaluated) on a ticket this client filed — or, when the caller could not be reached,
+    ``return_visit_unreached`` (closed stays closed, not rated: nobody fills it in); 404 for an
+    unknown ticket, 409 when the ticket is not closed (or was visited already)."""
     try:
         visit = ReturnVisitIn.model_validate(dict(payload))
     except ValidationError as exc:
         raise _invalid(exc) from None
     matter = _ticket(session, principal, visit.ticket_number)
-    matters.act(session, principal, matter.id, "return_visit", note=visit.note, satisfaction=visit.satisfaction)
+    if not visit.reached:  # 未评价: on the timeline, the matter stays closed and unrated
+        matters.act(session, principal, matter.id, "return_visit_unreached",
+                    note=visit.note or "回访未联系上来电人，记为未评价 / the caller could not be reached: not rated")
+    else:
+        matters.act(session, principal, matter.id, "return_visit", note=visit.note, satisfaction=visit.satisfaction)
     return apiclients.Applied("matter", matter.id)
 
 

@@ -31,7 +31,8 @@ from civicgrid.authz.principal import Principal
 from civicgrid.db import DbSession, transaction
 from civicgrid.kit.errors import AppError
 from civicgrid.kit.i18n import negotiate, pick, set_language
-from civicgrid.matters.open311 import service
+from civicgrid.matters.endpoints import ERRORS
+from civicgrid.matters.open311 import rating, service
 from civicgrid.matters.open311.render import FORMATS, render
 from civicgrid.matters.open311.schemas import (
     Open311ClientCreate,
@@ -39,6 +40,7 @@ from civicgrid.matters.open311.schemas import (
     Open311ClientRead,
     Open311Error,
 )
+from civicgrid.matters.schemas import MyReport, SatisfactionIn
 
 log = logging.getLogger(__name__)
 
@@ -271,3 +273,23 @@ def revoke_client(client_id: str, session: DbSession,
                   principal: Principal = Depends(require("open311.manage"))) -> Open311ClientRead:
     """Revoke at once; 404 for a client outside the caller's jurisdiction."""
     return service.client_read(session, service.revoke_client(session, client_id, principal=principal))
+
+
+# ---------------------------------------------------------------- the resident's rating link
+
+rating_router = APIRouter(prefix="/api/v1/resident-ratings", tags=["open311"])
+
+
+@rating_router.get("/{rating_key}", response_model=MyReport, summary="A resident's report / 居民查看诉求",
+                   responses=ERRORS)
+def resident_report(rating_key: str, request: Request, session: DbSession) -> MyReport:
+    """Public, behind the link the filing Open311 client gave its resident (the key is the
+    credential): the request's public view and whether it may be rated now. No personal data."""
+    return rating.view(session, rating_key, request.state.lang)
+
+
+@rating_router.post("/{rating_key}", response_model=MyReport, summary="A resident rates / 居民评价",
+                    responses=ERRORS)
+def resident_rate(rating_key: str, body: SatisfactionIn, request: Request, session: DbSession) -> MyReport:
+    """满意度 from the resident who reported through Open311: once, on a closed matter."""
+    return rating.rate(session, rating_key, body.satisfaction, body.note, request.state.lang)

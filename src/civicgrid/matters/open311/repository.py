@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from civicgrid.apiclients.models import ApiClient
 from civicgrid.authz.principal import Principal
-from civicgrid.authz.scoping import visible
+from civicgrid.authz.scoping import unscoped, visible
 from civicgrid.matters.models import Matter, MatterType
 from civicgrid.matters.open311.models import Open311Request
 
@@ -57,3 +58,10 @@ def types_by_id(session: Session, type_ids: Collection[str]) -> dict[str, Matter
         return {}
     rows = session.scalars(select(MatterType).where(MatterType.id.in_(list(type_ids))))
     return {t.id: t for t in rows}
+
+
+def filing_client(session: Session, matter_id: str) -> ApiClient | None:
+    """The Open311 client that filed the matter (a resident's rating link: the key's HMAC names it)."""
+    return session.scalar(select(ApiClient).join(Open311Request, Open311Request.client_id == ApiClient.id)
+                          .where(Open311Request.matter_id == matter_id,
+                                 unscoped("a resident's rating link: the key's HMAC names the matter")))

@@ -115,6 +115,8 @@ class RequestCreated(BaseModel):
     token: str
     service_notice: str
     account_id: str | None = None
+    rating_url: str | None = Field(None, description="The resident's link (a path on this server, /rate/<key>) to "
+                                   "follow the request and rate it once closed: give it to the resident only")
 
 
 class TokenAnswer(BaseModel):

@@ -375,7 +375,10 @@ def _created(session: Session, matter: Matter, link: Open311Request, lang: str, 
     notice = pick(f"事项编号 {matter.number}，由{agency}办理。" + ("" if fresh else "（重复提交，返回首次登记的事项）"),
                   f"Matter number {matter.number}, handled by {agency}."
                   + ("" if fresh else " (Repeated submission: this is the request filed first.)"), lang)
-    return RequestCreated(service_request_id=matter.id, token=link.token, service_notice=notice, account_id=None)
+    from civicgrid.matters.open311 import rating
+
+    return RequestCreated(service_request_id=matter.id, token=link.token, service_notice=notice, account_id=None,
+                          rating_url=rating.rating_path(matter.id))
 
 
 # ---------------------------------------------------------------- reading requests
