@@ -286,26 +286,38 @@ def _push_all(items: list[Delivery]) -> None:
 
 
 _hub: Hub | None = None
+_hub_for: tuple[str, str] | None = None  # (backend mode, database URL) the process hub was built for
 _hub_lock = threading.Lock()
 
 
 def get_hub(settings: Settings | None = None) -> Hub:
-    """The process hub, created on first use with the backend the settings call for."""
-    global _hub
+    """The process hub, created on first use with the backend the settings call for. Given
+    settings for another database than the idle hub was built for (a process that starts apps
+    on several databases, as the tests do), the hub is built anew: a hub left from a SQLite
+    file would otherwise carry a PostgreSQL app's events through that file's sockets, and a
+    listener on one PostgreSQL database never hears another's NOTIFY."""
+    global _hub, _hub_for
     with _hub_lock:
+        if settings is not None and _hub is not None and _hub_for is not None and _hub._starts == 0:
+            from civicgrid.realtime.backends import backend_mode
+
+            if (backend_mode(settings), settings.database_url) != _hub_for:
+                _hub = None
         if _hub is None:
             from civicgrid.config import get_settings
-            from civicgrid.realtime.backends import backend_for
+            from civicgrid.realtime.backends import backend_for, backend_mode
 
-            _hub = Hub(backend_for(settings or get_settings()))
+            chosen = settings or get_settings()
+            _hub = Hub(backend_for(chosen))
+            _hub_for = (backend_mode(chosen), chosen.database_url)
         return _hub
 
 
 def set_hub(hub: Hub | None) -> None:
     """Replace the process hub (tests; ``None`` makes the next :func:`get_hub` build a new one)."""
-    global _hub
+    global _hub, _hub_for
     with _hub_lock:
-        _hub = hub
+        _hub, _hub_for = hub, None
 
 
 def publish(session: Session, *, channel: str, event: str, data: dict[str, Any],
