@@ -268,15 +268,24 @@ def pipeline(conn: Connection) -> Iterator[None]:
     rows of what :meth:`~DriverStatement.send` returned after the block (reading one inside
     waits for all sent before it). A Core or ORM statement inside would not see its rows in
     time. An error of any statement in the block is raised at its end, as SQLAlchemy's
-    ``DBAPIError``; the statements after the failed one did not run."""
+    ``DBAPIError``; the statements after the failed one did not run. A block inside another
+    sends its statements in the outer block's round trip (its errors are raised at the outer
+    block's end, or where a row is read)."""
     if conn.dialect.name != "postgresql":
         yield
         return
     if not conn.in_transaction():
         raise RuntimeError("a pipeline runs inside the caller's transaction: begin it first")
+    driver = conn.connection.dbapi_connection
+    if _pipelined(driver):
+        # Inside another block (``take_head`` in the intake's inserts): ride the outer pipeline.
+        # psycopg's nested pipeline waits twice, a Sync when it opens with statements queued and
+        # one when it closes: two round trips more per intake batch (docs/performance.md).
+        yield
+        return
     with _invalidating(conn):
         try:
-            with conn.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+            with driver.pipeline():  # type: ignore[union-attr]
                 yield
         except conn.dialect.loaded_dbapi.Error as error:
             raise _wrapped(conn.dialect, error, None, None, None) from error
