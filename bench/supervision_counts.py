@@ -20,12 +20,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import supervision as bench  # noqa: E402
+import supervision as bench
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--measures", type=int, default=300)
+    parser.add_argument("--top", type=int, default=0, help="also print the N most frequent statements")
     parser.add_argument("--pg-url", default=os.environ.get("CIVICGRID_BENCH_PG_URL", bench.PG_DEFAULT))
     args = parser.parse_args()
 
@@ -44,8 +45,13 @@ def main() -> int:
         unit = bench.setup(engine)
         counts = {"statements": 0, "flushes": 0}
 
-        def on_statement(*_: Any) -> None:
+        shapes: dict[str, int] = {}
+
+        def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             counts["statements"] += 1
+            if args.top:
+                shape = " ".join(statement.split())[:110]
+                shapes[shape] = shapes.get(shape, 0) + 1
 
         def on_flush(*_: Any) -> None:
             counts["flushes"] += 1
@@ -61,6 +67,8 @@ def main() -> int:
         print(f"{n} events ({sent.duplicates} duplicates, {sent.late} late): {totals}")
         print(f"per event: {counts['statements'] / n:.2f} statements, {counts['flushes'] / n:.2f} flushes, "
               f"{cpu * 1000 / n:.2f} ms CPU (this process); {n / wall:.0f} events/s")
+        for shape, count in sorted(shapes.items(), key=lambda kv: -kv[1])[:args.top]:
+            print(f"{count / n:6.2f}  {shape}")
     finally:
         if engine is not None:
             engine.dispose()
