@@ -63,6 +63,26 @@ class Base(DeclarativeBase):
     __audit_redact__: frozenset[str] = frozenset()
 
 
+def assign_key(entity: Any) -> bool:
+    """Give a new ``entity`` its primary key now, from its single key column's Python default
+    (``default=new_id``), as its INSERT would; whether it has one afterwards. Lets a caller write
+    an entity together with rows that name it in one flush, instead of flushing it first for its id."""
+    from sqlalchemy import inspect
+
+    mapper = inspect(type(entity), raiseerr=False)
+    if mapper is None or len(mapper.primary_key) != 1:
+        return False
+    column = mapper.primary_key[0]
+    attr = mapper.get_property_by_column(column).key
+    if getattr(entity, attr, None) is not None:
+        return True
+    default = column.default
+    if default is None or not getattr(default, "is_callable", False):
+        return False
+    setattr(entity, attr, default.arg(None))
+    return True
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in, timezone-aware UTC out, on SQLite and PostgreSQL alike."""
 

@@ -5,6 +5,7 @@ excluded (治安管理处罚法 2012 Art. 99(2))."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 
 from civicgrid.authz.principal import Principal
@@ -250,3 +251,59 @@ def test_a_case_is_stamped_with_its_latest_applied_event(engine: Engine, yongzho
     assert stamp() == cst("2026-10-11 11:00")
     send(engine, who, [ev("document.issued", cst("2026-10-10 12:00"), case=case, doc_type="询问笔录")])
     assert stamp() == cst("2026-10-11 11:00")
+
+
+@pytest.mark.parametrize("opened", ["before", "in_batch"])
+def test_a_batch_remembers_what_it_created_and_forgets_what_it_refused(
+        engine: Engine, yongzhou: Yongzhou, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, opened: str) -> None:
+    """A batch reads the persons and measures it names once and keeps those its events create: a
+    refused event's person and measure are gone for the batch's later events (its savepoint rolled
+    them back), a measure started earlier in the batch cannot start again, and one started after
+    the refusal is the one that ends. The batch converges on what one event per batch gives."""
+    from sqlalchemy import select
+
+    from civicgrid.authz.scoping import unscoped
+    from civicgrid.supervision import clocks, intake
+    from civicgrid.supervision.models import CasePerson, CaseRecord, Measure
+
+    who, unit = _setup(engine, yongzhou)
+    clock.set(cst("2026-10-12 12:00"))
+    ref = f"R{ev('x', clock.now()).event_id[:12]}"
+    first: list[intake.EventIn] = []
+    if opened == "before":
+        send(engine, who, [ev("case.opened", cst("2026-10-10 09:00"), case=ref, kind="criminal", unit_id=unit,
+                              title="测试案件")])
+    else:
+        first = [ev("case.opened", cst("2026-10-10 09:00"), case=ref, kind="criminal", unit_id=unit, title="测试案件")]
+    real_open = clocks.open_clock
+    calls = {"n": 0}
+
+    def refuse_first_measure_clock(*args: object, **kwargs: object) -> object:
+        if args[3] is not None and getattr(args[3], "measures", ()) and calls["n"] == 0:
+            calls["n"] += 1
+            raise intake.Refused("测试拒收", "refused by the test")
+        return real_open(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(clocks, "open_clock", refuse_first_measure_clock)
+    person = {"id": "P1", "role": "suspect", "name": "张三"}
+    answer = send(engine, who, [*first,
+        ev("measure.started", cst("2026-10-10 10:00"), case=ref, measure="M1", kind="criminal_detention",
+           person=person),
+        ev("person.left", cst("2026-10-10 10:30"), case=ref, person="P1", area="BA1"),
+        ev("measure.started", cst("2026-10-10 11:00"), case=ref, measure="M1", kind="criminal_detention",
+           person=person),
+        ev("measure.started", cst("2026-10-10 11:30"), case=ref, measure="M1", kind="criminal_detention",
+           person=person),
+        ev("measure.ended", cst("2026-10-10 12:00"), case=ref, measure="M1", reason="released"),
+    ])
+    outcomes = [(o.outcome, o.reason_en) for o in answer.results[len(first):]]
+    assert outcomes == [("refused", "refused by the test"), ("refused", "No such person in the case: P1"),
+                        ("applied", None), ("refused", "The measure already exists: M1"), ("applied", None)]
+    with transaction(engine) as session:
+        case_id = session.scalar(select(CaseRecord.id).where(CaseRecord.external_id == ref, unscoped("test")))
+        persons = session.scalars(select(CasePerson.external_id).where(CasePerson.case_id == case_id,
+                                                                       unscoped("test"))).all()
+        measures = session.execute(select(Measure.external_id, Measure.status, Measure.ended_at).where(
+            Measure.case_id == case_id, unscoped("test"))).all()
+    assert persons == ["P1"]
+    assert [(m, str(s), e) for m, s, e in measures] == [("M1", "ended", cst("2026-10-10 12:00"))]

@@ -188,6 +188,68 @@ def _refuse(zh: str, en: str, where: str | None = None) -> Refused:
 
 _CASES = "supervision.intake.cases"  # session.info: the cases a batch has resolved, by (sender, reference)
 _TOUCHED = "supervision.intake.touched"  # session.info: each case's latest applied event in the batch, by id
+_REFS = "supervision.intake.refs"  # session.info: the batch's persons and measures by reference (_Refs)
+
+
+@dataclass
+class _Refs:
+    """A batch's persons and measures by (table, case id, reference): those its events name, read
+    with one query per table before the first event, and those its events create. ``checked``:
+    the references whose absence is known too (read and not found); ``new_cases``: the cases the
+    batch opened, whose every person and measure is one it created. A row created by an event
+    that was refused left the session with its savepoint's rollback, and is not found."""
+
+    found: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    checked: set[tuple[str, str, str]] = field(default_factory=set)
+    new_cases: set[str] = field(default_factory=set)
+
+
+def _ref(session: Session, table: str, case_id: str, ref: str, read: Any) -> Any:
+    """The person or measure ``ref`` of the case from the batch's references, else ``read()``."""
+    refs: _Refs | None = session.info.get(_REFS)
+    if refs is None:
+        return read()
+    key = (table, case_id, ref)
+    row = refs.found.get(key)
+    if row is not None and row in session:
+        return row
+    if key in refs.checked or case_id in refs.new_cases:
+        return None
+    return read()
+
+
+def _remember(session: Session, table: str, case_id: str, ref: str, row: Any) -> None:
+    refs: _Refs | None = session.info.get(_REFS)
+    if refs is not None:
+        refs.found[(table, case_id, ref)] = row
+
+
+def _prefetch(session: Session, sender: str, events: list[EventIn]) -> None:
+    """Read the cases, persons and measures a batch names, one query per table (before its first
+    event; what its events create is remembered as they go)."""
+    def text(value: Any) -> str | None:
+        return value.strip() if isinstance(value, str) else None
+
+    case_refs: set[str] = set()
+    person_refs: set[str] = set()
+    measure_refs: set[str] = set()
+    for ev in events:
+        data = ev.data if isinstance(ev.data, dict) else {}
+        person = data.get("person")
+        for into, value in ((case_refs, data.get("case")), (measure_refs, data.get("measure")),
+                            (person_refs, person.get("id") if isinstance(person, dict) else person)):
+            if (ref := text(value)) is not None:
+                into.add(ref)
+    cases = repository.cases_by_external(session, sender, sorted(case_refs))
+    session.info[_CASES].update({(sender, case.external_id): case for case in cases})
+    refs = _Refs()
+    ids = [case.id for case in cases]
+    for table, wanted, rows in (
+            ("person", person_refs, repository.persons_by_external(session, ids, sorted(person_refs))),
+            ("measure", measure_refs, repository.measures_by_external(session, ids, sorted(measure_refs)))):
+        refs.checked.update((table, case_id, ref) for case_id in ids for ref in wanted)
+        refs.found.update({(table, row.case_id, row.external_id): row for row in rows})
+    session.info[_REFS] = refs
 
 
 def _case(session: Session, principal: Principal, sender: str, ref: str) -> CaseRecord:
@@ -202,7 +264,7 @@ def _case(session: Session, principal: Principal, sender: str, ref: str) -> Case
 
 def _person(session: Session, case: CaseRecord, raw: PersonIn | str) -> CasePerson:
     ref = raw if isinstance(raw, str) else raw.id
-    person = repository.person_by_external(session, case.id, ref)
+    person = _ref(session, "person", case.id, ref, lambda: repository.person_by_external(session, case.id, ref))
     if person is None:
         if isinstance(raw, str):
             raise _refuse(f"案件中没有该人员：{ref}", f"No such person in the case: {ref}", "person")
@@ -210,11 +272,12 @@ def _person(session: Session, case: CaseRecord, raw: PersonIn | str) -> CasePers
                             person_name=raw.name, id_number=raw.id_number, minor_under_14=raw.minor_under_14)
         session.add(person)
         session.flush()
+        _remember(session, "person", case.id, ref, person)
     return person
 
 
 def _measure(session: Session, case: CaseRecord, ref: str) -> Measure:
-    measure = repository.measure_by_external(session, case.id, ref)
+    measure = _ref(session, "measure", case.id, ref, lambda: repository.measure_by_external(session, case.id, ref))
     if measure is None:
         raise _refuse(f"案件中没有该措施：{ref}", f"No such measure in the case: {ref}", "measure")
     return measure
@@ -243,6 +306,9 @@ def _case_opened(session: Session, principal: Principal, sender: str, ev: EventI
     case_workflow(p.kind).start(session, case, principal, action="accept", status="accepted",
                                 data={"event_at": ev.at.isoformat(), "sender": sender})
     session.flush()
+    refs: _Refs | None = session.info.get(_REFS)
+    if refs is not None:
+        refs.new_cases.add(case.id)
     for raw in p.persons:
         _person(session, case, raw)
     for rule in catalogue.rules_for_stage("accepted", case.kind, case.fast_track):
@@ -283,7 +349,8 @@ def _stage_changed(session: Session, principal: Principal, sender: str, ev: Even
 def _measure_started(session: Session, principal: Principal, sender: str, ev: EventIn, p: MeasureStarted,
                      log: IntakeEvent) -> CaseRecord:
     case = _case(session, principal, sender, p.case)
-    if repository.measure_by_external(session, case.id, p.measure) is not None:
+    if _ref(session, "measure", case.id, p.measure,
+            lambda: repository.measure_by_external(session, case.id, p.measure)) is not None:
         raise _refuse(f"措施已存在：{p.measure}", f"The measure already exists: {p.measure}", "measure")
     person = _person(session, case, p.person)
     measure = Measure(case_id=case.id, person_id=person.id, external_id=p.measure, division_code=case.division_code,
@@ -291,6 +358,7 @@ def _measure_started(session: Session, principal: Principal, sender: str, ev: Ev
     MEASURE_WORKFLOW.start(session, measure, principal, action="start", status=MeasureStatus.RUNNING,
                            data={"event_at": ev.at.isoformat(), "kind": str(p.kind)})
     session.flush()
+    _remember(session, "measure", case.id, p.measure, measure)
     for rule in catalogue.rules_for_measure(str(p.kind), case.kind):
         clocks.open_clock(session, principal, case, rule, ev.at, measure.id, measure.id, fresh=True)
     return case
@@ -579,12 +647,14 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
     for i, ev in enumerate(events):
         ev.index = i
         ev.at = as_utc(ev.at)
-    # One read finds the batch's duplicates; the cases it resolves are kept for its later events, and
-    # each case's latest event time is written once, at the end.
+    # One read finds the batch's duplicates, one per table the cases, persons and measures it names
+    # (those it creates are kept for its later events), and each case's latest event time is
+    # written once, at the end.
     logged = repository.events_seen(session, sender, [ev.event_id for ev in events])
     session.info[_CASES] = {}
     session.info[_TOUCHED] = {}
     try:
+        _prefetch(session, sender, events)
         for ev in sorted(events, key=lambda e: (e.at, e.index)):
             outcome = apply_one(session, principal, sender, ev, logged)
             result.results.append(outcome)
@@ -600,6 +670,7 @@ def apply_batch(session: Session, principal: Principal, sender: str, events: lis
     finally:
         session.info.pop(_CASES, None)
         session.info.pop(_TOUCHED, None)
+        session.info.pop(_REFS, None)
     result.results.sort(key=lambda o: o.index)
     return result
 

@@ -64,6 +64,33 @@ def measure_by_external(session: Session, case_id: str, external_id: str) -> Mea
                                                  unscoped(INTAKE))).first()
 
 
+def cases_by_external(session: Session, sender_id: str, external_ids: list[str]) -> list[CaseRecord]:
+    """The cases of ``sender_id`` among ``external_ids`` (a batch's cases, one query)."""
+    if not external_ids:
+        return []
+    return list(session.scalars(select(CaseRecord).where(CaseRecord.sender_id == sender_id,
+                                                         CaseRecord.external_id.in_(sorted(set(external_ids))),
+                                                         unscoped(INTAKE))))
+
+
+def persons_by_external(session: Session, case_ids: list[str], external_ids: list[str]) -> list[CasePerson]:
+    """The persons of ``case_ids`` among ``external_ids`` (a batch's references, one query)."""
+    if not case_ids or not external_ids:
+        return []
+    return list(session.scalars(select(CasePerson).where(CasePerson.case_id.in_(sorted(set(case_ids))),
+                                                         CasePerson.external_id.in_(sorted(set(external_ids))),
+                                                         unscoped(INTAKE))))
+
+
+def measures_by_external(session: Session, case_ids: list[str], external_ids: list[str]) -> list[Measure]:
+    """The measures of ``case_ids`` among ``external_ids`` (a batch's references, one query)."""
+    if not case_ids or not external_ids:
+        return []
+    return list(session.scalars(select(Measure).where(Measure.case_id.in_(sorted(set(case_ids))),
+                                                      Measure.external_id.in_(sorted(set(external_ids))),
+                                                      unscoped(INTAKE))))
+
+
 def property_by_external(session: Session, case_id: str, external_id: str) -> PropertyItem | None:
     return session.scalars(select(PropertyItem).where(PropertyItem.case_id == case_id,
                                                       PropertyItem.external_id == external_id,

@@ -261,6 +261,7 @@ class Workflow:
         announce it after commit — what :meth:`transition` does for every later step. The rows
         are :meth:`started`'s, written through the ORM (entity, then timeline entry, then
         timers: the audit chain's order of a batch start too)."""
+        from civicgrid.db import assign_key
         from civicgrid.timers import service as timers
 
         at = at or utcnow()
@@ -268,12 +269,13 @@ class Workflow:
         if hasattr(entity, "status_changed_at") and getattr(entity, "status_changed_at", None) is None:
             entity.status_changed_at = at
         session.add(entity)
-        session.flush()
+        if not assign_key(entity):  # its id from its key's default now: entity and entry 1 in one flush
+            session.flush()
         started = self.started(entity, principal, action=action, status=status, note=note, data=data,
                                deadlines=deadlines, at=at, lng=lng, lat=lat)
         event = TimelineEvent(**started.event)
         session.add(event)
-        session.flush()
+        session.flush()  # audit order as added: the entity (and what was pending), then entry 1
         timers.insert_new(session, started.timers)
         for row in started.timers:
             timers.record_armed(session, row)
