@@ -63,6 +63,7 @@ def main() -> None:
         operator = principal_of(user)
     figures: dict[str, list[tuple[int, float]]] = {"create": [], "dispatch": []}
     sample: list[str] = []
+    sample_create: list[str] = []
     for n in range(args.incidents):
         lng, lat = points[(n * 37) % len(points)]
         statements.clear()
@@ -73,6 +74,8 @@ def main() -> None:
                                                summary=f"压测 {n}")
             incident_id = created.incident.id
         figures["create"].append((len(statements), time.process_time() - cpu))
+        if n == args.incidents // 2:
+            sample_create = list(statements)
         with transaction(engine, write=False) as session:
             unit_id = session.scalars(select(ResponseUnit.id).where(ResponseUnit.status == "available")
                                       .order_by(ResponseUnit.call_sign).limit(1)).one()
@@ -89,6 +92,7 @@ def main() -> None:
         cpus = [t * 1000 for _, t in rows[3:]]
         print(f"{name:9s} statements median {statistics.median(counts):.0f} max {max(counts)}; "
               f"CPU ms median {statistics.median(cpus):.1f} max {max(cpus):.1f}")
+    print("one create:", dict(collections.Counter(sample_create).most_common()))
     print("one dispatch:", dict(collections.Counter(sample).most_common()))
 
 

@@ -111,7 +111,7 @@ def cancel_live(session: Session, *, key: str | None = None, key_prefix: str | N
     # ones are expired afterwards, so they read the new state.
     if session.autoflush:
         session.flush()
-    stmt = (update(Timer.__table__).where(*conditions)
+    stmt = (update(Timer.__table__).where(*conditions)  # type: ignore[arg-type]
             .values(state=TimerState.CANCELLED.value, lease_owner=None, lease_until=None)
             .returning(table.id))
     ids = [str(timer_id) for timer_id in session.connection().execute(stmt).scalars()]
