@@ -272,3 +272,39 @@ def test_payload_schema_hands_the_effect_the_validated_values(tickets: Session, 
     ticket = _ticket(tickets)
     event = RATED.transition(tickets, ticket, "rate", HANDLER, data={"stars": 4, "junk": "x"})
     assert (ticket.status, event.data) == (TicketStatus.DONE, '{"stars": 4}')
+
+
+UNTIMED = Workflow("ticket", [
+    Transition("finish", {TicketStatus.OPEN}, TicketStatus.DONE, permission="tickets.handle"),
+], status_enum=TicketStatus, untimed=True)
+
+
+def test_an_untimed_life_cycle_sends_no_timer_statement(tickets: Session, clock: FakeClock) -> None:
+    """A life cycle that never arms a timer (a dispatch's incident and unit steps) cancels none: its
+    steps send no statement to the timers table, where a timed one sends its cancel."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        sent.append(statement)
+
+    engine = tickets.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        UNTIMED.transition(tickets, _ticket(tickets), "finish", HANDLER)
+        untimed = [s for s in sent if "timers" in s]
+        sent.clear()
+        TICKETS.transition(tickets, _ticket(tickets), "cancel", HANDLER, note="重复")
+        timed = [s for s in sent if "timers" in s]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert untimed == [] and len(timed) == 1 and timed[0].lstrip().upper().startswith("UPDATE")
+
+
+def test_an_untimed_life_cycle_refuses_deadlines(tickets: Session, clock: FakeClock) -> None:
+    with pytest.raises(ValueError):
+        Workflow("x", [Transition("go", {"open"}, "done", permission="p", deadlines=_work_deadline)], untimed=True)
+    with pytest.raises(ValueError):
+        UNTIMED.start(tickets, Ticket(id=new_id(), division_code="431102001001", title="t"), HANDLER,
+                      action="open", status=TicketStatus.OPEN, deadlines=_work_deadline)

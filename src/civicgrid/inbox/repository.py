@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from civicgrid.authz.scoping import unscoped
 from civicgrid.inbox.models import InboxItem
@@ -75,8 +75,11 @@ _RECIPIENTS = "finding who an item must reach: the sender's unit may not see its
 def active_users(session: Session, user_ids: Collection[str]) -> list[User]:
     if not user_ids:
         return []
+    # The role (joined, and its permissions read by a second statement) is left unloaded: a
+    # message needs the recipient's id, code and phone, and loads the role only if it asks for it.
     return list(session.scalars(select(User).where(User.id.in_(list(user_ids)), User.is_active.is_(True),
-                                                   unscoped(_RECIPIENTS)).order_by(User.id)))
+                                                   unscoped(_RECIPIENTS)).order_by(User.id)
+                                .options(lazyload(User.role))))
 
 
 def users_holding(session: Session, permission: str, division_codes: Collection[str]) -> list[User]:

@@ -15,7 +15,7 @@ entry). Acknowledging (确认收到) cancels both.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -57,14 +57,23 @@ def raise_key(item_id: str) -> str:
 
 def send(session: Session, *, recipients: Iterable[str], kind: Kind | str, title: Text, body: Text = ("", ""),
          link: tuple[str, str] | None = None, division_code: str | None = None, needs_ack: bool = False,
-         sender_id: str | None = None, source_item_id: str | None = None) -> list[InboxItem]:
+         sender_id: str | None = None, source_item_id: str | None = None,
+         known_users: Mapping[str, User] | None = None) -> list[InboxItem]:
     """Write one item per active recipient (duplicates and unknown or inactive users are skipped)
     in the caller's transaction, arm the acknowledgement timers, and queue the pushes for after
-    the commit. Returns the items written."""
+    the commit. Returns the items written.
+
+    ``known_users``: the active users among the recipients, read by the caller with
+    :func:`active_users` (a caller sending several messages reads them once); without it they
+    are read here."""
     kind = Kind(kind)
     if not title[0] or not title[1]:
         raise ValueError("an inbox item needs a title in Chinese and in English")
-    users = repository.active_users(session, set(recipients))
+    wanted = set(recipients)
+    if known_users is None:
+        users = repository.active_users(session, wanted)
+    else:
+        users = sorted((known_users[u] for u in wanted if u in known_users), key=lambda user: user.id)
     now = utcnow()
     items = [InboxItem(recipient_id=user.id, recipient_division_code=user.division_code, kind=kind.value,
                        title_zh=title[0][:200], title_en=title[1][:200], body_zh=body[0], body_en=body[1],
@@ -87,6 +96,11 @@ def send(session: Session, *, recipients: Iterable[str], kind: Kind | str, title
                        due_at=now + timedelta(seconds=settings.inbox_raise_seconds), **common)
         _push(session, item, by_id[item.recipient_id], "inbox.item")
     return items
+
+
+def active_users(session: Session, user_ids: Collection[str]) -> dict[str, User]:
+    """The active users among ``user_ids``, by id (for :func:`send`'s ``known_users``)."""
+    return {user.id: user for user in repository.active_users(session, set(user_ids))}
 
 
 def send_to_holders(session: Session, *, permission: str, division_codes: Collection[str],

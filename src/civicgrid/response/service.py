@@ -173,12 +173,18 @@ def members_of(session: Session, unit_ids: Sequence[str]) -> dict[str, list[str]
     return repository.members_of(session, unit_ids)
 
 
-def derive_unit_status(session: Session, unit_id: str) -> None:
-    """Move the unit to the status its live assignments give it (a system step on its timeline)."""
-    unit = repository.unit_by_id(session, unit_id, "a unit's status derives from its assignments")
+def derive_unit_status(session: Session, unit_id: str, *, unit: ResponseUnit | None = None,
+                       live: Sequence[Assignment] | None = None) -> None:
+    """Move the unit to the status its live assignments give it (a system step on its timeline).
+
+    A caller that already holds the unit and knows its live assignments (a dispatch: the unit
+    was available, so its live assignments are the ones just ordered) passes them instead of
+    having them read again."""
     if unit is None:
-        return
-    target = unit_status_from(repository.active_assignments_of_unit(session, unit_id))
+        unit = repository.unit_by_id(session, unit_id, "a unit's status derives from its assignments")
+        if unit is None:
+            return
+    target = unit_status_from(live if live is not None else repository.active_assignments_of_unit(session, unit_id))
     current = UnitStatus(unit.status)
     if target is None:
         if current in (UnitStatus.ASSIGNED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE):
@@ -528,6 +534,7 @@ def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids:
     members = repository.members_of(session, list(units))
     now = utcnow()
     members.update(repository.on_shift_members(session, list(units), now))  # the shift's members, when named
+    recipients = inbox.active_users(session, {m for ms in members.values() for m in ms})  # one read for all orders
     made: list[Assignment] = []
     for unit_id in dict.fromkeys(unit_ids):
         unit = units.get(unit_id)
@@ -557,15 +564,16 @@ def dispatch(session: Session, principal: Principal, incident_id: str, unit_ids:
                            title=(f"派警：{incident.number} {params.categories[incident.category]['zh']}",
                                   f"Dispatch: {incident.number} {params.categories[incident.category]['en']}"),
                            body=(incident.summary, incident.summary), link=("response_assignment", assignment.id),
-                           division_code=incident.division_code, needs_ack=True, sender_id=principal.user_id or None)
+                           division_code=incident.division_code, needs_ack=True, sender_id=principal.user_id or None,
+                           known_users=recipients)
         assignment.order_item_ids = json.dumps([i.id for i in items])
         made.append(assignment)
     if incident.status == IncidentStatus.RECEIVED:
         INCIDENT_WORKFLOW.transition(session, incident, "dispatch", principal,
                                      data={"units": [units[u].call_sign for u in dict.fromkeys(unit_ids)]})
     session.flush()
-    for unit_id in dict.fromkeys(unit_ids):
-        derive_unit_status(session, unit_id)
+    for assignment in made:  # each unit was available: its only live assignment is this order
+        derive_unit_status(session, assignment.unit_id, unit=units[assignment.unit_id], live=[assignment])
     _notify_units(session, incident)
     return made
 

@@ -146,7 +146,7 @@ INCIDENT_WORKFLOW = Workflow("response_incident", [
     # A higher tier takes over command (指挥权上收): the status stays, the step is on the timeline.
     *[Transition("take_over", {status}, status, permission=COMMAND, guard=_higher_tier, effect=_take_over,
                  keep_deadlines=True) for status in OPEN_INCIDENT],
-], status_enum=IncidentStatus)
+], status_enum=IncidentStatus, untimed=True)
 
 
 def ack_deadline(assignment: Assignment, step: Step) -> Iterable[Deadline]:
@@ -176,7 +176,7 @@ UNIT_WORKFLOW = Workflow("response_unit", [
     Transition("en_route", set(_BUSY) - {U.EN_ROUTE}, U.EN_ROUTE, permission=COMMAND),
     Transition("on_scene", set(_BUSY) - {U.ON_SCENE}, U.ON_SCENE, permission=COMMAND),
     Transition("released", {U.ASSIGNED, U.EN_ROUTE, U.ON_SCENE}, U.AVAILABLE, permission=COMMAND),
-], status_enum=UnitStatus)
+], status_enum=UnitStatus, untimed=True)
 
 UNIT_STATUS_ACTION = {U.ASSIGNED: "assigned", U.EN_ROUTE: "en_route", U.ON_SCENE: "on_scene",
                       U.AVAILABLE: "released"}

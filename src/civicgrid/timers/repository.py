@@ -94,20 +94,32 @@ def cancel_live(session: Session, *, key: str | None = None, key_prefix: str | N
     ``spare_id`` is the timer the session is running right now (a handler that re-times its own
     record must not cancel the timer that is firing: the worker marks that one done).
     """
-    conditions: list[ColumnElement[bool]] = [Timer.state.in_(LIVE_STATES)]
+    table = Timer.__table__.c
+    conditions: list[ColumnElement[bool]] = [table.state.in_(LIVE_STATES)]
     if key is not None:
-        conditions.append(Timer.key == key)
+        conditions.append(table.key == key)
     if key_prefix is not None:
         # A bound pattern (not `? || '%'`), so SQLite (case_sensitive_like) and PostgreSQL
         # (varchar_pattern_ops) serve it from an index instead of scanning every timer.
         escaped = key_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
-        conditions.append(Timer.key.like(literal(escaped + "%"), escape="/"))
+        conditions.append(table.key.like(literal(escaped + "%"), escape="/"))
     if spare_id is not None:
-        conditions.append(Timer.id != spare_id)
-    stmt = (update(Timer).where(*conditions)
+        conditions.append(table.id != spare_id)
+    # A Core statement on the table (it runs on every workflow step that re-times its record):
+    # no ORM bulk-update compilation and no "fetch" synchronisation; the session is flushed
+    # first as the ORM statement would autoflush, and the timers it holds among the cancelled
+    # ones are expired afterwards, so they read the new state.
+    if session.autoflush:
+        session.flush()
+    stmt = (update(Timer.__table__).where(*conditions)  # type: ignore[arg-type]
             .values(state=TimerState.CANCELLED.value, lease_owner=None, lease_until=None)
-            .returning(Timer.id).execution_options(synchronize_session="fetch"))
-    return [str(timer_id) for timer_id in session.execute(stmt).scalars()]
+            .returning(table.id))
+    ids = [str(timer_id) for timer_id in session.connection().execute(stmt).scalars()]
+    for timer_id in ids:
+        held = session.identity_map.get(session.identity_key(Timer, timer_id))
+        if held is not None:
+            session.expire(held)
+    return ids
 
 
 def claim_due(session: Session, *, owner: str, now: datetime, lease_until: datetime, batch: int,

@@ -183,12 +183,17 @@ class Workflow:
     names the attribute that holds the status when it is not ``status`` (e.g. a decision);
     ``reach`` says whom the table considers at all (default: the entity's division lies in the
     caller's jurisdiction) — a life cycle whose reporter or field worker acts on an entity owned
-    above them widens it, and its guards then decide each action."""
+    above them widens it, and its guards then decide each action. ``untimed``: the life cycle
+    arms no timers (no transition has deadlines, no start is given any), so its steps have no
+    timers to cancel and send no cancel statement; arming through it is refused."""
 
     def __init__(self, entity_type: str, transitions: Sequence[Transition], *,
                  status_enum: type[StrEnum] | None = None,
                  announce: Callable[[Any], dict[str, Any]] | None = None, status_attr: str = "status",
-                 reach: Callable[[Any, Principal], bool] | None = None) -> None:
+                 reach: Callable[[Any, Principal], bool] | None = None, untimed: bool = False) -> None:
+        if untimed and any(t.deadlines is not None for t in transitions):
+            raise ValueError(f"{entity_type}: an untimed life cycle cannot have transitions with deadlines")
+        self.untimed = untimed
         self.entity_type = entity_type
         self.reach = reach or (lambda entity, principal: principal.governs(entity.division_code))
         self.status_attr = status_attr
@@ -246,6 +251,8 @@ class Workflow:
         step = Step(action=action, principal=principal, at=at or utcnow(), source="", target=str(status),
                     note=note, lng=lng, lat=lat, data=dict(data or {}))
         event = self._event_row(entity, step, seq=1)
+        if deadlines is not None and self.untimed:
+            raise ValueError(f"{self.entity_type}: an untimed life cycle arms no timers")
         timer_rows = [timers.timer_values(kind=d.kind, key=self.timer_key(entity, d.name), due_at=d.due_at,
                                           ref_type=self.entity_type, ref_id=entity.id,
                                           division_code=entity.division_code, payload=d.payload)
@@ -355,6 +362,8 @@ class Workflow:
     def _retime(self, session: Session, entity: WorkflowEntity, chosen: Transition, step: Step) -> None:
         from civicgrid.timers import service as timers
 
+        if self.untimed:  # it never armed a timer: nothing to cancel, nothing to arm
+            return
         if not chosen.keep_deadlines:
             timers.cancel_prefix(session, self.timer_key(entity))
         if chosen.deadlines is None:
