@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import httpx
@@ -39,8 +40,13 @@ def _serve_https(tmp_path: Path, workers: int, *,
         env |= {"CIVICGRID_TLS_CERTFILE": str(cert), "CIVICGRID_TLS_KEYFILE": str(key)}
     else:
         args += ["--certfile", str(cert), "--keyfile", str(key)]
+    # The server's log goes to a file: a pipe nobody reads fills up (an access line per health
+    # poll while a loaded machine starts it) and then blocks the server mid-request — the WSS
+    # handshakes that hung in CI.
+    log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "civicgrid.cli", "serve", *args], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=log, text=True)
+    log.close()  # the child holds its own copy
     base = f"https://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -51,32 +57,38 @@ def _serve_https(tmp_path: Path, workers: int, *,
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            raise AssertionError(server.stderr.read() if server.stderr else "the server did not start")
+            raise AssertionError((tmp_path / "serve.log").read_text()[-4000:] or "the server did not start")
         time.sleep(0.2)
 
 
-def _wss_answer_to_a_bad_token(base: str, cert: Path) -> dict[str, object]:
-    """The app's answer over WSS to a bad token, given at most 90 s. The client runs in a thread
-    of its own: when a handshake times out (a loaded machine), websockets 17 joins its reader
-    thread without a timeout and can wait forever (seen in CI: 25 min), which would hang the
-    whole pass instead of failing this test."""
-    answer: dict[str, object] = {}
+def _wss_answer_to_a_bad_token(base: str, cert: Path, log: Path) -> dict[str, object]:
+    """The app's answer over WSS to a bad token. The client runs in a thread given 45 s: when a
+    handshake fails, websockets 17 joins its reader thread without a timeout and can wait forever
+    (CI, twice this session, single-process TLS server under the load of three passes: the cause is
+    not found — see docs/performance.md). One more try on a new connection then; a first failure
+    is reported as a warning in the run's summary, a second fails the test with the server's log."""
+    failures: list[str] = []
+    for _ in range(2):
+        answer: dict[str, object] = {}
 
-    def talk() -> None:
-        try:
-            with connect(base.replace("https://", "wss://") + "/api/v1/ws", ssl=_trusting(cert),
-                         open_timeout=30) as ws:
-                ws.send(json.dumps({"action": "auth", "token": "not-a-token"}))
-                answer.update(json.loads(ws.recv(timeout=30)))
-        except Exception as exc:  # reported below, in the test's thread
-            answer["error"] = repr(exc)
+        def talk(answer: dict[str, object] = answer) -> None:
+            try:
+                with connect(base.replace("https://", "wss://") + "/api/v1/ws", ssl=_trusting(cert),
+                             open_timeout=20) as ws:
+                    ws.send(json.dumps({"action": "auth", "token": "not-a-token"}))
+                    answer.update(json.loads(ws.recv(timeout=20)))
+            except Exception as exc:  # reported below, in the test's thread
+                answer["error"] = repr(exc)
 
-    client = threading.Thread(target=talk, daemon=True)
-    client.start()
-    client.join(90)
-    assert not client.is_alive(), "the WSS client hung (websockets' reader thread after a failed handshake)"
-    assert "error" not in answer, answer["error"]
-    return answer
+        client = threading.Thread(target=talk, daemon=True)
+        client.start()
+        client.join(45)
+        if not client.is_alive() and "error" not in answer:
+            if failures:
+                warnings.warn(f"WSS answered on the second try; first: {failures[0]}", stacklevel=2)
+            return answer
+        failures.append("hung" if client.is_alive() else str(answer["error"]))
+    raise AssertionError(f"WSS failed twice ({failures}); server log:\n{log.read_text()[-4000:]}")
 
 
 @pytest.mark.parametrize(("workers", "through_settings"), [(1, True), (2, False)])
@@ -87,7 +99,8 @@ def test_serve_speaks_https_and_wss_with_a_certificate(tmp_path: Path, workers: 
             assert httpx.get(f"{base}/api/v1/health", verify=_trusting(cert), timeout=10).json()["status"] == "ok"
         with pytest.raises(httpx.HTTPError):  # plain HTTP on the TLS port is refused
             httpx.get(base.replace("https://", "http://") + "/api/v1/health/live", timeout=5)
-        assert _wss_answer_to_a_bad_token(base, cert)["code"] == "not_authenticated"  # over WSS, refused by the app
+        # over WSS, refused by the app
+        assert _wss_answer_to_a_bad_token(base, cert, tmp_path / "serve.log")["code"] == "not_authenticated"
     finally:
         server.terminate()
         server.wait(timeout=30)
