@@ -4,13 +4,16 @@ place and the people who act there."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
+from civicgrid.response.models import Incident
 from tests.conftest import LiveServer, Yongzhou
 from tests.factories import make_org_unit_committed
 from tests.matters.conftest import Actor, Place, clock, place_in, worker  # noqa: F401  (fixtures)
@@ -100,3 +103,14 @@ def dispute_body(place: Place, **extra: Any) -> dict[str, Any]:
 
 def act(actor: Actor, dispute_id: str, action: str, note: str | None = None, **data: Any) -> httpx.Response:
     return actor.post(f"/api/v1/disputes/{dispute_id}/transitions", {"action": action, "note": note, **data})
+
+
+def police_call(at: datetime, lng: float, lat: float, grid: str, hit: bool | None = None) -> Incident:
+    """A closed 110 dispute call at a place (rapid response's record), for the early-warning and
+    security-prevention tests; ``hit`` says whether its unit arrived within the ring (None: not yet)."""
+    return Incident(
+        number=f"JQ{uuid.uuid4().hex[:12]}", category="dispute", priority=3, summary="纠纷报警",
+        lng=lng, lat=lat, division_code=grid, county_code=grid[:6] + "000000", urban_class="rural",
+        source="110", status="closed", call_received_at=at, ring_zone="rural", ring_target_seconds=900,
+        arrival_seconds=None if hit is None else (600 if hit else 1200), ring_hit=hit,
+    )

@@ -16,9 +16,8 @@ from civicgrid.alerts.models import Alert
 from civicgrid.db import transaction
 from civicgrid.disputes import early_warning
 from civicgrid.kit.clock import FakeClock, utcnow
-from civicgrid.response.models import Incident
 from tests.conftest import LiveServer, Yongzhou
-from tests.disputes.conftest import Bodies, act, bodies, dispute_body
+from tests.disputes.conftest import Bodies, act, bodies, dispute_body, police_call
 from tests.matters.conftest import Actor, DrainingWorker
 
 COUNTY = "431128"  # no other test files disputes or incidents here
@@ -97,25 +96,6 @@ def test_repeated_disputes_between_the_same_parties_warn_on_the_second(
     assert "另有 1 起纠纷" in reasons[0]["zh"] and "1 other dispute" in reasons[0]["en"]
 
 
-def _incident(at: Any, lng: float, lat: float, grid: str) -> Incident:
-    return Incident(
-        number=f"JQ{uuid.uuid4().hex[:12]}",
-        category="dispute",
-        priority=3,
-        summary="邻里争吵报警",
-        lng=lng,
-        lat=lat,
-        division_code=grid,
-        county_code=grid[:6] + "000000",
-        urban_class="rural",
-        source="110",
-        status="closed",
-        call_received_at=at,
-        ring_zone="rural",
-        ring_target_seconds=900,
-    )
-
-
 def test_repeated_police_calls_at_the_place_within_30_days_warn(
     live_server: LiveServer, engine: Engine, yongzhou: Yongzhou, clock: FakeClock
 ) -> None:
@@ -123,14 +103,14 @@ def test_repeated_police_calls_at_the_place_within_30_days_warn(
     now = utcnow()
     p = b.place
     with transaction(engine) as session:
-        session.add(_incident(now - timedelta(days=40), p.lng, p.lat, p.grid))  # too old
-        session.add(_incident(now - timedelta(days=3), p.lng + 0.01, p.lat, p.grid))  # ~1 km away
-        session.add(_incident(now - timedelta(days=2), p.lng, p.lat + 0.0003, p.grid))  # ~33 m
+        session.add(police_call(now - timedelta(days=40), p.lng, p.lat, p.grid))  # too old
+        session.add(police_call(now - timedelta(days=3), p.lng + 0.01, p.lat, p.grid))  # ~1 km away
+        session.add(police_call(now - timedelta(days=2), p.lng, p.lat + 0.0003, p.grid))  # ~33 m
     quiet = register(b)
     assert "disputes.ew_police_calls" not in ew_rules(engine, quiet["id"])  # one call counts not
 
     with transaction(engine) as session:
-        session.add(_incident(now - timedelta(days=1), p.lng + 0.0002, p.lat, p.grid))
+        session.add(police_call(now - timedelta(days=1), p.lng + 0.0002, p.lat, p.grid))
     # The new call touches no dispute file: the periodic job finds it.
     with transaction(engine) as session:
         early_warning.run(session)

@@ -6,39 +6,16 @@ while they were open. Known rows in a county no other test uses; exact values.""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from civicgrid.db import transaction
 from civicgrid.kit.clock import FakeClock, utcnow
-from civicgrid.response.models import Incident
 from tests.conftest import LiveServer, Yongzhou
-from tests.disputes.conftest import act, bodies, dispute_body
+from tests.disputes.conftest import act, bodies, dispute_body, police_call
 
 COUNTY = "431181"  # 祁阳市: no other test files disputes or incidents here
-
-
-def _incident(at: datetime, lng: float, lat: float, grid: str, hit: bool | None) -> Incident:
-    return Incident(
-        number=f"JQ{uuid.uuid4().hex[:12]}",
-        category="dispute",
-        priority=3,
-        summary="纠纷报警",
-        lng=lng,
-        lat=lat,
-        division_code=grid,
-        county_code=grid[:6] + "000000",
-        urban_class="rural",
-        source="110",
-        status="closed",
-        call_received_at=at,
-        ring_zone="rural",
-        ring_target_seconds=900,
-        arrival_seconds=None if hit is None else (600 if hit else 1200),
-        ring_hit=hit,
-    )
 
 
 def test_security_prevention_counts_referrals_turned_disputes_and_the_ring_at_their_places(
@@ -69,11 +46,11 @@ def test_security_prevention_counts_referrals_turned_disputes_and_the_ring_at_th
 
     now = utcnow()
     with transaction(engine) as session:
-        session.add(_incident(now + timedelta(minutes=5), p.lng, p.lat, p.grid, True))
-        session.add(_incident(now + timedelta(minutes=6), p.lng + 0.0003, p.lat, p.grid, False))
-        session.add(_incident(now + timedelta(minutes=10), p.lng, p.lat + 0.0002, p.grid, None))  # none arrived yet
-        session.add(_incident(now - timedelta(days=1), p.lng, p.lat, p.grid, False))  # before registration
-        session.add(_incident(now + timedelta(minutes=5), p.lng + 0.01, p.lat, p.grid, False))  # ~1 km away
+        session.add(police_call(now + timedelta(minutes=5), p.lng, p.lat, p.grid, True))
+        session.add(police_call(now + timedelta(minutes=6), p.lng + 0.0003, p.lat, p.grid, False))
+        session.add(police_call(now + timedelta(minutes=10), p.lng, p.lat + 0.0002, p.grid, None))  # none arrived yet
+        session.add(police_call(now - timedelta(days=1), p.lng, p.lat, p.grid, False))  # before registration
+        session.add(police_call(now + timedelta(minutes=5), p.lng + 0.01, p.lat, p.grid, False))  # ~1 km away
     clock.advance(timedelta(minutes=15))
 
     figures = b.village.get("/api/v1/dispute-figures", division_code=p.village, start="2026-12-01", end="2026-12-31")
